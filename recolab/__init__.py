@@ -1,0 +1,23 @@
+"""recolab: tune recommender systems against several objectives at once.
+
+The library never imports streamlit; the dashboard (``app.py``, ``pages/``) and the CLI
+(``python -m recolab``) are thin layers over it.
+"""
+
+from __future__ import annotations
+
+import logging
+
+__version__ = "0.1.0"
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+
+def load(path: str) -> object:
+    """Load an exported model bundle (``.zip`` or folder); see :func:`recolab.bundle.load`."""
+    from recolab.bundle import load as _load
+
+    return _load(path)
+
+
+__all__ = ["__version__", "load"]

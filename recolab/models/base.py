@@ -1,0 +1,119 @@
+"""The one interface every recommender in recolab follows."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Self
+
+import numpy as np
+import scipy.sparse as sp
+
+from recolab.data.interactions import InteractionData
+
+#: Users scored at once by :meth:`Recommender.recommend`, to bound memory.
+USER_BATCH = 2048
+
+
+def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices and values of the ``k`` largest entries per row, best first.
+
+    ``-inf`` entries are never returned ahead of finite ones; when a row has fewer than ``k``
+    finite entries the tail holds index ``-1`` and score ``-inf``. Ties break by lower index.
+    """
+    n_rows, n_cols = scores.shape
+    k_eff = min(k, n_cols)
+    if k_eff == 0:
+        return np.full((n_rows, k), -1, np.int64), np.full((n_rows, k), -np.inf, np.float32)
+    # argpartition on the negated scores; a stable sort of the chosen block then orders them.
+    part = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
+    part_scores = np.take_along_axis(scores, part, axis=1)
+    order = np.lexsort((part, -part_scores), axis=1)
+    idx = np.take_along_axis(part, order, axis=1).astype(np.int64)
+    vals = np.take_along_axis(part_scores, order, axis=1).astype(np.float32)
+    bad = ~np.isfinite(vals)
+    idx[bad] = -1
+    vals[bad] = -np.inf
+    if k_eff < k:
+        pad = k - k_eff
+        idx = np.hstack([idx, np.full((n_rows, pad), -1, np.int64)])
+        vals = np.hstack([vals, np.full((n_rows, pad), -np.inf, np.float32)])
+    return idx, vals
+
+
+class Recommender(ABC):
+    """Base class: constructors store options, ``fit`` learns, fitted state ends in ``_``.
+
+    Subclasses implement :meth:`fit` (calling :meth:`_remember` with the training data) and
+    :meth:`_score_known`; :meth:`score` and :meth:`recommend` come from here.
+
+    Fitted attributes set by :meth:`_remember`:
+
+    ``train_``
+        users × items CSR of the training interactions (binary), used to exclude seen items.
+    ``candidates_``
+        boolean mask over items: those a ranking may return. By the evaluation protocol,
+        items seen in training; content-aware models add items they can score from text.
+    """
+
+    #: Whether ``lam`` changes the scores (only the weighted-objective model).
+    conditioned: bool = False
+
+    train_: sp.csr_matrix
+    candidates_: np.ndarray
+
+    @abstractmethod
+    def fit(self, train: InteractionData) -> Self:
+        """Learn from ``train`` and return ``self``."""
+
+    @abstractmethod
+    def _score_known(self, users: np.ndarray, lam: float | None) -> np.ndarray:
+        """Scores (float32, ``len(users)`` × n_items) of users known to the model."""
+
+    def _remember(self, train: InteractionData) -> None:
+        self.train_ = train.matrix(binary=True)
+        self.candidates_ = np.asarray(self.train_.getnnz(axis=0) > 0)
+
+    @property
+    def n_items(self) -> int:
+        """Number of items the model scores."""
+        return self.train_.shape[1]
+
+    def score(self, users: np.ndarray | list[int], lam: float | None = None) -> np.ndarray:
+        """Scores of ``users`` (indices) for every item; rows of unknown users (-1) are NaN."""
+        users = np.asarray(users, dtype=np.int64)
+        out = np.full((len(users), self.n_items), np.nan, dtype=np.float32)
+        known = (users >= 0) & (users < self.train_.shape[0])
+        if known.any():
+            out[known] = self._score_known(users[known], lam)
+        return out
+
+    def recommend(
+        self,
+        users: np.ndarray | list[int],
+        k: int,
+        lam: float | None = None,
+        exclude_seen: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` item indices and scores per user, best first.
+
+        Only candidate items are returned; with ``exclude_seen`` the user's training items are
+        left out. Unknown users get index ``-1`` and score ``-inf`` throughout.
+        """
+        users = np.asarray(users, dtype=np.int64)
+        all_idx, all_val = [], []
+        for start in range(0, len(users), USER_BATCH):
+            batch = users[start : start + USER_BATCH]
+            s = self.score(batch, lam)
+            s[:, ~self.candidates_] = -np.inf
+            s[np.isnan(s)] = -np.inf
+            if exclude_seen:
+                known = (batch >= 0) & (batch < self.train_.shape[0])
+                rows = np.flatnonzero(known)
+                seen = self.train_[batch[known]].tocoo()
+                s[rows[seen.row], seen.col] = -np.inf
+            idx, val = top_k(s, k)
+            all_idx.append(idx)
+            all_val.append(val)
+        if not all_idx:
+            return np.empty((0, k), np.int64), np.empty((0, k), np.float32)
+        return np.vstack(all_idx), np.vstack(all_val)
