@@ -1,0 +1,139 @@
+"""Column roles and their detection from header names.
+
+A *role* is what a column means to recolab (``user``, ``item``, ``rating``, …); the source
+file may call it anything. Detection compares names after normalisation (lower case, only
+letters and digits kept), so ``userId``, ``user_id``, ``User ID`` and ``USERID`` all match the
+alias ``userid``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+
+#: Aliases per interaction-file role, most specific first. Compared after :func:`normalise`.
+ROLE_ALIASES: dict[str, tuple[str, ...]] = {
+    "user": (
+        "userid",
+        "user",
+        "customerid",
+        "customer",
+        "visitorid",
+        "visitor",
+        "reviewerid",
+        "reviewer",
+        "uid",
+        "clientid",
+        "client",
+        "memberid",
+        "accountid",
+        "username",
+    ),
+    "item": (
+        "movieid",
+        "itemid",
+        "item",
+        "stockcode",
+        "asin",
+        "productid",
+        "product",
+        "sku",
+        "articleid",
+        "bookid",
+        "isbn",
+        "trackid",
+        "songid",
+        "contentid",
+        "iid",
+        "movie",
+    ),
+    "rating": ("rating", "score", "stars", "overall", "ratingvalue", "bookrating"),
+    "timestamp": (
+        "timestamp",
+        "time",
+        "date",
+        "invoicedate",
+        "eventtime",
+        "datetime",
+        "unixreviewtime",
+        "ts",
+        "createdat",
+        "eventdate",
+        "orderdate",
+    ),
+    "quantity": ("quantity", "qty"),
+    "price": ("unitprice", "price"),
+    "event": ("event", "eventtype", "action", "interaction", "behavior", "behaviour"),
+    "invoice": ("invoiceno", "invoice", "invoiceid", "orderid", "order", "transactionid"),
+}
+
+#: Aliases per item-catalogue role (used by :func:`recolab.data.io.load_items`).
+ITEM_ROLE_ALIASES: dict[str, tuple[str, ...]] = {
+    "item": ROLE_ALIASES["item"],
+    "title": ("title", "name", "movietitle", "productname", "itemname", "booktitle"),
+    "description": ("description", "desc", "summary", "overview", "text", "plot", "details"),
+    "genres": ("genres", "genre", "category", "categories", "tags", "categoryid"),
+    "price": ("unitprice", "price"),
+}
+
+#: Roles a mapping may name for interaction files.
+ROLES = tuple(ROLE_ALIASES)
+
+
+def normalise(name: object) -> str:
+    """Lower-case ``name`` and keep only letters and digits (``"User ID"`` → ``"userid"``)."""
+    return re.sub(r"[^0-9a-z]", "", str(name).lower())
+
+
+def detect_columns(
+    names: Sequence[str],
+    aliases: Mapping[str, Sequence[str]] = ROLE_ALIASES,
+    *,
+    taken: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """Map roles to the columns of ``names`` that look like them.
+
+    Parameters
+    ----------
+    names:
+        Column names as found in the file.
+    aliases:
+        Role → aliases, most specific first.
+    taken:
+        Roles already assigned (role → column); those roles and columns are skipped.
+
+    Returns
+    -------
+    dict
+        Role → column name, for the roles found. Each column takes at most one role; roles
+        are filled in the order of ``aliases``, and for each role the earliest alias wins.
+
+    Examples
+    --------
+    >>> detect_columns(["UserId", "movie_id", "Rating", "ts"])
+    {'user': 'UserId', 'item': 'movie_id', 'rating': 'Rating', 'timestamp': 'ts'}
+    """
+    taken = dict(taken or {})
+    used = set(taken.values())
+    by_norm: dict[str, str] = {}
+    for n in names:
+        by_norm.setdefault(normalise(n), n)
+    found: dict[str, str] = {}
+    for role, role_aliases in aliases.items():
+        if role in taken:
+            continue
+        for alias in role_aliases:
+            col = by_norm.get(alias)
+            if col is not None and col not in used:
+                found[role] = col
+                used.add(col)
+                break
+    return found
+
+
+def resolve_column(name: str, names: Sequence[str]) -> str | None:
+    """The column of ``names`` that ``name`` refers to: exact match, else case-insensitive."""
+    if name in names:
+        return name
+    lowered = [n for n in names if str(n).lower() == name.lower()]
+    return lowered[0] if len(lowered) == 1 else None
