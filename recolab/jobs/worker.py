@@ -1,0 +1,695 @@
+"""The worker: claims queued jobs and runs each in its own ``spawn``-ed process.
+
+Process tree::
+
+    worker (python -m recolab worker)       holds <root>/worker.lock, supervises
+      └─ job process (multiprocessing spawn)  imports the task, trains, reports, beats
+
+The job process never imports streamlit (it is a fresh interpreter: ``spawn`` shares no
+memory with the app, and CUDA works in it). It writes its log to ``jobs/<id>/log.txt``,
+reports progress as events, beats a heartbeat from a thread every second and stops itself
+if its worker dies. The worker turns every way a job process can end (clean finish,
+exception, ``os._exit``, a kill signal, a cancel that is ignored) into one final state with
+a reason, and on start fails the jobs left ``running`` by a dead predecessor.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import fcntl
+import gc
+import importlib
+import logging
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from multiprocessing.process import BaseProcess
+from pathlib import Path
+from typing import Any
+
+from recolab.errors import RecolabError
+from recolab.jobs.store import (
+    CANCELLED,
+    DEFAULT_STALE_S,
+    FAILED,
+    QUEUED,
+    SUCCEEDED,
+    Cancelled,
+    Job,
+    JobStore,
+)
+from recolab.jobs.workspace import (
+    LOCK_NAME,
+    WORKER_LOG_NAME,
+    atomic_path,
+    job_dir,
+    workspace_root,
+)
+
+log = logging.getLogger(__name__)
+
+#: The task the ``train`` command and the app submit.
+TRAINING_TASK = "recolab.training:run_training_job"
+HEARTBEAT_S = 1.0
+CANCEL_GRACE_S = 5.0
+KILL_GRACE_S = 3.0
+_EXIT_ORPHANED = 70
+
+TaskFn = Callable[[dict[str, Any], "JobContext"], dict[str, Any] | None]
+
+
+# ----------------------------------------------------------------------------------------
+# What a task sees
+# ----------------------------------------------------------------------------------------
+class JobContext:
+    """Handed to a task: report progress, check for cancellation, write artifacts.
+
+    Parameters
+    ----------
+    job_id:
+        The job being run.
+    store:
+        The job store (this process's own connection).
+    artifact_dir:
+        ``<workspace>/jobs/<job_id>``: write artifacts here, atomically
+        (see :meth:`atomic_artifact`).
+    device:
+        ``"cuda"`` or ``"cpu"``: where to train.
+    check_interval_s:
+        :meth:`should_stop` reads the store at most this often.
+
+    Examples
+    --------
+    A task::
+
+        def my_task(spec: dict, ctx: JobContext) -> dict:
+            for epoch in range(spec["epochs"]):
+                for batch in batches:
+                    if ctx.should_stop():
+                        raise Cancelled()
+                    ...
+                ctx.progress({"epoch": epoch + 1, "loss": loss})
+            with ctx.atomic_artifact("model.zip") as tmp:
+                save(tmp)
+            return {"bundle": str(ctx.artifact_path("model.zip"))}
+    """
+
+    def __init__(
+        self,
+        job_id: str,
+        store: JobStore,
+        artifact_dir: Path,
+        device: str,
+        *,
+        check_interval_s: float = 0.5,
+    ) -> None:
+        self.job_id = job_id
+        self.store = store
+        self.artifact_dir = Path(artifact_dir)
+        self.device = device
+        self.check_interval_s = float(check_interval_s)
+        self.log = logging.getLogger(f"recolab.jobs.job.{job_id}")
+        self._t0 = time.monotonic()
+        self._last_check = float("-inf")
+        self._stop = False
+
+    @property
+    def elapsed_s(self) -> float:
+        """Seconds since the job process started the task."""
+        return time.monotonic() - self._t0
+
+    def progress(self, event: dict[str, Any]) -> int:
+        """Record a progress event (``kind="progress"``, ``elapsed_s`` added); beats too.
+
+        Returns the event's ``seq``.
+        """
+        payload = {"kind": "progress", **event}
+        payload.setdefault("elapsed_s", round(self.elapsed_s, 3))
+        return self.store.append_event(self.job_id, payload, heartbeat=True)
+
+    def note(self, message: str, **fields: Any) -> int:
+        """Record a note for the user (e.g. "no GPU found: training on CPU")."""
+        self.log.info("%s", message)
+        return self.store.append_event(self.job_id, {"kind": "note", "message": message, **fields})
+
+    def should_stop(self) -> bool:
+        """``True`` once the job was cancelled (reads the store at most every 0.5 s)."""
+        if self._stop:
+            return True
+        now = time.monotonic()
+        if now - self._last_check >= self.check_interval_s:
+            self._last_check = now
+            self._stop = self.store.cancel_requested(self.job_id)
+        return self._stop
+
+    def check_cancelled(self) -> None:
+        """Raise :class:`~recolab.jobs.Cancelled` if :meth:`should_stop`."""
+        if self.should_stop():
+            raise Cancelled(f"job {self.job_id} cancelled")
+
+    def artifact_path(self, name: str) -> Path:
+        """``artifact_dir / name``."""
+        return self.artifact_dir / name
+
+    @contextlib.contextmanager
+    def atomic_artifact(self, name: str) -> Iterator[Path]:
+        """Yield a temporary path; renamed onto ``artifact_dir / name`` on success."""
+        with atomic_path(self.artifact_path(name)) as tmp:
+            yield tmp
+
+
+# ----------------------------------------------------------------------------------------
+# The job process
+# ----------------------------------------------------------------------------------------
+def import_task(task: str) -> TaskFn:
+    """Import ``"module.path:function"``."""
+    module_name, _, attr = task.partition(":")
+    if not module_name or not attr:
+        raise RecolabError(f"task must look like 'module.path:function', got {task!r}")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise RecolabError(f"cannot import task module {module_name!r}: {exc}") from exc
+    fn = getattr(module, attr, None)
+    if not callable(fn):
+        raise RecolabError(f"task {task!r}: {module_name} has no function {attr!r}")
+    return fn
+
+
+def resolve_device(requested: str | None) -> tuple[str, str | None]:
+    """Pick the device for a job: ``(device, note for the user or None)``.
+
+    ``"auto"`` (or ``None``) gives ``"cuda"`` when ``torch.cuda.is_available()``, else
+    ``"cpu"`` with the note "no GPU found: training on CPU". ``"cuda"`` without a GPU is an
+    error rather than a silent fallback.
+    """
+    requested = (requested or "auto").lower()
+    if requested == "cpu":
+        return "cpu", None
+    if requested != "auto" and not requested.startswith("cuda"):
+        raise RecolabError(f"unknown device {requested!r}; use auto, cpu or cuda")
+    try:
+        import torch
+    except ImportError as exc:
+        if requested != "auto":
+            raise RecolabError(
+                f"device {requested!r} requested but torch is not installed"
+            ) from exc
+        return "cpu", "torch has no CUDA here: training on CPU"
+    if torch.cuda.is_available():
+        return ("cuda" if requested == "auto" else requested), None
+    if requested != "auto":
+        raise RecolabError(
+            f"device {requested!r} requested but no GPU found (torch.cuda.is_available() is "
+            "False); use --device auto or cpu"
+        )
+    return "cpu", "no GPU found: training on CPU"
+
+
+def _is_cuda_oom(exc: BaseException) -> bool:
+    torch = sys.modules.get("torch")
+    oom_type = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None)
+    if oom_type is not None and isinstance(exc, oom_type):
+        return True
+    return isinstance(exc, RuntimeError) and "CUDA out of memory" in str(exc)
+
+
+def _free_cuda_memory() -> None:
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
+
+
+def _execute(store: JobStore, job: Job, artifact_dir: Path) -> None:
+    """Run ``job`` in this process and record its final state (never raises)."""
+    try:
+        device, device_note = resolve_device(job.spec.get("device"))
+        store.mark_started(job.id, child_pid=os.getpid(), device=device)
+        ctx = JobContext(job.id, store, artifact_dir, device)
+        if device_note:
+            ctx.note(device_note)
+        fn = import_task(job.task)
+    except Exception as exc:
+        log.exception("job %s could not start", job.id)
+        store.finish(job.id, FAILED, error=_describe(exc))
+        return
+
+    spec = copy.deepcopy(job.spec)
+    retried_oom = False
+    while True:
+        try:
+            result = fn(spec, ctx)
+            if result is not None and not isinstance(result, dict):
+                raise RecolabError(f"task returned {type(result).__name__}, expected a dict")
+            store.finish(job.id, SUCCEEDED, result=result or {})
+            return
+        except Cancelled:
+            log.info("job %s stopped on request", job.id)
+            store.finish(job.id, CANCELLED, error="cancelled on request")
+            return
+        except BaseException as exc:
+            if not _is_cuda_oom(exc):
+                log.error("job %s failed", job.id, exc_info=exc)
+                store.finish(job.id, FAILED, error=_describe(exc))
+                return
+            log.warning("job %s: %s", job.id, _describe(exc))
+        # CUDA ran out of memory; outside the except block, so the frames holding the
+        # tensors are gone before the cache is emptied.
+        _free_cuda_memory()
+        config = spec.get("config")
+        batch = config.get("batch_size") if isinstance(config, dict) else None
+        if not retried_oom and isinstance(config, dict) and isinstance(batch, int) and batch >= 2:
+            retried_oom = True
+            config["batch_size"] = batch // 2
+            msg = f"CUDA out of memory at batch_size {batch}: retrying with {batch // 2}"
+            log.warning("job %s: %s", job.id, msg)
+            store.append_event(
+                job.id,
+                {"kind": "retry", "reason": "cuda_oom", "message": msg, "batch_size": batch // 2},
+            )
+            continue
+        if retried_oom:
+            why = f"even after halving batch_size to {batch}"
+        elif isinstance(batch, int):
+            why = f"at batch_size {batch}"
+        else:
+            why = "and there is no config.batch_size to halve"
+        store.finish(
+            job.id,
+            FAILED,
+            error=f"CUDA out of memory on {ctx.device} {why}; lower batch_size, use a smaller "
+            "model, or train with --device cpu",
+        )
+        return
+
+
+def _parent_alive(worker_pid: int) -> bool:
+    parent = multiprocessing.parent_process()
+    if parent is not None and not parent.is_alive():
+        return False
+    return os.getppid() == worker_pid
+
+
+def _heartbeat_loop(store: JobStore, job_id: str, worker_pid: int, stop: threading.Event) -> None:
+    """Beat every second; end this process if the worker died (nobody would supervise it)."""
+    while not stop.wait(HEARTBEAT_S):
+        try:
+            if not _parent_alive(worker_pid):
+                reason = f"worker died (pid {worker_pid}) — job process {os.getpid()} stopped"
+                log.error("job %s: %s", job_id, reason)
+                store.finish(job_id, FAILED, error=reason)
+                logging.shutdown()
+                os._exit(_EXIT_ORPHANED)
+            store.heartbeat(job_id)
+        except Exception:  # a busy database must not kill the beat
+            log.exception("heartbeat for job %s failed", job_id)
+
+
+def _setup_child_logging(path: Path) -> None:
+    root = logging.getLogger()
+    for h in list(root.handlers):
+        root.removeHandler(h)
+    handler = logging.FileHandler(path, encoding="utf-8")
+    handler.setFormatter(
+        logging.Formatter("%(asctime)s %(levelname)s %(processName)s %(name)s: %(message)s")
+    )
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    logging.captureWarnings(True)
+
+
+def _child_main(root: str, job_id: str, worker_pid: int) -> None:
+    """Entry point of the job process (module level so ``spawn`` can import it)."""
+    # Ctrl-C in a terminal reaches the whole process group: let the worker decide.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    artifact_dir = job_dir(Path(root), job_id)
+    _setup_child_logging(artifact_dir / "log.txt")
+    store = JobStore(root)
+    job = store.get(job_id)
+    log.info("job %s started in process %d (task %s)", job_id, os.getpid(), job.task)
+    stop = threading.Event()
+    beat = threading.Thread(
+        target=_heartbeat_loop,
+        args=(store, job_id, worker_pid, stop),
+        daemon=True,
+        name="heartbeat",
+    )
+    beat.start()
+    try:
+        _execute(store, job, artifact_dir)
+    finally:
+        stop.set()
+        beat.join(timeout=5)
+        log.info("job %s process exiting", job_id)
+        logging.shutdown()
+
+
+# ----------------------------------------------------------------------------------------
+# The worker
+# ----------------------------------------------------------------------------------------
+@dataclass
+class _Child:
+    job_id: str
+    process: BaseProcess
+    cancel_seen: float | None = None
+    done_seen: float | None = None
+    terminated: float | None = None
+    forced_reason: str | None = None
+
+
+def _exit_reason(code: int | None) -> str:
+    if code is None:
+        return "did not exit"
+    if code < 0:
+        try:
+            return f"was killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"was killed by signal {-code}"
+    if code == _EXIT_ORPHANED:
+        return "stopped because its worker died"
+    return f"exited with code {code}"
+
+
+class _WorkerLock:
+    """``flock`` on ``<root>/worker.lock``: released by the kernel when the worker dies."""
+
+    def __init__(self, root: Path) -> None:
+        self.path = root / LOCK_NAME
+        self.fd: int | None = None
+
+    def acquire(self) -> bool:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            return False
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self.fd = fd
+        return True
+
+    def release(self) -> None:
+        if self.fd is None:
+            return
+        with contextlib.suppress(OSError):
+            os.ftruncate(self.fd, 0)
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+        self.fd = None
+
+
+def live_worker_pid(root: str | os.PathLike[str] | None = None) -> int | None:
+    """The pid of the live worker of this workspace, or ``None`` when none runs."""
+    path = workspace_root(root) / LOCK_NAME
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError:
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            return int(text) if text.isdigit() else -1
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
+
+
+_started: list[subprocess.Popen[bytes]] = []
+
+
+def ensure_worker(
+    root: str | os.PathLike[str] | None = None,
+    max_parallel: int = 1,
+    *,
+    idle_exit_s: float | None = None,
+) -> int | None:
+    """Start a detached worker for the workspace unless one is alive.
+
+    The worker runs ``python -m recolab worker`` in its own session (it outlives the app
+    or CLI that started it); its output goes to ``<root>/worker.log``.
+
+    Returns
+    -------
+    int or None
+        The pid of the worker started, or ``None`` when one was already running.
+    """
+    for proc in list(_started):  # reap workers we started that have exited
+        if proc.poll() is not None:
+            _started.remove(proc)
+    root = workspace_root(root)
+    if live_worker_pid(root) is not None:
+        return None
+    cmd = [
+        sys.executable,
+        "-m",
+        "recolab",
+        "worker",
+        "--home",
+        str(root),
+        "--max-parallel",
+        str(int(max_parallel)),
+    ]
+    if idle_exit_s is not None:
+        cmd += ["--idle-exit", str(float(idle_exit_s))]
+    with open(root / WORKER_LOG_NAME, "ab") as out:
+        proc = subprocess.Popen(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
+        )
+    _started.append(proc)
+    log.info("started worker pid %d for %s", proc.pid, root)
+    return proc.pid
+
+
+class _Worker:
+    def __init__(
+        self,
+        root: Path,
+        max_parallel: int,
+        poll_s: float,
+        cancel_grace_s: float,
+        stale_s: float,
+    ) -> None:
+        self.root = root
+        self.store = JobStore(root)
+        self.max_parallel = max(1, int(max_parallel))
+        self.poll_s = poll_s
+        self.cancel_grace_s = cancel_grace_s
+        self.stale_s = stale_s
+        self.children: dict[str, _Child] = {}
+        self.stop = threading.Event()
+        self.stop_reason = "worker stopped"
+        self.mp = multiprocessing.get_context("spawn")
+
+    def start_child(self, job: Job) -> None:
+        proc = self.mp.Process(
+            target=_child_main,
+            args=(str(self.root), job.id, os.getpid()),
+            name=f"recolab-job-{job.id}",
+            daemon=False,
+        )
+        try:
+            proc.start()
+        except Exception as exc:
+            log.exception("could not start a process for job %s", job.id)
+            self.store.finish(job.id, FAILED, error=f"could not start job process: {exc}")
+            return
+        log.info("job %s running in process %d", job.id, proc.pid)
+        self.children[job.id] = _Child(job.id, proc)
+
+    def supervise(self) -> None:
+        now = time.monotonic()
+        for job_id, child in list(self.children.items()):
+            proc = child.process
+            if not proc.is_alive():
+                proc.join()
+                job = self.store.get(job_id)
+                if not job.done:
+                    if job.cancel_requested:
+                        self.store.finish(
+                            job_id, CANCELLED, error=child.forced_reason or "cancelled on request"
+                        )
+                    else:
+                        self.store.finish(
+                            job_id,
+                            FAILED,
+                            error=f"job process (pid {proc.pid}) {_exit_reason(proc.exitcode)}"
+                            " before finishing the job",
+                        )
+                with contextlib.suppress(Exception):
+                    proc.close()
+                del self.children[job_id]
+                continue
+            job = self.store.get(job_id)
+            if job.done:
+                # finished (by itself or by a reaper) but still alive: let it exit, then force
+                child.done_seen = child.done_seen or now
+                if now - child.done_seen > self.cancel_grace_s:
+                    self._terminate(child, now)
+            elif job.cancel_requested:
+                child.cancel_seen = child.cancel_seen or now
+                if now - child.cancel_seen > self.cancel_grace_s:
+                    child.forced_reason = (
+                        f"cancelled: the job did not stop within {self.cancel_grace_s:g} s "
+                        "and its process was terminated"
+                    )
+                    self._terminate(child, now)
+
+    def _terminate(self, child: _Child, now: float) -> None:
+        if child.terminated is None:
+            log.warning("terminating process %s of job %s", child.process.pid, child.job_id)
+            child.process.terminate()
+            child.terminated = now
+        elif now - child.terminated > KILL_GRACE_S:
+            child.process.kill()
+
+    def claim(self) -> bool:
+        claimed = False
+        while len(self.children) < self.max_parallel and not self.stop.is_set():
+            job = self.store.claim_next(os.getpid(), self.max_parallel)
+            if job is None:
+                break
+            self.start_child(job)
+            claimed = True
+        return claimed
+
+    def queued(self) -> int:
+        return len(self.store.list(limit=1, state=QUEUED))
+
+    def shutdown(self) -> None:
+        for child in self.children.values():
+            if child.process.is_alive():
+                child.process.terminate()
+        deadline = time.monotonic() + KILL_GRACE_S
+        for child in self.children.values():
+            child.process.join(max(0.0, deadline - time.monotonic()))
+            if child.process.is_alive():
+                child.process.kill()
+                child.process.join(2)
+            self.store.finish(
+                child.job_id, FAILED, error=f"{self.stop_reason} while the job was running"
+            )
+        self.children.clear()
+        self.store.close()
+
+
+def run_worker(
+    root: str | os.PathLike[str] | None = None,
+    max_parallel: int = 1,
+    poll_s: float = 0.5,
+    once: bool = False,
+    idle_exit_s: float | None = None,
+    *,
+    cancel_grace_s: float = CANCEL_GRACE_S,
+    stale_s: float = DEFAULT_STALE_S,
+) -> int:
+    """Run the worker loop for a workspace until stopped.
+
+    Parameters
+    ----------
+    root:
+        Workspace folder (default ``$RECOLAB_HOME`` or ``./workspace``).
+    max_parallel:
+        Jobs running at once (each in its own process).
+    poll_s:
+        Seconds between looks at the store.
+    once:
+        Return when nothing is queued or running any more (for tests and batch use).
+    idle_exit_s:
+        Return after this many seconds with nothing to do (``None``: never).
+    cancel_grace_s:
+        Seconds a cancelled job gets to stop by itself before its process is terminated.
+    stale_s:
+        A running job whose heartbeat is older than this is failed as unresponsive.
+
+    Returns
+    -------
+    int
+        0; also when another worker already holds the workspace (this one then does nothing).
+    """
+    root_path = workspace_root(root)
+    lock = _WorkerLock(root_path)
+    if not lock.acquire():
+        log.info(
+            "a worker is already running for %s (pid %s)", root_path, live_worker_pid(root_path)
+        )
+        return 0
+    worker = _Worker(root_path, max_parallel, poll_s, cancel_grace_s, stale_s)
+    restore = _install_signal_handlers(worker)
+    try:
+        orphans = worker.store.fail_orphans(os.getpid())
+        if orphans:
+            log.warning(
+                "failed %d job(s) left running by a dead worker: %s",
+                len(orphans),
+                ", ".join(orphans),
+            )
+        log.info(
+            "worker %d serving %s (max_parallel=%d)", os.getpid(), root_path, worker.max_parallel
+        )
+        idle_since = time.monotonic()
+        next_reap = 0.0
+        while not worker.stop.is_set():
+            worker.supervise()
+            worker.claim()
+            now = time.monotonic()
+            if now >= next_reap:
+                worker.store.reap_stale(stale_s)
+                next_reap = now + max(1.0, stale_s / 4)
+            if worker.children:
+                idle_since = now
+            elif once and worker.queued() == 0:
+                break
+            elif idle_exit_s is not None and now - idle_since >= idle_exit_s:
+                # Give the lock back first, then look once more: a job submitted meanwhile
+                # is either seen here or finds no worker and starts a new one.
+                lock.release()
+                if worker.queued() and lock.acquire():
+                    idle_since = time.monotonic()
+                    continue
+                log.info("worker %d idle for %.0f s: exiting", os.getpid(), idle_exit_s)
+                break
+            worker.stop.wait(poll_s)
+    finally:
+        worker.shutdown()
+        restore()
+        lock.release()
+    return 0
+
+
+def _install_signal_handlers(worker: _Worker) -> Callable[[], None]:
+    if threading.current_thread() is not threading.main_thread():
+        return lambda: None
+
+    def handler(signum: int, _frame: object) -> None:
+        worker.stop_reason = f"worker stopped by {signal.Signals(signum).name}"
+        worker.stop.set()
+
+    previous = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGINT)}
+
+    def restore() -> None:
+        for s, h in previous.items():
+            signal.signal(s, h)
+
+    return restore

@@ -1,0 +1,94 @@
+"""Fixtures for the job tests: a workspace per test and workers that never outlive it."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from recolab.jobs import JobStore, live_worker_pid
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def child_env(root: Path) -> dict[str, str]:
+    """Environment for ``python -m recolab`` subprocesses: this repo importable, workspace."""
+    env = dict(os.environ)
+    env["RECOLAB_HOME"] = str(root)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    return env
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Iterator[Path]:
+    """A fresh workspace; any worker left running for it is stopped afterwards."""
+    ws = tmp_path / "ws"
+    yield ws
+    pid = live_worker_pid(ws) if ws.exists() else None
+    if pid and pid > 0:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        while live_worker_pid(ws) is not None and time.monotonic() < deadline:
+            time.sleep(0.1)
+
+
+@pytest.fixture
+def store(root: Path) -> JobStore:
+    """The job store of the test workspace."""
+    return JobStore(root)
+
+
+@pytest.fixture
+def start_worker(root: Path) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
+    """Start ``python -m recolab worker`` processes (own session); killed at teardown."""
+    procs: list[subprocess.Popen[bytes]] = []
+
+    def start(*extra: str) -> subprocess.Popen[bytes]:
+        proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "recolab",
+                "worker",
+                "--home",
+                str(root),
+                "--poll",
+                "0.1",
+                *extra,
+            ],
+            cwd=REPO,
+            env=child_env(root),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
+        procs.append(proc)
+        return proc
+
+    yield start
+    for proc in procs:
+        if proc.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        if proc.stderr is not None:
+            proc.stderr.close()
+
+
+def wait_for(cond: Callable[[], object], timeout: float = 20.0, what: str = "condition") -> object:
+    """Poll ``cond`` until truthy; fail the test after ``timeout`` seconds (no hang)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = cond()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
