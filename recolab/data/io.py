@@ -21,7 +21,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recolab.data.columns import ITEM_ROLE_ALIASES, ROLE_ALIASES, detect_columns, resolve_column
+from recolab.data.columns import (
+    ITEM_ROLE_ALIASES,
+    ROLE_ALIASES,
+    detect_columns,
+    normalise,
+    resolve_column,
+)
 from recolab.data.interactions import InteractionData, build_interactions
 from recolab.data.report import DataReport
 from recolab.errors import DataError
@@ -167,20 +173,34 @@ def _sniff_delimiter(lines: list[str]) -> str:
     return best_delim
 
 
+def _cell_kind(cell: str) -> str:
+    cell = cell.strip()
+    return "e" if not cell else "n" if _looks_numeric(cell) else "t"
+
+
 def _sniff_header(rows: list[list[str]]) -> bool:
-    """Whether the first of ``rows`` is a header."""
+    """Whether the first of ``rows`` is a header.
+
+    A header if a cell names a known column (``userId``, ``rating``, …); not a header if the
+    first row is all numbers, or has a number and the same pattern of number / text / empty
+    cells as most later rows; a header if a text cell heads a column of numbers; else a
+    header (the safe default: a wrong guess shows up as an unknown column name).
+    """
     first = [c.strip() for c in rows[0]]
     known = {a for aliases in ROLE_ALIASES.values() for a in aliases}
     known |= {a for aliases in ITEM_ROLE_ALIASES.values() for a in aliases}
-    from recolab.data.columns import normalise
-
     if any(normalise(c) in known for c in first if c):
         return True
-    if all(_looks_numeric(c) for c in first if c) and any(first):
+    kinds = [_cell_kind(c) for c in first]
+    if "n" in kinds and "t" not in kinds:
         return False
     rest = rows[1:]
+    if rest and "n" in kinds:
+        sigs = pd.Series(["".join(_cell_kind(c) for c in r) for r in rest])
+        if "".join(kinds) == sigs.mode().iloc[0]:
+            return False
     for j, cell in enumerate(first):
-        if not cell or _looks_numeric(cell):
+        if _cell_kind(cell) != "t":
             continue
         col = [r[j].strip() for r in rest if len(r) > j and r[j].strip()]
         if col and sum(_looks_numeric(c) for c in col) >= 0.8 * len(col):
@@ -419,15 +439,19 @@ def _assign_roles(
         roles[role] = resolved
     if raw.header:
         roles.update(detect_columns(columns, taken=roles))
-    elif not mapping:
+    else:
         positional = HEADERLESS_ROLES.get(len(columns))
-        if positional is None:
+        if positional is None and not mapping:
             raise DataError(
                 f"no header row and {len(columns)} columns: cannot tell which column is "
                 "which; add a header or pass a mapping such as user=col1 item=col2",
                 file=name,
             )
-        roles = {role: f"col{j + 1}" for j, role in enumerate(positional)}
+        used = set(roles.values())
+        for j, role in enumerate(positional or ()):
+            col = f"col{j + 1}"
+            if role not in roles and col not in used:
+                roles[role] = col
     for role in ("user", "item"):
         if role not in roles:
             raise DataError(
@@ -509,13 +533,14 @@ def load_interactions(
     report.columns = {role: roles[role] for role in ROLE_ALIASES if role in roles}
     if raw.fmt == "csv":
         report.notes.append(
-            f"read as text: delimiter {raw.delimiter!r}, encoding {raw.encoding}, "
+            f"read as text: delimiter {raw.delimiter!r}, "
+            f"encoding {'utf-8' if raw.encoding == 'utf-8-sig' else raw.encoding}, "
             + ("header row" if raw.header else "no header row")
         )
-        if not raw.header and not mapping:
+        if not raw.header:
             report.rules.append(
                 "no header: columns taken by position as "
-                + ", ".join(f"{r}=col{j + 1}" for j, r in enumerate(roles))
+                + ", ".join(f"{r}={c}" for r, c in report.columns.items())
             )
     else:
         report.notes.append("read as Parquet")

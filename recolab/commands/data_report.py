@@ -1,0 +1,79 @@
+"""``recolab data-report FILE``: load an interaction file and say what was kept and dropped."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from recolab.data.io import DUPLICATE_POLICIES, load_interactions
+from recolab.errors import DataError
+
+NAME = "data-report"
+HELP = "load an interaction file and report what was kept, dropped and merged, and why"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Register the arguments of ``data-report``."""
+    p.add_argument("file", metavar="FILE", help="interaction log: CSV, TSV or Parquet")
+    p.add_argument("--items", metavar="ITEMS", help="item catalogue (titles, descriptions)")
+    p.add_argument(
+        "--map",
+        metavar="ROLE=COLUMN",
+        action="append",
+        default=[],
+        help="use COLUMN for ROLE (user, item, rating, timestamp, quantity, price, event, "
+        "invoice); repeatable",
+    )
+    p.add_argument(
+        "--duplicates",
+        choices=DUPLICATE_POLICIES,
+        default=None,
+        help="how repeated user-item rows are merged (default: last for ratings, sum for "
+        "events)",
+    )
+    p.add_argument("--json", metavar="OUT.json", help="also write the report as JSON here")
+
+
+def parse_mapping(pairs: list[str]) -> dict[str, str]:
+    """``["user=CustomerID", ...]`` → ``{"user": "CustomerID", ...}``."""
+    mapping: dict[str, str] = {}
+    for pair in pairs:
+        role, sep, column = pair.partition("=")
+        if not sep or not role.strip() or not column.strip():
+            raise DataError(f"--map expects ROLE=COLUMN, got {pair!r}")
+        mapping[role.strip()] = column.strip()
+    return mapping
+
+
+def write_json_atomic(path: str | Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def run(args: argparse.Namespace) -> int:
+    """Load ``args.file``, print the report, optionally write it as JSON; returns 0."""
+    mapping = parse_mapping(args.map) or None
+    data = load_interactions(
+        args.file, mapping, items=args.items, duplicate_policy=args.duplicates
+    )
+    report = data.report
+    assert report is not None
+    for line in report.summary_lines():
+        print(line)
+    if args.json:
+        write_json_atomic(args.json, json.dumps(report.to_dict(), indent=2))
+        print(f"report written to {args.json}")
+    return 0

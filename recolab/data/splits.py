@@ -1,0 +1,229 @@
+"""Train/test splits. Each returns ``(train, test)`` sharing the same vocabularies.
+
+Every split partitions the interactions of its input exactly: each (user, item) row goes to
+exactly one half. Seeded splits are reproducible: the same data and seed give the same halves.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from recolab.data.interactions import InteractionData
+from recolab.data.io import fill_report_stats, load_interactions
+from recolab.errors import DataError
+
+
+def _check_fraction(name: str, value: float) -> None:
+    if not 0.0 < value < 1.0:
+        raise ValueError(f"{name} must be between 0 and 1 (exclusive), not {value!r}")
+
+
+def _halves(
+    data: InteractionData, test_mask: np.ndarray, label: str
+) -> tuple[InteractionData, InteractionData]:
+    frame = data.frame
+    base = data.name or "data"
+    train = data.with_frame(frame[~test_mask], name=f"{base}[{label}:train]")
+    test = data.with_frame(frame[test_mask], name=f"{base}[{label}:test]")
+    return train, test
+
+
+def _need_timestamps(data: InteractionData, split: str) -> np.ndarray:
+    if "timestamp" not in data.frame.columns:
+        raise DataError(
+            f"{split} needs timestamps, but {data.name or 'the data'} has no timestamp column",
+            file=data.report.source if data.report else None,
+        )
+    ts = data.frame["timestamp"].to_numpy(dtype="datetime64[ns]")
+    if np.isnat(ts).any():
+        raise DataError(f"{split} needs a timestamp on every interaction; some are missing")
+    return ts.astype(np.int64)
+
+
+def random_holdout(
+    data: InteractionData, test_fraction: float = 0.2, seed: int = 0
+) -> tuple[InteractionData, InteractionData]:
+    """Per-user random holdout.
+
+    Each user with ``n ≥ 2`` interactions puts ``max(1, round(test_fraction · n))`` of them
+    (at most ``n - 1``) in test, chosen at random; users with a single interaction stay in
+    train.
+
+    Parameters
+    ----------
+    data:
+        Interactions to split.
+    test_fraction:
+        Share of each user's interactions held out, in (0, 1).
+    seed:
+        Random seed; the same seed gives the same split.
+
+    Returns
+    -------
+    tuple of InteractionData
+        ``(train, test)`` sharing ``data``'s vocabularies.
+    """
+    _check_fraction("test_fraction", test_fraction)
+    users = data.frame["user_idx"].to_numpy()
+    n = len(users)
+    rng = np.random.default_rng(seed)
+    key = rng.random(n)
+    order = np.lexsort((key, users))
+    sorted_users = users[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_users)) + 1]
+    counts = np.diff(np.r_[starts, n])
+    rank = np.arange(n) - np.repeat(starts, counts)
+    n_test = np.where(
+        counts >= 2,
+        np.minimum(np.maximum(1, np.rint(test_fraction * counts)), counts - 1),
+        0,
+    ).astype(np.int64)
+    test_sorted = rank < np.repeat(n_test, counts)
+    mask = np.zeros(n, dtype=bool)
+    mask[order] = test_sorted
+    return _halves(data, mask, f"holdout{test_fraction:g}/seed{seed}")
+
+
+def temporal_split(
+    data: InteractionData,
+    test_fraction: float | None = 0.2,
+    *,
+    cutoff: str | datetime | pd.Timestamp | None = None,
+) -> tuple[InteractionData, InteractionData]:
+    """Global temporal split: interactions at or after a cutoff time go to test.
+
+    Parameters
+    ----------
+    data:
+        Interactions with a ``timestamp`` column.
+    test_fraction:
+        Without ``cutoff``: the cutoff is the timestamp of the interaction at position
+        ``⌊(1 - test_fraction) · n⌋`` in time order, so about this share goes to test
+        (interactions tied with the cutoff all go to test).
+    cutoff:
+        Explicit cutoff time (anything :func:`pandas.Timestamp` accepts); overrides
+        ``test_fraction``.
+
+    Returns
+    -------
+    tuple of InteractionData
+        ``(train, test)``; train strictly before the cutoff.
+
+    Raises
+    ------
+    DataError
+        The data have no timestamps.
+    """
+    ts = _need_timestamps(data, "temporal_split")
+    if cutoff is not None:
+        cut = pd.Timestamp(cutoff)
+        if cut.tzinfo is not None:
+            cut = cut.tz_convert("UTC").tz_localize(None)
+        cut_ns = int(cut.as_unit("ns").value)
+        label = f"temporal@{cut}"
+    else:
+        if test_fraction is None:
+            raise ValueError("temporal_split needs test_fraction or cutoff")
+        _check_fraction("test_fraction", test_fraction)
+        pos = min(len(ts) - 1, int(np.floor((1.0 - test_fraction) * len(ts))))
+        cut_ns = int(np.partition(ts, pos)[pos])
+        label = f"temporal{test_fraction:g}"
+    return _halves(data, ts >= cut_ns, label)
+
+
+def leave_last_n(data: InteractionData, n: int = 1) -> tuple[InteractionData, InteractionData]:
+    """Per user, the ``n`` latest interactions go to test.
+
+    Users with ``n`` interactions or fewer stay entirely in train. Ties in time are broken
+    by row order (later rows count as later).
+
+    Raises
+    ------
+    DataError
+        The data have no timestamps.
+    """
+    if n < 1:
+        raise ValueError(f"n must be at least 1, not {n}")
+    ts = _need_timestamps(data, "leave_last_n")
+    users = data.frame["user_idx"].to_numpy()
+    size = len(users)
+    order = np.lexsort((np.arange(size), ts, users))
+    sorted_users = users[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(sorted_users)) + 1]
+    counts = np.diff(np.r_[starts, size])
+    from_end = np.repeat(starts + counts, counts) - np.arange(size)  # 1 for the latest
+    test_sorted = (from_end <= n) & (np.repeat(counts, counts) > n)
+    mask = np.zeros(size, dtype=bool)
+    mask[order] = test_sorted
+    return _halves(data, mask, f"last{n}")
+
+
+def cold_item_split(
+    data: InteractionData, item_fraction: float = 0.1, seed: int = 0
+) -> tuple[InteractionData, InteractionData]:
+    """Hold out a random share of items entirely: all their interactions go to test.
+
+    Used to evaluate cold-start through item text: test items never appear in train.
+    ``round(item_fraction · m)`` items are held out (at least one), where ``m`` is the number
+    of items with interactions.
+    """
+    _check_fraction("item_fraction", item_fraction)
+    items = data.frame["item_idx"].to_numpy()
+    present = np.unique(items)
+    k = max(1, round(item_fraction * len(present)))
+    if k >= len(present):
+        raise ValueError("cold_item_split would hold out every item")
+    rng = np.random.default_rng(seed)
+    held = rng.choice(present, size=k, replace=False)
+    return _halves(data, np.isin(items, held), f"coldItems{item_fraction:g}/seed{seed}")
+
+
+def given_files(
+    train_path: str | Path,
+    test_path: str | Path,
+    items: str | Path | None = None,
+    mapping: Mapping[str, str] | None = None,
+    **load_options: object,
+) -> tuple[InteractionData, InteractionData]:
+    """Load a split that comes as two files; vocabularies are united so indices agree.
+
+    Train ids get the first indices (train's own order); test users and items unseen in
+    train get the following ones, so they keep an index. Each half keeps its own
+    :class:`~recolab.data.report.DataReport` (its size counts refer to the shared
+    vocabularies).
+
+    Parameters
+    ----------
+    train_path, test_path:
+        The two files (read with :func:`~recolab.data.io.load_interactions`).
+    items:
+        Optional item catalogue attached to both halves.
+    mapping:
+        Column mapping applied to both files.
+    **load_options:
+        Passed on to :func:`~recolab.data.io.load_interactions` (``duplicate_policy``,
+        ``kind``, ``rating_range``).
+    """
+    train = load_interactions(train_path, mapping, items=items, **load_options)  # type: ignore[arg-type]
+    test = load_interactions(test_path, mapping, **load_options)  # type: ignore[arg-type]
+    users = train.users.union(test.users)
+    items_vocab = train.items.union(test.items)
+    halves = []
+    for part in (train, test):
+        frame = part.frame.copy()
+        frame["user_idx"] = users.index(frame["user"])
+        frame["item_idx"] = items_vocab.index(frame["item"])
+        out = replace(
+            part, users=users, items=items_vocab, frame=frame, item_meta=train.item_meta
+        )
+        out._user_items = None
+        if out.report is not None:
+            fill_report_stats(out, out.report)
+        halves.append(out)
+    return halves[0], halves[1]
