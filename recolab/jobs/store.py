@@ -43,7 +43,7 @@ STATES = (QUEUED, RUNNING, SUCCEEDED, FAILED, CANCELLED)
 FINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED})
 
 #: Seconds without a heartbeat after which a running job counts as dead.
-DEFAULT_STALE_S = 30.0
+DEFAULT_STALE_S = 60.0
 
 _SCHEMA_VERSION = 1
 _SCHEMA = f"""

@@ -44,6 +44,7 @@ from recolab.jobs.store import (
     Cancelled,
     Job,
     JobStore,
+    pid_alive,
 )
 from recolab.jobs.workspace import (
     LOCK_NAME,
@@ -432,6 +433,8 @@ def live_worker_pid(root: str | os.PathLike[str] | None = None) -> int | None:
 
 
 _started: list[subprocess.Popen[bytes]] = []
+_STARTING_NAME = "worker.starting"
+_STARTING_S = 30.0
 
 
 def ensure_worker(
@@ -456,6 +459,11 @@ def ensure_worker(
     root = workspace_root(root)
     if live_worker_pid(root) is not None:
         return None
+    starting = root / _STARTING_NAME
+    with contextlib.suppress(OSError, ValueError):
+        pid_text, ts_text = starting.read_text().split()
+        if time.time() - float(ts_text) < _STARTING_S and pid_alive(int(pid_text)):
+            return None  # started moments ago and still taking the lock
     cmd = [
         sys.executable,
         "-m",
@@ -478,6 +486,8 @@ def ensure_worker(
             close_fds=True,
         )
     _started.append(proc)
+    with atomic_path(starting) as tmp:
+        tmp.write_text(f"{proc.pid} {time.time()}\n")
     log.info("started worker pid %d for %s", proc.pid, root)
     return proc.pid
 

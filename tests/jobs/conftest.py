@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from recolab.jobs import JobStore, live_worker_pid
+from recolab.jobs import JobStore, live_worker_pid, pid_alive
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -31,13 +31,18 @@ def root(tmp_path: Path) -> Iterator[Path]:
     """A fresh workspace; any worker left running for it is stopped afterwards."""
     ws = tmp_path / "ws"
     yield ws
-    pid = live_worker_pid(ws) if ws.exists() else None
-    if pid and pid > 0:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 10
-        while live_worker_pid(ws) is not None and time.monotonic() < deadline:
-            time.sleep(0.1)
+    if not ws.exists():
+        return
+    pids = {live_worker_pid(ws)}
+    with contextlib.suppress(OSError, ValueError):  # started by ensure_worker, maybe not locked
+        pids.add(int((ws / "worker.starting").read_text().split()[0]))
+    for pid in pids:
+        if pid and pid > 0 and pid_alive(pid):
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and any(p and p > 0 and pid_alive(p) for p in pids):
+        time.sleep(0.1)
 
 
 @pytest.fixture

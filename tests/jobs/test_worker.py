@@ -180,6 +180,21 @@ def test_killed_worker_orphan_stops_itself_and_new_worker_fails_leftovers(
     assert store.get(second).state == SUCCEEDED
 
 
+def test_sigterm_stops_worker_cleanly_and_fails_running_job(root, store, start_worker):
+    job_id = store.submit(T + "count", {"n": 2000, "sleep": 0.05, "device": "cpu"})
+    queued = store.submit(T + "count", {"n": 1, "device": "cpu"})
+    worker = start_worker()
+    wait_for(lambda: store.get(job_id).progress, what="job running")
+    child = store.get(job_id).child_pid
+    worker.send_signal(signal.SIGTERM)
+    assert worker.wait(20) == 0
+    j = store.get(job_id)
+    assert j.state == FAILED and j.error == "worker stopped by SIGTERM while the job was running"
+    assert not pid_alive(child)
+    assert store.get(queued).state == QUEUED  # restarting the worker loses nothing
+    assert live_worker_pid(root) is None
+
+
 def test_max_parallel_is_respected(root, store):
     ids = [store.submit(T + "count", {"n": 8, "sleep": 0.1, "device": "cpu"}) for _ in range(3)]
     run_worker(root, once=True, poll_s=0.05, max_parallel=2)
@@ -195,8 +210,11 @@ def test_max_parallel_is_respected(root, store):
 def test_ensure_worker_starts_one_and_only_one(root, store):
     pid = ensure_worker(root)
     assert pid is not None
+    assert ensure_worker(root) is None  # still starting: not started twice
     wait_for(lambda: live_worker_pid(root) == pid, what="worker to take the lock")
     assert ensure_worker(root) is None
+    (root / "worker.starting").unlink()
+    assert ensure_worker(root) is None  # the lock alone says a worker runs
     job_id = store.submit(T + "count", {"n": 2, "device": "cpu"})
     assert store.wait(job_id, timeout=30).state == SUCCEEDED
     os.kill(pid, signal.SIGTERM)

@@ -1,0 +1,149 @@
+"""``python -m recolab jobs ...`` and ``worker`` as real subprocesses."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from recolab.jobs import CANCELLED, JobStore, live_worker_pid
+from tests.jobs.conftest import REPO, child_env, wait_for
+
+COUNT = "tests.jobs.tasks:count"
+
+
+def cli(root: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "recolab", *args],
+        cwd=REPO,
+        env=child_env(root),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_submit_starts_worker_then_list_show_wait(root, tmp_path):
+    train = tmp_path / "train.csv"
+    train.write_text("user,item\n1,2\n")
+    r = cli(
+        root,
+        "jobs",
+        "submit",
+        "--train",
+        str(train),
+        "--device",
+        "cpu",
+        "--task",
+        COUNT,
+        "--spec-json",
+        '{"n": 3, "sleep": 0.05}',
+    )
+    assert r.returncode == 0, r.stderr
+    job_id = r.stdout.strip()
+    assert re.fullmatch(r"[0-9a-f]{12}", job_id)  # the id and nothing else
+    wait_for(lambda: live_worker_pid(root), what="the worker submit started")
+
+    r = cli(root, "jobs", "wait", job_id, "--timeout", "30")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.strip() == f"{job_id} succeeded"
+
+    r = cli(root, "jobs", "list")
+    assert r.returncode == 0
+    header, row = r.stdout.splitlines()[:2]
+    assert header.split() == ["ID", "STATE", "CREATED", "EPOCH", "DEVICE"]
+    assert row.split()[0] == job_id and row.split()[1] == "succeeded"
+    assert row.split()[-2:] == ["3/3", "cpu"]
+
+    r = cli(root, "jobs", "show", job_id)
+    assert r.returncode == 0
+    bundle = str(root.resolve() / "jobs" / job_id / "model.json")
+    assert f"bundle:    {bundle}" in r.stdout
+    assert str(train.resolve()) in r.stdout  # the spec, with the absolute train path
+    assert '"kind": "progress"' in r.stdout
+
+    r = cli(root, "jobs", "show", job_id, "--json")
+    data = json.loads(r.stdout)
+    assert data["state"] == "succeeded" and data["result"]["bundle"] == bundle
+    assert data["spec"]["train"] == str(train.resolve()) and data["spec"]["device"] == "cpu"
+
+
+def test_submit_config_cancel_and_wait_failure(root, tmp_path):
+    train = tmp_path / "train.csv"
+    train.write_text("user,item\n1,2\n")
+    cfg = tmp_path / "cfg.toml"
+    cfg.write_text("epochs = 3\nbatch_size = 128\n[objectives]\nnovelty = 0.5\n")
+    items = tmp_path / "items.csv"
+    items.write_text("item,title\n2,x\n")
+    r = cli(
+        root,
+        "jobs",
+        "submit",
+        "--train",
+        str(train),
+        "--items",
+        str(items),
+        "--config",
+        str(cfg),
+        "--epochs",
+        "7",
+        "--no-worker",
+    )
+    assert r.returncode == 0, r.stderr
+    job_id = r.stdout.strip()
+    assert live_worker_pid(root) is None
+    job = JobStore(root).get(job_id)
+    assert job.task == "recolab.training:run_training_job"
+    assert job.spec == {
+        "train": str(train.resolve()),
+        "items": str(items.resolve()),
+        "config": {"epochs": 7, "batch_size": 128, "objectives": {"novelty": 0.5}},
+        "device": "auto",
+    }
+    r = cli(root, "jobs", "cancel", job_id)
+    assert r.returncode == 0 and r.stdout.strip() == f"{job_id} cancelled"
+    assert JobStore(root).get(job_id).state == CANCELLED
+    r = cli(root, "jobs", "wait", job_id, "--timeout", "5")
+    assert r.returncode == 1 and "cancelled" in r.stdout
+
+
+def test_cli_errors_exit_2(root, tmp_path):
+    r = cli(root, "jobs", "submit", "--train", str(tmp_path / "missing.csv"), "--no-worker")
+    assert r.returncode == 2 and "train file not found" in r.stderr
+    bad = tmp_path / "bad.toml"
+    bad.write_text("epochs = = 3")
+    train = tmp_path / "t.csv"
+    train.write_text("u,i\n")
+    r = cli(root, "jobs", "submit", "--train", str(train), "--config", str(bad), "--no-worker")
+    assert r.returncode == 2 and "not valid TOML" in r.stderr
+    r = cli(root, "jobs", "show", "000000000000")
+    assert r.returncode == 2 and "no job with id '000000000000'" in r.stderr
+    assert JobStore(root).list() == []
+
+
+def test_wait_timeout_and_worker_once(root, tmp_path):
+    train = tmp_path / "t.csv"
+    train.write_text("u,i\n")
+    r = cli(
+        root,
+        "jobs",
+        "submit",
+        "--train",
+        str(train),
+        "--device",
+        "cpu",
+        "--no-worker",
+        "--task",
+        "tests.jobs.tasks:boom",
+    )
+    job_id = r.stdout.strip()
+    r = cli(root, "jobs", "wait", job_id, "--timeout", "0.2")
+    assert r.returncode == 1 and "still queued" in r.stdout
+    r = cli(root, "worker", "--once")
+    assert r.returncode == 0, r.stderr
+    r = cli(root, "jobs", "wait", job_id, "--timeout", "5")
+    assert r.returncode == 1
+    assert r.stdout.strip() == f"{job_id} failed: ValueError: boom at epoch 1"
+    wait_for(lambda: live_worker_pid(root) is None, what="worker --once to release the lock")
