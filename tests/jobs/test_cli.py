@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from recolab.cli import main
 from recolab.jobs import CANCELLED, JobStore, live_worker_pid
 from tests.jobs.conftest import REPO, child_env, wait_for
 
@@ -15,6 +16,7 @@ COUNT = "tests.jobs.tasks:count"
 
 
 def cli(root: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """Run ``python -m recolab ARGS`` in a real subprocess."""
     return subprocess.run(
         [sys.executable, "-m", "recolab", *args],
         cwd=REPO,
@@ -25,7 +27,7 @@ def cli(root: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProc
     )
 
 
-def test_submit_starts_worker_then_list_show_wait(root, tmp_path):
+def test_submit_starts_worker_then_list_show_wait(root, tmp_path, capsys):
     train = tmp_path / "train.csv"
     train.write_text("user,item\n1,2\n")
     r = cli(
@@ -50,35 +52,42 @@ def test_submit_starts_worker_then_list_show_wait(root, tmp_path):
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.strip() == f"{job_id} succeeded"
 
-    r = cli(root, "jobs", "list")
-    assert r.returncode == 0
-    header, row = r.stdout.splitlines()[:2]
+    code, out = cli_inproc(root, capsys, "jobs", "list")
+    assert code == 0
+    header, row = out.splitlines()[:2]
     assert header.split() == ["ID", "STATE", "CREATED", "EPOCH", "DEVICE"]
     assert row.split()[0] == job_id and row.split()[1] == "succeeded"
     assert row.split()[-2:] == ["3/3", "cpu"]
 
-    r = cli(root, "jobs", "show", job_id)
-    assert r.returncode == 0
+    code, out = cli_inproc(root, capsys, "jobs", "show", job_id)
+    assert code == 0
     bundle = str(root.resolve() / "jobs" / job_id / "model.json")
-    assert f"bundle:    {bundle}" in r.stdout
-    assert str(train.resolve()) in r.stdout  # the spec, with the absolute train path
-    assert '"kind": "progress"' in r.stdout
+    assert f"bundle:    {bundle}" in out
+    assert str(train.resolve()) in out  # the spec, with the absolute train path
+    assert '"kind": "progress"' in out
 
-    r = cli(root, "jobs", "show", job_id, "--json")
-    data = json.loads(r.stdout)
+    code, out = cli_inproc(root, capsys, "jobs", "show", job_id, "--json")
+    data = json.loads(out)
     assert data["state"] == "succeeded" and data["result"]["bundle"] == bundle
     assert data["spec"]["train"] == str(train.resolve()) and data["spec"]["device"] == "cpu"
 
 
-def test_submit_config_cancel_and_wait_failure(root, tmp_path):
+def cli_inproc(root: Path, capsys, *args: str) -> tuple[int, str]:
+    """Run the same CLI in this process (cheaper); returns (exit code, stdout)."""
+    code = main([*args, "--home", str(root)])
+    return code, capsys.readouterr().out
+
+
+def test_submit_config_cancel_and_wait_failure(root, tmp_path, capsys):
     train = tmp_path / "train.csv"
     train.write_text("user,item\n1,2\n")
     cfg = tmp_path / "cfg.toml"
     cfg.write_text("epochs = 3\nbatch_size = 128\n[objectives]\nnovelty = 0.5\n")
     items = tmp_path / "items.csv"
     items.write_text("item,title\n2,x\n")
-    r = cli(
+    code, out = cli_inproc(
         root,
+        capsys,
         "jobs",
         "submit",
         "--train",
@@ -91,8 +100,8 @@ def test_submit_config_cancel_and_wait_failure(root, tmp_path):
         "7",
         "--no-worker",
     )
-    assert r.returncode == 0, r.stderr
-    job_id = r.stdout.strip()
+    assert code == 0
+    job_id = out.strip()
     assert live_worker_pid(root) is None
     job = JobStore(root).get(job_id)
     assert job.task == "recolab.training:run_training_job"
@@ -102,32 +111,40 @@ def test_submit_config_cancel_and_wait_failure(root, tmp_path):
         "config": {"epochs": 7, "batch_size": 128, "objectives": {"novelty": 0.5}},
         "device": "auto",
     }
-    r = cli(root, "jobs", "cancel", job_id)
-    assert r.returncode == 0 and r.stdout.strip() == f"{job_id} cancelled"
+    code, out = cli_inproc(root, capsys, "jobs", "cancel", job_id)
+    assert code == 0 and out.strip() == f"{job_id} cancelled"
     assert JobStore(root).get(job_id).state == CANCELLED
-    r = cli(root, "jobs", "wait", job_id, "--timeout", "5")
-    assert r.returncode == 1 and "cancelled" in r.stdout
+    code, out = cli_inproc(root, capsys, "jobs", "wait", job_id, "--timeout", "5")
+    assert code == 1 and out.strip() == f"{job_id} cancelled: cancelled before it started"
 
 
-def test_cli_errors_exit_2(root, tmp_path):
-    r = cli(root, "jobs", "submit", "--train", str(tmp_path / "missing.csv"), "--no-worker")
-    assert r.returncode == 2 and "train file not found" in r.stderr
+def test_cli_errors_exit_2(root, tmp_path, capsys, caplog):
+    code, _ = cli_inproc(
+        root, capsys, "jobs", "submit", "--train", str(tmp_path / "missing.csv"), "--no-worker"
+    )
+    assert code == 2 and "train file not found" in caplog.text
     bad = tmp_path / "bad.toml"
     bad.write_text("epochs = = 3")
     train = tmp_path / "t.csv"
     train.write_text("u,i\n")
-    r = cli(root, "jobs", "submit", "--train", str(train), "--config", str(bad), "--no-worker")
-    assert r.returncode == 2 and "not valid TOML" in r.stderr
-    r = cli(root, "jobs", "show", "000000000000")
-    assert r.returncode == 2 and "no job with id '000000000000'" in r.stderr
+    code, _ = cli_inproc(
+        root, capsys, "jobs", "submit", "--train", str(train), "--config", str(bad), "--no-worker"
+    )
+    assert code == 2 and "not valid TOML" in caplog.text
+    code, _ = cli_inproc(root, capsys, "jobs", "show", "000000000000")
+    assert code == 2 and "no job with id '000000000000'" in caplog.text
     assert JobStore(root).list() == []
+    # and once through a real subprocess: the message reaches stderr
+    r = cli(root, "jobs", "cancel", "000000000000")
+    assert r.returncode == 2 and "no job with id '000000000000'" in r.stderr
 
 
-def test_wait_timeout_and_worker_once(root, tmp_path):
+def test_wait_timeout_and_worker_once(root, tmp_path, capsys):
     train = tmp_path / "t.csv"
     train.write_text("u,i\n")
-    r = cli(
+    code, out = cli_inproc(
         root,
+        capsys,
         "jobs",
         "submit",
         "--train",
@@ -138,12 +155,12 @@ def test_wait_timeout_and_worker_once(root, tmp_path):
         "--task",
         "tests.jobs.tasks:boom",
     )
-    job_id = r.stdout.strip()
-    r = cli(root, "jobs", "wait", job_id, "--timeout", "0.2")
-    assert r.returncode == 1 and "still queued" in r.stdout
+    job_id = out.strip()
+    code, out = cli_inproc(root, capsys, "jobs", "wait", job_id, "--timeout", "0.2")
+    assert code == 1 and out.strip() == f"{job_id} still queued after 0.2 s"
     r = cli(root, "worker", "--once")
     assert r.returncode == 0, r.stderr
+    assert live_worker_pid(root) is None  # --once returned and gave the lock back
     r = cli(root, "jobs", "wait", job_id, "--timeout", "5")
     assert r.returncode == 1
     assert r.stdout.strip() == f"{job_id} failed: ValueError: boom at epoch 1"
-    wait_for(lambda: live_worker_pid(root) is None, what="worker --once to release the lock")
