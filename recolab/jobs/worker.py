@@ -391,13 +391,19 @@ class _WorkerLock:
         self.path = root / LOCK_NAME
         self.fd: int | None = None
 
-    def acquire(self) -> bool:
+    def acquire(self, wait_s: float = 2.0) -> bool:
+        """Take the lock; retries for ``wait_s`` because probes hold it for an instant."""
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            os.close(fd)
-            return False
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    os.close(fd)
+                    return False
+                time.sleep(0.05)
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
         self.fd = fd

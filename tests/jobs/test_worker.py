@@ -242,3 +242,24 @@ def test_second_worker_does_nothing_while_one_runs(root, store, start_worker):
 def _no_stray_store_connections(store: JobStore):
     yield
     store.close()
+
+
+def test_worker_lock_outlasts_a_momentary_probe(root):
+    import fcntl
+    import threading
+
+    from recolab.jobs.worker import _WorkerLock
+
+    root.mkdir(parents=True, exist_ok=True)
+    probe = os.open(root / "worker.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(probe, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as live_worker_pid() does, briefly
+    threading.Timer(0.3, lambda: fcntl.flock(probe, fcntl.LOCK_UN)).start()
+    lock = _WorkerLock(root)
+    try:
+        assert lock.acquire(wait_s=5)
+        assert live_worker_pid(root) == os.getpid()
+        assert not _WorkerLock(root).acquire(wait_s=0.2)  # a real holder keeps it
+    finally:
+        lock.release()
+        os.close(probe)
+    assert live_worker_pid(root) is None
