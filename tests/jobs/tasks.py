@@ -109,3 +109,13 @@ def reader(root: str, job_id: str, out_path: str, max_s: float) -> None:
         except Exception as exc:  # recorded, asserted on by the test
             errors.append(repr(exc))
     Path(out_path).write_text(json.dumps({"errors": errors, "seqs": seqs, "lists": lists}))
+
+
+def cuda_alloc(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Really allocate on ``ctx.device``: ~``batch_size`` TiB fails, a tiny batch fits."""
+    import torch
+
+    batch = spec["config"]["batch_size"]
+    n = batch * 2**38 if batch > spec["fits"] else 1024  # float32: batch TiB
+    x = torch.ones(n, device=ctx.device)
+    return {"batch_size": batch, "device": str(x.device), "sum": float(x.sum())}

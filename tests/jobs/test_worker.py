@@ -263,3 +263,18 @@ def test_worker_lock_outlasts_a_momentary_probe(root):
         lock.release()
         os.close(probe)
     assert live_worker_pid(root) is None
+
+
+def test_real_cuda_device_and_oom_retry(root, store):
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no GPU here: device choice and a real CUDA OOM need one")
+    job_id = store.submit(
+        T + "cuda_alloc", {"device": "auto", "fits": 2, "config": {"batch_size": 4}}
+    )
+    run_worker(root, once=True, poll_s=0.05)
+    job = store.get(job_id)
+    assert job.state == SUCCEEDED, job.error
+    assert job.device == "cuda" and job.result["device"].startswith("cuda")
+    assert job.result["batch_size"] == 2 and job.result["sum"] == 1024.0
+    assert [e["batch_size"] for e in store.events(job_id) if e["kind"] == "retry"] == [2]
