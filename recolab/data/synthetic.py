@@ -18,6 +18,11 @@ log = logging.getLogger(__name__)
 #: Candidate pairs drawn per batch of rejection sampling (bounds peak memory).
 _BATCH = 2_000_000
 
+#: A candidate pair is kept with probability sigmoid(_SHARPNESS · (z - _THRESHOLD)), where
+#: z = p_u·q_i / √rank ~ N(0, 1): users mostly pick items well aligned with their taste.
+_SHARPNESS = 7.0
+_THRESHOLD = 1.25
+
 #: Start of the synthetic timestamps (one year of activity).
 _T0 = np.datetime64("2020-01-01T00:00:00", "s")
 _SPAN_S = 365 * 24 * 3600
@@ -67,9 +72,9 @@ def synthetic_interactions(
 
     Users and items get Gaussian factors ``P`` (users × rank) and ``Q`` (items × rank).
     Candidate pairs are drawn with users ∝ a Zipf(0.5) activity and items ∝ Zipf
-    (``popularity_skew``); a pair is kept with probability ``sigmoid(4·p_u·q_i/√rank - 2)``, so
-    users mostly interact with items close to their taste. Pairs are unique. Sampling is
-    vectorised in batches, so 10⁷ interactions fit in a few GB.
+    (``popularity_skew``); a pair is kept with probability ``sigmoid(7·(z - 1.25))`` where
+    ``z = p_u·q_i/√rank``, so users mostly interact with items close to their taste. Pairs
+    are unique. Sampling is vectorised in batches: 10⁷ interactions take about 1.3 GB peak.
 
     Parameters
     ----------
@@ -84,7 +89,8 @@ def synthetic_interactions(
     popularity_skew:
         Zipf exponent of item popularity (0: uniform).
     explicit:
-        Ratings 1–5 from the affinity (plus noise) instead of implicit events (value 1).
+        Ratings 1–5, ``round(3 + 1.5·(z - 1.25) + noise)`` clipped, instead of implicit
+        events (value 1).
     seed:
         Random seed; the same arguments give the same data.
 
@@ -118,7 +124,7 @@ def synthetic_interactions(
     Q = rng.standard_normal((n_items, rank)).astype(np.float32)
     draw_user = _power_law_sampler(n_users, 0.5, rng)
     draw_item = _power_law_sampler(n_items, popularity_skew, rng)
-    scale = np.float32(4.0 / np.sqrt(rank))
+    scale = np.float32(1.0 / np.sqrt(rank))
 
     keys = np.empty(0, dtype=np.int64)
     rounds = 0
@@ -127,14 +133,16 @@ def synthetic_interactions(
         target = int(1.1 * need) + 64
         found: list[np.ndarray] = []
         n_found = 0
+        batch = int(min(_BATCH, max(1 << 16, 16 * target)))
         while n_found < target:
             rounds += 1
             if rounds > 10_000:
                 raise RuntimeError("synthetic_interactions: sampling did not converge")
-            u = draw_user(_BATCH)
-            i = draw_item(_BATCH)
-            aff = np.einsum("ij,ij->i", P[u], Q[i]) * scale - 2.0
-            accept = rng.random(_BATCH) < 1.0 / (1.0 + np.exp(-aff))
+            u = draw_user(batch)
+            i = draw_item(batch)
+            z = np.einsum("ij,ij->i", P[u], Q[i]) * scale
+            aff = _SHARPNESS * (z - _THRESHOLD)
+            accept = rng.random(batch) < 1.0 / (1.0 + np.exp(-aff))
             found.append(u[accept].astype(np.int64) * n_items + i[accept])
             n_found += int(accept.sum())
         keys = _sorted_unique(np.concatenate([keys, *found]))
@@ -162,7 +170,7 @@ def synthetic_interactions(
         for start in range(0, len(uidx), _BATCH):
             sl = slice(start, start + _BATCH)
             aff[sl] = np.einsum("ij,ij->i", P[uidx[sl]], Q[iidx[sl]]) * scale
-        noisy = aff + rng.normal(0.0, 0.5, size=len(aff)).astype(np.float32)
+        noisy = 1.5 * (aff - _THRESHOLD) + rng.normal(0.0, 0.5, size=len(aff))
         rating = np.clip(np.rint(3.0 + noisy), 1, 5).astype(np.float64)
         frame["value"] = rating
         frame["rating"] = rating
