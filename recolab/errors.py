@@ -47,3 +47,7 @@ class TrainingError(RecolabError, RuntimeError):
 
 class BundleError(RecolabError, ValueError):
     """A model bundle is missing, truncated, tampered with, foreign or of a wrong schema."""
+
+
+class Cancelled(RecolabError):  # noqa: N818 - a state, not a fault
+    """Work stopped because the caller asked it to (e.g. a job was cancelled)."""

@@ -9,6 +9,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recolab.data.interactions import InteractionData
+from recolab.errors import DataError
 
 #: Users scored at once by :meth:`Recommender.recommend`, to bound memory.
 USER_BATCH = 2048
@@ -68,6 +69,11 @@ class Recommender(ABC):
     @abstractmethod
     def _score_known(self, users: np.ndarray, lam: float | None) -> np.ndarray:
         """Scores (float32, ``len(users)`` × n_items) of users known to the model."""
+
+    def _check_train(self, train: InteractionData) -> None:
+        """Refuse training data without interactions, naming the model."""
+        if train.n_interactions == 0:
+            raise DataError(f"{type(self).__name__}.fit: the training data hold no interactions")
 
     def _remember(self, train: InteractionData) -> None:
         self.train_ = train.matrix(binary=True)

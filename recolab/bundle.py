@@ -1,0 +1,450 @@
+"""Export and load a trained weighted-objective model as one self-contained bundle.
+
+A bundle is a ``.zip`` (or a folder with the same files):
+
+``config.json``
+    schema version, model type, training config, objective weights with the chosen λ and α,
+    the trained λ range, dimensions, text model name, evaluation protocol, metrics at the
+    chosen point and over the front, data fingerprint, library versions, and the SHA-256 of
+    every other file (so a tampered or truncated bundle is refused).
+``weights.safetensors``
+    every tensor of the network (item-item memory, embeddings, FiLM, item text embeddings).
+    Matrices that pruning made mostly zero are stored sparse (indices + values).
+``history.safetensors``
+    the training users' histories (CSR arrays), to leave seen items out and to score known
+    users; plus the mask of items a ranking may return.
+``users.csv``, ``items.csv``
+    id maps: row index → external id (items with their title when known).
+
+No pickle anywhere. Loading reads the archive in memory; nothing is extracted, and member
+names that would escape a folder are refused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import zipfile
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+from safetensors.numpy import load as st_load
+from safetensors.numpy import save as st_save
+
+from recolab import __version__
+from recolab.data.interactions import InteractionData
+from recolab.data.vocab import Vocabulary
+from recolab.errors import BundleError
+from recolab.jobs.workspace import atomic_path
+from recolab.objectives import ObjectiveWeights
+
+log = logging.getLogger(__name__)
+
+FORMAT = "recolab-bundle"
+SCHEMA_VERSION = 1
+FILES = ("weights.safetensors", "history.safetensors", "users.csv", "items.csv")
+#: Refuse archives whose members would unpack to more than this (a zip bomb guard).
+MAX_UNPACKED_BYTES = 4 * 1024**3
+#: A matrix is stored sparse when at least this share of it is zero.
+SPARSE_STORE_THRESHOLD = 0.5
+
+
+def data_fingerprint(data: InteractionData) -> str:
+    """SHA-256 over the sorted (user id, item id) pairs of ``data``."""
+    pairs = np.sort((data.frame["user"] + "\x1f" + data.frame["item"]).to_numpy(dtype=str))
+    h = hashlib.sha256()
+    for p in pairs:
+        h.update(p.encode())
+        h.update(b"\n")
+    return h.hexdigest()
+
+
+def _library_versions() -> dict[str, str]:
+    import scipy
+    import transformers
+
+    return {
+        "recolab": __version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "scipy": scipy.__version__,
+        "pandas": pd.__version__,
+        "transformers": transformers.__version__,
+    }
+
+
+def _pack_weights(state: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    tensors: dict[str, np.ndarray] = {}
+    layout: dict[str, Any] = {}
+    for name, a in state.items():
+        a = np.ascontiguousarray(a, dtype=np.float32)
+        zeros = float((a == 0).mean()) if a.size else 0.0
+        if a.ndim == 2 and a.size >= 1000 and zeros >= SPARSE_STORE_THRESHOLD:
+            rows, cols = np.nonzero(a)
+            tensors[f"{name}.rows"] = rows.astype(np.int32)
+            tensors[f"{name}.cols"] = cols.astype(np.int32)
+            tensors[f"{name}.values"] = a[rows, cols]
+            layout[name] = {"storage": "sparse", "shape": list(a.shape)}
+        else:
+            tensors[name] = a
+            layout[name] = {"storage": "dense", "shape": list(a.shape)}
+    return tensors, layout
+
+
+def _unpack_weights(
+    tensors: dict[str, np.ndarray], layout: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    out: dict[str, np.ndarray] = {}
+    for name, info in layout.items():
+        shape = tuple(int(s) for s in info["shape"])
+        if info["storage"] == "sparse":
+            a = np.zeros(shape, dtype=np.float32)
+            a[tensors[f"{name}.rows"], tensors[f"{name}.cols"]] = tensors[f"{name}.values"]
+        else:
+            a = tensors[name]
+            if a.shape != shape:
+                raise BundleError(
+                    f"weights: tensor {name!r} has shape {a.shape}, config says {shape}"
+                )
+        out[name] = a
+    return out
+
+
+def export_bundle(
+    model: Any,
+    path: str | Path,
+    *,
+    lam: float | None = None,
+    alpha: tuple[float, float, float] = (0.0, 1.0, 0.0),
+    metrics: dict[str, float] | None = None,
+    front: list[dict[str, Any]] | None = None,
+    protocol: dict[str, Any] | None = None,
+    text_model: str | None = None,
+    train_seconds: float | None = None,
+    device: str | None = None,
+) -> Path:
+    """Write ``model`` (a fitted weighted-objective recommender) as a bundle.
+
+    Parameters
+    ----------
+    model:
+        A fitted :class:`~recolab.models.weighted.WeightedObjectiveRecommender`.
+    path:
+        ``.zip`` file to write (atomically: a temporary name, then renamed), or a folder
+        path without the ``.zip`` suffix.
+    lam, alpha:
+        The chosen point: λ (default: the range's low end, 0) and α. The whole λ range stays
+        usable from the bundle.
+    metrics, front, protocol:
+        Evaluation at the chosen point, the front over λ (one dict per λ) and the protocol.
+    text_model:
+        Name of the text model whose embeddings the model uses (for scoring new items).
+
+    Returns
+    -------
+    Path
+        Where the bundle was written.
+    """
+    cfg = model.config
+    state = model.weight_arrays()
+    tensors, layout = _pack_weights(state)
+    weights_bytes = st_save(tensors)
+    train = model.train_
+    history_bytes = st_save(
+        {
+            "indptr": train.indptr.astype(np.int64),
+            "indices": train.indices.astype(np.int64),
+            "candidates": model.candidates_.astype(np.uint8),
+        }
+    )
+    users_csv = pd.DataFrame(
+        {"index": np.arange(len(model.users_)), "id": model.users_.ids}
+    ).to_csv(index=False)
+    items = pd.DataFrame({"index": np.arange(len(model.items_)), "id": model.items_.ids})
+    if model.item_titles_ is not None:
+        items["title"] = model.item_titles_
+    items_csv = items.to_csv(index=False)
+    files = {
+        "weights.safetensors": weights_bytes,
+        "history.safetensors": history_bytes,
+        "users.csv": users_csv.encode(),
+        "items.csv": items_csv.encode(),
+    }
+    weights = ObjectiveWeights(
+        lam=float(lam or 0.0),
+        novelty=cfg.novelty,
+        diversity=cfg.diversity,
+        sparsity=cfg.l1,
+        alpha=alpha,
+    )
+    config = {
+        "format": FORMAT,
+        "schema_version": SCHEMA_VERSION,
+        "model_type": "weighted-objective",
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "train_config": cfg.to_dict(),
+        "objectives": weights.to_dict(),
+        "lambda_range": [0.0, cfg.lam_high],
+        "dimensions": {
+            "n_users": int(train.shape[0]),
+            "n_items": int(train.shape[1]),
+            "dim": cfg.dim,
+            "text_dim": int(state["text"].shape[1]) if "text" in state else 0,
+            "item_item": "item_item" in state,
+        },
+        "weights_layout": layout,
+        "text_model": text_model,
+        "protocol": protocol or {},
+        "metrics": metrics or {},
+        "front": front or [],
+        "sparsity": model.sparsity(),
+        "train_seconds": train_seconds,
+        "device": device,
+        "data_fingerprint": model.data_fingerprint_,
+        "library_versions": _library_versions(),
+        "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
+    }
+    files_with_config = {"config.json": json.dumps(config, indent=2).encode(), **files}
+    target = Path(path)
+    if target.suffix == ".zip":
+        with (
+            atomic_path(target) as tmp,
+            zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as zf,
+        ):
+            for name, data in files_with_config.items():
+                zf.writestr(name, data)
+    else:
+        target.mkdir(parents=True, exist_ok=True)
+        for name, data in files_with_config.items():
+            with atomic_path(target / name) as tmp:
+                tmp.write_bytes(data)
+    log.info("bundle written to %s", target)
+    return target
+
+
+def _safe_member(name: str) -> bool:
+    p = Path(name)
+    return not (p.is_absolute() or ".." in p.parts or name.startswith(("/", "\\")) or ":" in name)
+
+
+def _read_files(path: Path) -> dict[str, bytes]:
+    if path.is_dir():
+        files = {}
+        for name in ("config.json", *FILES):
+            f = path / name
+            if not f.is_file():
+                raise BundleError(f"bundle folder {path} has no {name}")
+            files[name] = f.read_bytes()
+        return files
+    if not path.is_file():
+        raise BundleError(f"no bundle at {path}")
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            bad = [i.filename for i in infos if not _safe_member(i.filename)]
+            if bad:
+                raise BundleError(f"bundle {path} has member paths escaping its folder: {bad[:3]}")
+            if sum(i.file_size for i in infos) > MAX_UNPACKED_BYTES:
+                raise BundleError(f"bundle {path} would unpack to more than 4 GiB: refused")
+            names = {i.filename for i in infos}
+            missing = [n for n in ("config.json", *FILES) if n not in names]
+            if missing:
+                raise BundleError(f"{path} is not a recolab bundle: missing {', '.join(missing)}")
+            return {n: zf.read(n) for n in ("config.json", *FILES)}
+    except zipfile.BadZipFile as exc:
+        raise BundleError(
+            f"{path} is not a readable zip (truncated or not a bundle): {exc}"
+        ) from exc
+    except (EOFError, zipfile.LargeZipFile, OSError) as exc:
+        raise BundleError(f"{path} could not be read: {exc}") from exc
+
+
+def _check_config(path: Path, files: dict[str, bytes]) -> dict[str, Any]:
+    try:
+        config = json.loads(files["config.json"])
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BundleError(f"{path}: config.json is not valid JSON: {exc}") from exc
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise BundleError(f"{path} is not a recolab bundle (config.json format is not {FORMAT!r})")
+    version = config.get("schema_version")
+    if version != SCHEMA_VERSION:
+        raise BundleError(
+            f"{path}: bundle schema version {version!r}; "
+            f"this recolab reads version {SCHEMA_VERSION}"
+        )
+    sums = config.get("sha256", {})
+    for name in FILES:
+        if hashlib.sha256(files[name]).hexdigest() != sums.get(name):
+            raise BundleError(f"{path}: {name} does not match its checksum (tampered or corrupt)")
+    return config
+
+
+def load(path: str | Path) -> LoadedModel:
+    """Load a bundle (``.zip`` or folder) written by :func:`export_bundle`.
+
+    Raises
+    ------
+    BundleError
+        Missing, truncated, tampered, foreign, wrong schema, or unsafe member paths.
+    """
+    from recolab.models.weighted import WeightedObjectiveRecommender
+
+    path = Path(path)
+    files = _read_files(path)
+    config = _check_config(path, files)
+    try:
+        state = _unpack_weights(st_load(files["weights.safetensors"]), config["weights_layout"])
+        history = st_load(files["history.safetensors"])
+        users = pd.read_csv(
+            io.BytesIO(files["users.csv"]), dtype={"id": str}, keep_default_na=False
+        )
+        items = pd.read_csv(
+            io.BytesIO(files["items.csv"]), dtype={"id": str}, keep_default_na=False
+        )
+    except (KeyError, ValueError, pd.errors.ParserError) as exc:
+        raise BundleError(f"{path}: bundle content is malformed: {exc}") from exc
+    dims = config["dimensions"]
+    train = sp.csr_matrix(
+        (np.ones(len(history["indices"]), np.float32), history["indices"], history["indptr"]),
+        shape=(dims["n_users"], dims["n_items"]),
+    )
+    model = WeightedObjectiveRecommender.from_state(
+        config["train_config"],
+        state,
+        train=train,
+        candidates=history["candidates"].astype(bool),
+        users=Vocabulary(users["id"].to_numpy(dtype=object)),
+        items=Vocabulary(items["id"].to_numpy(dtype=object)),
+        item_titles=items["title"].tolist() if "title" in items.columns else None,
+    )
+    return LoadedModel(model=model, config=config, path=path)
+
+
+@dataclass
+class LoadedModel:
+    """A model loaded from a bundle: recommend by external ids, fold in new users, score new
+    items from their text.
+
+    Attributes
+    ----------
+    model:
+        The underlying :class:`~recolab.models.weighted.WeightedObjectiveRecommender`.
+    config:
+        The bundle's ``config.json``.
+    """
+
+    model: Any
+    config: dict[str, Any]
+    path: Path
+
+    @property
+    def default_lam(self) -> float:
+        """λ chosen at export."""
+        return float(self.config["objectives"]["lam"])
+
+    @property
+    def lambda_range(self) -> tuple[float, float]:
+        """The λ range the model was trained on."""
+        lo, hi = self.config["lambda_range"]
+        return float(lo), float(hi)
+
+    def _lam(self, lam: float | None) -> float:
+        value = self.default_lam if lam is None else float(lam)
+        lo, hi = self.lambda_range
+        if not lo <= value <= hi:
+            log.warning("λ=%s is outside the trained range [%s, %s]", value, lo, hi)
+        return value
+
+    def _frame(self, users: list[str], idx: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
+        rows = []
+        titles = self.model.item_titles_
+        for u, (ii, ss) in zip(users, zip(idx, scores, strict=True), strict=True):
+            for rank, (i, s) in enumerate(zip(ii, ss, strict=True), start=1):
+                if i < 0:
+                    continue
+                row = {"user": u, "rank": rank, "item": self.model.items_.ids[i], "score": float(s)}
+                if titles is not None:
+                    row["title"] = titles[i]
+                rows.append(row)
+        return pd.DataFrame(
+            rows,
+            columns=["user", "rank", "item", "score"] + (["title"] if titles is not None else []),
+        )
+
+    def recommend(
+        self,
+        user_ids: list[str] | str,
+        k: int = 10,
+        lam: float | None = None,
+        exclude_seen: bool = True,
+    ) -> pd.DataFrame:
+        """Top-``k`` items for known users (columns user, rank, item, score[, title]).
+
+        Unknown user ids are a :class:`BundleError` that names them (use
+        :meth:`recommend_for_history` for a new user).
+        """
+        users = [user_ids] if isinstance(user_ids, str) else [str(u) for u in user_ids]
+        idx = self.model.users_.index(users)
+        unknown = [u for u, i in zip(users, idx, strict=True) if i < 0]
+        if unknown:
+            raise BundleError(
+                f"unknown user id(s) {unknown[:5]}: not in the training data; "
+                "pass their history instead (recommend_for_history / --history)"
+            )
+        top, scores = self.model.recommend(idx, k, lam=self._lam(lam), exclude_seen=exclude_seen)
+        return self._frame(users, top, scores)
+
+    def recommend_for_history(
+        self,
+        item_ids: list[str],
+        k: int = 10,
+        lam: float | None = None,
+        exclude_seen: bool = True,
+    ) -> pd.DataFrame:
+        """Top-``k`` for a new user from the ids of items they interacted with (fold-in).
+        Unknown item ids are ignored with a warning."""
+        idx = self.model.items_.index([str(i) for i in item_ids])
+        if (idx < 0).any():
+            log.warning(
+                "ignoring unknown item ids: %s",
+                [i for i, j in zip(item_ids, idx, strict=True) if j < 0][:5],
+            )
+        idx = idx[idx >= 0]
+        s = self.model.fold_in(idx, lam=self._lam(lam))
+        s[~self.model.candidates_] = -np.inf
+        if exclude_seen:
+            s[idx] = -np.inf
+        from recolab.models.base import top_k
+
+        top, scores = top_k(s[None, :], k)
+        return self._frame(["(new user)"], top, scores)
+
+    def score_new_items(
+        self,
+        texts: list[str],
+        user_ids: list[str],
+        lam: float | None = None,
+        encoder: Any = None,
+    ) -> np.ndarray:
+        """Scores (users × new items) of items not in the catalogue, from their text alone."""
+        from recolab.features.text import TextEncoder
+
+        if self.config["dimensions"]["text_dim"] == 0:
+            raise BundleError(
+                "this model was trained without item texts: it cannot score new items"
+            )
+        enc = encoder or TextEncoder()
+        vectors = enc.encode(texts)
+        idx = self.model.users_.index([str(u) for u in user_ids])
+        if (idx < 0).any():
+            unknown = [u for u, i in zip(user_ids, idx, strict=True) if i < 0]
+            raise BundleError(f"unknown user id(s): {unknown[:5]}")
+        return self.model.score_text_items(idx, vectors, lam=self._lam(lam))

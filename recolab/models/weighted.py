@@ -1,0 +1,441 @@
+"""The weighted-objective recommender: one model conditioned on the trade-off λ.
+
+Score of item i for user u at trade-off λ (the seed formula r̂ = θ_u·φ(i) + β_i·ψ(u) + biases):
+
+    s(u, i; λ) = θ_u(λ) · φ_i  +  a(λ) · β_i · ψ(u)  +  b_i  +  c(λ) · logpop_i
+
+* ψ(u) = x_u, the user's training history (binary), and β_i the item-item weights (column i of
+  B, initialised by the EASE closed form on the training data and kept fixed): the
+  collaborative memory part. Switched off for very large catalogues.
+* θ_u(λ) = FiLM_λ(tanh(W x_u / √|x_u| + c)): a user vector from the history, modulated by λ
+  (feature-wise scale and shift from a small network of λ).
+* φ_i = E_i + P t_i: a collaborative item embedding plus a learned projection of the item's
+  pretrained text embedding t_i (zero when there is no text). Items never seen in training
+  but with text still get a score through P t_i (cold start).
+* b_i = bias_i + w·t_i, and c(λ) · logpop_i lets λ move the whole list along the popularity
+  axis; a(λ) lets λ weigh the memory part.
+
+Training (see :mod:`recolab.training` and :mod:`recolab.objectives`) samples λ per user and
+minimises f + λ·g, so one trained network serves every λ in its range: a new λ costs one
+small matrix product over cached user and item vectors, not a retraining.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Self
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+import torch
+from torch import nn
+from torch.nn import functional
+
+from recolab.data.interactions import InteractionData
+from recolab.models.base import Recommender
+
+log = logging.getLogger(__name__)
+
+#: Item-item memory is used only up to this many items (it costs items² floats).
+ITEM_ITEM_MAX_ITEMS = 20_000
+
+
+def ease_weights(x: sp.csr_matrix, l2: float) -> np.ndarray:
+    """EASE closed form B (items × items, zero diagonal) of a binary user × item matrix."""
+    g = (x.T @ x).toarray().astype(np.float64)
+    g[np.diag_indices_from(g)] += l2
+    p = np.linalg.inv(g)
+    b = -p / np.diag(p)[None, :]
+    b[np.diag_indices_from(b)] = 0.0
+    return b.astype(np.float32)
+
+
+def lambda_features(lam: torch.Tensor, high: float) -> torch.Tensor:
+    """Inputs of the FiLM network for λ (users,) → (users, 3)."""
+    z = lam / max(high, 1e-12)
+    return torch.stack([z, torch.sqrt(z.clamp(min=0.0)), z * z], dim=1)
+
+
+class WeightedObjectiveNet(nn.Module):
+    """The network: user encoder, item side, FiLM on λ, fixed item-item memory.
+
+    Parameters
+    ----------
+    n_items:
+        Catalogue size (training vocabulary, including items known only by their text).
+    dim:
+        Width of user and item vectors.
+    text:
+        Item text embeddings (n_items × text_dim, unit rows or zero), or ``None``.
+    log_popularity:
+        Normalised log popularity per item, in [-1, 0] (see
+        :func:`recolab.objectives.novelty_term`).
+    item_item:
+        EASE weights B (n_items × n_items), or ``None`` to leave the memory part out.
+    lam_high:
+        Top of the λ range (scales the FiLM input).
+    """
+
+    def __init__(
+        self,
+        n_items: int,
+        dim: int,
+        *,
+        text: np.ndarray | None,
+        log_popularity: np.ndarray,
+        item_item: np.ndarray | None,
+        lam_high: float,
+        film_hidden: int = 32,
+    ) -> None:
+        super().__init__()
+        self.n_items = n_items
+        self.dim = dim
+        self.lam_high = float(lam_high)
+        self.encoder = nn.EmbeddingBag(n_items, dim, mode="sum")
+        nn.init.normal_(self.encoder.weight, std=1.0 / math.sqrt(dim))
+        self.encoder_bias = nn.Parameter(torch.zeros(dim))
+        self.item_embedding = nn.Parameter(torch.randn(n_items, dim) * 0.01)
+        self.item_bias = nn.Parameter(torch.zeros(n_items))
+        self.register_buffer("log_popularity", torch.as_tensor(log_popularity, dtype=torch.float32))
+        if text is not None:
+            t = torch.as_tensor(text, dtype=torch.float32)
+            self.register_buffer("text", t)
+            self.text_projection = nn.Linear(t.shape[1], dim, bias=False)
+            nn.init.normal_(self.text_projection.weight, std=0.01)
+            self.text_bias = nn.Linear(t.shape[1], 1, bias=False)
+            nn.init.zeros_(self.text_bias.weight)
+        else:
+            self.text = None
+            self.text_projection = None
+            self.text_bias = None
+        if item_item is not None:
+            self.register_buffer("item_item", torch.as_tensor(item_item, dtype=torch.float32))
+            # scale of the memory part in logits (learned, log-parametrised)
+            self.log_memory_scale = nn.Parameter(torch.tensor(math.log(10.0)))
+        else:
+            self.item_item = None
+            self.log_memory_scale = None
+        # FiLM: λ → (γ, δ, memory gate, popularity weight); zero last layer = identity at start
+        self.film = nn.Sequential(
+            nn.Linear(3, film_hidden), nn.Tanh(), nn.Linear(film_hidden, 2 * dim + 2)
+        )
+        nn.init.zeros_(self.film[2].weight)
+        nn.init.zeros_(self.film[2].bias)
+
+    # -- pieces, shared by training and by the cached scorer -----------------------------
+    def user_base(
+        self, items: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor
+    ) -> torch.Tensor:
+        """λ-free user vectors from histories given as an EmbeddingBag batch."""
+        return torch.tanh(
+            self.encoder(items, offsets, per_sample_weights=weights) + self.encoder_bias
+        )
+
+    def memory(self, items: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor | None:
+        """x_u B for a batch of histories (None without the memory part)."""
+        if self.item_item is None:
+            return None
+        return functional.embedding_bag(items, self.item_item, offsets, mode="sum")
+
+    def item_vectors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """(φ, bias) for every item."""
+        phi = self.item_embedding
+        bias = self.item_bias
+        if self.text is not None:
+            phi = phi + self.text_projection(self.text)
+            bias = bias + self.text_bias(self.text).squeeze(1)
+        return phi, bias
+
+    def film_params(self, lam: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """(γ, δ, memory scale, popularity weight) for each λ."""
+        out = self.film(lambda_features(lam, self.lam_high))
+        d = self.dim
+        gamma, delta = out[:, :d], out[:, d : 2 * d]
+        gate, pop = out[:, 2 * d], out[:, 2 * d + 1]
+        scale = (
+            torch.exp(self.log_memory_scale + gate)
+            if self.log_memory_scale is not None
+            else torch.zeros_like(gate)
+        )
+        return gamma, delta, scale, pop
+
+    def logits(
+        self,
+        base: torch.Tensor,
+        memory: torch.Tensor | None,
+        lam: torch.Tensor,
+    ) -> torch.Tensor:
+        """Scores (users × items) from λ-free user pieces and λ."""
+        gamma, delta, scale, pop = self.film_params(lam)
+        theta = base * (1.0 + gamma) + delta
+        phi, bias = self.item_vectors()
+        s = theta @ phi.T + bias[None, :] + pop[:, None] * self.log_popularity[None, :]
+        if memory is not None:
+            s = s + scale[:, None] * memory
+        return s
+
+
+@dataclass
+class Histories:
+    """Users' histories as flat index arrays (CSR rows), for EmbeddingBag batches."""
+
+    indptr: np.ndarray
+    indices: np.ndarray
+
+    @classmethod
+    def from_csr(cls, m: sp.csr_matrix) -> Histories:
+        """From a binary users × items CSR."""
+        return cls(m.indptr.astype(np.int64), m.indices.astype(np.int64))
+
+    def bag(
+        self, users: np.ndarray, device: torch.device
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(items, offsets, 1/√n weights) of the users' full histories."""
+        starts, ends = self.indptr[users], self.indptr[users + 1]
+        lengths = ends - starts
+        items = (
+            np.concatenate([self.indices[s:e] for s, e in zip(starts, ends, strict=True)])
+            if len(users)
+            else np.empty(0, np.int64)
+        )
+        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+        w = np.repeat(1.0 / np.sqrt(np.maximum(lengths, 1)), lengths).astype(np.float32)
+        return (
+            torch.as_tensor(items, device=device),
+            torch.as_tensor(offsets, device=device),
+            torch.as_tensor(w, device=device),
+        )
+
+
+def _titles(data: InteractionData) -> list[str] | None:
+    if data.item_meta is None or "title" not in data.item_meta.columns:
+        return None
+    titles = data.item_meta["title"].reindex(pd.Index(data.items.ids))
+    return [("" if pd.isna(t) else str(t)) for t in titles]
+
+
+class WeightedObjectiveRecommender(Recommender):
+    """One model for every λ: the product's weighted-objective recommender.
+
+    Parameters
+    ----------
+    config:
+        A :class:`recolab.training.TrainConfig` (size, epochs, λ range, objective weights,
+        device, seed …). ``None`` → defaults.
+
+    Examples
+    --------
+    >>> model = WeightedObjectiveRecommender(TrainConfig(epochs=5)).fit(train)  # doctest: +SKIP
+    >>> ids, scores = model.recommend([0, 1], k=10, lam=0.5)                      # doctest: +SKIP
+    """
+
+    conditioned = True
+
+    def __init__(self, config: Any = None) -> None:
+        from recolab.training import TrainConfig
+
+        self.config = config if config is not None else TrainConfig()
+
+    # -- fitting -----------------------------------------------------------------------
+    def fit(
+        self,
+        train: InteractionData,
+        *,
+        valid: InteractionData | None = None,
+        item_text: np.ndarray | None = None,
+        item_vectors: np.ndarray | None = None,
+        on_progress: Callable[[dict[str, Any]], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+    ) -> Self:
+        """Train on ``train`` (λ sampled per user) and return ``self``.
+
+        Parameters
+        ----------
+        train, valid:
+            Training data and optional validation data (same vocabularies). Without
+            ``valid`` the loop runs the configured number of epochs (or until the budget).
+        item_text:
+            Item text embeddings (n_items × dim, unit or zero rows), or ``None``.
+        item_vectors:
+            Unit item vectors for the diversity term (text embeddings or genres); defaults
+            to ``item_text``.
+        on_progress, should_stop:
+            Callbacks of :func:`recolab.training.fit_weighted`.
+        """
+        from recolab.training import fit_weighted
+
+        self._check_train(train)
+        fit_weighted(
+            self,
+            train,
+            valid=valid,
+            item_text=item_text,
+            item_vectors=item_vectors,
+            on_progress=on_progress,
+            should_stop=should_stop,
+        )
+        return self
+
+    # -- state the trainer sets, and the cached scorer -----------------------------------
+    def _attach(
+        self,
+        net: WeightedObjectiveNet,
+        train: InteractionData,
+        has_text: np.ndarray | None,
+    ) -> None:
+        """Keep the trained network and derive the cached scoring arrays."""
+        from recolab.bundle import data_fingerprint
+
+        self._remember(train)
+        if has_text is not None:
+            self.candidates_ = self.candidates_ | np.asarray(has_text, bool)
+        self.users_ = train.users
+        self.items_ = train.items
+        self.item_titles_ = _titles(train)
+        self.data_fingerprint_ = data_fingerprint(train)
+        self.net_ = net.to("cpu").eval()
+        self.histories_ = Histories.from_csr(self.train_)
+        self.refresh_cache()
+
+    @classmethod
+    def from_state(
+        cls,
+        config: dict[str, Any],
+        state: dict[str, np.ndarray],
+        *,
+        train: sp.csr_matrix,
+        candidates: np.ndarray,
+        users: Any,
+        items: Any,
+        item_titles: list[str] | None = None,
+    ) -> WeightedObjectiveRecommender:
+        """Rebuild a fitted model from its config, weights and training histories (bundles)."""
+        from recolab.training import TrainConfig
+
+        cfg = TrainConfig.from_dict(config)
+        n_items = train.shape[1]
+        net = WeightedObjectiveNet(
+            n_items,
+            cfg.dim,
+            text=state.get("text"),
+            log_popularity=state["log_popularity"],
+            item_item=state.get("item_item"),
+            lam_high=cfg.lam_high,
+        )
+        net.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
+        model = cls(cfg)
+        model.train_ = train
+        model.candidates_ = np.asarray(candidates, bool)
+        model.users_ = users
+        model.items_ = items
+        model.item_titles_ = item_titles
+        model.data_fingerprint_ = None
+        model.net_ = net.eval()
+        model.histories_ = Histories.from_csr(train)
+        model.refresh_cache()
+        return model
+
+    def refresh_cache(self) -> None:
+        """Recompute the λ-free user and item arrays (after training or pruning)."""
+        net = self.net_
+        users = np.arange(self.train_.shape[0])
+        with torch.inference_mode():
+            phi, bias = net.item_vectors()
+            self.phi_ = phi.numpy().astype(np.float32)
+            self.bias_ = bias.numpy().astype(np.float32)
+            self.log_popularity_ = net.log_popularity.numpy()
+            bases, mems = [], []
+            for start in range(0, len(users), 4096):
+                b = users[start : start + 4096]
+                items, offsets, w = self.histories_.bag(b, torch.device("cpu"))
+                bases.append(net.user_base(items, offsets, w).numpy())
+                m = net.memory(items, offsets)
+                if m is not None:
+                    mems.append(m.numpy())
+            self.user_base_ = np.vstack(bases).astype(np.float32)
+            self.memory_ = np.vstack(mems).astype(np.float32) if mems else None
+
+    def film(self, lam: float) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """(γ, δ, memory scale, popularity weight) at ``lam``."""
+        with torch.inference_mode():
+            g, d, s, p = self.net_.film_params(torch.tensor([float(lam)]))
+        return g[0].numpy(), d[0].numpy(), float(s[0]), float(p[0])
+
+    def _score_known(self, users: np.ndarray, lam: float | None) -> np.ndarray:
+        lam = 0.0 if lam is None else float(lam)
+        gamma, delta, scale, pop = self.film(lam)
+        theta = self.user_base_[users] * (1.0 + gamma) + delta
+        s = theta @ self.phi_.T
+        s += self.bias_ + pop * self.log_popularity_
+        if self.memory_ is not None:
+            s += scale * self.memory_[users]
+        return s.astype(np.float32, copy=False)
+
+    def score_text_items(
+        self, users: np.ndarray, text_vectors: np.ndarray, lam: float | None = None
+    ) -> np.ndarray:
+        """Scores (users × new items) of items known only by their text embeddings: the
+        text path φ = P t, bias w·t, the lowest popularity, no collaborative memory."""
+        net = self.net_
+        if net.text is None:
+            raise ValueError("the model was trained without item texts")
+        gamma, delta, _, pop = self.film(0.0 if lam is None else lam)
+        with torch.inference_mode():
+            t = torch.as_tensor(text_vectors, dtype=torch.float32)
+            phi = net.text_projection(t).numpy()
+            bias = net.text_bias(t).squeeze(1).numpy()
+        theta = self.user_base_[users] * (1.0 + gamma) + delta
+        return (theta @ phi.T + bias - pop).astype(np.float32)
+
+    def fold_in(self, item_indices: list[int] | np.ndarray, lam: float | None = None) -> np.ndarray:
+        """Scores (n_items,) for a new user given the indices of items they interacted with."""
+        idx = np.asarray([i for i in item_indices if 0 <= i < self.n_items], dtype=np.int64)
+        lam_t = torch.tensor([0.0 if lam is None else float(lam)])
+        with torch.inference_mode():
+            items = torch.as_tensor(idx)
+            offsets = torch.zeros(1, dtype=torch.int64)
+            w = torch.full((len(idx),), 1.0 / math.sqrt(max(len(idx), 1)))
+            base = self.net_.user_base(items, offsets, w)
+            mem = self.net_.memory(items, offsets)
+            return self.net_.logits(base, mem, lam_t)[0].numpy()
+
+    # -- sparsity ------------------------------------------------------------------------
+    def weight_arrays(self) -> dict[str, np.ndarray]:
+        """Every parameter and buffer of the exported model, by name (CPU numpy views)."""
+        return {k: v.detach().numpy() for k, v in self.net_.state_dict().items()}
+
+    def sparsity(self) -> float:
+        """Fraction of exactly-zero numbers among the model's learned and stored weights
+        (text embeddings, which are inputs, excluded)."""
+        arrays = [v for k, v in self.weight_arrays().items() if k not in ("text",)]
+        total = sum(a.size for a in arrays)
+        zeros = sum(int((a == 0).sum()) for a in arrays)
+        return zeros / total if total else 0.0
+
+    def prune(self, target: float) -> WeightedObjectiveRecommender:
+        """A copy with each weight matrix magnitude-pruned to ``target`` zeros (0 ≤ target < 1).
+
+        Matrices with ≥ 1,000 entries are pruned (biases and the small FiLM network are
+        kept); the cached scoring arrays are recomputed.
+        """
+        if not 0.0 <= target < 1.0:
+            raise ValueError(f"prune target must be in [0, 1), got {target}")
+        import copy
+
+        out = copy.copy(self)
+        out.net_ = copy.deepcopy(self.net_)
+        with torch.no_grad():
+            for name, t in out.net_.state_dict().items():
+                if name == "text" or t.ndim < 2 or t.numel() < 1000:
+                    continue
+                k = int(target * t.numel())
+                if k == 0:
+                    continue
+                threshold = t.abs().flatten().kthvalue(k).values
+                t[t.abs() <= threshold] = 0.0
+        out.refresh_cache()
+        return out

@@ -1,0 +1,458 @@
+"""The one training loop: device, seeds, validation, early stopping, progress, budget.
+
+Used alike by the CLI (``python -m recolab train``), the background worker and the tests.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+import tomllib
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from recolab.data.interactions import InteractionData
+from recolab.errors import Cancelled, RecolabError, TrainingError
+from recolab.objectives import (
+    LambdaRange,
+    ObjectiveWeights,
+    diversity_term,
+    l1_term,
+    novelty_term,
+    relevance_loss,
+)
+
+log = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[dict[str, Any]], None]
+StopCallback = Callable[[], bool]
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run; round-trips to a dict / TOML.
+
+    Parameters
+    ----------
+    dim:
+        Width of user and item vectors.
+    epochs:
+        Maximum epochs (the cost objective: fewer epochs, less time).
+    budget_seconds:
+        Stop after this many seconds of training (cost objective), ``None`` = no limit.
+    batch_size, lr, weight_decay:
+        Users per step, AdamW learning rate and decoupled weight decay.
+    holdout:
+        Share of each user's history hidden from the input and predicted during training.
+    lam_high, lam_p_zero, lam_fixed:
+        λ range of the conditioned model (see :class:`recolab.objectives.LambdaRange`);
+        ``lam_fixed`` trains a plain fixed-λ model instead.
+    novelty, diversity, l1:
+        Weights of the secondary terms (see :class:`recolab.objectives.ObjectiveWeights`).
+    item_item:
+        "auto" (on up to 20,000 items), "on" or "off": the EASE-initialised memory part.
+    item_item_l2:
+        L2 of the EASE closed form.
+    use_text:
+        Use item text embeddings when the data have item texts.
+    patience:
+        Early stopping: epochs without validation improvement before stopping.
+    seed, device:
+        Random seed; "auto" (CUDA when available, else CPU), "cpu" or "cuda".
+    """
+
+    dim: int = 64
+    epochs: int = 40
+    budget_seconds: float | None = None
+    batch_size: int = 256
+    lr: float = 5e-3
+    weight_decay: float = 0.0
+    holdout: float = 0.5
+    lam_high: float = 1.0
+    lam_p_zero: float = 0.2
+    lam_fixed: float | None = None
+    novelty: float = 1.0
+    diversity: float = 0.0
+    l1: float = 0.0
+    item_item: str = "auto"
+    item_item_l2: float = 400.0
+    use_text: bool = True
+    patience: int = 5
+    seed: int = 0
+    device: str = "auto"
+    valid_k: int = 20
+
+    def __post_init__(self) -> None:
+        if self.item_item not in ("auto", "on", "off"):
+            raise ValueError(f"item_item must be auto, on or off, got {self.item_item!r}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if not 0.0 < self.holdout < 1.0:
+            raise ValueError(f"holdout must be in (0, 1), got {self.holdout}")
+        if self.epochs < 1 or self.dim < 1 or self.batch_size < 1:
+            raise ValueError("epochs, dim and batch_size must be ≥ 1")
+
+    @property
+    def lambda_range(self) -> LambdaRange:
+        """The λ sampling rule."""
+        return LambdaRange(high=self.lam_high, p_zero=self.lam_p_zero, fixed=self.lam_fixed)
+
+    @property
+    def weights(self) -> ObjectiveWeights:
+        """Objective weights (λ = 0) of this run."""
+        return ObjectiveWeights(novelty=self.novelty, diversity=self.diversity, sparsity=self.l1)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain-JSON form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> TrainConfig:
+        """From a dict; unknown keys are a clear error."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise RecolabError(f"unknown training option(s): {', '.join(unknown)}")
+        return cls(**d)
+
+    @classmethod
+    def from_toml(cls, path: str | Path, **overrides: Any) -> TrainConfig:
+        """Read a TOML file (keys at top level or under [train]); ``overrides`` win."""
+        with open(path, "rb") as fh:
+            data = tomllib.load(fh)
+        data = data.get("train", data)
+        data.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.from_dict(data)
+
+
+def resolve_device(name: str = "auto") -> torch.device:
+    """CUDA when asked for or available ("auto"), else CPU; asking for CUDA without one is an
+    error that says so."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise RecolabError("device 'cuda' was asked for, but no CUDA GPU is available")
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def seed_everything(seed: int) -> torch.Generator:
+    """Seed Python, NumPy and torch; return a torch generator for sampling."""
+    random.seed(seed)
+    np.random.seed(seed % (2**32))
+    torch.manual_seed(seed)
+    g = torch.Generator()
+    g.manual_seed(seed)
+    return g
+
+
+@dataclass
+class TrainResult:
+    """What a training run did."""
+
+    epochs_run: int = 0
+    best_epoch: int = 0
+    seconds: float = 0.0
+    device: str = "cpu"
+    stopped_by: str = "epochs"
+    history: list[dict[str, Any]] = field(default_factory=list)
+    peak_memory_bytes: int = 0
+
+
+def _peak_memory(device: torch.device) -> int:
+    if device.type == "cuda":
+        return int(torch.cuda.max_memory_allocated(device))
+    try:
+        import resource
+
+        return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) * 1024
+    except (ImportError, OSError):  # pragma: no cover - non-POSIX
+        return 0
+
+
+def train_loop(
+    *,
+    parameters: list[torch.nn.Parameter],
+    step: Callable[[int], dict[str, float]],
+    validate: Callable[[], dict[str, float]] | None,
+    snapshot: Callable[[], Any],
+    restore: Callable[[Any], None],
+    config: TrainConfig,
+    device: torch.device,
+    on_progress: ProgressCallback | None = None,
+    should_stop: StopCallback | None = None,
+    monitor: str = "val_recall",
+) -> TrainResult:
+    """Run epochs of ``step`` (which returns mean loss parts of one epoch) with validation,
+    early stopping on ``monitor`` (higher is better), a time budget, NaN checks and progress
+    events; the best snapshot is restored at the end.
+    """
+    result = TrainResult(device=str(device))
+    start = time.perf_counter()
+    best_value, best_state, bad_epochs = -math.inf, None, 0
+    for epoch in range(1, config.epochs + 1):
+        if should_stop is not None and should_stop():
+            raise Cancelled(f"training cancelled before epoch {epoch}")
+        losses = step(epoch)
+        for name, value in losses.items():
+            if not math.isfinite(value):
+                raise TrainingError(
+                    f"loss term {name!r} became {value} at epoch {epoch}; try a lower learning "
+                    f"rate (lr={config.lr}) or smaller λ range (lam_high={config.lam_high})"
+                )
+        metrics = validate() if validate is not None else {}
+        elapsed = time.perf_counter() - start
+        eta = elapsed / epoch * (config.epochs - epoch)
+        event = {
+            "epoch": epoch,
+            "epochs": config.epochs,
+            **losses,
+            **metrics,
+            "elapsed_s": round(elapsed, 3),
+            "eta_s": round(eta, 3),
+            "device": str(device),
+        }
+        result.history.append(event)
+        result.epochs_run = epoch
+        if on_progress is not None:
+            on_progress(event)
+        log.debug("epoch %d %s", epoch, event)
+        value = metrics.get(monitor)
+        if value is not None:
+            if value > best_value:
+                best_value, best_state, bad_epochs = value, snapshot(), 0
+                result.best_epoch = epoch
+            else:
+                bad_epochs += 1
+                if bad_epochs >= config.patience:
+                    result.stopped_by = "early stopping"
+                    break
+        else:
+            result.best_epoch = epoch
+        if config.budget_seconds is not None and elapsed >= config.budget_seconds:
+            result.stopped_by = "budget"
+            break
+    if best_state is not None:
+        restore(best_state)
+    result.seconds = time.perf_counter() - start
+    result.peak_memory_bytes = _peak_memory(device)
+    return result
+
+
+def _autocast(device: torch.device) -> Any:
+    """bf16 autocast on CUDA (mixed precision), a no-op context on CPU."""
+    if device.type == "cuda":
+        return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
+    return torch.autocast(device_type="cpu", enabled=False)
+
+
+def _split_histories(
+    indptr: np.ndarray,
+    indices: np.ndarray,
+    users: np.ndarray,
+    holdout: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Split each user's history into input and target items (each side non-empty).
+
+    Returns (input_rows, input_items, target_rows, target_items), rows 0..len(users)-1.
+    """
+    starts, ends = indptr[users], indptr[users + 1]
+    lengths = ends - starts
+    rows = np.repeat(np.arange(len(users)), lengths)
+    items = np.concatenate([indices[s:e] for s, e in zip(starts, ends, strict=True)])
+    is_target = rng.random(len(items)) < holdout
+    # guarantee ≥1 input and ≥1 target per user (users here have ≥2 items)
+    first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    n_target = np.add.reduceat(is_target.astype(np.int64), first)
+    pick = first + (rng.random(len(users)) * lengths).astype(np.int64)
+    is_target[pick[n_target == 0]] = True
+    is_target[pick[n_target == lengths]] = False
+    return rows[~is_target], items[~is_target], rows[is_target], items[is_target]
+
+
+def fit_weighted(
+    model: Any,
+    train: InteractionData,
+    *,
+    valid: InteractionData | None = None,
+    item_text: np.ndarray | None = None,
+    item_vectors: np.ndarray | None = None,
+    on_progress: ProgressCallback | None = None,
+    should_stop: StopCallback | None = None,
+) -> TrainResult:
+    """Train a :class:`~recolab.models.weighted.WeightedObjectiveRecommender` in place.
+
+    Each step takes a batch of users, hides a share (``holdout``) of each history, samples
+    λ per user, and minimises f (likelihood of the hidden items among all items not in the
+    input) + λ·g (novelty and diversity of the predicted distribution) + an L1 term.
+    Validation (when ``valid`` is given) reports recall@k at λ = 0 and coverage@k at the top
+    of the range each epoch, and early-stops on the recall.
+    """
+    from recolab.metrics import ranking_metrics
+    from recolab.models.weighted import (
+        ITEM_ITEM_MAX_ITEMS,
+        Histories,
+        WeightedObjectiveNet,
+        ease_weights,
+    )
+
+    cfg: TrainConfig = model.config
+    generator = seed_everything(cfg.seed)
+    rng = np.random.default_rng(cfg.seed)
+    device = resolve_device(cfg.device)
+    x = train.matrix(binary=True)
+    n_items = x.shape[1]
+    item_users = np.asarray(x.getnnz(axis=0))
+    lengths = np.diff(x.indptr)
+    n_active = max(int((lengths > 0).sum()), 2)
+    log_pop = np.log(np.maximum(item_users, 1) / n_active) / np.log(n_active)
+    text = item_text if (cfg.use_text and item_text is not None) else None
+    if text is not None and text.shape[0] != n_items:
+        raise RecolabError(f"item_text has {text.shape[0]} rows but the data have {n_items} items")
+    use_memory = cfg.item_item == "on" or (
+        cfg.item_item == "auto" and n_items <= ITEM_ITEM_MAX_ITEMS
+    )
+    t0 = time.perf_counter()
+    memory = ease_weights(x, cfg.item_item_l2) if use_memory else None
+    if memory is not None:
+        log.info(
+            "item-item memory (EASE, l2=%s) in %.2f s", cfg.item_item_l2, time.perf_counter() - t0
+        )
+    net = WeightedObjectiveNet(
+        n_items,
+        cfg.dim,
+        text=text,
+        log_popularity=log_pop,
+        item_item=memory,
+        lam_high=cfg.lam_high,
+    ).to(device)
+    div_vectors = item_vectors if item_vectors is not None else text
+    if cfg.diversity > 0 and div_vectors is None:
+        log.warning(
+            "diversity weight %s ignored: no item texts or genres to compare", cfg.diversity
+        )
+    div_t = (
+        torch.as_tensor(div_vectors, dtype=torch.float32, device=device)
+        if cfg.diversity > 0 and div_vectors is not None
+        else None
+    )
+    blocked = torch.as_tensor(item_users == 0, device=device)
+    histories = Histories.from_csr(x)
+    train_users = np.flatnonzero(lengths >= 2)
+    if len(train_users) == 0:
+        raise TrainingError("no user has two or more training interactions: nothing to learn")
+    lam_range = cfg.lambda_range
+    params = [p for p in net.parameters() if p.requires_grad]
+    optimiser = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    l1_params = [net.encoder.weight, net.item_embedding]
+    if net.text_projection is not None:
+        l1_params.append(net.text_projection.weight)
+
+    def step(epoch: int) -> dict[str, float]:
+        net.train()
+        order = rng.permutation(train_users)
+        totals = {"loss": 0.0, "f": 0.0, "g": 0.0}
+        n_batches = 0
+        for start in range(0, len(order), cfg.batch_size):
+            if should_stop is not None and should_stop():
+                raise Cancelled(f"training cancelled during epoch {epoch}")
+            users = order[start : start + cfg.batch_size]
+            in_rows, in_items, tg_rows, tg_items = _split_histories(
+                histories.indptr, histories.indices, users, cfg.holdout, rng
+            )
+            b = len(users)
+            counts = np.bincount(in_rows, minlength=b)
+            offsets = torch.as_tensor(np.concatenate([[0], np.cumsum(counts)[:-1]]), device=device)
+            items_t = torch.as_tensor(in_items, device=device)
+            w = torch.as_tensor(
+                np.repeat(1.0 / np.sqrt(counts), counts).astype(np.float32), device=device
+            )
+            input_mask = torch.zeros((b, n_items), dtype=torch.bool, device=device)
+            input_mask[torch.as_tensor(in_rows, device=device), items_t] = True
+            targets = torch.zeros((b, n_items), device=device)
+            targets[
+                torch.as_tensor(tg_rows, device=device), torch.as_tensor(tg_items, device=device)
+            ] = 1.0
+            lam = lam_range.sample(b, generator, device)
+            with _autocast(device):
+                base = net.user_base(items_t, offsets, w)
+                mem = net.memory(items_t, offsets)
+                logits = net.logits(base, mem, lam)
+            logits = logits.float().masked_fill(input_mask | blocked[None, :], -math.inf)
+            f = relevance_loss(logits, targets)
+            probs = torch.softmax(logits, dim=1)
+            g = cfg.novelty * novelty_term(probs, net.log_popularity, n_active)
+            if div_t is not None:
+                g = g + cfg.diversity * diversity_term(probs, div_t)
+            loss = (f + lam * g).mean()
+            if cfg.l1 > 0:
+                loss = loss + cfg.l1 * l1_term(l1_params)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            totals["loss"] += float(loss.detach())
+            totals["f"] += float(f.detach().mean())
+            totals["g"] += float(g.detach().mean())
+            n_batches += 1
+        return {k: v / max(n_batches, 1) for k, v in totals.items()}
+
+    validate = None
+    if valid is not None:
+        v_matrix = valid.matrix(binary=True)
+        v_users = np.flatnonzero(v_matrix.getnnz(axis=1) > 0)
+        v_test = v_matrix[v_users]
+        seen = x[v_users].tocoo()
+        k = cfg.valid_k
+
+        def validate() -> dict[str, float]:
+            net.eval()
+            out: dict[str, float] = {}
+            with torch.inference_mode():
+                items_t, offsets, w = histories.bag(v_users, device)
+                base = net.user_base(items_t, offsets, w)
+                mem = net.memory(items_t, offsets)
+                for tag, lam_value in (("", 0.0), ("_high", cfg.lam_high)):
+                    lam = torch.full((len(v_users),), lam_value, device=device)
+                    s = net.logits(base, mem, lam).float()
+                    s[:, blocked] = -math.inf
+                    s[
+                        torch.as_tensor(seen.row, device=device),
+                        torch.as_tensor(seen.col, device=device),
+                    ] = -math.inf
+                    top = torch.topk(s, k, dim=1).indices.cpu().numpy()
+                    m = ranking_metrics(top, v_test, ks=(k,), item_users=item_users)
+                    out[f"val_recall{tag}"] = m[f"recall@{k}"]
+                    out[f"val_coverage{tag}"] = m[f"coverage@{k}"]
+            return out
+
+    def snapshot() -> dict[str, torch.Tensor]:
+        return {k: v.detach().clone() for k, v in net.state_dict().items()}
+
+    result = train_loop(
+        parameters=params,
+        step=step,
+        validate=validate,
+        snapshot=snapshot,
+        restore=net.load_state_dict,
+        config=cfg,
+        device=device,
+        on_progress=on_progress,
+        should_stop=should_stop,
+    )
+    model._attach(net, train, has_text=None if text is None else np.abs(text).sum(axis=1) > 0)
+    model.train_result_ = result
+    log.info(
+        "trained %d epochs in %.1f s on %s (%s)",
+        result.epochs_run,
+        result.seconds,
+        result.device,
+        result.stopped_by,
+    )
+    return result

@@ -1,0 +1,143 @@
+"""The weighted-objective model: contract, λ conditioning, pruning, fold-in, the loop."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from recolab.data.synthetic import synthetic_interactions
+from recolab.errors import Cancelled, TrainingError
+from recolab.models.weighted import WeightedObjectiveRecommender
+from recolab.training import TrainConfig, train_loop
+from tests.models._mixin import RecommenderContract
+
+
+class TestWeightedContract(RecommenderContract):
+    def make_model(self) -> WeightedObjectiveRecommender:
+        return WeightedObjectiveRecommender(TrainConfig(epochs=2, dim=8, batch_size=4, seed=1))
+
+
+@pytest.fixture(scope="module")
+def skewed():
+    return synthetic_interactions(
+        300, 120, n_interactions=6000, rank=8, popularity_skew=1.2, seed=3
+    )
+
+
+@pytest.fixture(scope="module")
+def trained(skewed):
+    cfg = TrainConfig(epochs=15, dim=16, batch_size=64, lam_high=4.0, seed=0)
+    return WeightedObjectiveRecommender(cfg).fit(skewed)
+
+
+def _mean_log_pop(model, data, lam):
+    top, _ = model.recommend(np.arange(data.n_users), 10, lam=lam)
+    pop = np.asarray(data.matrix(binary=True).getnnz(axis=0))
+    return float(np.log(pop[top[top >= 0]]).mean())
+
+
+def test_lambda_moves_lists_towards_less_popular_items(trained, skewed):
+    # one trained model: a larger λ (more weight on novelty) recommends less popular items
+    low = _mean_log_pop(trained, skewed, 0.0)
+    high = _mean_log_pop(trained, skewed, 4.0)
+    assert high < low - 0.05
+
+
+def test_scores_at_a_lambda_equal_the_network_forward(trained):
+    # the cached scorer must agree with the network (forward pass at that λ)
+    users = np.array([0, 5, 17])
+    lam = 1.7
+    cached = trained.score(users, lam=lam)
+    with torch.inference_mode():
+        items, offsets, w = trained.histories_.bag(users, torch.device("cpu"))
+        net = trained.net_
+        direct = net.logits(
+            net.user_base(items, offsets, w), net.memory(items, offsets), torch.full((3,), lam)
+        ).numpy()
+    np.testing.assert_allclose(cached, direct, rtol=1e-4, atol=1e-4)
+
+
+def test_fold_in_of_a_known_history_matches_that_user(trained):
+    user = 11
+    history = trained.train_[user].indices
+    np.testing.assert_allclose(
+        trained.fold_in(history, lam=0.5), trained.score([user], lam=0.5)[0], rtol=1e-4, atol=1e-4
+    )
+
+
+def test_prune_reaches_target_and_keeps_working(trained, skewed):
+    assert trained.sparsity() < 0.05
+    pruned = trained.prune(0.8)
+    assert pruned.sparsity() >= 0.7  # biases and FiLM are kept dense
+    assert trained.sparsity() < 0.05  # the original is untouched
+    top, _ = pruned.recommend(np.arange(10), 5)
+    assert (top >= 0).all()
+    with pytest.raises(ValueError):
+        trained.prune(1.0)
+
+
+def test_fixed_lambda_training_and_determinism(skewed):
+    cfg = TrainConfig(epochs=2, dim=8, lam_fixed=0.5, seed=4)
+    a = WeightedObjectiveRecommender(cfg).fit(skewed).score([0, 1], lam=0.5)
+    b = WeightedObjectiveRecommender(cfg).fit(skewed).score([0, 1], lam=0.5)
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
+
+
+def test_progress_events_and_budget(skewed):
+    events = []
+    cfg = TrainConfig(epochs=50, dim=8, budget_seconds=0.0)
+    model = WeightedObjectiveRecommender(cfg).fit(skewed, on_progress=events.append)
+    assert len(events) == 1  # the budget (0 s) stops after the first epoch
+    assert model.train_result_.stopped_by == "budget"
+    ev = events[0]
+    for key in ("epoch", "loss", "f", "g", "elapsed_s", "eta_s", "device"):
+        assert key in ev
+    assert ev["device"] == "cpu"
+
+
+def test_validation_and_early_stopping(skewed):
+    from recolab.data.splits import random_holdout
+
+    train, valid = random_holdout(skewed, test_fraction=0.2, seed=0)
+    events = []
+    cfg = TrainConfig(epochs=30, dim=8, patience=2, lr=0.05)
+    model = WeightedObjectiveRecommender(cfg).fit(train, valid=valid, on_progress=events.append)
+    assert all("val_recall" in e and "val_coverage_high" in e for e in events)
+    best = max(e["val_recall"] for e in events)
+    assert events[model.train_result_.best_epoch - 1]["val_recall"] == best
+
+
+def test_cancel_stops_training(skewed):
+    with pytest.raises(Cancelled):
+        WeightedObjectiveRecommender(TrainConfig(epochs=5, dim=8)).fit(
+            skewed, should_stop=lambda: True
+        )
+
+
+def test_nan_loss_is_a_named_error():
+    cfg = TrainConfig(epochs=3)
+    with pytest.raises(TrainingError, match="'f' became nan at epoch 1"):
+        train_loop(
+            parameters=[],
+            step=lambda epoch: {"loss": 1.0, "f": math.nan},
+            validate=None,
+            snapshot=dict,
+            restore=lambda s: None,
+            config=cfg,
+            device=torch.device("cpu"),
+        )
+
+
+def test_config_round_trip_and_errors(tmp_path):
+    cfg = TrainConfig(dim=32, lam_high=2.0, lam_fixed=None, budget_seconds=5.0)
+    assert TrainConfig.from_dict(cfg.to_dict()) == cfg
+    toml = tmp_path / "c.toml"
+    toml.write_text("[train]\ndim = 12\nepochs = 3\n")
+    assert TrainConfig.from_toml(toml, epochs=7) == TrainConfig(dim=12, epochs=7)
+    with pytest.raises(Exception, match="unknown training option"):
+        TrainConfig.from_dict({"dimm": 3})
+    with pytest.raises(ValueError):
+        TrainConfig(device="tpu")
