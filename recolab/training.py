@@ -456,3 +456,60 @@ def fit_weighted(
         result.stopped_by,
     )
     return result
+
+
+def run_training_job(spec: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    """Worker task: train, evaluate over λ and export a bundle into the job's folder.
+
+    ``spec`` keys: ``sample`` (a built-in sample name) or ``train`` (path) with optional
+    ``test``, ``valid``, ``items`` paths and ``mapping``; ``config`` (a :class:`TrainConfig`
+    dict); ``prune_to`` (share of weights to prune after training). ``ctx`` is a
+    :class:`recolab.jobs.worker.JobContext`.
+    """
+    import json
+
+    from recolab.data.io import load_interactions
+    from recolab.pipeline import load_split, train_and_export
+
+    config = TrainConfig.from_dict(dict(spec.get("config") or {}))
+    if config.device == "auto":
+        config.device = ctx.device
+    if config.device == "cpu" and not torch.cuda.is_available():
+        ctx.note("no GPU found: training on CPU")
+    ctx.note("loading data")
+    train, test = load_split(
+        spec.get("train"),
+        spec.get("test"),
+        items=spec.get("items"),
+        sample=spec.get("sample"),
+        mapping=spec.get("mapping"),
+        seed=config.seed,
+    )
+    valid = None
+    if spec.get("valid"):
+        v = load_interactions(spec["valid"], spec.get("mapping"))
+        valid = train.with_frame(
+            v.frame[v.frame["user"].isin(train.users.ids) & v.frame["item"].isin(train.items.ids)]
+            .assign(
+                user_idx=lambda f: train.users.index(f["user"]),
+                item_idx=lambda f: train.items.index(f["item"]),
+            ),
+            name="valid",
+        )
+    ctx.check_cancelled()
+    # export_bundle writes the zip atomically (temporary name, then rename)
+    result = train_and_export(
+        train,
+        test,
+        config,
+        ctx.artifact_path("model.zip"),
+        valid=valid,
+        on_progress=ctx.progress,
+        should_stop=ctx.should_stop,
+        note=ctx.note,
+        prune_to=float(spec.get("prune_to", 0.0)),
+    )
+    result["bundle"] = str(ctx.artifact_path("model.zip"))
+    with ctx.atomic_artifact("result.json") as tmp:
+        tmp.write_text(json.dumps(result, default=str))
+    return {k: result[k] for k in ("bundle", "device", "train_seconds", "metrics", "model_bytes")}

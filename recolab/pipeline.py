@@ -1,0 +1,248 @@
+"""Train → evaluate over λ → export: the flow the CLI, the worker and the dashboard share.
+
+Nothing here is UI: each function takes data or paths and returns data, files or tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recolab.data.interactions import InteractionData
+from recolab.evaluation import Protocol, evaluate
+from recolab.models.base import Recommender
+from recolab.training import ProgressCallback, StopCallback, TrainConfig
+
+log = logging.getLogger(__name__)
+
+#: λ values (as fractions of the trained range) at which the front is evaluated.
+FRONT_FRACTIONS = tuple(np.round(np.linspace(0.0, 1.0, 11), 3))
+#: Share of magnitude-pruned weights on the sparsity curve.
+SPARSITY_TARGETS = (0.0, 0.5, 0.8, 0.9, 0.95, 0.99)
+
+
+@dataclass
+class Features:
+    """Item side inputs of a run: text embeddings (or None) and vectors for diversity."""
+
+    text: np.ndarray | None
+    diversity: np.ndarray | None
+    text_model: str | None
+    seconds: float = 0.0
+
+
+def load_split(
+    train: str | Path | None = None,
+    test: str | Path | None = None,
+    *,
+    items: str | Path | None = None,
+    sample: str | None = None,
+    mapping: dict[str, str] | None = None,
+    test_fraction: float = 0.2,
+    seed: int = 0,
+) -> tuple[InteractionData, InteractionData]:
+    """The (train, test) pair of a run.
+
+    ``sample="ml-100k"`` uses the canonical ``u1`` split; another sample, or a ``train`` file
+    without ``test``, is split by a seeded per-user random holdout of ``test_fraction``.
+    """
+    from recolab.data.io import load_interactions
+    from recolab.data.samples import load_ml100k_split, load_sample
+    from recolab.data.splits import given_files, random_holdout
+
+    if sample == "ml-100k":
+        return load_ml100k_split("u1")
+    if sample is not None:
+        return random_holdout(load_sample(sample), test_fraction=test_fraction, seed=seed)
+    if train is None:
+        raise ValueError("load_split needs a train file or a sample name")
+    if test is not None:
+        return given_files(train, test, items=items, mapping=mapping)
+    data = load_interactions(train, mapping, items=items)
+    return random_holdout(data, test_fraction=test_fraction, seed=seed)
+
+
+def item_features(train: InteractionData, use_text: bool, device: str = "auto") -> Features:
+    """Text embeddings of the items (when asked for and the data have texts) and the vectors
+    diversity is measured on (text embeddings, else genres, else none)."""
+    from recolab.features.tabular import genre_vectors
+    from recolab.features.text import TextEncoder, item_text_embeddings
+
+    start = time.perf_counter()
+    text, name = None, None
+    if use_text and train.item_texts is not None:
+        encoder = TextEncoder(device=device)
+        text, has_text = item_text_embeddings(train, encoder)
+        name = encoder.model_name
+        if not has_text.any():
+            text, name = None, None
+    genres = genre_vectors(train.item_meta, train.items)
+    diversity = text if text is not None else (genres if genres.shape[1] > 0 else None)
+    return Features(text, diversity, name, time.perf_counter() - start)
+
+
+def lambda_front(
+    model: Recommender,
+    train: InteractionData,
+    test: InteractionData,
+    lambdas: Sequence[float],
+    *,
+    ks: Sequence[int] = (10, 20),
+    item_vectors: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Metrics of a conditioned model at each λ (one row per λ, column ``lam``)."""
+    rows = []
+    for lam in lambdas:
+        result = evaluate(model, train, test, ks=ks, lam=float(lam), item_vectors=item_vectors)
+        rows.append({"model": "recolab", "lam": float(lam), **result.metrics})
+    return pd.DataFrame(rows)
+
+
+def reference_rows(
+    train: InteractionData,
+    test: InteractionData,
+    *,
+    ks: Sequence[int] = (10, 20),
+    item_vectors: np.ndarray | None = None,
+    ease_l2: float = 400.0,
+) -> pd.DataFrame:
+    """Popularity and (for catalogues small enough) EASE on the same split, as reference
+    points beside the model (DESIGN: always show the popularity baseline)."""
+    from recolab.models.ease import EASERecommender
+    from recolab.models.popularity import PopularityRecommender
+
+    models: dict[str, Recommender] = {"popularity": PopularityRecommender()}
+    if train.n_items <= 20_000:
+        models["ease"] = EASERecommender(l2=ease_l2)
+    rows = []
+    for name, m in models.items():
+        start = time.perf_counter()
+        m.fit(train)
+        seconds = time.perf_counter() - start
+        result = evaluate(m, train, test, ks=ks, item_vectors=item_vectors)
+        rows.append({"model": name, "lam": np.nan, **result.metrics, "train_seconds": seconds})
+    return pd.DataFrame(rows)
+
+
+def sparsity_curve(
+    model: Any,
+    train: InteractionData,
+    test: InteractionData,
+    *,
+    targets: Sequence[float] = SPARSITY_TARGETS,
+    lam: float = 0.0,
+    ks: Sequence[int] = (10, 20),
+) -> pd.DataFrame:
+    """Accuracy of the model magnitude-pruned to each target share of zeros."""
+    rows = []
+    for target in targets:
+        pruned = model.prune(target) if target > 0 else model
+        result = evaluate(pruned, train, test, ks=ks, lam=lam)
+        rows.append({"target": target, "sparsity": pruned.sparsity(), **result.metrics})
+    return pd.DataFrame(rows)
+
+
+def train_and_export(
+    train: InteractionData,
+    test: InteractionData,
+    config: TrainConfig,
+    out: str | Path,
+    *,
+    valid: InteractionData | None = None,
+    on_progress: ProgressCallback | None = None,
+    should_stop: StopCallback | None = None,
+    note: Callable[[str], None] | None = None,
+    prune_to: float = 0.0,
+) -> dict[str, Any]:
+    """Train the weighted-objective model, evaluate it over its λ range beside the
+    references, and write the bundle to ``out`` (``.zip`` or folder).
+
+    Returns a JSON-ready summary: bundle path, device, seconds, metrics at λ = 0, the front
+    (model rows and reference rows) and the sparsity curve.
+    """
+    from recolab.bundle import export_bundle
+    from recolab.models.weighted import WeightedObjectiveRecommender
+
+    def say(message: str) -> None:
+        log.info("%s", message)
+        if note is not None:
+            note(message)
+
+    features = item_features(train, config.use_text, config.device)
+    if features.text is not None:
+        say(f"embedded item texts with {features.text_model} in {features.seconds:.1f} s")
+    else:
+        say("no item texts used: collaborative signal only")
+    model = WeightedObjectiveRecommender(config)
+    model.fit(
+        train,
+        valid=valid,
+        item_text=features.text,
+        item_vectors=features.diversity,
+        on_progress=on_progress,
+        should_stop=should_stop,
+    )
+    result = model.train_result_
+    if prune_to > 0:
+        model = model.prune(prune_to)
+    say(f"trained in {result.seconds:.1f} s on {result.device} ({result.stopped_by})")
+    lambdas = [round(f * config.lam_high, 6) for f in FRONT_FRACTIONS]
+    front = lambda_front(model, train, test, lambdas, item_vectors=features.diversity)
+    front["sparsity"] = model.sparsity()
+    front["train_seconds"] = result.seconds
+    refs = reference_rows(train, test, item_vectors=features.diversity)
+    curve = sparsity_curve(model, train, test)
+    protocol = Protocol().describe(train, test)
+    at_zero = front.iloc[0].drop(["model"]).to_dict()
+    path = export_bundle(
+        model,
+        out,
+        lam=0.0,
+        metrics=at_zero,
+        front=_records(pd.concat([front, refs], ignore_index=True)),
+        protocol=protocol,
+        text_model=features.text_model,
+        train_seconds=result.seconds,
+        device=result.device,
+    )
+    size = _size(path)
+    front["model_bytes"] = size
+    return {
+        "bundle": str(path),
+        "device": result.device,
+        "train_seconds": result.seconds,
+        "epochs_run": result.epochs_run,
+        "stopped_by": result.stopped_by,
+        "peak_memory_bytes": result.peak_memory_bytes,
+        "model_bytes": size,
+        "sparsity": model.sparsity(),
+        "metrics": at_zero,
+        "front": _records(front),
+        "references": _records(refs),
+        "sparsity_curve": _records(curve),
+        "protocol": protocol,
+        "history": result.history,
+    }
+
+
+def _size(path: Path) -> int:
+    path = Path(path)
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+    return path.stat().st_size
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """DataFrame → JSON-ready records (NaN → None)."""
+    clean = df.astype(object).where(pd.notna(df), None)
+    return [
+        {k: (float(v) if isinstance(v, np.floating) else v) for k, v in r.items()}
+        for r in clean.to_dict("records")
+    ]
