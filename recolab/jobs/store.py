@@ -29,10 +29,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from recolab.errors import RecolabError
+from recolab.errors import Cancelled, RecolabError
 from recolab.jobs.workspace import DB_NAME, ensure_layout
 
 log = logging.getLogger(__name__)
+
+__all__ = ["Cancelled", "Job", "JobStore", "UnknownJobError", "pid_alive"]
 
 QUEUED = "queued"
 RUNNING = "running"
@@ -74,10 +76,6 @@ CREATE TABLE IF NOT EXISTS events (
     PRIMARY KEY (job_id, seq)
 ) WITHOUT ROWID;
 """
-
-
-class Cancelled(RecolabError):  # noqa: N818 - the name reads as the event it signals
-    """Raised by a task when :meth:`JobContext.should_stop` says the job was cancelled."""
 
 
 class UnknownJobError(RecolabError, LookupError):

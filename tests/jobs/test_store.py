@@ -32,6 +32,13 @@ def dead_pid() -> int:
     return proc.pid
 
 
+def test_cancelled_is_the_one_from_errors():
+    import recolab.errors
+    import recolab.jobs
+
+    assert recolab.jobs.Cancelled is recolab.errors.Cancelled  # training raises this one
+
+
 def test_workspace_root_layout(tmp_path, monkeypatch):
     monkeypatch.setenv("RECOLAB_HOME", str(tmp_path / "home"))
     root = workspace_root()
