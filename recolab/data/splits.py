@@ -217,8 +217,8 @@ def given_files(
     halves = []
     for part in (train, test):
         frame = part.frame.copy()
-        frame["user_idx"] = users.index(frame["user"])
-        frame["item_idx"] = items_vocab.index(frame["item"])
+        frame["user_idx"] = pd.Index(users.ids).get_indexer(frame["user"]).astype(np.int64)
+        frame["item_idx"] = pd.Index(items_vocab.ids).get_indexer(frame["item"]).astype(np.int64)
         out = replace(
             part, users=users, items=items_vocab, frame=frame, item_meta=train.item_meta
         )

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recolab.data.interactions import build_interactions
 from recolab.data.io import load_interactions, load_items, read_table
 from recolab.errors import DataError
 
@@ -377,3 +378,16 @@ def test_error_explicit_without_rating(tmp_path: Path) -> None:
 def test_error_headerless_too_many_columns(tmp_path: Path) -> None:
     with pytest.raises(DataError, match="no header row and 6 columns"):
         load_interactions(write(tmp_path, "x.csv", "1,2,3,4,5,6\n1,2,3,4,5,6\n"))
+
+
+def test_vocabularies_match_build_interactions(tmp_path: Path) -> None:
+    items = write(tmp_path, "items.csv", "item,title\nz,Zed\nb,Bee\nq,Queue\n")
+    path = write(tmp_path, "x.csv", "user,item\nu2,b\nu1,a\nu2,a\n")
+    data = load_interactions(path, items=items)
+    ref = build_interactions(
+        data.frame[["user", "item", "value"]], kind="implicit", item_meta=data.item_meta
+    )
+    assert list(data.users.ids) == list(ref.users.ids) == ["u2", "u1"]
+    assert list(data.items.ids) == list(ref.items.ids) == ["b", "a", "z", "q"]
+    assert (data.frame["item_idx"] == ref.frame["item_idx"]).all()
+    assert data.report is not None and data.report.cold_items == 4
