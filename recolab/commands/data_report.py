@@ -31,8 +31,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--duplicates",
         choices=DUPLICATE_POLICIES,
         default=None,
-        help="how repeated user-item rows are merged (default: last for ratings, sum for "
-        "events)",
+        help="how repeated user-item rows are merged (default: last for ratings, sum for events)",
     )
     p.add_argument("--json", metavar="OUT.json", help="also write the report as JSON here")
 
@@ -66,9 +65,7 @@ def write_json_atomic(path: str | Path, text: str) -> None:
 def run(args: argparse.Namespace) -> int:
     """Load ``args.file``, print the report, optionally write it as JSON; returns 0."""
     mapping = parse_mapping(args.map) or None
-    data = load_interactions(
-        args.file, mapping, items=args.items, duplicate_policy=args.duplicates
-    )
+    data = load_interactions(args.file, mapping, items=args.items, duplicate_policy=args.duplicates)
     report = data.report
     assert report is not None
     for line in report.summary_lines():

@@ -321,9 +321,7 @@ def read_table(path: str | Path, *, header: bool | None = None) -> RawTable:
         ) from exc
     if len(frame) == 0 or frame.isna().all(axis=None):
         raise DataError(
-            "the file has a header but no data rows"
-            if has_header
-            else "the file has no data rows",
+            "the file has a header but no data rows" if has_header else "the file has no data rows",
             file=name,
         )
     frame.columns = [str(c) for c in frame.columns]
@@ -363,9 +361,7 @@ def _clean_ids(series: pd.Series) -> tuple[pd.Series, bool]:
 
 def _parse_numbers(series: pd.Series) -> pd.Series:
     """Float values; NaN where missing or not a finite number."""
-    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(
-        series.dtype
-    ):
+    if pd.api.types.is_numeric_dtype(series.dtype) and not pd.api.types.is_bool_dtype(series.dtype):
         vals = series.astype("float64")
     else:
         vals = pd.to_numeric(series, errors="coerce").astype("float64")
@@ -420,9 +416,7 @@ def _is_non_product(items: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------------------------
 
 
-def _assign_roles(
-    raw: RawTable, mapping: Mapping[str, str] | None, name: str
-) -> dict[str, str]:
+def _assign_roles(raw: RawTable, mapping: Mapping[str, str] | None, name: str) -> dict[str, str]:
     columns = list(raw.frame.columns)
     roles: dict[str, str] = {}
     for role, col in (mapping or {}).items():
@@ -588,7 +582,8 @@ def load_interactions(
         drop("non-product row (postage, fees, adjustments)", _is_non_product(item_ids).to_numpy())
         report.rules.append(
             "non-product stock codes (postage, carriage, bank charges, fees, manual "
-            "adjustments, discounts, gift vouchers: " + ", ".join(sorted(NON_PRODUCT_CODES))
+            "adjustments, discounts, gift vouchers: "
+            + ", ".join(sorted(NON_PRODUCT_CODES))
             + ", gift_*) are not items: dropped and counted"
         )
 
@@ -786,11 +781,7 @@ def _join_text(parts: list[pd.Series]) -> pd.Series:
 
 
 def _is_ml100k_items(path: Path, raw: RawTable) -> bool:
-    return (
-        not raw.header
-        and raw.delimiter == "|"
-        and raw.frame.shape[1] == 5 + len(ML100K_GENRES)
-    )
+    return not raw.header and raw.delimiter == "|" and raw.frame.shape[1] == 5 + len(ML100K_GENRES)
 
 
 def _load_ml100k_items(path: Path, raw: RawTable) -> pd.DataFrame:
@@ -798,7 +789,11 @@ def _load_ml100k_items(path: Path, raw: RawTable) -> pd.DataFrame:
     genre_file = path.with_name("u.genre")
     if genre_file.exists():
         g = pd.read_csv(
-            genre_file, sep="|", header=None, names=["name", "idx"], encoding="latin-1",
+            genre_file,
+            sep="|",
+            header=None,
+            names=["name", "idx"],
+            encoding="latin-1",
             dtype={"name": str, "idx": "Int64"},
         ).dropna()
         if len(g) == len(ML100K_GENRES):
@@ -873,9 +868,7 @@ def load_items(path: str | Path, mapping: Mapping[str, str] | None = None) -> pd
         if len(columns) >= 2 and "title" not in roles:
             roles["title"] = "col2"
     if "item" not in roles:
-        raise DataError(
-            "no item id column found; columns found: " + ", ".join(columns), file=name
-        )
+        raise DataError("no item id column found; columns found: " + ", ".join(columns), file=name)
     df = raw.frame
     ids, _ = _clean_ids(df[roles["item"]])
     keep = ids.notna() & ~ids.duplicated(keep="first")

@@ -70,9 +70,7 @@ def load_sample(name: str) -> InteractionData:
         data = load_interactions(folder / "u.data", items=folder / "u.item")
         data.user_meta = load_user_meta(folder / "u.user")
     else:
-        data = load_interactions(
-            folder / "online_retail_sample.csv", items=folder / "items.csv"
-        )
+        data = load_interactions(folder / "online_retail_sample.csv", items=folder / "items.csv")
     data.name = name
     return data
 

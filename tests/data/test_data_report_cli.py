@@ -22,17 +22,31 @@ def test_retail_report(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     assert "non-product row" in text and "return or cancellation" in text
     assert "check: 6871 kept + 2420 dropped + 709 merged = 10000 read" in text
     report = json.loads(out.read_text())
-    assert report["rows_kept"] + sum(report["dropped"].values()) + report[
-        "duplicates_merged"
-    ] == report["rows_read"]
+    assert (
+        report["rows_kept"] + sum(report["dropped"].values()) + report["duplicates_merged"]
+        == report["rows_read"]
+    )
     assert not list(out.parent.glob("*.tmp"))  # temp file replaced, not left behind
 
 
 def test_mapping_and_duplicates(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     path = tmp_path / "x.csv"
     path.write_text("who,what,stars\na,x,1\na,x,5\n")
-    assert main(["data-report", str(path), "--map", "user=who", "--map", "item=what",
-                 "--duplicates", "max"]) == 0
+    assert (
+        main(
+            [
+                "data-report",
+                str(path),
+                "--map",
+                "user=who",
+                "--map",
+                "item=what",
+                "--duplicates",
+                "max",
+            ]
+        )
+        == 0
+    )
     text = capsys.readouterr().out
     assert "columns: user=who, item=what, rating=stars" in text
     assert "policy max): 1" in text

@@ -66,11 +66,7 @@ def _retail_expected() -> dict[str, object]:
     has_user = df["CustomerID"].notna()
     fees = {"POST", "DOT", "M", "D", "C2", "BANK CHARGES", "PADS", "AMAZONFEE", "S", "CRUK"}
     non_product = has_user & df["StockCode"].isin(fees)
-    returns = (
-        has_user
-        & ~non_product
-        & ((df["Quantity"] < 0) | df["InvoiceNo"].str.startswith("C"))
-    )
+    returns = has_user & ~non_product & ((df["Quantity"] < 0) | df["InvoiceNo"].str.startswith("C"))
     keep = df[has_user & ~non_product & ~returns]
     pairs = keep.groupby(["CustomerID", "StockCode"])["Quantity"].sum()
     return {
