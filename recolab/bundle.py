@@ -43,7 +43,8 @@ from recolab import __version__
 from recolab.data.interactions import InteractionData
 from recolab.data.vocab import Vocabulary
 from recolab.errors import BundleError
-from recolab.jobs.workspace import atomic_path
+from recolab.fileio import atomic_path
+from recolab.models.base import Recommender
 from recolab.objectives import ObjectiveWeights
 
 log = logging.getLogger(__name__)
@@ -328,6 +329,39 @@ def load(path: str | Path) -> LoadedModel:
     return LoadedModel(model=model, config=config, path=path)
 
 
+class AlignedModel(Recommender):
+    """A fitted model re-indexed onto another data set's vocabularies (by external id)."""
+
+    conditioned = True
+
+    def __init__(self, inner: Any, train: InteractionData) -> None:
+        self.inner = inner
+        self._remember(train)
+        self.user_map_ = inner.users_.index(train.users.ids)
+        self.item_map_ = inner.items_.index(train.items.ids)
+        known = self.item_map_ >= 0
+        self.candidates_ = known & np.where(
+            known, inner.candidates_[np.maximum(self.item_map_, 0)], False
+        )
+
+    def fit(self, train: InteractionData) -> AlignedModel:
+        """Aligned models are built from a fitted model; fitting again is not supported."""
+        raise TypeError("AlignedModel wraps a fitted model; build a new one instead")
+
+    def _score_known(self, users: np.ndarray, lam: float | None) -> np.ndarray:
+        inner_users = self.user_map_[users]
+        out = np.full((len(users), self.n_items), -np.inf, dtype=np.float32)
+        ok = inner_users >= 0
+        if ok.any():
+            scores = self.inner.score(inner_users[ok], lam)
+            cols = self.item_map_ >= 0
+            block = np.full((int(ok.sum()), self.n_items), -np.inf, dtype=np.float32)
+            block[:, cols] = scores[:, self.item_map_[cols]]
+            out[ok] = block
+        out[~ok] = np.nan
+        return out
+
+
 @dataclass
 class LoadedModel:
     """A model loaded from a bundle: recommend by external ids, fold in new users, score new
@@ -355,6 +389,12 @@ class LoadedModel:
         """The λ range the model was trained on."""
         lo, hi = self.config["lambda_range"]
         return float(lo), float(hi)
+
+    def for_data(self, train: InteractionData) -> Recommender:
+        """The model seen through ``train``'s vocabularies (matched by id), for evaluating the
+        bundle on any split: items it does not know are never recommended, users it does not
+        know score NaN, and ``train``'s interactions are the ones left out."""
+        return AlignedModel(self.model, train)
 
     def _lam(self, lam: float | None) -> float:
         value = self.default_lam if lam is None else float(lam)

@@ -151,7 +151,7 @@ def sparsity_curve(
 
 def train_and_export(
     train: InteractionData,
-    test: InteractionData,
+    test: InteractionData | None,
     config: TrainConfig,
     out: str | Path,
     *,
@@ -162,7 +162,8 @@ def train_and_export(
     prune_to: float = 0.0,
 ) -> dict[str, Any]:
     """Train the weighted-objective model, evaluate it over its λ range beside the
-    references, and write the bundle to ``out`` (``.zip`` or folder).
+    references (on ``test``; skipped when ``None``), and write the bundle to ``out``
+    (``.zip`` or folder).
 
     Returns a JSON-ready summary: bundle path, device, seconds, metrics at λ = 0, the front
     (model rows and reference rows) and the sparsity curve.
@@ -194,19 +195,23 @@ def train_and_export(
         model = model.prune(prune_to)
     say(f"trained in {result.seconds:.1f} s on {result.device} ({result.stopped_by})")
     lambdas = [round(f * config.lam_high, 6) for f in FRONT_FRACTIONS]
-    front = lambda_front(model, train, test, lambdas, item_vectors=features.diversity)
+    if test is not None:
+        front = lambda_front(model, train, test, lambdas, item_vectors=features.diversity)
+        refs = reference_rows(train, test, item_vectors=features.diversity)
+        curve = sparsity_curve(model, train, test)
+        protocol = Protocol().describe(train, test)
+        at_zero = front.iloc[0].drop(["model"]).to_dict()
+    else:
+        front = pd.DataFrame({"model": ["recolab"] * len(lambdas), "lam": lambdas})
+        refs, curve, protocol, at_zero = pd.DataFrame(), pd.DataFrame(), {}, {}
     front["sparsity"] = model.sparsity()
     front["train_seconds"] = result.seconds
-    refs = reference_rows(train, test, item_vectors=features.diversity)
-    curve = sparsity_curve(model, train, test)
-    protocol = Protocol().describe(train, test)
-    at_zero = front.iloc[0].drop(["model"]).to_dict()
     path = export_bundle(
         model,
         out,
         lam=0.0,
         metrics=at_zero,
-        front=_records(pd.concat([front, refs], ignore_index=True)),
+        front=_records(pd.concat([front, refs], ignore_index=True)) if test is not None else [],
         protocol=protocol,
         text_model=features.text_model,
         train_seconds=result.seconds,

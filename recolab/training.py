@@ -69,13 +69,13 @@ class TrainConfig:
     """
 
     dim: int = 64
-    epochs: int = 40
+    epochs: int = 12
     budget_seconds: float | None = None
     batch_size: int = 256
     lr: float = 5e-3
     weight_decay: float = 0.0
     holdout: float = 0.5
-    lam_high: float = 1.0
+    lam_high: float = 0.3
     lam_p_zero: float = 0.2
     lam_fixed: float | None = None
     novelty: float = 1.0

@@ -25,7 +25,6 @@ import importlib.util
 import json
 import logging
 import os
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -33,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from recolab.errors import RecolabError
+from recolab.fileio import atomic_path
 
 if TYPE_CHECKING:
     from recolab.data.interactions import InteractionData
@@ -460,17 +460,9 @@ def _shard_name(keys: np.ndarray) -> str:
 
 
 def _atomic_savez(path: Path, **arrays: np.ndarray) -> None:
-    """Write an ``.npz`` to a temporary file in the same folder, then :func:`os.replace` it."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write an ``.npz`` atomically (temporary file in the same folder, then renamed)."""
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
 
 
 def item_text_embeddings(

@@ -15,11 +15,12 @@ The root is ``$RECOLAB_HOME`` when set, else ``./workspace``.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import tempfile
-from collections.abc import Iterator
 from pathlib import Path
+
+from recolab.fileio import atomic_path
+
+__all__ = ["atomic_path", "ensure_layout", "job_dir", "workspace_root"]
 
 ENV_VAR = "RECOLAB_HOME"
 DB_NAME = "jobs.sqlite"
@@ -60,33 +61,3 @@ def job_dir(root: Path, job_id: str) -> Path:
     path = Path(root) / "jobs" / job_id
     path.mkdir(parents=True, exist_ok=True)
     return path
-
-
-@contextlib.contextmanager
-def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path next to ``target``; on success rename it onto ``target``.
-
-    The file appears under its final name complete or not at all: a crash or an exception
-    inside the block leaves no ``target`` (and the temporary file is removed when Python
-    gets the chance).
-
-    Examples
-    --------
-    >>> with atomic_path(folder / "model.zip") as tmp:   # doctest: +SKIP
-    ...     write_zip(tmp)
-    """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        yield tmp
-        if tmp.is_file():
-            with open(tmp, "rb+") as fh:
-                os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise

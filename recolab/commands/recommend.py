@@ -1,0 +1,36 @@
+"""``recolab recommend``: top-k lists from an exported bundle."""
+
+from __future__ import annotations
+
+import argparse
+
+NAME = "recommend"
+HELP = "recommend from an exported bundle, for a known user or a new user's history"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Register the arguments of ``recommend``."""
+    p.add_argument("--bundle", required=True, metavar="B.zip", help="exported model bundle")
+    who = p.add_mutually_exclusive_group(required=True)
+    who.add_argument("--user", metavar="ID", help="a user known to the model")
+    who.add_argument("--history", metavar="ITEM,ITEM,...", help="item ids of a new user")
+    p.add_argument("-k", type=int, default=10, help="list length (default 10)")
+    p.add_argument("--lambda", dest="lam", type=float, help="trade-off λ (default: as exported)")
+    p.add_argument("--include-seen", action="store_true", help="keep the user's own items")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Print the list as a table."""
+    from recolab.bundle import load
+
+    model = load(args.bundle)
+    exclude = not args.include_seen
+    if args.user is not None:
+        df = model.recommend([args.user], k=args.k, lam=args.lam, exclude_seen=exclude)
+    else:
+        items = [i.strip() for i in args.history.split(",") if i.strip()]
+        df = model.recommend_for_history(items, k=args.k, lam=args.lam, exclude_seen=exclude)
+    lam = model.default_lam if args.lam is None else args.lam
+    print(f"λ = {lam:g} (trained range {model.lambda_range[0]:g}–{model.lambda_range[1]:g})")
+    print(df.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    return 0
