@@ -1,0 +1,125 @@
+"""Bundles: round trip, fold-in, and every way a bad archive is refused."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import recolab
+from recolab.bundle import SCHEMA_VERSION, export_bundle, load
+from recolab.data.synthetic import synthetic_interactions
+from recolab.errors import BundleError
+from recolab.models.weighted import WeightedObjectiveRecommender
+from recolab.training import TrainConfig
+
+
+@pytest.fixture(scope="module")
+def model():
+    data = synthetic_interactions(150, 80, n_interactions=3000, rank=6, seed=2)
+    return WeightedObjectiveRecommender(TrainConfig(epochs=3, dim=8, seed=0)).fit(data)
+
+
+@pytest.fixture(scope="module")
+def bundle(model, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("b") / "model.zip"
+    return export_bundle(model, path, lam=0.1, metrics={"recall@20": 0.5})
+
+
+def test_round_trip_recommendations_equal(model, bundle):
+    loaded = recolab.load(bundle)
+    users = model.users_.ids[:20].tolist()
+    for lam in (0.0, 0.1, 0.3):
+        df = loaded.recommend(users, k=10, lam=lam)
+        idx, _ = model.recommend(model.users_.index(users), 10, lam=lam)
+        expected = [model.items_.ids[i] for row in idx for i in row if i >= 0]
+        assert df["item"].tolist() == expected
+    assert loaded.default_lam == pytest.approx(0.1)
+    assert loaded.config["metrics"] == {"recall@20": 0.5}
+
+
+def test_folder_bundle_and_weights_identical(model, tmp_path):
+    folder = export_bundle(model, tmp_path / "folder")
+    loaded = load(folder)
+    for name, array in model.weight_arrays().items():
+        np.testing.assert_array_equal(loaded.model.weight_arrays()[name], array)
+
+
+def test_pruned_model_stored_sparse_and_smaller(model, tmp_path):
+    dense = export_bundle(model, tmp_path / "dense.zip")
+    pruned = model.prune(0.9)
+    sparse = export_bundle(pruned, tmp_path / "sparse.zip")
+    cfg = load(sparse).config
+    assert any(v["storage"] == "sparse" for v in cfg["weights_layout"].values())
+    assert sparse.stat().st_size < dense.stat().st_size
+    users = np.arange(10)
+    a, _ = pruned.recommend(users, 5)
+    b, _ = load(sparse).model.recommend(users, 5)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_new_user_by_history(model, bundle):
+    loaded = load(bundle)
+    user = 3
+    history = model.items_.ids[model.train_[user].indices].tolist()
+    new = loaded.recommend_for_history([*history, "not-an-item"], k=5, lam=0.0)
+    known = loaded.recommend([model.users_.ids[user]], k=5, lam=0.0)
+    assert new["item"].tolist() == known["item"].tolist()
+
+
+def test_unknown_user_is_a_clear_error(bundle):
+    with pytest.raises(BundleError, match="unknown user"):
+        load(bundle).recommend(["nobody"], k=3)
+
+
+def _rewrite(src: Path, dst: Path, change) -> Path:
+    with zipfile.ZipFile(src) as zin:
+        files = {n: zin.read(n) for n in zin.namelist()}
+    files = change(files)
+    with zipfile.ZipFile(dst, "w") as zout:
+        for name, data in files.items():
+            zout.writestr(name, data)
+    return dst
+
+
+def test_tampered_weights_refused(bundle, tmp_path):
+    def flip(files):
+        w = bytearray(files["weights.safetensors"])
+        w[-1] ^= 0xFF
+        files["weights.safetensors"] = bytes(w)
+        return files
+
+    with pytest.raises(BundleError, match="checksum"):
+        load(_rewrite(bundle, tmp_path / "t.zip", flip))
+
+
+def test_wrong_schema_version_refused(bundle, tmp_path):
+    def bump(files):
+        cfg = json.loads(files["config.json"])
+        cfg["schema_version"] = SCHEMA_VERSION + 1
+        files["config.json"] = json.dumps(cfg).encode()
+        return files
+
+    with pytest.raises(BundleError, match="schema version"):
+        load(_rewrite(bundle, tmp_path / "v.zip", bump))
+
+
+def test_truncated_foreign_and_escaping_archives_refused(bundle, tmp_path):
+    truncated = tmp_path / "cut.zip"
+    truncated.write_bytes(bundle.read_bytes()[: bundle.stat().st_size // 2])
+    with pytest.raises(BundleError):
+        load(truncated)
+    foreign = tmp_path / "foreign.zip"
+    with zipfile.ZipFile(foreign, "w") as z:
+        z.writestr("hello.txt", "hi")
+    with pytest.raises(BundleError, match="not a recolab bundle"):
+        load(foreign)
+    evil = _rewrite(bundle, tmp_path / "evil.zip", lambda f: {**f, "../../escape.txt": b"x"})
+    with pytest.raises(BundleError, match="escaping"):
+        load(evil)
+    assert not (tmp_path.parent / "escape.txt").exists()
+    with pytest.raises(BundleError, match="no bundle"):
+        load(tmp_path / "missing.zip")
