@@ -1,7 +1,30 @@
-"""recolab dashboard entry point (placeholder until the dashboard issue)."""
+"""recolab dashboard: navigation and the shared sidebar; every page lives in ``pages/``.
+
+Run with ``streamlit run app.py``. The workspace is ``$RECOLAB_HOME`` (or ``./workspace``);
+the current dataset and job ids live in the URL so a page reattaches after a refresh.
+"""
+
+import logging
 
 import streamlit as st
 
-st.set_page_config(page_title="recolab", layout="wide")
-st.title("recolab")
-st.write("Multi-objective recommender tuning. Pages arrive with the dashboard issue.")
+from pages import common
+
+logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+st.set_page_config(page_title="recolab", page_icon="⚖️", layout="wide")
+
+PAGES = [
+    st.Page("pages/data.py", title="Data", icon="📂", url_path="data", default=True),
+    st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
+    st.Page("pages/tradeoffs.py", title="Trade-offs", icon="⚖️", url_path="tradeoffs"),
+    st.Page(
+        "pages/recommendations.py", title="Recommendations", icon="🎯", url_path="recommendations"
+    ),
+    st.Page("pages/export.py", title="Export", icon="📦", url_path="export"),
+]
+
+page = st.navigation(PAGES)
+common.sync_ids()
+page.run()
+common.sidebar()

@@ -1,0 +1,127 @@
+"""Data page: pick a sample or upload an interaction log, map columns, see the load report."""
+
+import streamlit as st
+
+from pages import common
+from recolab import plots, studio
+from recolab.data.samples import SAMPLES
+
+st.title("Data")
+root = common.root()
+
+source = st.radio(
+    "Source", ["Sample", "Upload", "Saved datasets"], horizontal=True, key="data_source"
+)
+
+if source == "Sample":
+    cur = common.current("dataset")
+    sample = st.selectbox(
+        "Sample", SAMPLES, index=SAMPLES.index(cur) if cur in SAMPLES else 0, key="data_sample"
+    )
+    if st.button("Use this sample", key="use_sample", type="primary"):
+        common.set_current("dataset", sample)
+elif source == "Upload":
+    st.caption(
+        "CSV / TSV / Parquet (gzip allowed). Columns are detected from the header "
+        "(userId, item_id, rating, timestamp, …); you can override the mapping below."
+    )
+    inter = st.file_uploader("Interactions file", key="upload_inter")
+    items = st.file_uploader(
+        "Item texts (optional: id, title, description, genres)", key="upload_items"
+    )
+    if st.button("Save upload", key="save_upload", type="primary", disabled=inter is None):
+        with common.guard("Saving the upload"):
+            info = studio.save_upload(
+                root,
+                inter.name,
+                inter.getvalue(),
+                items_name=items.name if items else None,
+                items_data=items.getvalue() if items else None,
+            )
+            common.set_current("dataset", info.id)
+            st.success(f"Saved as dataset `{info.id}` in the workspace.")
+else:
+    datasets = studio.list_datasets(root)
+    labels = {d.id: f"{d.name} ({d.kind}, {d.id})" for d in datasets}
+    ids = list(labels)
+    cur = common.current("dataset")
+    chosen = st.selectbox(
+        "Dataset",
+        ids,
+        index=ids.index(cur) if cur in ids else 0,
+        format_func=labels.get,
+        key="data_saved",
+    )
+    if st.button("Use this dataset", key="use_saved", type="primary"):
+        common.set_current("dataset", chosen)
+
+dataset_id = common.current("dataset")
+if not dataset_id:
+    st.info("Pick a sample or upload a file to start.")
+    st.stop()
+
+st.divider()
+info = None
+with common.guard(f"Opening dataset {dataset_id}"):
+    info = studio.get_dataset(root, dataset_id)
+if info is None:
+    st.stop()
+
+st.subheader(f"Dataset: {info.name}")
+if info.kind == "upload" and info.interactions is not None:
+    with common.guard("Reading the file"):
+        columns, detected = studio.detect_mapping(info.interactions)
+        with st.expander("Column mapping", expanded=True):
+            st.caption("Pre-filled by detection; change a role and press *Apply mapping*.")
+            mapping = {}
+            cols = st.columns(4)
+            options = ["", *columns]
+            for j, role in enumerate(studio.MAPPING_ROLES):
+                chosen_col = info.mapping.get(role) or detected.get(role) or ""
+                with cols[j % 4]:
+                    mapping[role] = st.selectbox(
+                        role,
+                        options,
+                        index=options.index(chosen_col) if chosen_col in options else 0,
+                        key=f"map_{info.id}_{role}",
+                    )
+            if st.button("Apply mapping", key="apply_mapping"):
+                info = studio.set_mapping(root, info.id, mapping)
+                st.success("Mapping saved.")
+        st.markdown("**Preview**")
+        st.dataframe(studio.preview(info.interactions), hide_index=True, height=240)
+
+data = None
+with common.guard("Loading the data"):
+    data = common.dataset(info.id)
+if data is None:
+    st.warning("Fix the file or the column mapping above; nothing else was changed.")
+    st.stop()
+
+stats = studio.dataset_stats(data)
+c = st.columns(5)
+c[0].metric("Users", f"{stats['users']:,}")
+c[1].metric("Items", f"{stats['items']:,}")
+c[2].metric("Interactions", f"{stats['interactions']:,}")
+c[3].metric("Density", f"{stats['density']:.4%}")
+c[4].metric("Kind", stats["kind"])
+
+report = data.report
+left, right = st.columns([1, 1])
+with left:
+    st.markdown("**Load report**")
+    if report is not None:
+        r = st.columns(3)
+        r[0].metric("Rows read", f"{report.rows_read:,}")
+        r[1].metric("Rows kept", f"{report.rows_kept:,}")
+        r[2].metric("Dropped / merged", f"{report.rows_dropped:,} / {report.duplicates_merged:,}")
+        st.code("\n".join(report.summary_lines()), language=None)
+    else:
+        st.caption("No report for this dataset.")
+with right, common.guard("Drawing the long-tail curve"):
+    st.plotly_chart(
+        plots.long_tail_figure(stats["item_counts"], title="Item popularity (long tail)"),
+        width="stretch",
+        key="long_tail",
+    )
+st.page_link("pages/train.py", label="Next: train a model", icon="🏋️")

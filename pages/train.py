@@ -1,0 +1,143 @@
+"""Train page: options, launch a background job, follow it live, cancel, list past jobs."""
+
+import streamlit as st
+
+from pages import common
+from recolab import plots, studio
+from recolab.training import TrainConfig
+
+st.title("Train")
+root = common.root()
+dataset_id = common.current("dataset")
+defaults = TrainConfig()
+
+if not dataset_id:
+    st.info("Pick a dataset on the **Data** page first.")
+    st.page_link("pages/data.py", label="Go to Data", icon="📂")
+else:
+    st.markdown(f"Training on dataset **`{dataset_id}`**.")
+    c1, c2, c3 = st.columns(3)
+    with c1:
+        lam_high = st.number_input(
+            "λ range: 0 … λ max",
+            min_value=0.01,
+            max_value=10.0,
+            value=float(defaults.lam_high),
+            step=0.05,
+            key="opt_lam_high",
+            help="The model is trained once for every λ in this range (L = f + λ·g).",
+        )
+        novelty = st.number_input(
+            "Novelty weight", 0.0, 10.0, float(defaults.novelty), 0.1, key="opt_novelty"
+        )
+        diversity = st.number_input(
+            "Diversity weight", 0.0, 10.0, float(defaults.diversity), 0.1, key="opt_diversity"
+        )
+    with c2:
+        dim = st.select_slider(
+            "Dimension", [8, 16, 32, 64, 128, 256], value=defaults.dim, key="opt_dim"
+        )
+        epochs = st.number_input("Epochs", 1, 500, int(defaults.epochs), 1, key="opt_epochs")
+        budget = st.number_input("Time budget (s, 0 = none)", 0, 86_400, 0, 10, key="opt_budget")
+    with c3:
+        gpu = common.cuda_available()
+        device = st.radio(
+            "Device",
+            ["auto", "cpu", "cuda"],
+            index=0,
+            key="opt_device",
+            horizontal=True,
+            help="auto: the GPU when there is one.",
+        )
+        st.caption(f"torch.cuda.is_available(): **{gpu}**")
+        use_text = st.checkbox(
+            "Use item texts (transformer embeddings)", value=defaults.use_text, key="opt_text"
+        )
+    if st.button("Start training", type="primary", key="start_training"):
+        with common.guard("Starting the training job"):
+            config = {
+                "lam_high": float(lam_high),
+                "novelty": float(novelty),
+                "diversity": float(diversity),
+                "dim": int(dim),
+                "epochs": int(epochs),
+                "budget_seconds": float(budget) if budget else None,
+                "device": device,
+                "use_text": bool(use_text),
+            }
+            job_id = studio.submit_training(root, dataset_id, config)
+            common.set_current("job", job_id)
+            st.success(f"Job `{job_id}` queued.")
+
+job_id = common.current("job")
+
+
+def _draw_job(job_id: str) -> bool:
+    """Draw one job's progress; returns whether it is finished."""
+    status = studio.poll_job(root, job_id)
+    st.subheader(f"Job `{job_id}` · {status.state}")
+    epochs = f"{status.epoch or 0}/{status.epochs or '?'}"
+    eta = f"{status.eta_s:.0f} s" if status.eta_s is not None else "–"
+    elapsed = f"{status.elapsed_s:.0f} s" if status.elapsed_s is not None else "–"
+    m = st.columns(4)
+    m[0].metric("State", status.state)
+    m[1].metric("Epoch", epochs)
+    m[2].metric("Elapsed", elapsed)
+    m[3].metric("ETA", eta)
+    st.progress(status.fraction, text=f"{status.fraction:.0%}")
+    if status.state == "failed":
+        st.error(f"The job failed: {status.error}")
+    elif status.state == "cancelled":
+        st.warning(f"The job was cancelled: {status.error or ''}")
+    elif status.state == "succeeded":
+        st.success("Finished: explore it on the Trade-offs page.")
+        st.page_link("pages/tradeoffs.py", label="Open Trade-offs", icon="⚖️")
+    if not status.done and st.button("Cancel job", key=f"cancel_{job_id}"):
+        studio.cancel_job(root, job_id)
+        st.rerun()
+    if not status.progress.empty and "loss" in status.progress.columns:
+        st.plotly_chart(
+            plots.training_curves_figure(status.progress, title="Training curves"),
+            width="stretch",
+            key=f"curves_{job_id}",
+        )
+    if status.notes:
+        with st.expander("Notes", expanded=not status.done):
+            st.markdown("\n".join(f"- {n}" for n in status.notes))
+    return status.done
+
+
+if job_id:
+    st.divider()
+    done_at_start = False
+    with common.guard("Reading the job"):
+        done_at_start = studio.poll_job(root, job_id).done
+
+    @st.fragment(run_every=None if done_at_start else 1.5)
+    def live() -> None:
+        """Polls the job store while the job runs; reruns the page once it finishes."""
+        with common.guard("Polling the job"):
+            done = _draw_job(job_id)
+            if done and not done_at_start:
+                st.rerun(scope="app")
+
+    live()
+
+st.divider()
+st.subheader("Jobs")
+with common.guard("Listing jobs"):
+    table = studio.jobs_table(root)
+    if table.empty:
+        st.caption("No jobs yet.")
+    else:
+        st.dataframe(table, hide_index=True, width="stretch")
+        ids = table["id"].tolist()
+        pick = st.selectbox(
+            "Reattach to a job",
+            ids,
+            index=ids.index(job_id) if job_id in ids else 0,
+            key="reattach_job",
+        )
+        if st.button("Show this job", key="reattach"):
+            common.set_current("job", pick)
+            st.rerun()

@@ -1,0 +1,918 @@
+"""Plain functions behind the dashboard (no streamlit here).
+
+The pages of the app stay thin: they read widget state, call one of these functions and draw
+the result. Everything that touches the disk, the job store, a model or a metric lives here,
+so it can be unit-tested without a browser.
+
+Datasets live in ``<workspace>/datasets/<id>/`` (``meta.json`` plus the uploaded files, each
+written atomically); the shipped samples are datasets too, under their own names. Training
+runs as a background job (:mod:`recolab.jobs`) whose folder holds ``model.zip`` and
+``result.json``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import logging
+import math
+import re
+import time
+import zipfile
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recolab.data.interactions import InteractionData
+from recolab.errors import DataError, RecolabError
+
+log = logging.getLogger(__name__)
+
+#: Task run by the worker for a training job.
+TRAINING_TASK = "recolab.training:run_training_job"
+
+#: Roles offered in the column-mapping selectboxes of the Data page.
+MAPPING_ROLES = ("user", "item", "rating", "timestamp", "quantity", "price", "event", "invoice")
+
+#: Metric cards of the Trade-offs page: (label, column template) — ``{k}`` is the cut-off.
+CARD_METRICS = (
+    ("Precision", "precision@{k}"),
+    ("Recall", "recall@{k}"),
+    ("F1", "f1@{k}"),
+    ("NDCG", "ndcg@{k}"),
+    ("Coverage", "coverage@{k}"),
+    ("Novelty", "novelty@{k}"),
+    ("Diversity", "diversity@{k}"),
+)
+
+_ID_SAFE = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
+
+
+# ----------------------------------------------------------------------------------------
+# Workspace and datasets
+# ----------------------------------------------------------------------------------------
+
+
+def workspace(home: str | Path | None = None) -> Path:
+    """The workspace root (``$RECOLAB_HOME`` or ``./workspace``), created if missing."""
+    from recolab.jobs.workspace import workspace_root
+
+    return workspace_root(home)
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """A dataset the app can train on.
+
+    Attributes
+    ----------
+    id:
+        ``"ml-100k"`` / ``"retail-sample"`` for the samples, ``"up-<hash>"`` for uploads.
+    name:
+        What the user sees (the uploaded file name, or the sample name).
+    kind:
+        ``"sample"`` or ``"upload"``.
+    interactions, items:
+        Paths of the uploaded files (``None`` for samples; ``items`` optional).
+    mapping:
+        Column role → column name chosen for the upload (empty: detection).
+    created:
+        Unix time of the upload (0 for samples).
+    """
+
+    id: str
+    name: str
+    kind: str
+    interactions: Path | None = None
+    items: Path | None = None
+    mapping: dict[str, str] = field(default_factory=dict)
+    created: float = 0.0
+
+
+def _check_id(dataset_id: str) -> None:
+    if not isinstance(dataset_id, str) or not _ID_SAFE.match(dataset_id):
+        raise RecolabError(f"invalid dataset id {dataset_id!r}")
+
+
+def _safe_name(name: str, default: str) -> str:
+    """A file name without folders or odd characters, keeping the extension."""
+    base = Path(str(name)).name
+    clean = re.sub(r"[^A-Za-z0-9_.-]", "_", base).lstrip(".")
+    return clean or default
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    from recolab.jobs.workspace import atomic_path
+
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(data)
+
+
+def save_upload(
+    root: Path,
+    name: str,
+    data: bytes,
+    *,
+    items_name: str | None = None,
+    items_data: bytes | None = None,
+) -> DatasetInfo:
+    """Save an uploaded interactions file (and optional item file) as a workspace dataset.
+
+    The id is derived from the content, so uploading the same files twice gives the same
+    dataset. Files are written atomically (temporary name, then rename): a dataset folder
+    never holds half a file.
+
+    Parameters
+    ----------
+    root:
+        Workspace root.
+    name, data:
+        Original file name and bytes of the interactions file.
+    items_name, items_data:
+        Same for the optional item catalogue (titles, descriptions, genres).
+
+    Returns
+    -------
+    DatasetInfo
+        The saved dataset (not yet validated: call :func:`load_dataset`).
+
+    Raises
+    ------
+    DataError
+        If the interactions file is empty.
+    """
+    if not data:
+        raise DataError("the uploaded file is empty", file=name)
+    digest = hashlib.sha256(data)
+    if items_data:
+        digest.update(b"\0items\0" + items_data)
+    dataset_id = "up-" + digest.hexdigest()[:12]
+    folder = Path(root) / "datasets" / dataset_id
+    folder.mkdir(parents=True, exist_ok=True)
+    inter_file = "interactions-" + _safe_name(name, "data.csv")
+    _write_atomic(folder / inter_file, data)
+    items_file = None
+    if items_data:
+        items_file = "items-" + _safe_name(items_name or "items.csv", "items.csv")
+        _write_atomic(folder / items_file, items_data)
+    meta_path = folder / "meta.json"
+    mapping: dict[str, str] = {}
+    if meta_path.is_file():
+        mapping = dict(json.loads(meta_path.read_text()).get("mapping") or {})
+    meta = {
+        "id": dataset_id,
+        "name": str(name),
+        "interactions": inter_file,
+        "items": items_file,
+        "items_name": items_name,
+        "mapping": mapping,
+        "created": time.time(),
+    }
+    _write_atomic(meta_path, json.dumps(meta, indent=2).encode())
+    log.info("saved upload %s as dataset %s", name, dataset_id)
+    return get_dataset(root, dataset_id)
+
+
+def set_mapping(root: Path, dataset_id: str, mapping: Mapping[str, str]) -> DatasetInfo:
+    """Store the column mapping chosen for an uploaded dataset (empty values are dropped)."""
+    _check_id(dataset_id)
+    meta_path = Path(root) / "datasets" / dataset_id / "meta.json"
+    if not meta_path.is_file():
+        raise RecolabError(f"no uploaded dataset {dataset_id!r} in {root}")
+    meta = json.loads(meta_path.read_text())
+    meta["mapping"] = {str(k): str(v) for k, v in mapping.items() if v}
+    _write_atomic(meta_path, json.dumps(meta, indent=2).encode())
+    return get_dataset(root, dataset_id)
+
+
+def get_dataset(root: Path, dataset_id: str) -> DatasetInfo:
+    """The dataset ``dataset_id`` (a sample name or an upload id).
+
+    Raises
+    ------
+    RecolabError
+        If there is no such dataset.
+    """
+    from recolab.data.samples import SAMPLES
+
+    if dataset_id in SAMPLES:
+        return DatasetInfo(id=dataset_id, name=dataset_id, kind="sample")
+    _check_id(dataset_id)
+    folder = Path(root) / "datasets" / dataset_id
+    meta_path = folder / "meta.json"
+    if not meta_path.is_file():
+        raise RecolabError(f"no dataset {dataset_id!r} in the workspace {root}")
+    meta = json.loads(meta_path.read_text())
+    return DatasetInfo(
+        id=dataset_id,
+        name=str(meta.get("name", dataset_id)),
+        kind="upload",
+        interactions=folder / meta["interactions"],
+        items=folder / meta["items"] if meta.get("items") else None,
+        mapping=dict(meta.get("mapping") or {}),
+        created=float(meta.get("created", 0.0)),
+    )
+
+
+def list_datasets(root: Path) -> list[DatasetInfo]:
+    """The samples, then the uploads (newest first)."""
+    from recolab.data.samples import SAMPLES
+
+    out = [DatasetInfo(id=s, name=s, kind="sample") for s in SAMPLES]
+    uploads = []
+    for meta in sorted((Path(root) / "datasets").glob("*/meta.json")):
+        try:
+            uploads.append(get_dataset(root, meta.parent.name))
+        except (RecolabError, KeyError, ValueError) as exc:
+            log.warning("skipping unreadable dataset %s: %s", meta.parent, exc)
+    uploads.sort(key=lambda d: -d.created)
+    return out + uploads
+
+
+def detect_mapping(path: str | Path) -> tuple[list[str], dict[str, str]]:
+    """The columns of a table and the roles detected for them.
+
+    Returns
+    -------
+    (columns, mapping)
+        Column names (``col1``, ``col2``… for a headerless file) and role → column as
+        loading would assign them without a mapping.
+
+    Raises
+    ------
+    DataError
+        If the file cannot be read (empty, binary, malformed).
+    """
+    from recolab.data.columns import detect_columns
+    from recolab.data.io import HEADERLESS_ROLES, read_table
+
+    raw = read_table(path)
+    columns = [str(c) for c in raw.frame.columns]
+    if raw.header:
+        return columns, detect_columns(columns)
+    roles = HEADERLESS_ROLES.get(len(columns), ())
+    return columns, {role: f"col{j + 1}" for j, role in enumerate(roles)}
+
+
+def preview(path: str | Path, n: int = 20) -> pd.DataFrame:
+    """The first ``n`` rows of a table as read (strings)."""
+    from recolab.data.io import read_table
+
+    return read_table(path).frame.head(n)
+
+
+def load_dataset(root: Path, dataset_id: str) -> InteractionData:
+    """Load and validate a dataset (its report is on ``.report``).
+
+    Raises
+    ------
+    DataError
+        With the file, row and column when the data are bad.
+    """
+    from recolab.data.io import load_interactions
+    from recolab.data.samples import load_sample
+
+    info = get_dataset(root, dataset_id)
+    if info.kind == "sample":
+        return load_sample(info.id)
+    assert info.interactions is not None
+    data = load_interactions(info.interactions, info.mapping or None, items=info.items)
+    data.name = info.name
+    return data
+
+
+def dataset_stats(data: InteractionData) -> dict[str, Any]:
+    """Users, items, interactions, density, kind and the users per item (``item_counts``)."""
+    counts = np.diff(data.user_items.tocsc().indptr).astype(float)
+    return {
+        "users": int(data.n_users),
+        "items": int(data.n_items),
+        "interactions": int(data.n_interactions),
+        "density": float(data.density()),
+        "kind": data.kind,
+        "item_counts": counts,
+    }
+
+
+def training_spec(root: Path, dataset_id: str, config: Mapping[str, Any]) -> dict[str, Any]:
+    """The job spec for training on a dataset with a :class:`~recolab.training.TrainConfig`
+    dict (validated here, so a bad option fails before a job is queued)."""
+    from recolab.training import TrainConfig
+
+    cfg = TrainConfig.from_dict(dict(config))
+    info = get_dataset(root, dataset_id)
+    spec: dict[str, Any] = {"dataset": info.id, "config": cfg.to_dict()}
+    if info.kind == "sample":
+        spec["sample"] = info.id
+    else:
+        spec["train"] = str(info.interactions)
+        if info.items is not None:
+            spec["items"] = str(info.items)
+        if info.mapping:
+            spec["mapping"] = dict(info.mapping)
+    return spec
+
+
+# ----------------------------------------------------------------------------------------
+# Jobs
+# ----------------------------------------------------------------------------------------
+
+
+def submit_training(
+    root: Path, dataset_id: str, config: Mapping[str, Any], *, start_worker: bool = True
+) -> str:
+    """Queue a training job on ``dataset_id`` and make sure a worker runs; returns the job id."""
+    from recolab.jobs import JobStore, ensure_worker
+
+    spec = training_spec(root, dataset_id, config)
+    job_id = JobStore(root).submit(TRAINING_TASK, spec)
+    if start_worker:
+        ensure_worker(root)
+    return job_id
+
+
+@dataclass
+class JobStatus:
+    """What the Train page shows about one job.
+
+    Attributes
+    ----------
+    id, state, done:
+        Job id, state (queued/running/succeeded/failed/cancelled), whether it is final.
+    epoch, epochs:
+        Last finished epoch and the maximum (``None`` before the first epoch).
+    elapsed_s, eta_s:
+        Seconds spent and estimated seconds left (``None`` when unknown).
+    progress:
+        One row per progress event (epoch, loss, val_* …) for the training curves.
+    notes:
+        Messages of the job (``"no GPU found: training on CPU"``…), oldest first.
+    error:
+        Why it failed or was cancelled.
+    device, dataset:
+        Device of the job and the dataset id of its spec.
+    result:
+        What the task returned, once succeeded.
+    """
+
+    id: str
+    state: str
+    done: bool
+    epoch: int | None
+    epochs: int | None
+    elapsed_s: float | None
+    eta_s: float | None
+    progress: pd.DataFrame
+    notes: list[str]
+    error: str | None
+    device: str | None
+    dataset: str | None
+    result: dict[str, Any] | None
+
+    @property
+    def fraction(self) -> float:
+        """Share of epochs done, in [0, 1] (1 once succeeded)."""
+        if self.state == "succeeded":
+            return 1.0
+        if not self.epoch or not self.epochs:
+            return 0.0
+        return max(0.0, min(1.0, self.epoch / self.epochs))
+
+
+def job_dataset(spec: Mapping[str, Any]) -> str:
+    """A short name for the data a job trains on."""
+    if spec.get("dataset"):
+        return str(spec["dataset"])
+    if spec.get("sample"):
+        return str(spec["sample"])
+    return Path(str(spec.get("train", "?"))).name
+
+
+def poll_job(root: Path, job_id: str) -> JobStatus:
+    """Read a job and its events from the store (cheap enough to call every second).
+
+    Raises
+    ------
+    recolab.jobs.UnknownJobError
+        When no job has that id.
+    """
+    from recolab.jobs import JobStore
+
+    store = JobStore(root)
+    job = store.get(job_id)
+    events = store.events(job_id)
+    progress = [e for e in events if e.get("kind") == "progress" and "epoch" in e]
+    notes = [str(e.get("message", "")) for e in events if e.get("kind") == "note"]
+    table = pd.DataFrame(progress)
+    last = progress[-1] if progress else (job.progress or {})
+    epoch = last.get("epoch")
+    epochs = last.get("epochs") or (job.spec.get("config") or {}).get("epochs")
+    eta = last.get("eta_s")
+    elapsed = job.elapsed_s
+    if job.done:
+        eta = 0.0 if job.state == "succeeded" else None
+    return JobStatus(
+        id=job.id,
+        state=job.state,
+        done=job.done,
+        epoch=int(epoch) if epoch is not None else None,
+        epochs=int(epochs) if epochs is not None else None,
+        elapsed_s=float(elapsed) if elapsed is not None else None,
+        eta_s=float(eta) if eta is not None else None,
+        progress=table,
+        notes=notes,
+        error=job.error,
+        device=job.device,
+        dataset=job_dataset(job.spec),
+        result=job.result,
+    )
+
+
+def cancel_job(root: Path, job_id: str) -> str:
+    """Ask a job to stop; returns its state afterwards."""
+    from recolab.jobs import JobStore
+
+    return JobStore(root).request_cancel(job_id).state
+
+
+def jobs_table(root: Path, limit: int = 50) -> pd.DataFrame:
+    """Past and current jobs, newest first: id, state, dataset, created, seconds, device,
+    recall@20 at λ = 0, error."""
+    from recolab.jobs import JobStore
+
+    rows = []
+    for job in JobStore(root).list(limit=limit):
+        metrics = (job.result or {}).get("metrics") or {}
+        rows.append(
+            {
+                "id": job.id,
+                "state": job.state,
+                "dataset": job_dataset(job.spec),
+                "created": pd.Timestamp(job.created, unit="s").strftime("%Y-%m-%d %H:%M:%S"),
+                "seconds": round(job.elapsed_s, 1) if job.elapsed_s is not None else None,
+                "device": job.device,
+                "recall@20": metrics.get("recall@20"),
+                "error": job.error,
+            }
+        )
+    columns = ["id", "state", "dataset", "created", "seconds", "device", "recall@20", "error"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def finished_jobs(root: Path, limit: int = 100) -> list[str]:
+    """Ids of succeeded jobs whose bundle exists, newest first."""
+    from recolab.jobs import JobStore
+
+    return [
+        j.id
+        for j in JobStore(root).list(limit=limit, state="succeeded")
+        if bundle_path(root, j.id).is_file()
+    ]
+
+
+def bundle_path(root: Path, job_id: str) -> Path:
+    """``<workspace>/jobs/<job_id>/model.zip``."""
+    _check_id(job_id)
+    return Path(root) / "jobs" / job_id / "model.zip"
+
+
+def job_result(root: Path, job_id: str) -> dict[str, Any]:
+    """The job's ``result.json`` (front, references, sparsity curve, history…); ``{}`` if
+    absent or unreadable."""
+    _check_id(job_id)
+    path = Path(root) / "jobs" / job_id / "result.json"
+    try:
+        return dict(json.loads(path.read_text()))
+    except (OSError, ValueError) as exc:
+        log.info("no readable result for job %s: %s", job_id, exc)
+        return {}
+
+
+def job_spec(root: Path, job_id: str) -> dict[str, Any]:
+    """The spec a job was submitted with."""
+    from recolab.jobs import JobStore
+
+    return dict(JobStore(root).get(job_id).spec)
+
+
+# ----------------------------------------------------------------------------------------
+# Trade-offs
+# ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class EvalContext:
+    """What evaluating a model at a new λ needs: the split of its job and the item vectors
+    diversity is measured on (the same as at training time)."""
+
+    train: InteractionData
+    test: InteractionData
+    item_vectors: np.ndarray | None
+
+
+def eval_context(spec: Mapping[str, Any]) -> EvalContext:
+    """Rebuild the (train, test) split of a job from its spec, as the worker did."""
+    from recolab.pipeline import item_features, load_split
+    from recolab.training import TrainConfig
+
+    cfg = TrainConfig.from_dict(dict(spec.get("config") or {}))
+    train, test = load_split(
+        spec.get("train"),
+        spec.get("test"),
+        items=spec.get("items"),
+        sample=spec.get("sample"),
+        mapping=spec.get("mapping"),
+        seed=cfg.seed,
+    )
+    features = item_features(train, cfg.use_text, "cpu")
+    return EvalContext(train, test, features.diversity)
+
+
+def metrics_at(model: Any, ctx: EvalContext, lam: float) -> dict[str, float]:
+    """Every metric of the model at ``lam`` on the job's test split (one forward pass)."""
+    from recolab.pipeline import lambda_front
+
+    row = lambda_front(model, ctx.train, ctx.test, [float(lam)], item_vectors=ctx.item_vectors)
+    out = row.iloc[0].drop(["model"]).to_dict()
+    return {k: float(v) for k, v in out.items()}
+
+
+def front_frames(config: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The λ curve (rows of model ``recolab``) and the references of a bundle's front."""
+    front = pd.DataFrame(list(config.get("front") or []))
+    if front.empty or "model" not in front.columns:
+        return pd.DataFrame(), pd.DataFrame()
+    curve = front[front["model"] == "recolab"].reset_index(drop=True)
+    refs = front[front["model"] != "recolab"].reset_index(drop=True)
+    curve["lam"] = pd.to_numeric(curve["lam"], errors="coerce")
+    return curve, refs
+
+
+def alpha_lambda(curve: pd.DataFrame, alpha: Sequence[float], k: int = 20) -> float | None:
+    """λ of the row of the λ curve that α picks (``None`` if α is all zero or no curve)."""
+    from recolab.pareto import select_by_alpha
+
+    if curve.empty or not any(a > 0 for a in alpha):
+        return None
+    label = select_by_alpha(curve, list(alpha), k)
+    return float(curve.loc[label, "lam"])
+
+
+def metric_cards(
+    metrics: Mapping[str, float],
+    k: int,
+    *,
+    sparsity: float | None,
+    size_bytes: int | None,
+    train_seconds: float | None,
+    baseline: Mapping[str, float] | None = None,
+) -> list[tuple[str, str, str | None]]:
+    """Cards of the Trade-offs page: (label, value, delta vs ``baseline`` or ``None``)."""
+    cards: list[tuple[str, str, str | None]] = []
+    for label, template in CARD_METRICS:
+        col = template.format(k=k)
+        value = metrics.get(col)
+        delta = None
+        if baseline is not None and value is not None and baseline.get(col) is not None:
+            d = float(value) - float(baseline[col])
+            delta = f"{d:+.4f} vs λ=0"
+        cards.append((f"{label}@{k}", _fmt(value), delta))
+    cards.append(("Sparsity", f"{sparsity:.1%}" if sparsity is not None else "–", None))
+    cards.append(("Size", format_bytes(size_bytes), None))
+    cards.append(("Train time", f"{train_seconds:.1f} s" if train_seconds else "–", None))
+    return cards
+
+
+def _fmt(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{float(value):.4f}"
+
+
+def format_bytes(n: int | float | None) -> str:
+    """``1536`` → ``"1.5 KB"``."""
+    if n is None:
+        return "–"
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"  # pragma: no cover
+
+
+def sparsity_table(result: Mapping[str, Any]) -> pd.DataFrame:
+    """The sparsity curve of a job's ``result.json`` (empty when absent)."""
+    return pd.DataFrame(list(result.get("sparsity_curve") or []))
+
+
+# ----------------------------------------------------------------------------------------
+# Recommendations
+# ----------------------------------------------------------------------------------------
+
+
+def user_ids(loaded: Any, limit: int | None = None) -> list[str]:
+    """External ids of the users the model knows (training users)."""
+    ids = [str(u) for u in loaded.model.users_.ids]
+    return ids[:limit] if limit else ids
+
+
+def user_history(loaded: Any, user_id: str) -> list[int]:
+    """Item indices of a known user's training history."""
+    idx = int(loaded.model.users_.index([str(user_id)])[0])
+    if idx < 0:
+        raise RecolabError(f"unknown user {user_id!r}")
+    m = loaded.model.train_
+    return [int(i) for i in m.indices[m.indptr[idx] : m.indptr[idx + 1]]]
+
+
+def item_label(loaded: Any, index: int) -> str:
+    """``"title (id)"`` or the id when the model has no titles."""
+    item = str(loaded.model.items_.ids[index])
+    titles = loaded.model.item_titles_
+    if titles is not None and str(titles[index]).strip():
+        return f"{titles[index]} ({item})"
+    return item
+
+
+def parse_history(loaded: Any, text: str) -> tuple[list[str], list[str]]:
+    """Resolve a typed history (ids or titles, separated by commas, semicolons or new lines)
+    to item ids.
+
+    An entry that is an item id is taken as is; otherwise the first item whose title
+    contains it (case-insensitive) is taken.
+
+    Returns
+    -------
+    (ids, unknown)
+        Resolved item ids (no repeats) and the entries that matched nothing.
+    """
+    entries = [e.strip() for e in re.split(r"[,;\n]", text or "") if e.strip()]
+    ids_known = {str(i): n for n, i in enumerate(loaded.model.items_.ids)}
+    titles = loaded.model.item_titles_ or []
+    lowered = [str(t).lower() for t in titles]
+    out: list[str] = []
+    unknown: list[str] = []
+    for entry in entries:
+        found: str | None = entry if entry in ids_known else None
+        if found is None and lowered:
+            needle = entry.lower()
+            for n, t in enumerate(lowered):
+                if needle in t:
+                    found = str(loaded.model.items_.ids[n])
+                    break
+        if found is None:
+            unknown.append(entry)
+        elif found not in out:
+            out.append(found)
+    return out, unknown
+
+
+def explain(
+    loaded: Any, history: Sequence[int], items: Sequence[int], n: int = 2
+) -> list[list[tuple[int, float]]]:
+    """For each recommended item, the ``n`` history items most similar to it.
+
+    Similarity is the cosine of the model's item vectors (``phi_``); the "why" of a
+    recommendation is the items of the user's history it sits closest to.
+
+    Returns
+    -------
+    list
+        One list per item of ``items``: ``(history item index, cosine)``, most similar first.
+    """
+    hist = np.asarray([h for h in history if 0 <= h < loaded.model.phi_.shape[0]], dtype=int)
+    if hist.size == 0:
+        return [[] for _ in items]
+    phi = np.asarray(loaded.model.phi_, dtype=np.float64)
+    norms = np.linalg.norm(phi, axis=1)
+    norms[norms == 0] = 1.0
+    unit = phi / norms[:, None]
+    sims = unit[np.asarray(items, dtype=int)] @ unit[hist].T
+    out = []
+    for row in np.atleast_2d(sims):
+        order = np.argsort(-row, kind="stable")[:n]
+        out.append([(int(hist[j]), float(row[j])) for j in order])
+    return out
+
+
+def recommendations(
+    loaded: Any,
+    lam: float,
+    k: int = 10,
+    *,
+    user_id: str | None = None,
+    history_ids: Sequence[str] | None = None,
+    n_reasons: int = 2,
+) -> pd.DataFrame:
+    """Top-``k`` list of a known user (``user_id``) or of a new user (``history_ids``) at
+    ``lam``, with titles, scores and a "because" column naming the closest history items.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns rank, item, title, score, because.
+    """
+    if user_id is not None:
+        frame = loaded.recommend([str(user_id)], k=k, lam=lam)
+        history = user_history(loaded, str(user_id))
+    elif history_ids:
+        frame = loaded.recommend_for_history([str(i) for i in history_ids], k=k, lam=lam)
+        idx = loaded.model.items_.index([str(i) for i in history_ids])
+        history = [int(i) for i in idx if i >= 0]
+    else:
+        raise RecolabError("pick a user or type at least one item of a history")
+    columns = ["rank", "item", "title", "score", "because"]
+    if frame.empty:
+        return pd.DataFrame(columns=columns)
+    rec_idx = loaded.model.items_.index(frame["item"].astype(str).tolist())
+    reasons = explain(loaded, history, [int(i) for i in rec_idx], n_reasons)
+    titles = frame["title"] if "title" in frame.columns else frame["item"]
+    out = pd.DataFrame(
+        {
+            "rank": frame["rank"].to_numpy(),
+            "item": frame["item"].astype(str).to_numpy(),
+            "title": titles.astype(str).to_numpy(),
+            "score": frame["score"].round(4).to_numpy(),
+            "because": [
+                "; ".join(f"{item_label(loaded, h)} ({c:.2f})" for h, c in r) for r in reasons
+            ],
+        }
+    )
+    return out
+
+
+# ----------------------------------------------------------------------------------------
+# Export
+# ----------------------------------------------------------------------------------------
+
+
+def pareto_position(
+    curve: pd.DataFrame,
+    lam: float,
+    metrics: Mapping[str, float],
+    x: str = "coverage@20",
+    y: str = "recall@20",
+) -> dict[str, Any]:
+    """Where the chosen λ sits among the evaluated λ points (both objectives maximised).
+
+    Returns
+    -------
+    dict
+        ``on_front`` (the chosen point is not dominated by any evaluated λ), ``dominated_by``
+        (how many λ points beat it on both), ``n_points``, the objectives and their values.
+    """
+    from recolab.pareto import front_table
+
+    out: dict[str, Any] = {"x": x, "y": y, "lam": float(lam)}
+    out["x_value"], out["y_value"] = metrics.get(x), metrics.get(y)
+    if curve.empty or x not in curve.columns or y not in curve.columns:
+        out.update(on_front=None, dominated_by=None, n_points=0)
+        return out
+    table = pd.concat(
+        [curve[[x, y]], pd.DataFrame([{x: metrics.get(x), y: metrics.get(y)}])],
+        ignore_index=True,
+    )
+    ranked = front_table(table, {x: True, y: True})
+    mine = table.iloc[-1]
+    others = table.iloc[:-1]
+    beats = (
+        (others[x] >= mine[x])
+        & (others[y] >= mine[y])
+        & ((others[x] > mine[x]) | (others[y] > mine[y]))
+    )
+    out.update(
+        on_front=bool(ranked["on_front"].iloc[-1]),
+        dominated_by=int(beats.sum()),
+        n_points=len(others),
+    )
+    return out
+
+
+def model_card(
+    loaded: Any,
+    lam: float,
+    metrics: Mapping[str, float],
+    *,
+    alpha: Sequence[float] = (0.0, 1.0, 0.0),
+    position: Mapping[str, Any] | None = None,
+    job_id: str | None = None,
+    dataset: str | None = None,
+    size_bytes: int | None = None,
+    k: int = 20,
+) -> str:
+    """A model card in markdown: data, training config, objectives, metrics at the chosen λ,
+    position on the Pareto front, references and the evaluation protocol."""
+    cfg = loaded.config
+    tc = cfg.get("train_config", {})
+    lines = [
+        "# recolab model card",
+        "",
+        f"- **Model**: weighted-objective recommender (one network conditioned on λ, "
+        f"range {cfg.get('lambda_range')})",
+        f"- **Chosen λ**: {lam:.4g}  ·  **α** (P, R, F1): {tuple(round(a, 3) for a in alpha)}",
+    ]
+    if job_id:
+        lines.append(f"- **Job**: `{job_id}`")
+    if dataset:
+        lines.append(f"- **Data**: {dataset}")
+    dims = cfg.get("dimensions", {})
+    lines += [
+        f"- **Users × items**: {dims.get('n_users')} × {dims.get('n_items')}, dim {dims.get('dim')}"
+        f", text dim {dims.get('text_dim')}, item-item memory {dims.get('item_item')}",
+        f"- **Text model**: {cfg.get('text_model') or 'none (collaborative signal only)'}",
+        f"- **Trained**: {cfg.get('created')} on {cfg.get('device')} in "
+        f"{float(cfg.get('train_seconds') or 0):.1f} s",
+        f"- **Sparsity**: {float(cfg.get('sparsity') or 0):.1%}  ·  **Size**: "
+        f"{format_bytes(size_bytes)}",
+        "",
+        f"## Metrics at λ = {lam:.4g} (k = {k})",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
+    for label, template in CARD_METRICS:
+        col = template.format(k=k)
+        lines.append(f"| {label}@{k} | {_fmt(metrics.get(col))} |")
+    for col in (f"hit_rate@{k}", f"exposure_equality@{k}"):
+        if col in metrics:
+            lines.append(f"| {col} | {_fmt(metrics.get(col))} |")
+    if position:
+        lines += ["", "## Pareto position", ""]
+        if position.get("on_front") is None:
+            lines.append("No front stored in the bundle.")
+        else:
+            verdict = (
+                "on the front"
+                if position["on_front"]
+                else f"dominated by {position['dominated_by']} of {position['n_points']} λ points"
+            )
+            lines.append(
+                f"On {position['y']} vs {position['x']} (both maximised) over the evaluated λ "
+                f"grid, the chosen point is **{verdict}**."
+            )
+    _curve, refs = front_frames(cfg)
+    if not refs.empty:
+        lines += ["", "## References (same split)", "", f"| model | recall@{k} | coverage@{k} |"]
+        lines.append("|---|---|---|")
+        for _, r in refs.iterrows():
+            lines.append(
+                f"| {r['model']} | {_fmt(r.get(f'recall@{k}'))} | {_fmt(r.get(f'coverage@{k}'))} |"
+            )
+    lines += ["", "## Training configuration", "", "| option | value |", "|---|---|"]
+    lines += [f"| {key} | {value} |" for key, value in tc.items()]
+    protocol = cfg.get("protocol") or {}
+    if protocol:
+        lines += ["", "## Evaluation protocol", ""]
+        lines += [f"- {key}: {value}" for key, value in protocol.items()]
+    lines.append("")
+    return "\n".join(lines)
+
+
+def export_at(
+    loaded: Any,
+    lam: float,
+    out: str | Path,
+    *,
+    alpha: Sequence[float] = (0.0, 1.0, 0.0),
+    metrics: Mapping[str, float] | None = None,
+    card: str | None = None,
+) -> Path:
+    """Write the loaded model as a bundle whose default λ is ``lam`` (same weights, front and
+    protocol), with ``MODEL_CARD.md`` added to the zip; returns its path."""
+    from recolab.bundle import export_bundle
+
+    cfg = loaded.config
+    path = export_bundle(
+        loaded.model,
+        out,
+        lam=float(lam),
+        alpha=tuple(float(a) for a in alpha),  # type: ignore[arg-type]
+        metrics=dict(metrics or {}),
+        front=list(cfg.get("front") or []),
+        protocol=dict(cfg.get("protocol") or {}),
+        text_model=cfg.get("text_model"),
+        train_seconds=cfg.get("train_seconds"),
+        device=cfg.get("device"),
+    )
+    if card is not None and Path(path).suffix == ".zip":
+        with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as zf:
+            zf.writestr("MODEL_CARD.md", card)
+    return Path(path)
+
+
+def read_bytes(path: str | Path) -> bytes:
+    """The bytes of a file (for a download button)."""
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def zip_members(data: bytes) -> list[str]:
+    """Names inside a zip given as bytes."""
+    with zipfile.ZipFile(io.BytesIO(data)) as zf:
+        return zf.namelist()
