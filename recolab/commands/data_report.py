@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
-from pathlib import Path
 
 from recolab.data.io import DUPLICATE_POLICIES, load_interactions
 from recolab.errors import DataError
+from recolab.fileio import write_text_atomic
 
 NAME = "data-report"
 HELP = "load an interaction file and report what was kept, dropped and merged, and why"
@@ -47,21 +45,6 @@ def parse_mapping(pairs: list[str]) -> dict[str, str]:
     return mapping
 
 
-def write_json_atomic(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file in the same folder, then rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.write("\n")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def run(args: argparse.Namespace) -> int:
     """Load ``args.file``, print the report, optionally write it as JSON; returns 0."""
     mapping = parse_mapping(args.map) or None
@@ -71,6 +54,6 @@ def run(args: argparse.Namespace) -> int:
     for line in report.summary_lines():
         print(line)
     if args.json:
-        write_json_atomic(args.json, json.dumps(report.to_dict(), indent=2))
+        write_text_atomic(args.json, json.dumps(report.to_dict(), indent=2))
         print(f"report written to {args.json}")
     return 0
