@@ -1,0 +1,118 @@
+"""Trade-offs page: move λ and α, see metrics, the Pareto front and example lists at once."""
+
+import streamlit as st
+
+from pages import common
+from recolab import plots, studio
+
+st.title("Trade-offs")
+root = common.root()
+
+job_id = common.finished_job_picker()
+if job_id is None:
+    st.stop()
+
+loaded = ctx = None
+with common.guard("Loading the model"):
+    loaded = common.model_for_job(job_id)
+    ctx = common.eval_context_for_job(job_id)
+if loaded is None or ctx is None:
+    st.stop()
+
+lo, hi = loaded.lambda_range
+result = studio.job_result(root, job_id)
+curve, refs = studio.front_frames(loaded.config)
+
+s1, s2 = st.columns([2, 1])
+with s1:
+    lam = st.slider(
+        "λ (weight of novelty/diversity against accuracy)",
+        min_value=float(lo),
+        max_value=float(hi),
+        value=float(min(max(st.session_state.get("chosen_lam", lo), lo), hi)),
+        step=float((hi - lo) / 100) or 0.01,
+        format="%.3f",
+        key="lam_slider",
+    )
+    k = st.radio("Cut-off k", [10, 20], index=1, horizontal=True, key="k_radio")
+with s2:
+    a1 = st.slider("α1 (precision)", 0.0, 1.0, 0.0, 0.05, key="alpha1")
+    a2 = st.slider("α2 (recall)", 0.0, 1.0, 1.0, 0.05, key="alpha2")
+    a3 = st.slider("α3 (F1)", 0.0, 1.0, 0.0, 0.05, key="alpha3")
+alpha = (a1, a2, a3)
+st.session_state["chosen_lam"] = float(lam)
+st.session_state["chosen_alpha"] = alpha
+
+metrics = {}
+with common.guard("Evaluating at this λ"):
+    metrics = studio.metrics_at(loaded.model, ctx, lam)
+baseline = curve.iloc[0].to_dict() if not curve.empty else None
+cards = studio.metric_cards(
+    metrics,
+    k,
+    sparsity=loaded.model.sparsity(),
+    size_bytes=result.get("model_bytes") or studio.bundle_path(root, job_id).stat().st_size,
+    train_seconds=loaded.config.get("train_seconds"),
+    baseline=baseline,
+)
+for row in range(0, len(cards), 5):
+    cols = st.columns(5)
+    for col, (label, value, delta) in zip(cols, cards[row : row + 5], strict=False):
+        col.metric(label, value, delta, delta_color="off")
+
+alpha_lam = None
+with common.guard("Choosing the point by α"):
+    alpha_lam = studio.alpha_lambda(curve, alpha, k)
+if alpha_lam is not None:
+    st.caption(
+        f"α = ({a1:.2f}, {a2:.2f}, {a3:.2f}) picks **λ = {alpha_lam:.3f}** on the evaluated grid."
+    )
+
+left, right = st.columns(2)
+with left:
+    x_axis = st.selectbox(
+        "Front: x axis",
+        [f"coverage@{k}", f"novelty@{k}", f"diversity@{k}", f"exposure_equality@{k}"],
+        key="front_x",
+    )
+    with common.guard("Drawing the Pareto front"):
+        st.plotly_chart(
+            plots.pareto_figure(
+                curve,
+                x=x_axis,
+                y=f"recall@{k}",
+                current_lam=lam,
+                selected_lam=alpha_lam,
+                references=refs if not refs.empty else None,
+            ),
+            width="stretch",
+            key="pareto",
+        )
+with right, common.guard("Drawing metrics against λ"):
+    wanted = [f"precision@{k}", f"recall@{k}", f"coverage@{k}", f"novelty@{k}", "sparsity"]
+    shown = [m for m in wanted if m in curve.columns]
+    st.plotly_chart(
+        plots.metrics_vs_lambda_figure(curve, shown, current_lam=lam),
+        width="stretch",
+        key="vs_lambda",
+    )
+
+left, right = st.columns(2)
+with left:
+    st.markdown(f"**Example list at λ = {lam:.3f}**")
+    users = studio.user_ids(loaded, limit=2000)
+    user = st.selectbox("User", users, key="tradeoff_user")
+    with common.guard("Recommending"):
+        recs = studio.recommendations(loaded, lam, k=10, user_id=user, n_reasons=1)
+        st.dataframe(recs, hide_index=True, width="stretch", key="tradeoff_recs")
+with right:
+    table = studio.sparsity_table(result)
+    if table.empty:
+        st.caption("No sparsity curve stored for this job.")
+    else:
+        with common.guard("Drawing the sparsity curve"):
+            st.plotly_chart(
+                plots.sparsity_curve_figure(table, y=f"recall@{k}", title="Accuracy vs pruning"),
+                width="stretch",
+                key="sparsity",
+            )
