@@ -71,7 +71,9 @@ class Recommender(ABC):
         """Scores (float32, ``len(users)`` × n_items) of users known to the model."""
 
     def _check_train(self, train: InteractionData) -> None:
-        """Refuse training data without interactions, naming the model."""
+        """Refuse anything but non-empty :class:`InteractionData`, naming the model."""
+        if not isinstance(train, InteractionData):
+            raise TypeError(f"fit expects InteractionData, got {type(train).__name__}")
         if train.n_interactions == 0:
             raise DataError(f"{type(self).__name__}.fit: the training data hold no interactions")
 

@@ -63,12 +63,9 @@ class EASERecommender(Recommender):
         EASERecommender
             ``self``, fitted.
         """
-        if not isinstance(train, InteractionData):
-            raise TypeError(f"fit expects InteractionData, got {type(train).__name__}")
+        self._check_train(train)
         if not np.isfinite(self.l2) or self.l2 <= 0:
             raise ValueError(f"l2 must be a finite number > 0, got {self.l2!r}")
-        if train.n_interactions == 0:
-            raise DataError("EASERecommender.fit: the training data hold no interactions")
         if train.n_items > self.max_items:
             gib = 8 * train.n_items**2 / 2**30
             raise DataError(

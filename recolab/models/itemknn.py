@@ -9,7 +9,6 @@ import numpy as np
 import scipy.sparse as sp
 
 from recolab.data.interactions import InteractionData
-from recolab.errors import DataError
 from recolab.models.base import Recommender
 
 logger = logging.getLogger(__name__)
@@ -82,16 +81,13 @@ class ItemKNNRecommender(Recommender):
         ItemKNNRecommender
             ``self``, fitted.
         """
-        if not isinstance(train, InteractionData):
-            raise TypeError(f"fit expects InteractionData, got {type(train).__name__}")
+        self._check_train(train)
         if isinstance(self.k_neighbors, bool) or not isinstance(self.k_neighbors, int | np.integer):
             raise ValueError(f"k_neighbors must be an int, got {self.k_neighbors!r}")
         if self.k_neighbors < 1:
             raise ValueError(f"k_neighbors must be ≥ 1, got {self.k_neighbors}")
         if not np.isfinite(self.shrink) or self.shrink < 0:
             raise ValueError(f"shrink must be a finite number ≥ 0, got {self.shrink!r}")
-        if train.n_interactions == 0:
-            raise DataError("ItemKNNRecommender.fit: the training data hold no interactions")
         self._remember(train)
         x = self.train_.astype(np.float64)
         xt = x.T.tocsr()

@@ -8,7 +8,6 @@ from typing import Self
 import numpy as np
 
 from recolab.data.interactions import InteractionData
-from recolab.errors import DataError
 from recolab.models.base import Recommender
 
 logger = logging.getLogger(__name__)
@@ -48,10 +47,7 @@ class PopularityRecommender(Recommender):
         PopularityRecommender
             ``self``, fitted.
         """
-        if not isinstance(train, InteractionData):
-            raise TypeError(f"fit expects InteractionData, got {type(train).__name__}")
-        if train.n_interactions == 0:
-            raise DataError("PopularityRecommender.fit: the training data hold no interactions")
+        self._check_train(train)
         self._remember(train)
         self.item_users_ = np.asarray(self.train_.getnnz(axis=0), dtype=np.float32)
         logger.info("popularity fitted: %d users, %d items", self.train_.shape[0], self.n_items)
