@@ -333,6 +333,8 @@ def fit_weighted(
         item_item=memory,
         lam_high=cfg.lam_high,
     ).to(device)
+    with torch.no_grad():  # items without training data have no collaborative embedding
+        net.item_embedding[torch.as_tensor(item_users == 0, device=device)] = 0.0
     div_vectors = item_vectors if item_vectors is not None else text
     if cfg.diversity > 0 and div_vectors is None:
         log.warning(

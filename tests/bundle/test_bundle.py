@@ -123,3 +123,30 @@ def test_truncated_foreign_and_escaping_archives_refused(bundle, tmp_path):
     assert not (tmp_path.parent / "escape.txt").exists()
     with pytest.raises(BundleError, match="no bundle"):
         load(tmp_path / "missing.zip")
+
+
+def test_new_items_scored_from_text_like_cold_catalogue_items(tmp_path):
+    """An item with text but no interactions is scored through the text path alone, so
+    scoring its text as a brand-new item gives the same numbers."""
+    import pandas as pd
+
+    from recolab.data import build_interactions
+    from recolab.features.text import TextEncoder
+
+    titles = [f"{g} film number {i}" for i, g in enumerate(["comedy", "war", "space"] * 8)]
+    items = [f"i{i}" for i in range(len(titles))]
+    meta = pd.DataFrame({"title": titles, "text": titles}, index=items)
+    rng = np.random.default_rng(0)
+    rows = [(f"u{u}", items[i]) for u in range(40) for i in rng.choice(23, 6, replace=False)]
+    frame = pd.DataFrame(rows, columns=["user", "item"]).drop_duplicates().assign(value=1.0)
+    data = build_interactions(frame, kind="implicit", item_meta=meta)  # item i23 is cold
+    encoder = TextEncoder(cache_dir=tmp_path / "cache")
+    text = encoder.encode(data.item_texts)
+    model = WeightedObjectiveRecommender(TrainConfig(epochs=3, dim=8)).fit(data, item_text=text)
+    cold = data.items.index(["i23"])[0]
+    assert model.candidates_[cold]  # reachable through its text
+    loaded = load(export_bundle(model, tmp_path / "m.zip"))
+    users = ["u0", "u5"]
+    new = loaded.score_new_items([titles[23]], users, lam=0.1, encoder=encoder)
+    direct = model.score(model.users_.index(users), lam=0.1)[:, [cold]]
+    np.testing.assert_allclose(new, direct, rtol=1e-4, atol=1e-4)
