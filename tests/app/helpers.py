@@ -1,0 +1,33 @@
+"""Helpers shared by the dashboard tests: a real finished training job in a workspace."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from recolab.jobs import SUCCEEDED, JobContext, JobStore
+from recolab.jobs.workspace import job_dir
+from recolab.studio import TRAINING_TASK
+from recolab.training import TrainConfig, run_training_job
+
+#: Small and quick: two epochs of a narrow model on the ML-100K u1 split, no texts.
+TINY_CONFIG = TrainConfig(epochs=2, dim=8, use_text=False, device="cpu", seed=0)
+
+
+def make_finished_job(
+    root: Path, sample: str = "ml-100k", config: TrainConfig = TINY_CONFIG
+) -> str:
+    """Queue a training job, run the real worker task in this process, record success.
+
+    Returns the job id; ``<root>/jobs/<id>/model.zip`` and ``result.json`` exist afterwards.
+    """
+    store = JobStore(root)
+    spec = {"sample": sample, "dataset": sample, "config": config.to_dict()}
+    job_id = store.submit(TRAINING_TASK, spec)
+    job = store.claim_next(worker_pid=os.getpid())
+    assert job is not None and job.id == job_id
+    store.mark_started(job_id, child_pid=os.getpid(), device="cpu")
+    ctx = JobContext(job_id, store, job_dir(root, job_id), "cpu")
+    result = run_training_job(spec, ctx)
+    store.finish(job_id, SUCCEEDED, result=result)
+    return job_id

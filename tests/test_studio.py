@@ -1,0 +1,324 @@
+"""Unit tests of recolab.studio: the plain functions behind the dashboard pages."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import recolab
+from recolab import studio
+from recolab.errors import DataError, RecolabError
+from recolab.jobs import JobStore, UnknownJobError
+
+from .app.helpers import make_finished_job
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    return studio.workspace(tmp_path / "ws")
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    root = studio.workspace(tmp_path_factory.mktemp("studio-ws"))
+    return root, make_finished_job(root)
+
+
+@pytest.fixture(scope="module")
+def loaded(trained: tuple[Path, str]) -> object:
+    root, job_id = trained
+    return recolab.load(studio.bundle_path(root, job_id))
+
+
+@pytest.fixture(scope="module")
+def ctx(trained: tuple[Path, str]) -> studio.EvalContext:
+    root, job_id = trained
+    return studio.eval_context(studio.job_spec(root, job_id))
+
+
+# -- datasets ---------------------------------------------------------------------------
+
+
+def test_save_upload_is_atomic_content_addressed_and_listed(root: Path) -> None:
+    data = b"user,item\nu1,a\nu2,b\n"
+    info = studio.save_upload(
+        root, "../../evil name.csv", data, items_name="it.csv", items_data=b"item,title\na,A\n"
+    )
+    assert info.kind == "upload" and info.id.startswith("up-")
+    assert info.interactions is not None and info.interactions.read_bytes() == data
+    assert info.interactions.parent == root / "datasets" / info.id  # no escape from the folder
+    assert info.items is not None and info.items.read_bytes().startswith(b"item,title")
+    assert not list((root / "datasets" / info.id).glob("*.tmp"))
+    again = studio.save_upload(
+        root, "other.csv", data, items_name="it.csv", items_data=b"item,title\na,A\n"
+    )
+    assert again.id == info.id
+    ids = [d.id for d in studio.list_datasets(root)]
+    assert ids[:2] == ["ml-100k", "retail-sample"] and info.id in ids
+
+
+def test_empty_upload_is_a_data_error(root: Path) -> None:
+    with pytest.raises(DataError, match="empty"):
+        studio.save_upload(root, "x.csv", b"")
+
+
+def test_unknown_or_unsafe_dataset_ids_are_refused(root: Path) -> None:
+    with pytest.raises(RecolabError):
+        studio.get_dataset(root, "up-000000000000")
+    with pytest.raises(RecolabError, match="invalid"):
+        studio.get_dataset(root, "../../etc")
+
+
+def test_detect_mapping_with_and_without_header(tmp_path: Path) -> None:
+    f = tmp_path / "a.csv"
+    f.write_text("UserId,movie_id,Rating,ts\n1,2,3,4\n")
+    cols, mapping = studio.detect_mapping(f)
+    assert cols == ["UserId", "movie_id", "Rating", "ts"]
+    assert mapping == {"user": "UserId", "item": "movie_id", "rating": "Rating", "timestamp": "ts"}
+    g = tmp_path / "b.tsv"
+    g.write_text("1\t2\t5\n3\t4\t1\n")
+    cols, mapping = studio.detect_mapping(g)
+    assert cols == ["col1", "col2", "col3"]
+    assert mapping == {"user": "col1", "item": "col2", "rating": "col3"}
+
+
+def test_set_mapping_fixes_a_load(root: Path) -> None:
+    info = studio.save_upload(root, "p.csv", b"person,sku\np1,a\np1,b\np2,a\n")
+    with pytest.raises(DataError, match="no user column") as err:
+        studio.load_dataset(root, info.id)
+    assert "p.csv" in str(err.value)
+    studio.set_mapping(root, info.id, {"user": "person", "rating": ""})
+    assert studio.get_dataset(root, info.id).mapping == {"user": "person"}
+    data = studio.load_dataset(root, info.id)
+    assert (data.n_users, data.n_items, data.n_interactions) == (2, 2, 3)
+    stats = studio.dataset_stats(data)
+    assert sorted(stats["item_counts"].tolist()) == [1.0, 2.0]
+    assert stats["density"] == pytest.approx(3 / 4)
+
+
+def test_preview_returns_first_rows(tmp_path: Path) -> None:
+    f = tmp_path / "a.csv"
+    f.write_text("user,item\n" + "".join(f"u{i},i{i}\n" for i in range(50)))
+    df = studio.preview(f, n=5)
+    assert len(df) == 5 and df.iloc[0].tolist() == ["u0", "i0"]
+
+
+def test_training_spec_for_sample_and_upload(root: Path) -> None:
+    spec = studio.training_spec(root, "ml-100k", {"epochs": 3})
+    assert spec["sample"] == "ml-100k" and spec["config"]["epochs"] == 3 and "train" not in spec
+    info = studio.save_upload(root, "p.csv", b"person,sku\np1,a\n", items_data=b"sku,title\na,A\n")
+    studio.set_mapping(root, info.id, {"user": "person"})
+    spec = studio.training_spec(root, info.id, {})
+    assert spec["train"] == str(info.interactions) and spec["items"] == str(info.items)
+    assert spec["mapping"] == {"user": "person"} and "sample" not in spec
+    with pytest.raises(RecolabError, match="unknown training option"):
+        studio.training_spec(root, "ml-100k", {"epochz": 3})
+
+
+# -- jobs -------------------------------------------------------------------------------
+
+
+def test_submit_poll_cancel_and_list(root: Path) -> None:
+    job_id = studio.submit_training(root, "retail-sample", {"epochs": 4}, start_worker=False)
+    status = studio.poll_job(root, job_id)
+    assert (status.state, status.done, status.epoch, status.epochs) == ("queued", False, None, 4)
+    assert status.fraction == 0.0 and status.progress.empty and status.dataset == "retail-sample"
+    store = JobStore(root)
+    store.claim_next(worker_pid=1)
+    store.append_event(job_id, {"kind": "note", "message": "no GPU found: training on CPU"})
+    for epoch in (1, 2):
+        store.append_event(
+            job_id,
+            {
+                "kind": "progress",
+                "epoch": epoch,
+                "epochs": 4,
+                "loss": 1.0 / epoch,
+                "val_recall@20": 0.1 * epoch,
+                "eta_s": 10.0 * (4 - epoch),
+            },
+        )
+    status = studio.poll_job(root, job_id)
+    assert status.state == "running" and status.epoch == 2 and status.eta_s == 20.0
+    assert status.fraction == 0.5
+    assert status.progress["loss"].tolist() == [1.0, 0.5]
+    assert status.notes == ["no GPU found: training on CPU"]
+    assert studio.cancel_job(root, job_id) in ("running", "cancelled")
+    assert JobStore(root).cancel_requested(job_id)
+    table = studio.jobs_table(root)
+    assert table["id"].tolist() == [job_id] and table["dataset"].iloc[0] == "retail-sample"
+    assert studio.finished_jobs(root) == []  # not succeeded, no bundle
+    assert studio.job_result(root, job_id) == {}
+    with pytest.raises(UnknownJobError):
+        studio.poll_job(root, "ffffffffffff")
+
+
+def test_jobs_table_of_an_empty_workspace_has_columns(root: Path) -> None:
+    table = studio.jobs_table(root)
+    assert table.empty and "state" in table.columns
+
+
+def test_finished_job_has_bundle_result_and_status(trained: tuple[Path, str]) -> None:
+    root, job_id = trained
+    assert studio.finished_jobs(root) == [job_id]
+    result = studio.job_result(root, job_id)
+    assert {"front", "sparsity_curve", "history", "model_bytes"} <= set(result)
+    status = studio.poll_job(root, job_id)
+    assert status.state == "succeeded" and status.fraction == 1.0 and status.eta_s == 0.0
+    assert status.epoch == 2 and len(status.progress) == 2
+    assert not studio.sparsity_table(result).empty
+
+
+# -- trade-offs -------------------------------------------------------------------------
+
+
+def test_metrics_change_with_lambda_without_retraining(
+    loaded: object, ctx: studio.EvalContext
+) -> None:
+    lo, hi = loaded.lambda_range
+    at_lo = studio.metrics_at(loaded.model, ctx, lo)
+    at_hi = studio.metrics_at(loaded.model, ctx, hi)
+    assert at_lo["lam"] == lo and at_hi["lam"] == hi
+    assert at_lo["recall@20"] != at_hi["recall@20"] or at_lo["novelty@20"] != at_hi["novelty@20"]
+    # the bundle's own front at λ = 0 was computed the same way
+    curve, refs = studio.front_frames(loaded.config)
+    assert at_lo["recall@20"] == pytest.approx(curve.iloc[0]["recall@20"], rel=1e-6)
+    assert set(refs["model"]) >= {"popularity"} and (curve["model"] == "recolab").all()
+    assert np.isfinite(at_lo["diversity@20"])  # genre vectors, as in training
+
+
+def test_alpha_lambda_picks_rows_of_the_curve() -> None:
+    curve = pd.DataFrame(
+        {
+            "lam": [0.0, 0.5, 1.0],
+            "precision@20": [0.3, 0.2, 0.1],
+            "recall@20": [0.1, 0.2, 0.4],
+            "f1@20": [0.15, 0.2, 0.16],
+        }
+    )
+    assert studio.alpha_lambda(curve, (1, 0, 0)) == 0.0
+    assert studio.alpha_lambda(curve, (0, 1, 0)) == 1.0
+    assert studio.alpha_lambda(curve, (0, 0, 1)) == 0.5
+    assert studio.alpha_lambda(curve, (0, 0, 0)) is None
+    assert studio.alpha_lambda(pd.DataFrame(), (0, 1, 0)) is None
+
+
+def test_metric_cards_labels_values_and_deltas() -> None:
+    metrics = {"precision@10": 0.25, "recall@10": 0.5, "novelty@10": float("nan")}
+    cards = studio.metric_cards(
+        metrics,
+        10,
+        sparsity=0.5,
+        size_bytes=2048,
+        train_seconds=3.21,
+        baseline={"recall@10": 0.4},
+    )
+    by_label = {c[0]: c for c in cards}
+    assert len(cards) == 10
+    assert by_label["Precision@10"][1] == "0.2500" and by_label["Precision@10"][2] is None
+    assert by_label["Recall@10"][2] == "+0.1000 vs λ=0"
+    assert by_label["Novelty@10"][1] == "–" and by_label["F1@10"][1] == "–"
+    assert by_label["Sparsity"][1] == "50.0%" and by_label["Size"][1] == "2.0 KB"
+    assert by_label["Train time"][1] == "3.2 s"
+
+
+def test_format_bytes() -> None:
+    assert studio.format_bytes(None) == "–"
+    assert studio.format_bytes(512) == "512 B"
+    assert studio.format_bytes(1536) == "1.5 KB"
+    assert studio.format_bytes(3 * 1024**3) == "3.0 GB"
+
+
+def test_pareto_position_known_answer() -> None:
+    curve = pd.DataFrame({"coverage@20": [0.1, 0.2, 0.3], "recall@20": [0.3, 0.2, 0.1]})
+    on = studio.pareto_position(curve, 0.5, {"coverage@20": 0.2, "recall@20": 0.25})
+    assert on["on_front"] is True and on["dominated_by"] == 0 and on["n_points"] == 3
+    off = studio.pareto_position(curve, 0.5, {"coverage@20": 0.05, "recall@20": 0.15})
+    assert off["on_front"] is False and off["dominated_by"] == 2
+    none = studio.pareto_position(pd.DataFrame(), 0.0, {})
+    assert none["on_front"] is None
+
+
+# -- recommendations --------------------------------------------------------------------
+
+
+def test_explain_known_answer() -> None:
+    phi = np.array([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [2.0, 0.1]])
+    fake = SimpleNamespace(model=SimpleNamespace(phi_=phi))
+    out = studio.explain(fake, history=[0, 1], items=[3, 2], n=2)
+    assert [h for h, _ in out[0]] == [0, 1]
+    assert out[0][0][1] == pytest.approx(2.0 / np.hypot(2.0, 0.1))
+    assert out[1][0][1] == pytest.approx(1 / np.sqrt(2))  # tie: first history item wins
+    assert studio.explain(fake, history=[], items=[3]) == [[]]
+
+
+def test_recommendations_for_a_known_user(loaded: object) -> None:
+    user = studio.user_ids(loaded)[0]
+    recs = studio.recommendations(loaded, 0.0, k=7, user_id=user)
+    assert list(recs.columns) == ["rank", "item", "title", "score", "because"]
+    assert recs["rank"].tolist() == list(range(1, 8))
+    history = {str(loaded.model.items_.ids[i]) for i in studio.user_history(loaded, user)}
+    assert not set(recs["item"]) & history  # seen items excluded
+    assert recs["because"].str.len().gt(0).all()
+    assert recs["score"].is_monotonic_decreasing
+    hi = loaded.lambda_range[1]
+    other = studio.recommendations(loaded, hi, k=7, user_id=user)
+    assert not other[["item", "score"]].equals(recs[["item", "score"]])
+    with pytest.raises(RecolabError):
+        studio.user_history(loaded, "no-such-user")
+
+
+def test_new_user_history_by_ids_and_titles(loaded: object) -> None:
+    ids, unknown = studio.parse_history(loaded, "star wars\n100; zzz-nothing, 100")
+    assert ids == ["50", "100"] and unknown == ["zzz-nothing"]
+    recs = studio.recommendations(loaded, 0.0, k=5, history_ids=ids)
+    assert len(recs) == 5 and not set(recs["item"]) & {"50", "100"}
+    assert all("Star Wars" in b or "Fargo" in b for b in recs["because"])
+    with pytest.raises(RecolabError, match="pick a user"):
+        studio.recommendations(loaded, 0.0)
+
+
+# -- export -----------------------------------------------------------------------------
+
+
+def test_model_card_and_export_at_chosen_lambda(
+    loaded: object, ctx: studio.EvalContext, tmp_path: Path
+) -> None:
+    lam = loaded.lambda_range[1] / 2
+    metrics = studio.metrics_at(loaded.model, ctx, lam)
+    curve, _ = studio.front_frames(loaded.config)
+    position = studio.pareto_position(curve, lam, metrics)
+    card = studio.model_card(
+        loaded,
+        lam,
+        metrics,
+        alpha=(0.2, 0.8, 0.0),
+        position=position,
+        job_id="abc",
+        dataset="ml-100k",
+        size_bytes=1000,
+    )
+    assert card.startswith("# recolab model card")
+    assert f"**Chosen λ**: {lam:.4g}" in card
+    assert f"| Recall@20 | {metrics['recall@20']:.4f} |" in card
+    assert "## Pareto position" in card and "popularity" in card and "| epochs | 2 |" in card
+    out = studio.export_at(
+        loaded, lam, tmp_path / "m.zip", alpha=(0.2, 0.8, 0.0), metrics=metrics, card=card
+    )
+    data = studio.read_bytes(out)
+    assert "MODEL_CARD.md" in studio.zip_members(data)
+    again = recolab.load(out)
+    assert again.default_lam == pytest.approx(lam)
+    assert again.config["metrics"]["recall@20"] == pytest.approx(metrics["recall@20"])
+    with zipfile.ZipFile(out) as zf:
+        assert json.loads(zf.read("config.json"))["objectives"]["alpha"] == [0.2, 0.8, 0.0]
+    user = studio.user_ids(loaded)[0]
+    pd.testing.assert_frame_equal(
+        again.recommend([user], k=5), loaded.recommend([user], k=5, lam=lam)
+    )
