@@ -214,18 +214,8 @@ def ml100k_result(name: str) -> tuple[Recommender, EvalResult]:
     return model, evaluate(model, train, test)
 
 
-TIES_AT_CUTOFF = pytest.mark.xfail(
-    strict=True,
-    reason="recolab.models.base.top_k picks arbitrary members of a tie at the k-th score "
-    "(argpartition), not the lower indices its docstring promises; popularity has many ties. "
-    "Remove this mark once top_k is fixed.",
-)
-
-
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    "name", [pytest.param("popularity", marks=TIES_AT_CUTOFF), "ease-400", "itemknn-100"]
-)
+@pytest.mark.parametrize("name", ["popularity", "ease-400", "itemknn-100"])
 def test_ml100k_u1_matches_plain_loop(name: str) -> None:
     train, test = ml100k_u1()
     model, result = ml100k_result(name)

@@ -28,6 +28,17 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     # argpartition on the negated scores; a stable sort of the chosen block then orders them.
     part = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
     part_scores = np.take_along_axis(scores, part, axis=1)
+    # argpartition picks arbitrarily among items tied at the k-th score: re-choose those rows
+    # so that ties go to the lower index, as documented.
+    kth = part_scores.min(axis=1, keepdims=True)
+    fix = np.flatnonzero((scores == kth).sum(axis=1) > (part_scores == kth).sum(axis=1))
+    if fix.size:
+        sub, t = scores[fix], kth[fix]
+        tied = sub == t
+        need = k_eff - (sub > t).sum(axis=1, keepdims=True)
+        chosen = (sub > t) | (tied & (np.cumsum(tied, axis=1) <= need))
+        part[fix] = np.nonzero(chosen)[1].reshape(fix.size, k_eff)
+        part_scores[fix] = np.take_along_axis(sub, part[fix], axis=1)
     order = np.lexsort((part, -part_scores), axis=1)
     idx = np.take_along_axis(part, order, axis=1).astype(np.int64)
     vals = np.take_along_axis(part_scores, order, axis=1).astype(np.float32)
