@@ -31,12 +31,12 @@ e2e-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 test: $(VENV)/.dev-stamp e2e-deps
-	$(BIN)/ruff check recolab tests pages app.py benchmarks
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -q
 
 lint: $(VENV)/.dev-stamp
-	$(BIN)/ruff check recolab tests pages app.py benchmarks
-	$(BIN)/ruff format --check recolab tests pages app.py benchmarks
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 bench: $(VENV)/.dev-stamp
 	$(BIN)/pip install --quiet -r benchmarks/requirements.txt
