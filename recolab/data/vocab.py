@@ -36,7 +36,7 @@ class Vocabulary:
     @classmethod
     def from_ids(cls, ids: Iterable[object]) -> Vocabulary:
         """Build a vocabulary from ids in first-seen order (duplicates kept once)."""
-        values = pd.unique(pd.Series(list(ids), dtype=object).astype(str))
+        values = pd.unique(_as_str_array(ids))
         return cls(np.asarray(values, dtype=object))
 
     def __len__(self) -> int:
@@ -47,7 +47,7 @@ class Vocabulary:
 
     def index(self, ids: Iterable[object]) -> np.ndarray:
         """Indices of ``ids`` (int64); ``-1`` for ids not in the vocabulary."""
-        keys = pd.Index(pd.Series(list(ids), dtype=object).astype(str))
+        keys = pd.Index(_as_str_array(ids), dtype=object)
         return np.asarray(self._lookup.get_indexer(keys), dtype=np.int64)
 
     def id_of(self, indices: Iterable[int] | np.ndarray) -> np.ndarray:
@@ -62,3 +62,12 @@ class Vocabulary:
         """This vocabulary followed by the ids of ``other`` it lacks (indices here are kept)."""
         extra = [i for i in other.ids if i not in self._lookup]
         return Vocabulary(np.concatenate([self.ids, np.asarray(extra, dtype=object)]))
+
+
+def _as_str_array(ids: Iterable[object]) -> np.ndarray:
+    """Ids as an object array of str, without a Python-level loop for arrays and Series."""
+    if isinstance(ids, pd.Series | pd.Index | np.ndarray):
+        arr = np.asarray(ids)
+    else:
+        arr = np.asarray(list(ids), dtype=object)
+    return arr.astype(str).astype(object)
