@@ -18,7 +18,7 @@ def test_first_seen_order_and_string_ids():
 def test_arrays_series_and_lists_agree():
     ids = np.array([10, 20, 10, 30])
     v = Vocabulary.from_ids(ids)
-    assert v.index(ids).tolist() == v.index(pd.Series(ids)).tolist() == v.index(list(ids))
+    assert v.index(ids).tolist() == v.index(pd.Series(ids)).tolist() == v.index(list(ids)).tolist()
     assert v.id_of([0, 2, -1, 9]).tolist() == ["10", "30", None, None]
 
 
