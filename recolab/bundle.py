@@ -183,6 +183,7 @@ def export_bundle(
         lam=float(lam or 0.0),
         novelty=cfg.novelty,
         diversity=cfg.diversity,
+        exposure=cfg.exposure,
         sparsity=cfg.l1,
         alpha=alpha,
     )
@@ -206,6 +207,7 @@ def export_bundle(
         "protocol": protocol or {},
         "metrics": metrics or {},
         "front": front or [],
+        "rating_range": list(getattr(model, "rating_range_", None) or []) or None,
         "sparsity": model.sparsity(),
         "train_seconds": train_seconds,
         "device": device,
@@ -326,6 +328,8 @@ def load(path: str | Path) -> LoadedModel:
         items=Vocabulary(items["id"].to_numpy(dtype=object)),
         item_titles=items["title"].tolist() if "title" in items.columns else None,
     )
+    if config.get("rating_range"):
+        model.rating_range_ = tuple(config["rating_range"])
     return LoadedModel(model=model, config=config, path=path)
 
 

@@ -2,7 +2,8 @@
 
 The weighted-objective model is trained on
 
-    L = f + λ · g,        g = w_novelty · g_novelty + w_diversity · g_diversity
+    L = f + λ · g,    g = w_novelty · g_novelty + w_diversity · g_diversity
+                          + w_exposure · g_exposure
 
 per user, with λ sampled per user during training and fed to the network, so one trained
 model serves every λ in its range. The sparsity term (an L1 penalty, plus magnitude pruning
@@ -32,7 +33,7 @@ class ObjectiveWeights:
     ----------
     lam:
         The trade-off λ of L = f + λ·g (the slider). Any value in the model's trained range.
-    novelty, diversity:
+    novelty, diversity, exposure:
         Weights of the secondary terms inside g.
     sparsity:
         L1 weight on the model's parameters (not conditioned on λ).
@@ -43,11 +44,12 @@ class ObjectiveWeights:
     lam: float = 0.0
     novelty: float = 1.0
     diversity: float = 0.0
+    exposure: float = 0.0
     sparsity: float = 0.0
     alpha: tuple[float, float, float] = (0.0, 1.0, 0.0)
 
     def __post_init__(self) -> None:
-        for name in ("lam", "novelty", "diversity", "sparsity"):
+        for name in ("lam", "novelty", "diversity", "exposure", "sparsity"):
             value = getattr(self, name)
             if not math.isfinite(value) or value < 0:
                 raise ValueError(
@@ -149,6 +151,18 @@ def diversity_term(probs: torch.Tensor, item_vectors: torch.Tensor) -> torch.Ten
     """
     mean_vec = probs @ item_vectors
     return (mean_vec * mean_vec).sum(dim=1)
+
+
+def exposure_term(probs: torch.Tensor) -> torch.Tensor:
+    """g_exposure: how concentrated the batch's aggregate exposure is, per user.
+
+    With q = mean of the users' recommendation distributions over the batch, user u's term is
+    ``n_items · p_u · q`` (q held constant): it is 1 when exposure is spread evenly over the
+    items and grows as every user is pushed to the same items. Its batch mean is the
+    collision probability ``n_items · ||q||²`` that coverage and Gini summarise.
+    """
+    q = probs.mean(dim=0).detach()
+    return probs.shape[1] * (probs @ q)
 
 
 def l1_term(parameters: list[torch.Tensor]) -> torch.Tensor:

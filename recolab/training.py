@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from recolab.data.interactions import InteractionData
@@ -24,12 +25,16 @@ from recolab.objectives import (
     LambdaRange,
     ObjectiveWeights,
     diversity_term,
+    exposure_term,
     l1_term,
     novelty_term,
     relevance_loss,
 )
 
 log = logging.getLogger(__name__)
+
+#: Folds of the out-of-fold item-item memory used during training.
+OOF_FOLDS = 2
 
 ProgressCallback = Callable[[dict[str, Any]], None]
 StopCallback = Callable[[], bool]
@@ -49,19 +54,27 @@ class TrainConfig:
         Stop after this many seconds of training (cost objective), ``None`` = no limit.
     batch_size, lr, weight_decay:
         Users per step, AdamW learning rate and decoupled weight decay.
+    film_lr:
+        Learning rate of the small λ network (FiLM) and the memory scale; ``None`` = ``lr``.
     holdout:
         Share of each user's history hidden from the input and predicted during training.
     lam_high, lam_p_zero, lam_fixed:
         λ range of the conditioned model (see :class:`recolab.objectives.LambdaRange`);
         ``lam_fixed`` trains a plain fixed-λ model instead.
-    novelty, diversity, l1:
+    novelty, diversity, exposure, l1:
         Weights of the secondary terms (see :class:`recolab.objectives.ObjectiveWeights`).
     item_item:
         "auto" (on up to 20,000 items), "on" or "off": the EASE-initialised memory part.
     item_item_l2:
         L2 of the EASE closed form.
+    oof_memory:
+        Train against out-of-fold item-item weights (each user's memory from weights fitted
+        without that user's fold), so the memory does not leak the hidden targets.
     use_text:
         Use item text embeddings when the data have item texts.
+    rating_weight:
+        Weight of the rating MSE added to f for explicit data (0 = ranking only); it trains
+        the rating head behind ``predict_ratings`` (RMSE / MAE).
     patience:
         Early stopping: epochs without validation improvement before stopping.
     seed, device:
@@ -69,21 +82,25 @@ class TrainConfig:
     """
 
     dim: int = 64
-    epochs: int = 12
+    epochs: int = 40
     budget_seconds: float | None = None
     batch_size: int = 256
-    lr: float = 5e-3
+    lr: float = 1e-3
     weight_decay: float = 0.0
+    film_lr: float | None = 1e-2
     holdout: float = 0.5
-    lam_high: float = 0.3
+    lam_high: float = 0.2
     lam_p_zero: float = 0.2
     lam_fixed: float | None = None
-    novelty: float = 1.0
+    novelty: float = 0.5
     diversity: float = 0.0
+    exposure: float = 3.0
     l1: float = 0.0
     item_item: str = "auto"
     item_item_l2: float = 400.0
+    oof_memory: bool = True
     use_text: bool = True
+    rating_weight: float = 0.0
     patience: int = 5
     seed: int = 0
     device: str = "auto"
@@ -107,7 +124,12 @@ class TrainConfig:
     @property
     def weights(self) -> ObjectiveWeights:
         """Objective weights (λ = 0) of this run."""
-        return ObjectiveWeights(novelty=self.novelty, diversity=self.diversity, sparsity=self.l1)
+        return ObjectiveWeights(
+            novelty=self.novelty,
+            diversity=self.diversity,
+            exposure=self.exposure,
+            sparsity=self.l1,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form."""
@@ -321,10 +343,21 @@ def fit_weighted(
     )
     t0 = time.perf_counter()
     memory = ease_weights(x, cfg.item_item_l2) if use_memory else None
+    # Out-of-fold memory for training: a user's memory comes from B fitted without that
+    # user's fold, so the hidden target items are not already baked into B (stacking).
+    fold = rng.integers(0, OOF_FOLDS, size=x.shape[0])
+    oof: list[torch.Tensor] = []
+    if memory is not None and cfg.oof_memory:
+        for k in range(OOF_FOLDS):
+            keep = sp.diags((fold != k).astype(np.float32)) @ x
+            oof.append(torch.as_tensor(ease_weights(keep.tocsr(), cfg.item_item_l2), device=device))
     if memory is not None:
         log.info(
             "item-item memory (EASE, l2=%s) in %.2f s", cfg.item_item_l2, time.perf_counter() - t0
         )
+    use_ratings = cfg.rating_weight > 0 and train.kind == "explicit" and "rating" in train.frame
+    ratings = train.matrix("rating") if use_ratings else None
+    rating_mean = float(train.frame["rating"].mean()) if use_ratings else 0.0
     net = WeightedObjectiveNet(
         n_items,
         cfg.dim,
@@ -332,6 +365,7 @@ def fit_weighted(
         log_popularity=log_pop,
         item_item=memory,
         lam_high=cfg.lam_high,
+        rating_mean=rating_mean,
     ).to(device)
     with torch.no_grad():  # items without training data have no collaborative embedding
         net.item_embedding[torch.as_tensor(item_users == 0, device=device)] = 0.0
@@ -352,20 +386,38 @@ def fit_weighted(
         raise TrainingError("no user has two or more training interactions: nothing to learn")
     lam_range = cfg.lambda_range
     params = [p for p in net.parameters() if p.requires_grad]
-    optimiser = torch.optim.AdamW(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    film_ids = {id(p) for p in net.film.parameters()}
+    if net.log_memory_scale is not None:
+        film_ids.add(id(net.log_memory_scale))
+    groups = [
+        {"params": [p for p in params if id(p) not in film_ids], "lr": cfg.lr},
+        {"params": [p for p in params if id(p) in film_ids], "lr": cfg.film_lr or cfg.lr},
+    ]
+    optimiser = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     l1_params = [net.encoder.weight, net.item_embedding]
     if net.text_projection is not None:
         l1_params.append(net.text_projection.weight)
 
+    def batches() -> list[np.ndarray]:
+        """Shuffled user batches, each within one fold (for the out-of-fold memory)."""
+        groups = (
+            [train_users[fold[train_users] == k] for k in range(OOF_FOLDS)]
+            if oof
+            else [train_users]
+        )
+        out = []
+        for g in groups:
+            g = rng.permutation(g)
+            out += [g[i : i + cfg.batch_size] for i in range(0, len(g), cfg.batch_size)]
+        return [out[i] for i in rng.permutation(len(out))]
+
     def step(epoch: int) -> dict[str, float]:
         net.train()
-        order = rng.permutation(train_users)
         totals = {"loss": 0.0, "f": 0.0, "g": 0.0}
         n_batches = 0
-        for start in range(0, len(order), cfg.batch_size):
+        for users in batches():
             if should_stop is not None and should_stop():
                 raise Cancelled(f"training cancelled during epoch {epoch}")
-            users = order[start : start + cfg.batch_size]
             in_rows, in_items, tg_rows, tg_items = _split_histories(
                 histories.indptr, histories.indices, users, cfg.holdout, rng
             )
@@ -385,7 +437,7 @@ def fit_weighted(
             lam = lam_range.sample(b, generator, device)
             with _autocast(device):
                 base = net.user_base(items_t, offsets, w)
-                mem = net.memory(items_t, offsets)
+                mem = net.memory(items_t, offsets, oof[fold[users[0]]] if oof else None)
                 logits = net.logits(base, mem, lam)
             logits = logits.float().masked_fill(input_mask | blocked[None, :], -math.inf)
             f = relevance_loss(logits, targets)
@@ -393,7 +445,23 @@ def fit_weighted(
             g = cfg.novelty * novelty_term(probs, net.log_popularity, n_active)
             if div_t is not None:
                 g = g + cfg.diversity * diversity_term(probs, div_t)
+            if cfg.exposure > 0:
+                g = g + cfg.exposure * exposure_term(probs)
             loss = (f + lam * g).mean()
+            if ratings is not None:
+                target_r = torch.as_tensor(
+                    np.asarray(ratings[users[tg_rows], tg_items]).ravel(), device=device
+                )
+                phi, _ = net.item_vectors()
+                pred_r = net.ratings(
+                    base.float(),
+                    phi,
+                    torch.as_tensor(tg_rows, device=device),
+                    torch.as_tensor(tg_items, device=device),
+                )
+                mse = ((pred_r - target_r) ** 2).mean()
+                loss = loss + cfg.rating_weight * mse
+                totals["rating_mse"] = totals.get("rating_mse", 0.0) + float(mse.detach())
             if cfg.l1 > 0:
                 loss = loss + cfg.l1 * l1_term(l1_params)
             optimiser.zero_grad(set_to_none=True)
@@ -450,6 +518,9 @@ def fit_weighted(
     )
     model._attach(net, train, has_text=None if text is None else np.abs(text).sum(axis=1) > 0)
     model.train_result_ = result
+    if use_ratings:
+        r = train.frame["rating"]
+        model.rating_range_ = (float(r.min()), float(r.max()))
     log.info(
         "trained %d epochs in %.1f s on %s (%s)",
         result.epochs_run,
@@ -491,8 +562,9 @@ def run_training_job(spec: dict[str, Any], ctx: Any) -> dict[str, Any]:
     if spec.get("valid"):
         v = load_interactions(spec["valid"], spec.get("mapping"))
         valid = train.with_frame(
-            v.frame[v.frame["user"].isin(train.users.ids) & v.frame["item"].isin(train.items.ids)]
-            .assign(
+            v.frame[
+                v.frame["user"].isin(train.users.ids) & v.frame["item"].isin(train.items.ids)
+            ].assign(
                 user_idx=lambda f: train.users.index(f["user"]),
                 item_idx=lambda f: train.items.index(f["item"]),
             ),

@@ -90,6 +90,7 @@ class WeightedObjectiveNet(nn.Module):
         item_item: np.ndarray | None,
         lam_high: float,
         film_hidden: int = 32,
+        rating_mean: float = 0.0,
     ) -> None:
         super().__init__()
         self.n_items = n_items
@@ -100,6 +101,10 @@ class WeightedObjectiveNet(nn.Module):
         self.encoder_bias = nn.Parameter(torch.zeros(dim))
         self.item_embedding = nn.Parameter(torch.randn(n_items, dim) * 0.01)
         self.item_bias = nn.Parameter(torch.zeros(n_items))
+        # rating head (explicit data): r̂ = μ + rb_i + w · (base_u · φ_i), not λ-conditioned
+        self.rating_mu = nn.Parameter(torch.tensor(float(rating_mean)))
+        self.rating_bias = nn.Parameter(torch.zeros(n_items))
+        self.rating_w = nn.Parameter(torch.tensor(0.0))
         self.register_buffer("log_popularity", torch.as_tensor(log_popularity, dtype=torch.float32))
         if text is not None:
             t = torch.as_tensor(text, dtype=torch.float32)
@@ -135,11 +140,21 @@ class WeightedObjectiveNet(nn.Module):
             self.encoder(items, offsets, per_sample_weights=weights) + self.encoder_bias
         )
 
-    def memory(self, items: torch.Tensor, offsets: torch.Tensor) -> torch.Tensor | None:
-        """x_u B for a batch of histories (None without the memory part)."""
+    def memory(
+        self,
+        items: torch.Tensor,
+        offsets: torch.Tensor,
+        weights: torch.Tensor | None = None,
+    ) -> torch.Tensor | None:
+        """x_u B for a batch of histories (None without the memory part).
+
+        ``weights`` replaces B (training uses out-of-fold weights, see
+        :func:`recolab.training.fit_weighted`).
+        """
         if self.item_item is None:
             return None
-        return functional.embedding_bag(items, self.item_item, offsets, mode="sum")
+        matrix = self.item_item if weights is None else weights
+        return functional.embedding_bag(items, matrix, offsets, mode="sum")
 
     def item_vectors(self) -> tuple[torch.Tensor, torch.Tensor]:
         """(φ, bias) for every item."""
@@ -150,9 +165,22 @@ class WeightedObjectiveNet(nn.Module):
             bias = bias + self.text_bias(self.text).squeeze(1)
         return phi, bias
 
+    def ratings(
+        self, base: torch.Tensor, phi: torch.Tensor, rows: torch.Tensor, items: torch.Tensor
+    ) -> torch.Tensor:
+        """Predicted ratings of (user row, item) pairs from λ-free user vectors ``base``."""
+        dot = (base[rows] * phi[items]).sum(dim=1)
+        return self.rating_mu + self.rating_bias[items] + self.rating_w * dot
+
     def film_params(self, lam: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """(γ, δ, memory scale, popularity weight) for each λ."""
-        out = self.film(lambda_features(lam, self.lam_high))
+        """(γ, δ, memory scale, popularity weight) for each λ.
+
+        The modulation is scaled by λ / λ_high, so λ = 0 (no secondary objective) leaves
+        the relevance model untouched: γ = δ = 0, the memory at its own scale, no
+        popularity shift.
+        """
+        z = (lam / max(self.lam_high, 1e-12))[:, None]
+        out = self.film(lambda_features(lam, self.lam_high)) * z
         d = self.dim
         gamma, delta = out[:, :d], out[:, d : 2 * d]
         gate, pop = out[:, 2 * d], out[:, 2 * d + 1]
@@ -390,6 +418,25 @@ class WeightedObjectiveRecommender(Recommender):
             bias = net.text_bias(t).squeeze(1).numpy()
         theta = self.user_base_[users] * (1.0 + gamma) + delta
         return (theta @ phi.T + bias - pop).astype(np.float32)
+
+    def predict_ratings(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Predicted ratings of (user, item) index pairs; NaN for unknown users or items, and
+        everywhere when the model was not trained on ratings."""
+        users = np.asarray(users, dtype=np.int64)
+        items = np.asarray(items, dtype=np.int64)
+        out = np.full(len(users), np.nan, dtype=np.float64)
+        if not getattr(self, "rating_range_", None):
+            return out
+        ok = (users >= 0) & (users < len(self.user_base_)) & (items >= 0) & (items < self.n_items)
+        net = self.net_
+        dot = (self.user_base_[users[ok]] * self.phi_[items[ok]]).sum(axis=1)
+        with torch.inference_mode():
+            mu = float(net.rating_mu)
+            rb = net.rating_bias.numpy()[items[ok]]
+            w = float(net.rating_w)
+        lo, hi = self.rating_range_
+        out[ok] = np.clip(mu + rb + w * dot, lo, hi)
+        return out
 
     def fold_in(self, item_indices: list[int] | np.ndarray, lam: float | None = None) -> np.ndarray:
         """Scores (n_items,) for a new user given the indices of items they interacted with."""

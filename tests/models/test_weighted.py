@@ -141,3 +141,22 @@ def test_config_round_trip_and_errors(tmp_path):
         TrainConfig.from_dict({"dimm": 3})
     with pytest.raises(ValueError):
         TrainConfig(device="tpu")
+
+
+def test_rating_head_learns_explicit_ratings(tmp_path):
+    from recolab.bundle import export_bundle, load
+    from recolab.metrics import rmse
+
+    data = synthetic_interactions(200, 60, n_interactions=4000, rank=4, explicit=True, seed=5)
+    ratings = data.frame["rating"].to_numpy(dtype=float)
+    users, items = data.frame["user_idx"].to_numpy(), data.frame["item_idx"].to_numpy()
+    plain = WeightedObjectiveRecommender(TrainConfig(epochs=2, dim=8)).fit(data)
+    assert np.isnan(plain.predict_ratings(users[:5], items[:5])).all()  # not trained on ratings
+    cfg = TrainConfig(epochs=15, dim=8, rating_weight=1.0, lr=0.01)
+    model = WeightedObjectiveRecommender(cfg).fit(data)
+    pred = model.predict_ratings(users, items)
+    assert np.isfinite(pred).all() and pred.min() >= ratings.min() and pred.max() <= ratings.max()
+    # better than always predicting the mean rating
+    assert rmse(pred, ratings) < rmse(np.full_like(ratings, ratings.mean()), ratings) - 0.02
+    loaded = load(export_bundle(model, tmp_path / "r.zip")).model
+    np.testing.assert_allclose(loaded.predict_ratings(users, items), pred, rtol=1e-5)
