@@ -12,16 +12,23 @@ from pages import common
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-st.set_page_config(page_title="recolab", page_icon="⚖️", layout="wide")
+st.set_page_config(page_title="recolab", page_icon=":material/balance:", layout="wide")
 
 PAGES = [
-    st.Page("pages/data.py", title="Data", icon="📂", url_path="data", default=True),
-    st.Page("pages/train.py", title="Train", icon="🏋️", url_path="train"),
-    st.Page("pages/tradeoffs.py", title="Trade-offs", icon="⚖️", url_path="tradeoffs"),
     st.Page(
-        "pages/recommendations.py", title="Recommendations", icon="🎯", url_path="recommendations"
+        "pages/data.py", title="Data", icon=":material/database:", url_path="datasets", default=True
     ),
-    st.Page("pages/export.py", title="Export", icon="📦", url_path="export"),
+    st.Page("pages/train.py", title="Train", icon=":material/model_training:", url_path="training"),
+    st.Page(
+        "pages/tradeoffs.py", title="Trade-offs", icon=":material/balance:", url_path="trade-offs"
+    ),
+    st.Page(
+        "pages/recommendations.py",
+        title="Recommendations",
+        icon=":material/recommend:",
+        url_path="recommend",
+    ),
+    st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="bundle"),
 ]
 
 page = st.navigation(PAGES)

@@ -40,6 +40,10 @@ def sync_ids() -> None:
             st.session_state[f"current_{key}"] = value
         elif st.session_state.get(f"current_{key}"):
             st.query_params[key] = st.session_state[f"current_{key}"]
+    job = current("job")
+    if job and not current("dataset"):
+        with contextlib.suppress(Exception):  # a job from a link: take its dataset along
+            set_current("dataset", studio.job_dataset(studio.job_spec(root(), job)))
 
 
 def current(key: str) -> str | None:

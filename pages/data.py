@@ -124,4 +124,4 @@ with right, common.guard("Drawing the long-tail curve"):
         width="stretch",
         key="long_tail",
     )
-st.page_link("pages/train.py", label="Next: train a model", icon="🏋️")
+st.page_link("pages/train.py", label="Next: train a model", icon=":material/model_training:")

@@ -104,7 +104,7 @@ with left:
     user = st.selectbox("User", users, key="tradeoff_user")
     with common.guard("Recommending"):
         recs = studio.recommendations(loaded, lam, k=10, user_id=user, n_reasons=1)
-        st.dataframe(recs, hide_index=True, width="stretch", key="tradeoff_recs")
+        st.table(recs.set_index("rank"))
 with right:
     table = studio.sparsity_table(result)
     if table.empty:

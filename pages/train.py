@@ -13,7 +13,7 @@ defaults = TrainConfig()
 
 if not dataset_id:
     st.info("Pick a dataset on the **Data** page first.")
-    st.page_link("pages/data.py", label="Go to Data", icon="📂")
+    st.page_link("pages/data.py", label="Go to Data", icon=":material/database:")
 else:
     st.markdown(f"Training on dataset **`{dataset_id}`**.")
     c1, c2, c3 = st.columns(3)
@@ -91,7 +91,7 @@ def _draw_job(job_id: str) -> bool:
         st.warning(f"The job was cancelled: {status.error or ''}")
     elif status.state == "succeeded":
         st.success("Finished: explore it on the Trade-offs page.")
-        st.page_link("pages/tradeoffs.py", label="Open Trade-offs", icon="⚖️")
+        st.page_link("pages/tradeoffs.py", label="Open Trade-offs", icon=":material/balance:")
     if not status.done and st.button("Cancel job", key=f"cancel_{job_id}"):
         studio.cancel_job(root, job_id)
         st.rerun()

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from recolab.jobs import live_worker_pid, pid_alive
-
-from .helpers import make_finished_job
+from .helpers import make_finished_job, stop_worker
 
 APP = str(Path(__file__).resolve().parents[2] / "app.py")
 
@@ -32,25 +27,6 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     monkeypatch.setenv("RECOLAB_HOME", str(tmp_path))
     yield tmp_path
     stop_worker(tmp_path)
-
-
-def stop_worker(root: Path) -> None:
-    """SIGTERM the worker of ``root`` (live, or still starting) and wait until it is gone."""
-    pids = set()
-    live = live_worker_pid(root)
-    if live is not None:
-        pids.add(live)
-    starting = root / "worker.starting"  # written by ensure_worker before the lock is taken
-    if starting.is_file():
-        pids.add(int(starting.read_text().split()[0]))
-    for pid in pids:
-        if not pid_alive(pid):
-            continue
-        os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
-            if not pid_alive(pid):
-                break
-            time.sleep(0.1)
 
 
 @pytest.fixture

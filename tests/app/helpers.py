@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+import signal
+import time
 from pathlib import Path
 
-from recolab.jobs import SUCCEEDED, JobContext, JobStore
+from recolab.jobs import SUCCEEDED, JobContext, JobStore, live_worker_pid, pid_alive
 from recolab.jobs.workspace import job_dir
 from recolab.studio import TRAINING_TASK
 from recolab.training import TrainConfig, run_training_job
@@ -31,3 +33,22 @@ def make_finished_job(
     result = run_training_job(spec, ctx)
     store.finish(job_id, SUCCEEDED, result=result)
     return job_id
+
+
+def stop_worker(root: Path) -> None:
+    """SIGTERM the worker of ``root`` (live, or still starting) and wait until it is gone."""
+    pids = set()
+    live = live_worker_pid(root)
+    if live is not None:
+        pids.add(live)
+    starting = root / "worker.starting"  # written by ensure_worker before the lock is taken
+    if starting.is_file():
+        pids.add(int(starting.read_text().split()[0]))
+    for pid in pids:
+        if not pid_alive(pid):
+            continue
+        os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            if not pid_alive(pid):
+                break
+            time.sleep(0.1)

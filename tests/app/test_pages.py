@@ -112,7 +112,7 @@ def test_tradeoffs_slider_changes_metrics_and_list(trained: tuple[Path, str]) ->
     slider = at.slider(key="lam_slider")
     assert slider.value == pytest.approx(0.0)
     before = _metrics(at)
-    recs_before = at.dataframe[0].value.copy()
+    recs_before = at.table[0].value.copy()
     assert len(recs_before) == 10 and recs_before["because"].str.len().gt(0).all()
     charts = at.get("plotly_chart")
     assert len(charts) == 3  # front, metrics vs λ, sparsity curve
@@ -121,7 +121,7 @@ def test_tradeoffs_slider_changes_metrics_and_list(trained: tuple[Path, str]) ->
     after = _metrics(at)
     changed = [k for k in ("Recall@20", "Coverage@20", "Novelty@20") if before[k] != after[k]]
     assert changed, (before, after)
-    recs_after = at.dataframe[0].value
+    recs_after = at.table[0].value
     assert not recs_after[["item", "score"]].equals(recs_before[["item", "score"]])
     assert after["Size"] == before["Size"]  # no retraining: same model
 
