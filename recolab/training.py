@@ -100,7 +100,7 @@ class TrainConfig:
     item_item_l2: float = 400.0
     oof_memory: bool = True
     use_text: bool = True
-    rating_weight: float = 0.0
+    rating_weight: float = 1.0
     patience: int = 5
     seed: int = 0
     device: str = "auto"
