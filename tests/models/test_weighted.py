@@ -150,7 +150,7 @@ def test_rating_head_learns_explicit_ratings(tmp_path):
     data = synthetic_interactions(200, 60, n_interactions=4000, rank=4, explicit=True, seed=5)
     ratings = data.frame["rating"].to_numpy(dtype=float)
     users, items = data.frame["user_idx"].to_numpy(), data.frame["item_idx"].to_numpy()
-    plain = WeightedObjectiveRecommender(TrainConfig(epochs=2, dim=8)).fit(data)
+    plain = WeightedObjectiveRecommender(TrainConfig(epochs=2, dim=8, rating_weight=0.0)).fit(data)
     assert np.isnan(plain.predict_ratings(users[:5], items[:5])).all()  # not trained on ratings
     cfg = TrainConfig(epochs=15, dim=8, rating_weight=1.0, lr=0.01)
     model = WeightedObjectiveRecommender(cfg).fit(data)
