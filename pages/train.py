@@ -33,6 +33,15 @@ else:
         diversity = st.number_input(
             "Diversity weight", 0.0, 10.0, float(defaults.diversity), 0.1, key="opt_diversity"
         )
+        exposure = st.number_input(
+            "Exposure weight",
+            0.0,
+            10.0,
+            float(defaults.exposure),
+            0.5,
+            key="opt_exposure",
+            help="Spreads recommendations over more of the catalogue (coverage, Gini).",
+        )
     with c2:
         dim = st.select_slider(
             "Dimension", [8, 16, 32, 64, 128, 256], value=defaults.dim, key="opt_dim"
@@ -59,6 +68,7 @@ else:
                 "lam_high": float(lam_high),
                 "novelty": float(novelty),
                 "diversity": float(diversity),
+                "exposure": float(exposure),
                 "dim": int(dim),
                 "epochs": int(epochs),
                 "budget_seconds": float(budget) if budget else None,
