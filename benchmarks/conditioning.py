@@ -1,0 +1,234 @@
+""" "One model for every λ": the λ-conditioned model against separately trained fixed-λ models.
+
+On ML-100K ``u1`` with item title embeddings: one conditioned model (``TrainConfig()``
+defaults) is evaluated at several λ across its range, and at each of those λ a model is
+trained with ``TrainConfig(lam_fixed=λ)`` (same epochs, seed and everything else). The
+relative differences of recall@20 and coverage@20 are reported (target: within 3 %), beside
+the seed-to-seed difference of the conditioned model itself, which says how much of a gap
+is noise. Saves the ``conditioning`` section of RESULTS.md and ``conditioning_ml100k.png``.
+
+Usage::
+
+    python benchmarks/conditioning.py
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from report import assemble, code_block, markdown_table, save_section  # noqa: E402
+
+from recolab import pipeline  # noqa: E402
+from recolab.data.interactions import InteractionData  # noqa: E402
+from recolab.data.samples import load_ml100k_split  # noqa: E402
+from recolab.evaluation import evaluate  # noqa: E402
+from recolab.models.weighted import WeightedObjectiveRecommender  # noqa: E402
+from recolab.training import TrainConfig  # noqa: E402
+
+log = logging.getLogger("benchmarks.conditioning")
+
+#: λ values checked, as fractions of the conditioned model's range.
+FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
+KS = (10, 20)
+KEYS = ("recall@20", "coverage@20", "ndcg@10", "novelty@20")
+TARGET = 0.03
+
+
+def _fit(
+    config: TrainConfig, train: InteractionData, features: pipeline.Features
+) -> tuple[WeightedObjectiveRecommender, float]:
+    model = WeightedObjectiveRecommender(config)
+    start = time.perf_counter()
+    model.fit(train, item_text=features.text, item_vectors=features.diversity)
+    return model, time.perf_counter() - start
+
+
+def _metrics(
+    model: WeightedObjectiveRecommender,
+    train: InteractionData,
+    test: InteractionData,
+    lam: float,
+    vectors: np.ndarray | None,
+) -> dict[str, float]:
+    m = evaluate(model, train, test, ks=KS, lam=lam, item_vectors=vectors).metrics
+    return {k: float(m[k]) for k in KEYS}
+
+
+def _png(rows: list[dict[str, Any]], dense: list[dict[str, float]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5))
+    lams = [d["lam"] for d in dense]
+    for ax, key in zip(axes, ("recall@20", "coverage@20"), strict=True):
+        ax.plot(lams, [d[key] for d in dense], "-", color="C0", label="conditioned (one model)")
+        ax.scatter(
+            [r["lam"] for r in rows],
+            [r[f"fixed {key}"] for r in rows],
+            color="C3",
+            marker="s",
+            zorder=3,
+            label="fixed-λ models (one each)",
+        )
+        ax.scatter(
+            [r["lam"] for r in rows],
+            [r[f"seed1 {key}"] for r in rows],
+            color="C2",
+            marker="x",
+            zorder=3,
+            label="conditioned, seed 1",
+        )
+        ax.set_xlabel("λ")
+        ax.set_ylabel(key)
+        ax.grid(alpha=0.3)
+    axes[0].legend()
+    fig.suptitle("ML-100K u1: one λ-conditioned model vs separately trained fixed-λ models")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    log.info("wrote %s", path)
+
+
+def run(
+    train: InteractionData | None = None,
+    test: InteractionData | None = None,
+    features: pipeline.Features | None = None,
+    conditioned: WeightedObjectiveRecommender | None = None,
+) -> list[dict[str, Any]]:
+    """Train what is missing, compare, save the section and the PNG; return the rows.
+
+    ``conditioned`` may be a model already trained with ``TrainConfig()`` on ``train``
+    (``run.py`` passes its own, to save one training).
+    """
+    if train is None or test is None:
+        train, test = load_ml100k_split("u1")
+    if features is None:
+        features = pipeline.item_features(train, use_text=True, device="cpu")
+    vectors = features.diversity
+    base = TrainConfig()
+    cond_s = float("nan")
+    if conditioned is None:
+        conditioned, cond_s = _fit(base, train, features)
+    seed1, seed1_s = _fit(TrainConfig(seed=1), train, features)
+    lams = [round(f * base.lam_high, 6) for f in FRACTIONS]
+    rows: list[dict[str, Any]] = []
+    fixed_seconds = []
+    for lam in lams:
+        fixed, seconds = _fit(TrainConfig(lam_fixed=lam), train, features)
+        fixed_seconds.append(seconds)
+        c = _metrics(conditioned, train, test, lam, vectors)
+        f = _metrics(fixed, train, test, lam, vectors)
+        s = _metrics(seed1, train, test, lam, vectors)
+        row: dict[str, Any] = {"lam": lam}
+        for k in KEYS:
+            row[f"cond {k}"] = c[k]
+            row[f"fixed {k}"] = f[k]
+            row[f"seed1 {k}"] = s[k]
+            row[f"Δ {k}"] = (c[k] - f[k]) / f[k] if f[k] else float("nan")
+            row[f"seedΔ {k}"] = (s[k] - c[k]) / c[k] if c[k] else float("nan")
+        rows.append(row)
+        log.info(
+            "λ=%g recall cond %.4f fixed %.4f; coverage cond %.4f fixed %.4f",
+            lam,
+            c["recall@20"],
+            f["recall@20"],
+            c["coverage@20"],
+            f["coverage@20"],
+        )
+    dense = [
+        {"lam": float(x), **_metrics(conditioned, train, test, float(x), vectors)}
+        for x in np.linspace(0.0, base.lam_high, 21)
+    ]
+    _png(rows, dense, HERE / "conditioning_ml100k.png")
+
+    def pct(v: float) -> str:
+        return f"{100 * v:+.1f}%"
+
+    table_rows = [
+        {
+            "λ": f"{r['lam']:g}",
+            "recall@20 cond": f"{r['cond recall@20']:.4f}",
+            "recall@20 fixed": f"{r['fixed recall@20']:.4f}",
+            "Δ recall": pct(r["Δ recall@20"]),
+            "coverage@20 cond": f"{r['cond coverage@20']:.4f}",
+            "coverage@20 fixed": f"{r['fixed coverage@20']:.4f}",
+            "Δ coverage": pct(r["Δ coverage@20"]),
+            "ndcg@10 cond / fixed": f"{r['cond ndcg@10']:.4f} / {r['fixed ndcg@10']:.4f}",
+            "seed-1 vs seed-0 Δ recall / coverage": (
+                f"{pct(r['seedΔ recall@20'])} / {pct(r['seedΔ coverage@20'])}"
+            ),
+        }
+        for r in rows
+    ]
+    worst_r = max(abs(r["Δ recall@20"]) for r in rows)
+    worst_c = max(abs(r["Δ coverage@20"]) for r in rows)
+    within = [
+        r["lam"] for r in rows if max(abs(r["Δ recall@20"]), abs(r["Δ coverage@20"])) <= TARGET
+    ]
+    within_text = ", ".join(f"{x:g}" for x in within) or "none"
+    seed_r = max(abs(r["seedΔ recall@20"]) for r in rows)
+    seed_c = max(abs(r["seedΔ coverage@20"]) for r in rows)
+    fixed_short = [
+        r for r in rows if r["Δ recall@20"] > TARGET and r["cond ndcg@10"] > r["fixed ndcg@10"]
+    ]
+    short_text = (
+        "Where the gap exceeds 3 % on recall, it is the fixed-λ model that falls short: at λ ∈ {"
+        + ", ".join(f"{r['lam']:g}" for r in fixed_short)
+        + "} its recall@20 / ndcg@10 are "
+        + "; ".join(
+            f"{r['fixed recall@20']:.4f} / {r['fixed ndcg@10']:.4f} vs the conditioned "
+            f"{r['cond recall@20']:.4f} / {r['cond ndcg@10']:.4f}"
+            for r in fixed_short
+        )
+        + " (and its coverage@20 is not higher either: the fixed high-λ run degrades "
+        "overall, while the conditioned one, which also sees λ = 0 on 20 % of users, does "
+        "not; why the fixed run degrades was not investigated). "
+        if fixed_short
+        else ""
+    )
+    verdict = "**met**" if worst_r <= TARGET and worst_c <= TARGET else "**not met**"
+    text = (
+        "## One model for every λ: conditioned vs fixed-λ models\n\n"
+        f"ML-100K `u1`, title embeddings on. Conditioned: `TrainConfig()` (λ sampled per user "
+        f"in [0, {base.lam_high}], P(λ=0) = {base.lam_p_zero}), seed 0"
+        + (f", {cond_s:.1f} s" if cond_s == cond_s else " (the model of the table above)")
+        + f". Fixed-λ: `TrainConfig(lam_fixed=λ)`, same {base.epochs} epochs, seed 0, "
+        f"{np.mean(fixed_seconds):.1f} s each on average. A second conditioned model with seed "
+        f"1 ({seed1_s:.1f} s) gives the seed-to-seed noise. Δ = (conditioned − fixed) / fixed.\n\n"
+        + markdown_table(table_rows, list(table_rows[0]))
+        + f"\nTarget |Δ| ≤ {TARGET:.0%} on recall@20 and coverage@20 at every λ: {verdict} — "
+        f"largest |Δ| is {worst_r:.1%} (recall@20) and {worst_c:.1%} (coverage@20); within "
+        f"3 % on both at λ ∈ {{{within_text}}}. For scale, changing "
+        f"only the seed of the conditioned model moves them by up to {seed_r:.1%} and "
+        f"{seed_c:.1%}. " + short_text + "\n\n"
+        "![conditioning](conditioning_ml100k.png)\n\n"
+        + code_block(
+            "\n".join(
+                f"λ={d['lam']:.2f}  "
+                + "  ".join(f"{k} {d[k]:.4f}" for k in ("recall@20", "coverage@20"))
+                for d in dense
+            )
+        )
+    )
+    save_section("conditioning", text)
+    assemble()
+    return rows
+
+
+if __name__ == "__main__":
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    for noisy in ("httpx", "transformers", "matplotlib", "PIL"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    run()
