@@ -59,12 +59,15 @@ SPARSE_STORE_THRESHOLD = 0.5
 
 
 def data_fingerprint(data: InteractionData) -> str:
-    """SHA-256 over the sorted (user id, item id) pairs of ``data``."""
-    pairs = np.sort((data.frame["user"] + "\x1f" + data.frame["item"]).to_numpy(dtype=str))
+    """SHA-256 of the binary user × item matrix and the user and item ids (order-sensitive:
+    the same file loaded the same way gives the same fingerprint)."""
+    m = data.matrix(binary=True)
     h = hashlib.sha256()
-    for p in pairs:
-        h.update(p.encode())
-        h.update(b"\n")
+    for a in (m.indptr, m.indices):
+        h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
+    for ids in (data.users.ids, data.items.ids):
+        h.update("\x1f".join(map(str, ids)).encode())
+        h.update(b"\x1e")
     return h.hexdigest()
 
 

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import threading
 import time
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
@@ -69,6 +70,23 @@ TaskFn = Callable[[dict[str, Any], "JobContext"], dict[str, Any] | None]
 # ----------------------------------------------------------------------------------------
 # What a task sees
 # ----------------------------------------------------------------------------------------
+@contextlib.contextmanager
+def _bare_main() -> Iterator[None]:
+    """Start spawned job processes with an empty ``__main__``.
+
+    ``spawn`` re-imports the launcher's ``__main__`` in the child. When the launcher's main
+    module is a script (a Streamlit page run in-process leaves its script there), the job
+    process would run that script again — and import streamlit. A bare module prevents it.
+    """
+    saved = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if saved is not None:
+            sys.modules["__main__"] = saved
+
+
 class JobContext:
     """Handed to a task: report progress, check for cancellation, write artifacts.
 
@@ -526,7 +544,8 @@ class _Worker:
             daemon=False,
         )
         try:
-            proc.start()
+            with _bare_main():
+                proc.start()
         except Exception as exc:
             log.exception("could not start a process for job %s", job.id)
             self.store.finish(job.id, FAILED, error=f"could not start job process: {exc}")
