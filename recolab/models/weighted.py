@@ -175,12 +175,13 @@ class WeightedObjectiveNet(nn.Module):
     def film_params(self, lam: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """(γ, δ, memory scale, popularity weight) for each λ.
 
-        The modulation is scaled by λ / λ_high, so λ = 0 (no secondary objective) leaves
-        the relevance model untouched: γ = δ = 0, the memory at its own scale, no
-        popularity shift.
+        The modulation is FiLM(λ) − FiLM(0), so λ = 0 (no secondary objective) leaves the
+        relevance model untouched: γ = δ = 0, the memory at its own scale, no popularity
+        shift; away from 0 its shape is free (the √λ input lets it rise steeply).
         """
-        z = (lam / max(self.lam_high, 1e-12))[:, None]
-        out = self.film(lambda_features(lam, self.lam_high)) * z
+        out = self.film(lambda_features(lam, self.lam_high)) - self.film(
+            lambda_features(torch.zeros_like(lam[:1]), self.lam_high)
+        )
         d = self.dim
         gamma, delta = out[:, :d], out[:, d : 2 * d]
         gate, pop = out[:, 2 * d], out[:, 2 * d + 1]
