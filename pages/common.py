@@ -46,9 +46,17 @@ def sync_ids() -> None:
             set_current("dataset", studio.job_dataset(studio.job_spec(root(), job)))
 
 
+#: What a first visit shows before anything is chosen: the dashboard opens on sample data.
+DEFAULTS = {"dataset": "ml-100k"}
+
+
 def current(key: str) -> str | None:
-    """The current dataset or job id (``None`` when none is chosen)."""
-    return st.query_params.get(key) or st.session_state.get(f"current_{key}") or None
+    """The current dataset or job id (the sample dataset, or ``None``, when none is chosen)."""
+    return (
+        st.query_params.get(key)
+        or st.session_state.get(f"current_{key}")
+        or DEFAULTS.get(key)
+    )
 
 
 def set_current(key: str, value: str | None) -> None:
