@@ -16,7 +16,16 @@ SECTIONS = HERE / "sections"
 RESULTS = HERE / "RESULTS.md"
 
 #: Order of the sections in RESULTS.md (missing ones are skipped).
-ORDER = ("header", "ml100k", "targets", "sparsity", "cold_start", "conditioning", "scaling")
+ORDER = (
+    "header",
+    "ml100k",
+    "targets",
+    "sparsity",
+    "cold_start",
+    "conditioning",
+    "scaling",
+    "dashboard",
+)
 
 log = logging.getLogger(__name__)
 

@@ -50,7 +50,9 @@ baseline = curve.iloc[0].to_dict() if not curve.empty else None
 cards = studio.metric_cards(
     metrics,
     k,
-    sparsity=loaded.model.sparsity(),
+    sparsity=loaded.config.get("sparsity")
+    if "sparsity" in loaded.config
+    else loaded.model.sparsity(),
     size_bytes=result.get("model_bytes") or studio.bundle_path(root, job_id).stat().st_size,
     train_seconds=loaded.config.get("train_seconds"),
     baseline=baseline,
