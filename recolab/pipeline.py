@@ -69,6 +69,20 @@ def load_split(
     return random_holdout(data, test_fraction=test_fraction, seed=seed)
 
 
+def split_from_spec(spec: dict[str, Any], seed: int) -> tuple[InteractionData, InteractionData]:
+    """The (train, test) split a job spec describes (``sample``, or ``train`` with optional
+    ``test``, ``items`` and ``mapping``): the worker trains on it and the dashboard evaluates
+    on it, so both must build it here."""
+    return load_split(
+        spec.get("train"),
+        spec.get("test"),
+        items=spec.get("items"),
+        sample=spec.get("sample"),
+        mapping=spec.get("mapping"),
+        seed=seed,
+    )
+
+
 def item_features(train: InteractionData, use_text: bool, device: str = "auto") -> Features:
     """Text embeddings of the items (when asked for and the data have texts) and the vectors
     diversity is measured on (text embeddings, else genres, else none)."""

@@ -517,18 +517,11 @@ class EvalContext:
 
 def eval_context(spec: Mapping[str, Any]) -> EvalContext:
     """Rebuild the (train, test) split of a job from its spec, as the worker did."""
-    from recolab.pipeline import item_features, load_split
+    from recolab.pipeline import item_features, split_from_spec
     from recolab.training import TrainConfig
 
     cfg = TrainConfig.from_dict(dict(spec.get("config") or {}))
-    train, test = load_split(
-        spec.get("train"),
-        spec.get("test"),
-        items=spec.get("items"),
-        sample=spec.get("sample"),
-        mapping=spec.get("mapping"),
-        seed=cfg.seed,
-    )
+    train, test = split_from_spec(dict(spec), cfg.seed)
     features = item_features(train, cfg.use_text, "cpu")
     return EvalContext(train, test, features.diversity)
 

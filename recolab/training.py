@@ -542,7 +542,7 @@ def run_training_job(spec: dict[str, Any], ctx: Any) -> dict[str, Any]:
     import json
 
     from recolab.data.io import load_interactions
-    from recolab.pipeline import load_split, train_and_export
+    from recolab.pipeline import split_from_spec, train_and_export
 
     config = TrainConfig.from_dict(dict(spec.get("config") or {}))
     if config.device == "auto":
@@ -550,14 +550,7 @@ def run_training_job(spec: dict[str, Any], ctx: Any) -> dict[str, Any]:
     if config.device == "cpu" and not torch.cuda.is_available():
         ctx.note("no GPU found: training on CPU")
     ctx.note("loading data")
-    train, test = load_split(
-        spec.get("train"),
-        spec.get("test"),
-        items=spec.get("items"),
-        sample=spec.get("sample"),
-        mapping=spec.get("mapping"),
-        seed=config.seed,
-    )
+    train, test = split_from_spec(spec, config.seed)
     valid = None
     if spec.get("valid"):
         v = load_interactions(spec["valid"], spec.get("mapping"))
