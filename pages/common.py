@@ -174,3 +174,21 @@ def sidebar() -> None:
         if lam is not None:
             st.markdown(f"**Chosen λ:** {lam:.4g}")
         st.caption("GPU available" if cuda_available() else "No GPU: training runs on CPU")
+
+
+def finished_model(with_split: bool = True) -> tuple[str, Any, Any]:
+    """Pick a finished job and load its model (and, ``with_split``, its evaluation split);
+    stops the page with a message when there is none or it cannot be loaded.
+
+    Returns ``(job_id, loaded_model, eval_context_or_None)``.
+    """
+    job_id = finished_job_picker()
+    if job_id is None:
+        st.stop()
+    loaded = ctx = None
+    with guard("Loading the model"):
+        loaded = model_for_job(job_id)
+        ctx = eval_context_for_job(job_id) if with_split else None
+    if loaded is None or (with_split and ctx is None):
+        st.stop()
+    return job_id, loaded, ctx

@@ -8,15 +8,7 @@ from recolab import studio
 st.title("Export")
 root = common.root()
 
-job_id = common.finished_job_picker()
-if job_id is None:
-    st.stop()
-loaded = ctx = None
-with common.guard("Loading the model"):
-    loaded = common.model_for_job(job_id)
-    ctx = common.eval_context_for_job(job_id)
-if loaded is None or ctx is None:
-    st.stop()
+job_id, loaded, ctx = common.finished_model()
 
 lo, hi = loaded.lambda_range
 chosen = float(min(max(st.session_state.get("chosen_lam", lo), lo), hi))

@@ -8,14 +8,7 @@ from recolab import studio
 st.title("Recommendations")
 root = common.root()
 
-job_id = common.finished_job_picker()
-if job_id is None:
-    st.stop()
-loaded = None
-with common.guard("Loading the model"):
-    loaded = common.model_for_job(job_id)
-if loaded is None:
-    st.stop()
+job_id, loaded, _ = common.finished_model(with_split=False)
 
 lo, hi = loaded.lambda_range
 step = float((hi - lo) / 100) or 0.01
