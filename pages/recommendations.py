@@ -8,7 +8,7 @@ from recolab import studio
 st.title("Recommendations")
 root = common.root()
 
-job_id, loaded, _ = common.finished_model(with_split=False)
+_, loaded, _ = common.finished_model(with_split=False)
 
 lo, hi = loaded.lambda_range
 step = float((hi - lo) / 100) or 0.01
