@@ -52,11 +52,7 @@ DEFAULTS = {"dataset": "ml-100k"}
 
 def current(key: str) -> str | None:
     """The current dataset or job id (the sample dataset, or ``None``, when none is chosen)."""
-    return (
-        st.query_params.get(key)
-        or st.session_state.get(f"current_{key}")
-        or DEFAULTS.get(key)
-    )
+    return st.query_params.get(key) or st.session_state.get(f"current_{key}") or DEFAULTS.get(key)
 
 
 def set_current(key: str, value: str | None) -> None:

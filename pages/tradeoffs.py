@@ -17,7 +17,7 @@ curve, refs = studio.front_frames(loaded.config)
 s1, s2 = st.columns([2, 1])
 with s1:
     lam = st.slider(
-        "λ (weight of novelty/diversity against accuracy)",
+        "λ (weight of the secondary objectives against accuracy)",
         min_value=float(lo),
         max_value=float(hi),
         value=float(min(max(st.session_state.get("chosen_lam", lo), lo), hi)),
@@ -26,6 +26,19 @@ with s1:
         key="lam_slider",
     )
     k = st.radio("Cut-off k", [10, 20], index=1, horizontal=True, key="k_radio")
+    # one live slider per secondary objective: the model was trained for each weight on its own
+    weights = {}
+    sliders = studio.objective_sliders(loaded)
+    for col, (name, trained, top) in zip(st.columns(max(len(sliders), 1)), sliders, strict=False):
+        weights[name] = col.slider(
+            f"{name} weight",
+            0.0,
+            top,
+            trained,
+            top / 40 or 0.01,
+            key=f"weight_{name}",
+            help=f"trained weight {trained:g}; λ_{name} = λ × this weight",
+        )
 with s2:
     a1 = st.slider("α1 (precision)", 0.0, 1.0, 0.0, 0.05, key="alpha1")
     a2 = st.slider("α2 (recall)", 0.0, 1.0, 1.0, 0.05, key="alpha2")
@@ -36,7 +49,7 @@ st.session_state["chosen_alpha"] = alpha
 
 metrics = {}
 with common.guard("Evaluating at this λ"):
-    metrics = studio.metrics_at(loaded.model, ctx, lam)
+    metrics = studio.metrics_at(loaded.model, ctx, lam, weights or None)
 baseline = curve.iloc[0].to_dict() if not curve.empty else None
 cards = studio.metric_cards(
     metrics,
@@ -96,7 +109,13 @@ with left:
     users = studio.user_ids(loaded, limit=2000)
     user = st.selectbox("User", users, key="tradeoff_user")
     with common.guard("Recommending"):
-        recs = studio.recommendations(loaded, lam, k=10, user_id=user, n_reasons=1)
+        recs = studio.recommendations(
+            loaded,
+            studio.objective_lambdas(lam, weights or None),
+            k=10,
+            user_id=user,
+            n_reasons=1,
+        )
         st.table(recs.set_index("rank"))
 with right:
     table = studio.sparsity_table(result)

@@ -27,6 +27,7 @@ import io
 import json
 import logging
 import zipfile
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -198,6 +199,8 @@ def export_bundle(
         "train_config": cfg.to_dict(),
         "objectives": weights.to_dict(),
         "lambda_range": [0.0, cfg.lam_high],
+        "conditioned_objectives": list(model.objectives_),
+        "objective_weights": [float(w) for w in model.objective_weights_],
         "dimensions": {
             "n_users": int(train.shape[0]),
             "n_items": int(train.shape[1]),
@@ -330,6 +333,7 @@ def load(path: str | Path) -> LoadedModel:
         users=Vocabulary(users["id"].to_numpy(dtype=object)),
         items=Vocabulary(items["id"].to_numpy(dtype=object)),
         item_titles=items["title"].tolist() if "title" in items.columns else None,
+        objectives=config.get("conditioned_objectives"),
     )
     if config.get("rating_range"):
         model.rating_range_ = tuple(config["rating_range"])
@@ -403,7 +407,11 @@ class LoadedModel:
         know score NaN, and ``train``'s interactions are the ones left out."""
         return AlignedModel(self.model, train)
 
-    def _lam(self, lam: float | None) -> float:
+    def _lam(self, lam: float | Mapping[str, float] | None) -> float | dict[str, float]:
+        """The λ to score at: the exported default, a trade-off λ, or per-objective λs
+        (see :meth:`~recolab.models.weighted.WeightedObjectiveRecommender.lambda_vector`)."""
+        if isinstance(lam, Mapping):
+            return {str(k): float(v) for k, v in lam.items()}
         value = self.default_lam if lam is None else float(lam)
         lo, hi = self.lambda_range
         if not lo <= value <= hi:
@@ -430,7 +438,7 @@ class LoadedModel:
         self,
         user_ids: list[str] | str,
         k: int = 10,
-        lam: float | None = None,
+        lam: float | Mapping[str, float] | None = None,
         exclude_seen: bool = True,
     ) -> pd.DataFrame:
         """Top-``k`` items for known users (columns user, rank, item, score[, title]).
@@ -453,7 +461,7 @@ class LoadedModel:
         self,
         item_ids: list[str],
         k: int = 10,
-        lam: float | None = None,
+        lam: float | Mapping[str, float] | None = None,
         exclude_seen: bool = True,
     ) -> pd.DataFrame:
         """Top-``k`` for a new user from the ids of items they interacted with (fold-in).
@@ -478,7 +486,7 @@ class LoadedModel:
         self,
         texts: list[str],
         user_ids: list[str],
-        lam: float | None = None,
+        lam: float | Mapping[str, float] | None = None,
         encoder: Any = None,
     ) -> np.ndarray:
         """Scores (users × new items) of items not in the catalogue, from their text alone."""

@@ -190,7 +190,7 @@ def evaluate(
     test: InteractionData,
     *,
     ks: Sequence[int] | None = None,
-    lam: float | None = None,
+    lam: float | Mapping[str, float] | None = None,
     item_vectors: np.ndarray | None = None,
     protocol: Protocol | None = None,
 ) -> EvalResult:
@@ -205,7 +205,7 @@ def evaluate(
     ks:
         Cut-offs; default the protocol's (10, 20). Given, they override the protocol's.
     lam:
-        Trade-off weight passed to conditioned models.
+        Trade-off weight passed to conditioned models: a λ, or per-objective λs.
     item_vectors:
         ``n_items × d`` vectors for diversity; default a genre one-hot from
         ``train.item_meta`` when it has genres, else diversity is omitted.
@@ -256,7 +256,9 @@ def evaluate(
     described["diversity_vectors"] = (
         "none (diversity omitted)" if item_vectors is None else f"{item_vectors.shape[1]} dims"
     )
-    if lam is not None:
+    if isinstance(lam, Mapping):
+        described["lam"] = {str(k): float(v) for k, v in lam.items()}
+    elif lam is not None:
         described["lam"] = float(lam)
     extra: dict[str, Any] = {}
     predict = getattr(model, "predict_ratings", None)

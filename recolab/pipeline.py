@@ -102,6 +102,14 @@ def item_features(train: InteractionData, use_text: bool, device: str = "auto") 
     return Features(text, diversity, name, time.perf_counter() - start)
 
 
+def objective_lambdas(lam: float, weights: dict[str, float] | None) -> float | dict[str, float]:
+    """The ``lam`` to score a conditioned model at: the trade-off λ itself (the trained mix
+    of objectives), or, with per-objective ``weights``, each objective's λ_j = λ · w_j."""
+    if weights is None:
+        return float(lam)
+    return {name: float(lam) * float(w) for name, w in weights.items()}
+
+
 def lambda_front(
     model: Recommender,
     train: InteractionData,
@@ -110,12 +118,16 @@ def lambda_front(
     *,
     ks: Sequence[int] = (10, 20),
     item_vectors: np.ndarray | None = None,
+    weights: dict[str, float] | None = None,
 ) -> pd.DataFrame:
-    """Metrics of a conditioned model at each λ (one row per λ, column ``lam``)."""
+    """Metrics of a conditioned model at each λ (one row per λ, column ``lam``), with the
+    trained mix of objectives or, given ``weights``, that mix (columns ``w_<objective>``)."""
     rows = []
     for lam in lambdas:
-        result = evaluate(model, train, test, ks=ks, lam=float(lam), item_vectors=item_vectors)
-        rows.append({"model": "recolab", "lam": float(lam), **result.metrics})
+        at = objective_lambdas(lam, weights)
+        result = evaluate(model, train, test, ks=ks, lam=at, item_vectors=item_vectors)
+        extra = {f"w_{k}": float(v) for k, v in (weights or {}).items()}
+        rows.append({"model": "recolab", "lam": float(lam), **extra, **result.metrics})
     return pd.DataFrame(rows)
 
 

@@ -526,11 +526,21 @@ def eval_context(spec: Mapping[str, Any]) -> EvalContext:
     return EvalContext(train, test, features.diversity)
 
 
-def metrics_at(model: Any, ctx: EvalContext, lam: float) -> dict[str, float]:
-    """Every metric of the model at ``lam`` on the job's test split (one forward pass)."""
+def metrics_at(
+    model: Any, ctx: EvalContext, lam: float, weights: dict[str, float] | None = None
+) -> dict[str, float]:
+    """Every metric of the model at ``lam`` (and per-objective ``weights``, see
+    :func:`recolab.pipeline.objective_lambdas`) on the job's test split (one forward pass)."""
     from recolab.pipeline import lambda_front
 
-    row = lambda_front(model, ctx.train, ctx.test, [float(lam)], item_vectors=ctx.item_vectors)
+    row = lambda_front(
+        model,
+        ctx.train,
+        ctx.test,
+        [float(lam)],
+        item_vectors=ctx.item_vectors,
+        weights=weights,
+    )
     out = row.iloc[0].drop(["model"]).to_dict()
     return {k: float(v) for k, v in out.items()}
 
@@ -696,7 +706,7 @@ def explain(
 
 def recommendations(
     loaded: Any,
-    lam: float,
+    lam: float | Mapping[str, float],
     k: int = 10,
     *,
     user_id: str | None = None,
@@ -704,7 +714,9 @@ def recommendations(
     n_reasons: int = 2,
 ) -> pd.DataFrame:
     """Top-``k`` list of a known user (``user_id``) or of a new user (``history_ids``) at
-    ``lam``, with titles, scores and a "because" column naming the closest history items.
+    ``lam`` (a trade-off λ, or per-objective λs from
+    :func:`recolab.pipeline.objective_lambdas`), with titles, scores and a "because" column
+    naming the closest history items.
 
     Returns
     -------
@@ -909,3 +921,20 @@ def zip_members(data: bytes) -> list[str]:
     """Names inside a zip given as bytes."""
     with zipfile.ZipFile(io.BytesIO(data)) as zf:
         return zf.namelist()
+
+
+def objective_sliders(loaded: Any) -> list[tuple[str, float, float]]:
+    """(objective, trained weight, largest weight the model was trained for) per objective
+    the model is conditioned on: the range of each live weight slider."""
+    from recolab.training import MULTIPLIER_HIGH
+
+    names = loaded.config.get("conditioned_objectives") or []
+    weights = loaded.config.get("objective_weights") or []
+    return [(n, float(w), float(w) * MULTIPLIER_HIGH) for n, w in zip(names, weights, strict=True)]
+
+
+def objective_lambdas(lam: float, weights: Mapping[str, float] | None) -> Any:
+    """See :func:`recolab.pipeline.objective_lambdas` (re-exported for the pages)."""
+    from recolab.pipeline import objective_lambdas as _objective_lambdas
+
+    return _objective_lambdas(lam, dict(weights) if weights else None)

@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 #: Folds of the out-of-fold item-item memory used during training.
 OOF_FOLDS = 2
 
+#: Each objective's weight can be moved from 0 to this many times its trained value.
+MULTIPLIER_HIGH = 2.0
+#: The secondary objectives, in the order the model is conditioned on them.
+OBJECTIVES = ("novelty", "exposure", "diversity")
+
 ProgressCallback = Callable[[dict[str, Any]], None]
 StopCallback = Callable[[], bool]
 
@@ -152,6 +157,20 @@ class TrainConfig:
         data = data.get("train", data)
         data.update({k: v for k, v in overrides.items() if v is not None})
         return cls.from_dict(data)
+
+
+def conditioned_objectives(cfg: TrainConfig, *, has_diversity_vectors: bool) -> list[str]:
+    """Secondary objectives with a weight > 0 (diversity only with item vectors to compare);
+    the model gets one λ per objective."""
+    out = [o for o in OBJECTIVES if getattr(cfg, o) > 0]
+    if not has_diversity_vectors and "diversity" in out:
+        out.remove("diversity")
+    if not out:
+        raise RecolabError(
+            "no secondary objective has a weight > 0 (novelty, exposure or diversity): "
+            "nothing for λ to trade against accuracy"
+        )
+    return out
 
 
 def resolve_device(name: str = "auto") -> torch.device:
@@ -358,17 +377,6 @@ def fit_weighted(
     use_ratings = cfg.rating_weight > 0 and train.kind == "explicit" and "rating" in train.frame
     ratings = train.matrix("rating") if use_ratings else None
     rating_mean = float(train.frame["rating"].mean()) if use_ratings else 0.0
-    net = WeightedObjectiveNet(
-        n_items,
-        cfg.dim,
-        text=text,
-        log_popularity=log_pop,
-        item_item=memory,
-        lam_high=cfg.lam_high,
-        rating_mean=rating_mean,
-    ).to(device)
-    with torch.no_grad():  # items without training data have no collaborative embedding
-        net.item_embedding[torch.as_tensor(item_users == 0, device=device)] = 0.0
     div_vectors = item_vectors if item_vectors is not None else text
     if cfg.diversity > 0 and div_vectors is None:
         log.warning(
@@ -379,12 +387,45 @@ def fit_weighted(
         if cfg.diversity > 0 and div_vectors is not None
         else None
     )
+    # the secondary objectives the model is conditioned on, each with its own λ_j = λ·w_j·m_j
+    objectives = conditioned_objectives(cfg, has_diversity_vectors=div_t is not None)
+    weights = torch.tensor([getattr(cfg, o) for o in objectives], device=device)
+    net = WeightedObjectiveNet(
+        n_items,
+        cfg.dim,
+        text=text,
+        log_popularity=log_pop,
+        item_item=memory,
+        lam_scale=(cfg.lam_high * weights * MULTIPLIER_HIGH).cpu().numpy(),
+        rating_mean=rating_mean,
+    ).to(device)
+    with torch.no_grad():  # items without training data have no collaborative embedding
+        net.item_embedding[torch.as_tensor(item_users == 0, device=device)] = 0.0
     blocked = torch.as_tensor(item_users == 0, device=device)
     histories = Histories.from_csr(x)
     train_users = np.flatnonzero(lengths >= 2)
     if len(train_users) == 0:
         raise TrainingError("no user has two or more training interactions: nothing to learn")
     lam_range = cfg.lambda_range
+
+    def secondary(name: str, probs: torch.Tensor) -> torch.Tensor:
+        """One secondary objective's term g_j per user."""
+        if name == "novelty":
+            return novelty_term(probs, net.log_popularity, n_active)
+        if name == "exposure":
+            return exposure_term(probs)
+        return diversity_term(probs, div_t)
+
+    def _multipliers(n: int, j: int) -> torch.Tensor:
+        """Per-user, per-objective multipliers of the trained weights: 1 for half of the
+        users (the trained mix), U(0, MULTIPLIER_HIGH) for the others, so each objective's
+        weight can be moved on its own at inference; all 1 for a fixed-λ model."""
+        if cfg.lam_fixed is not None or j == 0:
+            return torch.ones((n, j), device=device)
+        m = torch.rand((n, j), generator=generator) * MULTIPLIER_HIGH
+        keep = torch.rand((n, 1), generator=generator) < 0.5
+        return torch.where(keep, torch.ones_like(m), m).to(device)
+
     params = [p for p in net.parameters() if p.requires_grad]
     film_ids = {id(p) for p in net.film.parameters()}
     if net.log_memory_scale is not None:
@@ -435,19 +476,17 @@ def fit_weighted(
                 torch.as_tensor(tg_rows, device=device), torch.as_tensor(tg_items, device=device)
             ] = 1.0
             lam = lam_range.sample(b, generator, device)
+            lam_vec = lam[:, None] * weights[None, :] * _multipliers(b, len(objectives))
             with _autocast(device):
                 base = net.user_base(items_t, offsets, w)
                 mem = net.memory(items_t, offsets, oof[fold[users[0]]] if oof else None)
-                logits = net.logits(base, mem, lam)
+                logits = net.logits(base, mem, lam_vec)
             logits = logits.float().masked_fill(input_mask | blocked[None, :], -math.inf)
             f = relevance_loss(logits, targets)
             probs = torch.softmax(logits, dim=1)
-            g = cfg.novelty * novelty_term(probs, net.log_popularity, n_active)
-            if div_t is not None:
-                g = g + cfg.diversity * diversity_term(probs, div_t)
-            if cfg.exposure > 0:
-                g = g + cfg.exposure * exposure_term(probs)
-            loss = (f + lam * g).mean()
+            g_vec = torch.stack([secondary(o, probs) for o in objectives], dim=1)
+            g = (weights[None, :] * g_vec).sum(dim=1)  # at the trained mix, for reporting
+            loss = (f + (lam_vec * g_vec).sum(dim=1)).mean()
             if ratings is not None:
                 target_r = torch.as_tensor(
                     np.asarray(ratings[users[tg_rows], tg_items]).ravel(), device=device
@@ -489,7 +528,7 @@ def fit_weighted(
                 base = net.user_base(items_t, offsets, w)
                 mem = net.memory(items_t, offsets)
                 for tag, lam_value in (("", 0.0), ("_high", cfg.lam_high)):
-                    lam = torch.full((len(v_users),), lam_value, device=device)
+                    lam = (lam_value * weights)[None, :].expand(len(v_users), -1)
                     s = net.logits(base, mem, lam).float()
                     s[:, blocked] = -math.inf
                     s[
@@ -517,6 +556,8 @@ def fit_weighted(
         should_stop=should_stop,
     )
     model._attach(net, train, has_text=None if text is None else np.abs(text).sum(axis=1) > 0)
+    model.objectives_ = objectives
+    model.objective_weights_ = weights.cpu().numpy().astype(np.float32)
     model.train_result_ = result
     if use_ratings:
         r = train.frame["rating"]

@@ -35,6 +35,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     what.add_argument("--model", choices=BASELINES, help="a baseline to fit and evaluate")
     what.add_argument("--model-dir", metavar="MODEL_DIR", help="an exported bundle (.zip/folder)")
     p.add_argument("--lambdas", type=float, nargs="+", help="λ values (with --model-dir)")
+    p.add_argument(
+        "--weights",
+        nargs="+",
+        metavar="OBJECTIVE=W",
+        help="per-objective weights (with --model-dir), e.g. novelty=0.5 exposure=1; "
+        "λ_objective = λ × W; default: the trained weights",
+    )
     p.add_argument("--k", type=int, nargs="+", default=[10, 20], help="cut-offs (default 10 20)")
     p.add_argument("--l2", type=float, default=400.0, help="EASE L2 (default 400)")
     p.add_argument("--json", metavar="OUT.json", help="write the results as JSON here")
@@ -112,7 +119,13 @@ def _evaluate_bundle(
     lo, hi = loaded.lambda_range
     lambdas = args.lambdas or [round(lo + f * (hi - lo), 6) for f in (0, 0.25, 0.5, 0.75, 1.0)]
     front = lambda_front(
-        loaded.for_data(train), train, test, lambdas, ks=args.k, item_vectors=vectors
+        loaded.for_data(train),
+        train,
+        test,
+        lambdas,
+        ks=args.k,
+        item_vectors=vectors,
+        weights=parse_weights(args.weights),
     )
     path = Path(args.model_dir)
     size = sum(f.stat().st_size for f in path.iterdir()) if path.is_dir() else path.stat().st_size
@@ -140,3 +153,21 @@ def _evaluate_bundle(
         "lambdas": entries,
     }
     return payload, rows
+
+
+def parse_weights(pairs: list[str] | None) -> dict[str, float] | None:
+    """``["novelty=0.5", "exposure=1"]`` → ``{"novelty": 0.5, "exposure": 1.0}``."""
+    from recolab.errors import RecolabError
+
+    if not pairs:
+        return None
+    out: dict[str, float] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not name.strip():
+            raise RecolabError(f"--weights expects OBJECTIVE=NUMBER, got {pair!r}")
+    return out

@@ -16,21 +16,35 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     who.add_argument("--history", metavar="ITEM,ITEM,...", help="item ids of a new user")
     p.add_argument("-k", type=int, default=10, help="list length (default 10)")
     p.add_argument("--lambda", dest="lam", type=float, help="trade-off λ (default: as exported)")
+    p.add_argument(
+        "--weights",
+        nargs="+",
+        metavar="OBJECTIVE=W",
+        help="per-objective weights, e.g. exposure=0 novelty=1 (λ_objective = λ × W)",
+    )
     p.add_argument("--include-seen", action="store_true", help="keep the user's own items")
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the list as a table."""
     from recolab.bundle import load
+    from recolab.commands.evaluate import parse_weights
+    from recolab.pipeline import objective_lambdas
 
     model = load(args.bundle)
     exclude = not args.include_seen
+    weights = parse_weights(args.weights)
+    lam = model.default_lam if args.lam is None else args.lam
+    at = objective_lambdas(lam, weights) if weights else args.lam
     if args.user is not None:
-        df = model.recommend([args.user], k=args.k, lam=args.lam, exclude_seen=exclude)
+        df = model.recommend([args.user], k=args.k, lam=at, exclude_seen=exclude)
     else:
         items = [i.strip() for i in args.history.split(",") if i.strip()]
-        df = model.recommend_for_history(items, k=args.k, lam=args.lam, exclude_seen=exclude)
-    lam = model.default_lam if args.lam is None else args.lam
-    print(f"λ = {lam:g} (trained range {model.lambda_range[0]:g}–{model.lambda_range[1]:g})")
+        df = model.recommend_for_history(items, k=args.k, lam=at, exclude_seen=exclude)
+    shown = ", ".join(f"{k}={v:g}" for k, v in weights.items()) if weights else "as trained"
+    print(
+        f"λ = {lam:g} (trained range {model.lambda_range[0]:g}–{model.lambda_range[1]:g}); "
+        f"objective weights: {shown}"
+    )
     print(df.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     return 0

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
@@ -54,10 +54,11 @@ def ease_weights(x: sp.csr_matrix, l2: float) -> np.ndarray:
     return b.astype(np.float32)
 
 
-def lambda_features(lam: torch.Tensor, high: float) -> torch.Tensor:
-    """Inputs of the FiLM network for λ (users,) → (users, 3)."""
-    z = lam / max(high, 1e-12)
-    return torch.stack([z, torch.sqrt(z.clamp(min=0.0)), z * z], dim=1)
+def lambda_features(lam: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """Inputs of the FiLM network: per-objective λ (users × J), each divided by its scale
+    (the top of its trained range), as (z, √z, z²) → (users × 3J)."""
+    z = lam / scale.clamp(min=1e-12)
+    return torch.cat([z, torch.sqrt(z.clamp(min=0.0)), z * z], dim=1)
 
 
 class WeightedObjectiveNet(nn.Module):
@@ -76,8 +77,9 @@ class WeightedObjectiveNet(nn.Module):
         :func:`recolab.objectives.novelty_term`).
     item_item:
         EASE weights B (n_items × n_items), or ``None`` to leave the memory part out.
-    lam_high:
-        Top of the λ range (scales the FiLM input).
+    lam_scale:
+        Per secondary objective, the top of its trained λ range (λ_high × its weight); one
+        FiLM input group per objective.
     """
 
     def __init__(
@@ -88,14 +90,15 @@ class WeightedObjectiveNet(nn.Module):
         text: np.ndarray | None,
         log_popularity: np.ndarray,
         item_item: np.ndarray | None,
-        lam_high: float,
+        lam_scale: np.ndarray,
         film_hidden: int = 32,
         rating_mean: float = 0.0,
     ) -> None:
         super().__init__()
         self.n_items = n_items
         self.dim = dim
-        self.lam_high = float(lam_high)
+        self.register_buffer("lam_scale", torch.as_tensor(lam_scale, dtype=torch.float32))
+        n_obj = int(self.lam_scale.numel())
         self.encoder = nn.EmbeddingBag(n_items, dim, mode="sum")
         nn.init.normal_(self.encoder.weight, std=1.0 / math.sqrt(dim))
         self.encoder_bias = nn.Parameter(torch.zeros(dim))
@@ -124,9 +127,10 @@ class WeightedObjectiveNet(nn.Module):
         else:
             self.item_item = None
             self.log_memory_scale = None
-        # FiLM: λ → (γ, δ, memory gate, popularity weight); zero last layer = identity at start
+        # FiLM: per-objective λ → (γ, δ, memory gate, popularity weight); zero last layer =
+        # identity at start
         self.film = nn.Sequential(
-            nn.Linear(3, film_hidden), nn.Tanh(), nn.Linear(film_hidden, 2 * dim + 2)
+            nn.Linear(3 * n_obj, film_hidden), nn.Tanh(), nn.Linear(film_hidden, 2 * dim + 2)
         )
         nn.init.zeros_(self.film[2].weight)
         nn.init.zeros_(self.film[2].bias)
@@ -173,14 +177,14 @@ class WeightedObjectiveNet(nn.Module):
         return self.rating_mu + self.rating_bias[items] + self.rating_w * dot
 
     def film_params(self, lam: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """(γ, δ, memory scale, popularity weight) for each λ.
+        """(γ, δ, memory scale, popularity weight) for each row of per-objective λ (users × J).
 
         The modulation is FiLM(λ) − FiLM(0), so λ = 0 (no secondary objective) leaves the
         relevance model untouched: γ = δ = 0, the memory at its own scale, no popularity
         shift; away from 0 its shape is free (the √λ input lets it rise steeply).
         """
-        out = self.film(lambda_features(lam, self.lam_high)) - self.film(
-            lambda_features(torch.zeros_like(lam[:1]), self.lam_high)
+        out = self.film(lambda_features(lam, self.lam_scale)) - self.film(
+            lambda_features(torch.zeros_like(lam[:1]), self.lam_scale)
         )
         d = self.dim
         gamma, delta = out[:, :d], out[:, d : 2 * d]
@@ -198,7 +202,7 @@ class WeightedObjectiveNet(nn.Module):
         memory: torch.Tensor | None,
         lam: torch.Tensor,
     ) -> torch.Tensor:
-        """Scores (users × items) from λ-free user pieces and λ."""
+        """Scores (users × items) from λ-free user pieces and per-objective λ (users × J)."""
         gamma, delta, scale, pop = self.film_params(lam)
         theta = base * (1.0 + gamma) + delta
         phi, bias = self.item_vectors()
@@ -341,19 +345,24 @@ class WeightedObjectiveRecommender(Recommender):
         users: Any,
         items: Any,
         item_titles: list[str] | None = None,
+        objectives: list[str] | None = None,
     ) -> WeightedObjectiveRecommender:
-        """Rebuild a fitted model from its config, weights and training histories (bundles)."""
+        """Rebuild a fitted model from its config, weights and training histories (bundles).
+
+        ``objectives`` names the secondary objectives the model is conditioned on, in order.
+        """
         from recolab.training import TrainConfig
 
         cfg = TrainConfig.from_dict(config)
         n_items = train.shape[1]
+        objectives = list(objectives or ["novelty"])
         net = WeightedObjectiveNet(
             n_items,
             cfg.dim,
             text=state.get("text"),
             log_popularity=state["log_popularity"],
             item_item=state.get("item_item"),
-            lam_high=cfg.lam_high,
+            lam_scale=state["lam_scale"],
         )
         net.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
         model = cls(cfg)
@@ -363,6 +372,8 @@ class WeightedObjectiveRecommender(Recommender):
         model.items_ = items
         model.item_titles_ = item_titles
         model.data_fingerprint_ = None
+        model.objectives_ = objectives
+        model.objective_weights_ = np.array([getattr(cfg, o) for o in objectives], np.float32)
         model.net_ = net.eval()
         model.histories_ = Histories.from_csr(train)
         model.refresh_cache()
@@ -388,14 +399,37 @@ class WeightedObjectiveRecommender(Recommender):
             self.user_base_ = np.vstack(bases).astype(np.float32)
             self.memory_ = np.vstack(mems).astype(np.float32) if mems else None
 
-    def film(self, lam: float) -> tuple[np.ndarray, np.ndarray, float, float]:
-        """(γ, δ, memory scale, popularity weight) at ``lam``."""
+    def lambda_vector(self, lam: float | Mapping[str, float] | None) -> np.ndarray:
+        """Per-objective λ (one per entry of ``objectives_``) for a ``lam`` given as
+
+        * ``None``: 0 (the relevance model alone);
+        * a number λ: the trade-off λ with the trained weights, λ_j = λ · w_j;
+        * a mapping ``{objective: λ_j}``: each objective's own λ (missing ones 0); the
+          dashboard's per-objective sliders give λ_j = λ · weight_j.
+        """
+        if lam is None:
+            return np.zeros(len(self.objectives_), np.float32)
+        if isinstance(lam, Mapping):
+            unknown = sorted(set(lam) - set(self.objectives_))
+            if unknown:
+                raise ValueError(
+                    f"the model is conditioned on {self.objectives_}, not on {unknown}"
+                )
+            return np.array([float(lam.get(o, 0.0)) for o in self.objectives_], np.float32)
+        return (float(lam) * self.objective_weights_).astype(np.float32)
+
+    def film(
+        self, lam: float | Mapping[str, float] | None
+    ) -> tuple[np.ndarray, np.ndarray, float, float]:
+        """(γ, δ, memory scale, popularity weight) at ``lam`` (see :meth:`lambda_vector`)."""
+        vec = torch.as_tensor(self.lambda_vector(lam))[None, :]
         with torch.inference_mode():
-            g, d, s, p = self.net_.film_params(torch.tensor([float(lam)]))
+            g, d, s, p = self.net_.film_params(vec)
         return g[0].numpy(), d[0].numpy(), float(s[0]), float(p[0])
 
-    def _score_known(self, users: np.ndarray, lam: float | None) -> np.ndarray:
-        lam = 0.0 if lam is None else float(lam)
+    def _score_known(
+        self, users: np.ndarray, lam: float | Mapping[str, float] | None
+    ) -> np.ndarray:
         gamma, delta, scale, pop = self.film(lam)
         theta = self.user_base_[users] * (1.0 + gamma) + delta
         s = theta @ self.phi_.T
@@ -405,14 +439,17 @@ class WeightedObjectiveRecommender(Recommender):
         return s.astype(np.float32, copy=False)
 
     def score_text_items(
-        self, users: np.ndarray, text_vectors: np.ndarray, lam: float | None = None
+        self,
+        users: np.ndarray,
+        text_vectors: np.ndarray,
+        lam: float | Mapping[str, float] | None = None,
     ) -> np.ndarray:
         """Scores (users × new items) of items known only by their text embeddings: the
         text path φ = P t, bias w·t, the lowest popularity, no collaborative memory."""
         net = self.net_
         if net.text is None:
             raise ValueError("the model was trained without item texts")
-        gamma, delta, _, pop = self.film(0.0 if lam is None else lam)
+        gamma, delta, _, pop = self.film(lam)
         with torch.inference_mode():
             t = torch.as_tensor(text_vectors, dtype=torch.float32)
             phi = net.text_projection(t).numpy()
@@ -439,10 +476,14 @@ class WeightedObjectiveRecommender(Recommender):
         out[ok] = np.clip(mu + rb + w * dot, lo, hi)
         return out
 
-    def fold_in(self, item_indices: list[int] | np.ndarray, lam: float | None = None) -> np.ndarray:
+    def fold_in(
+        self,
+        item_indices: list[int] | np.ndarray,
+        lam: float | Mapping[str, float] | None = None,
+    ) -> np.ndarray:
         """Scores (n_items,) for a new user given the indices of items they interacted with."""
         idx = np.asarray([i for i in item_indices if 0 <= i < self.n_items], dtype=np.int64)
-        lam_t = torch.tensor([0.0 if lam is None else float(lam)])
+        lam_t = torch.as_tensor(self.lambda_vector(lam))[None, :]
         with torch.inference_mode():
             items = torch.as_tensor(idx)
             offsets = torch.zeros(1, dtype=torch.int64)

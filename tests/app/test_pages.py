@@ -140,3 +140,18 @@ def test_recommendations_and_export_pages_render(trained: tuple[Path, str]) -> N
     card = "\n".join(m.value for m in at.markdown)
     assert "# recolab model card" in card and job_id in card
     assert at.get("download_button")
+
+
+def test_tradeoffs_objective_weight_sliders_are_live(trained: tuple[Path, str]) -> None:
+    _root, job_id = trained
+    at = _app(job=job_id)
+    at.switch_page("pages/tradeoffs.py").run()
+    _no_exception(at)
+    at.slider(key="lam_slider").set_value(float(at.slider(key="lam_slider").max)).run()
+    before = _metrics(at)
+    exposure = at.slider(key="weight_exposure")
+    assert exposure.value > 0 and exposure.max == pytest.approx(2 * exposure.value)
+    exposure.set_value(0.0).run()  # λ stays: only the exposure objective is switched off
+    _no_exception(at)
+    after = _metrics(at)
+    assert [k for k in ("Recall@20", "Coverage@20", "Novelty@20") if before[k] != after[k]]

@@ -54,8 +54,9 @@ def test_scores_at_a_lambda_equal_the_network_forward(trained):
     with torch.inference_mode():
         items, offsets, w = trained.histories_.bag(users, torch.device("cpu"))
         net = trained.net_
+        lam_vec = torch.as_tensor(trained.lambda_vector(lam))[None, :].expand(3, -1)
         direct = net.logits(
-            net.user_base(items, offsets, w), net.memory(items, offsets), torch.full((3,), lam)
+            net.user_base(items, offsets, w), net.memory(items, offsets), lam_vec
         ).numpy()
     np.testing.assert_allclose(cached, direct, rtol=1e-4, atol=1e-4)
 
@@ -160,3 +161,28 @@ def test_rating_head_learns_explicit_ratings(tmp_path):
     assert rmse(pred, ratings) < rmse(np.full_like(ratings, ratings.mean()), ratings) - 0.02
     loaded = load(export_bundle(model, tmp_path / "r.zip")).model
     np.testing.assert_allclose(loaded.predict_ratings(users, items), pred, rtol=1e-5)
+
+
+def test_each_objective_has_its_own_lambda(trained):
+    # trained with novelty 0.5 and exposure 3.0 (the defaults): one λ per objective
+    assert trained.objectives_ == ["novelty", "exposure"]
+    users = np.arange(30)
+    lam = 2.0
+    # a scalar λ is λ · (trained weights) ...
+    pairs = zip(trained.objectives_, trained.objective_weights_, strict=True)
+    as_mapping = {o: lam * float(w) for o, w in pairs}
+    np.testing.assert_allclose(trained.score(users, lam), trained.score(users, as_mapping))
+    # ... and each objective's λ can be moved on its own
+    only_exposure = trained.score(users, {"exposure": as_mapping["exposure"]})
+    assert not np.allclose(only_exposure, trained.score(users, as_mapping))
+    assert not np.allclose(only_exposure, trained.score(users, 0.0))
+    np.testing.assert_allclose(trained.score(users, {}), trained.score(users, 0.0))
+    with pytest.raises(ValueError, match="conditioned on"):
+        trained.score(users, {"serendipity": 1.0})
+
+
+def test_needs_a_secondary_objective(skewed):
+    with pytest.raises(Exception, match="no secondary objective"):
+        WeightedObjectiveRecommender(
+            TrainConfig(epochs=1, dim=8, novelty=0.0, exposure=0.0, diversity=0.0)
+        ).fit(skewed)
