@@ -416,14 +416,19 @@ def _is_non_product(items: pd.Series) -> pd.Series:
 # --------------------------------------------------------------------------------------------
 
 
-def _assign_roles(raw: RawTable, mapping: Mapping[str, str] | None, name: str) -> dict[str, str]:
-    columns = list(raw.frame.columns)
+def _mapped_roles(
+    mapping: Mapping[str, str] | None,
+    columns: list[str],
+    aliases: Mapping[str, object],
+    name: str,
+) -> dict[str, str]:
+    """Resolve an explicit role → column mapping against the file's columns; an unknown role
+    or a column the file lacks is a :class:`DataError` naming the file and the column."""
     roles: dict[str, str] = {}
     for role, col in (mapping or {}).items():
-        if role not in ROLE_ALIASES:
+        if role not in aliases:
             raise DataError(
-                f"unknown role {role!r} in the column mapping; roles are "
-                + ", ".join(ROLE_ALIASES),
+                f"unknown role {role!r} in the column mapping; roles are " + ", ".join(aliases),
                 file=name,
             )
         resolved = resolve_column(str(col), columns)
@@ -435,6 +440,12 @@ def _assign_roles(raw: RawTable, mapping: Mapping[str, str] | None, name: str) -
                 column=str(col),
             )
         roles[role] = resolved
+    return roles
+
+
+def _assign_roles(raw: RawTable, mapping: Mapping[str, str] | None, name: str) -> dict[str, str]:
+    columns = list(raw.frame.columns)
+    roles = _mapped_roles(mapping, columns, ROLE_ALIASES, name)
     if raw.header:
         roles.update(detect_columns(columns, taken=roles))
     else:
@@ -845,22 +856,7 @@ def load_items(path: str | Path, mapping: Mapping[str, str] | None = None) -> pd
     if not mapping and _is_ml100k_items(path, raw):
         return _load_ml100k_items(path, raw)
     columns = list(raw.frame.columns)
-    roles: dict[str, str] = {}
-    for role, col in (mapping or {}).items():
-        if role not in ITEM_ROLE_ALIASES:
-            raise DataError(
-                f"unknown item role {role!r}; roles are " + ", ".join(ITEM_ROLE_ALIASES),
-                file=name,
-            )
-        resolved = resolve_column(str(col), columns)
-        if resolved is None:
-            raise DataError(
-                f"the mapping names column {col!r} for {role}, but the file has no such "
-                f"column; columns found: {', '.join(columns)}",
-                file=name,
-                column=str(col),
-            )
-        roles[role] = resolved
+    roles: dict[str, str] = _mapped_roles(mapping, columns, ITEM_ROLE_ALIASES, name)
     if raw.header:
         roles.update(detect_columns(columns, ITEM_ROLE_ALIASES, taken=roles))
     elif "item" not in roles:
