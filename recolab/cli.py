@@ -20,6 +20,12 @@ from recolab.errors import RecolabError
 log = logging.getLogger("recolab")
 
 
+def emit(text: object = "") -> None:
+    """Write one result line (or block) to standard output: the CLI's results go here,
+    diagnostics go to logging on standard error."""
+    sys.stdout.write(f"{text}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command registered."""
     parser = argparse.ArgumentParser(prog="recolab", description=__doc__.splitlines()[0])

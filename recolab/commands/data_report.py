@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 
+from recolab.cli import emit
 from recolab.data.io import DUPLICATE_POLICIES, load_interactions
 from recolab.errors import DataError
 from recolab.fileio import write_text_atomic
@@ -52,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
     report = data.report
     assert report is not None
     for line in report.summary_lines():
-        print(line)
+        emit(line)
     if args.json:
         write_text_atomic(args.json, json.dumps(report.to_dict(), indent=2))
-        print(f"report written to {args.json}")
+        emit(f"report written to {args.json}")
     return 0

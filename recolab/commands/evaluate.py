@@ -8,6 +8,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from recolab.cli import emit
+
 NAME = "evaluate"
 HELP = "evaluate a baseline, or an exported model across λ, under the evaluation protocol"
 
@@ -87,11 +89,11 @@ def run(args: argparse.Namespace) -> int:
         rows = {args.model: result.metrics}
     else:
         payload, rows = _evaluate_bundle(args, train, test, vectors, protocol)
-    print(f"data: {source}")
+    emit(f"data: {source}")
     for rule in protocol["rules"]:
-        print(f"  - {rule}")
+        emit(f"  - {rule}")
     keys = [k for k in TABLE_KEYS if any(k in r for r in rows.values())]
-    print(format_table(rows, keys=keys))
+    emit(format_table(rows, keys=keys))
     if args.json:
         write_text_atomic(args.json, json.dumps(payload, indent=2, default=str))
     return 0

@@ -9,6 +9,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
+from recolab.cli import emit
 from recolab.errors import RecolabError
 from recolab.jobs import TRAINING_TASK, Job, JobStore, ensure_worker, job_dir, workspace_root
 
@@ -114,14 +115,14 @@ def _epoch(job: Job) -> str:
 def _print_table(rows: list[list[str]], header: list[str]) -> None:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for r in [header, *rows]:
-        print("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
+        emit("  ".join(str(v).ljust(w) for v, w in zip(r, widths, strict=True)).rstrip())
 
 
 def _show(store: JobStore, job: Job, n_events: int, as_json: bool) -> None:
     events = store.last_events(job.id, n_events) if n_events > 0 else []
     log_path = job_dir(store.root, job.id) / "log.txt"
     if as_json:
-        print(json.dumps({**job.to_dict(), "events": events, "log": str(log_path)}, indent=2))
+        emit(json.dumps({**job.to_dict(), "events": events, "log": str(log_path)}, indent=2))
         return
     elapsed = job.elapsed_s
     lines = [
@@ -145,17 +146,17 @@ def _show(store: JobStore, job: Job, n_events: int, as_json: bool) -> None:
     if job.result is not None and job.result.get("bundle"):
         lines.append(("bundle", str(job.result["bundle"])))
     for k, v in lines:
-        print(f"{k + ':':<10} {v}")
-    print("spec:")
-    print("  " + json.dumps(job.spec, indent=2, sort_keys=True).replace("\n", "\n  "))
+        emit(f"{k + ':':<10} {v}")
+    emit("spec:")
+    emit("  " + json.dumps(job.spec, indent=2, sort_keys=True).replace("\n", "\n  "))
     if job.result is not None:
-        print("result:")
-        print("  " + json.dumps(job.result, indent=2, sort_keys=True).replace("\n", "\n  "))
+        emit("result:")
+        emit("  " + json.dumps(job.result, indent=2, sort_keys=True).replace("\n", "\n  "))
     if events:
-        print(f"last {len(events)} events:")
+        emit(f"last {len(events)} events:")
         for e in events:
             body = {k: v for k, v in e.items() if k not in ("seq", "ts")}
-            print(f"  #{e['seq']:<5} {_ts(e['ts'])}  {json.dumps(body, sort_keys=True)}")
+            emit(f"  #{e['seq']:<5} {_ts(e['ts'])}  {json.dumps(body, sort_keys=True)}")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -167,7 +168,7 @@ def run(args: argparse.Namespace) -> int:
         job_id = store.submit(args.task, build_spec(args))
         if not args.no_worker:
             ensure_worker(root, max_parallel=args.max_parallel)
-        print(job_id)
+        emit(job_id)
         return 0
     if action == "list":
         store.reap_stale()
@@ -182,15 +183,15 @@ def run(args: argparse.Namespace) -> int:
     if action == "cancel":
         job = store.request_cancel(args.job_id)
         if job.done:
-            print(f"{job.id} {job.state}")
+            emit(f"{job.id} {job.state}")
         else:
-            print(f"{job.id} cancel requested")
+            emit(f"{job.id} cancel requested")
         return 0
     if action == "wait":
         job = store.wait(args.job_id, timeout=args.timeout)
         if not job.done:
-            print(f"{job.id} still {job.state} after {args.timeout:g} s")
+            emit(f"{job.id} still {job.state} after {args.timeout:g} s")
             return 1
-        print(f"{job.id} {job.state}" + (f": {job.error}" if job.error else ""))
+        emit(f"{job.id} {job.state}" + (f": {job.error}" if job.error else ""))
         return 0 if job.state == "succeeded" else 1
     raise RecolabError(f"unknown jobs action {action!r}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from recolab.cli import emit
+
 NAME = "recommend"
 HELP = "recommend from an exported bundle, for a known user or a new user's history"
 
@@ -42,9 +44,9 @@ def run(args: argparse.Namespace) -> int:
         items = [i.strip() for i in args.history.split(",") if i.strip()]
         df = model.recommend_for_history(items, k=args.k, lam=at, exclude_seen=exclude)
     shown = ", ".join(f"{k}={v:g}" for k, v in weights.items()) if weights else "as trained"
-    print(
+    emit(
         f"λ = {lam:g} (trained range {model.lambda_range[0]:g}–{model.lambda_range[1]:g}); "
         f"objective weights: {shown}"
     )
-    print(df.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
+    emit(df.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     return 0

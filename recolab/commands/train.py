@@ -6,6 +6,8 @@ import argparse
 import logging
 from typing import Any
 
+from recolab.cli import emit
+
 NAME = "train"
 HELP = "train the λ-conditioned weighted-objective model and export it as a bundle"
 
@@ -57,8 +59,8 @@ def run(args: argparse.Namespace) -> int:
         )
 
     result = train_and_export(train, valid, config, args.out, valid=valid, on_progress=progress)
-    print(f"bundle: {result['bundle']}")
-    print(
+    emit(f"bundle: {result['bundle']}")
+    emit(
         f"trained {result['epochs_run']} epochs in {result['train_seconds']:.1f} s on "
         f"{result['device']} ({result['stopped_by']}); bundle {result['model_bytes']:,} bytes"
     )
@@ -68,5 +70,5 @@ def run(args: argparse.Namespace) -> int:
         rows = {f"λ={r['lam']:g}": r for r in result["front"]}
         rows.update({r["model"]: r for r in result["references"]})
         keys = ["precision@10", "recall@20", "ndcg@10", "coverage@20", "novelty@20"]
-        print(format_table(rows, keys=keys))
+        emit(format_table(rows, keys=keys))
     return 0
