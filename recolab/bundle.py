@@ -135,6 +135,7 @@ def export_bundle(
     text_model: str | None = None,
     train_seconds: float | None = None,
     device: str | None = None,
+    extra_files: dict[str, bytes] | None = None,
 ) -> Path:
     """Write ``model`` (a fitted weighted-objective recommender) as a bundle.
 
@@ -152,6 +153,9 @@ def export_bundle(
         Evaluation at the chosen point, the front over λ (one dict per λ) and the protocol.
     text_model:
         Name of the text model whose embeddings the model uses (for scoring new items).
+    extra_files:
+        More files for the bundle (e.g. ``MODEL_CARD.md``), written in the same atomic write;
+        they are not part of the checksummed model.
 
     Returns
     -------
@@ -221,7 +225,14 @@ def export_bundle(
         "library_versions": _library_versions(),
         "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
     }
-    files_with_config = {"config.json": json.dumps(config, indent=2).encode(), **files}
+    reserved = sorted(set(extra_files or {}) & {"config.json", *FILES})
+    if reserved or not all(_safe_member(n) for n in extra_files or {}):
+        raise BundleError(f"extra bundle files may not replace model files: {reserved}")
+    files_with_config = {
+        "config.json": json.dumps(config, indent=2).encode(),
+        **files,
+        **(extra_files or {}),
+    }
     target = Path(path)
     if target.suffix == ".zip":
         with (
@@ -337,6 +348,7 @@ def load(path: str | Path) -> LoadedModel:
     )
     if config.get("rating_range"):
         model.rating_range_ = tuple(config["rating_range"])
+    model.data_fingerprint_ = config.get("data_fingerprint")
     return LoadedModel(model=model, config=config, path=path)
 
 

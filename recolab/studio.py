@@ -107,7 +107,7 @@ def _safe_name(name: str, default: str) -> str:
 
 
 def _write_atomic(path: Path, data: bytes) -> None:
-    from recolab.jobs.workspace import atomic_path
+    from recolab.fileio import atomic_path
 
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
@@ -904,10 +904,8 @@ def export_at(
         text_model=cfg.get("text_model"),
         train_seconds=cfg.get("train_seconds"),
         device=cfg.get("device"),
+        extra_files={"MODEL_CARD.md": card.encode()} if card is not None else None,
     )
-    if card is not None and Path(path).suffix == ".zip":
-        with zipfile.ZipFile(path, "a", compression=zipfile.ZIP_DEFLATED) as zf:
-            zf.writestr("MODEL_CARD.md", card)
     return Path(path)
 
 

@@ -150,3 +150,17 @@ def test_new_items_scored_from_text_like_cold_catalogue_items(tmp_path):
     new = loaded.score_new_items([titles[23]], users, lam=0.1, encoder=encoder)
     direct = model.score(model.users_.index(users), lam=0.1)[:, [cold]]
     np.testing.assert_allclose(new, direct, rtol=1e-4, atol=1e-4)
+
+
+def test_extra_files_and_fingerprint_survive_a_re_export(model, bundle, tmp_path):
+    loaded = load(bundle)
+    assert loaded.config["data_fingerprint"] == model.data_fingerprint_
+    again = export_bundle(
+        loaded.model, tmp_path / "again.zip", extra_files={"MODEL_CARD.md": b"# card"}
+    )
+    with zipfile.ZipFile(again) as z:
+        assert z.read("MODEL_CARD.md") == b"# card"
+    assert load(again).config["data_fingerprint"] == model.data_fingerprint_
+    with pytest.raises(BundleError, match="may not replace"):
+        export_bundle(model, tmp_path / "bad.zip", extra_files={"config.json": b"{}"})
+    assert not (tmp_path / "bad.zip").exists()
