@@ -294,8 +294,7 @@ def _autocast(device: torch.device) -> Any:
 
 
 def _split_histories(
-    indptr: np.ndarray,
-    indices: np.ndarray,
+    histories: Any,
     users: np.ndarray,
     holdout: float,
     rng: np.random.Generator,
@@ -304,10 +303,8 @@ def _split_histories(
 
     Returns (input_rows, input_items, target_rows, target_items), rows 0..len(users)-1.
     """
-    starts, ends = indptr[users], indptr[users + 1]
-    lengths = ends - starts
+    lengths, items = histories.rows(users)
     rows = np.repeat(np.arange(len(users)), lengths)
-    items = np.concatenate([indices[s:e] for s, e in zip(starts, ends, strict=True)])
     is_target = rng.random(len(items)) < holdout
     # guarantee ≥1 input and ≥1 target per user (users here have ≥2 items)
     first = np.concatenate([[0], np.cumsum(lengths)[:-1]])
@@ -341,6 +338,7 @@ def fit_weighted(
         ITEM_ITEM_MAX_ITEMS,
         Histories,
         WeightedObjectiveNet,
+        bag_tensors,
         ease_weights,
     )
 
@@ -460,15 +458,10 @@ def fit_weighted(
             if should_stop is not None and should_stop():
                 raise Cancelled(f"training cancelled during epoch {epoch}")
             in_rows, in_items, tg_rows, tg_items = _split_histories(
-                histories.indptr, histories.indices, users, cfg.holdout, rng
+                histories, users, cfg.holdout, rng
             )
             b = len(users)
-            counts = np.bincount(in_rows, minlength=b)
-            offsets = torch.as_tensor(np.concatenate([[0], np.cumsum(counts)[:-1]]), device=device)
-            items_t = torch.as_tensor(in_items, device=device)
-            w = torch.as_tensor(
-                np.repeat(1.0 / np.sqrt(counts), counts).astype(np.float32), device=device
-            )
+            items_t, offsets, w = bag_tensors(in_items, np.bincount(in_rows, minlength=b), device)
             input_mask = torch.zeros((b, n_items), dtype=torch.bool, device=device)
             input_mask[torch.as_tensor(in_rows, device=device), items_t] = True
             targets = torch.zeros((b, n_items), device=device)

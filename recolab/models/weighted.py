@@ -224,24 +224,35 @@ class Histories:
         """From a binary users × items CSR."""
         return cls(m.indptr.astype(np.int64), m.indices.astype(np.int64))
 
+    def rows(self, users: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(lengths, items) of the users' histories, items concatenated in user order."""
+        starts, ends = self.indptr[users], self.indptr[users + 1]
+        lengths = ends - starts
+        # position of every item: its row start plus its rank inside the row (no Python loop)
+        first = np.cumsum(lengths) - lengths
+        pos = np.arange(int(lengths.sum())) - np.repeat(first - starts, lengths)
+        return lengths, self.indices[pos]
+
     def bag(
         self, users: np.ndarray, device: torch.device
     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(items, offsets, 1/√n weights) of the users' full histories."""
-        starts, ends = self.indptr[users], self.indptr[users + 1]
-        lengths = ends - starts
-        items = (
-            np.concatenate([self.indices[s:e] for s, e in zip(starts, ends, strict=True)])
-            if len(users)
-            else np.empty(0, np.int64)
-        )
-        offsets = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-        w = np.repeat(1.0 / np.sqrt(np.maximum(lengths, 1)), lengths).astype(np.float32)
-        return (
-            torch.as_tensor(items, device=device),
-            torch.as_tensor(offsets, device=device),
-            torch.as_tensor(w, device=device),
-        )
+        lengths, items = self.rows(users)
+        return bag_tensors(items, lengths, device)
+
+
+def bag_tensors(
+    items: np.ndarray, lengths: np.ndarray, device: torch.device
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """EmbeddingBag inputs for consecutive bags of ``lengths`` items: (items, offsets,
+    1/√n per-item weights)."""
+    offsets = (np.cumsum(lengths) - lengths).astype(np.int64)
+    w = np.repeat(1.0 / np.sqrt(np.maximum(lengths, 1)), lengths).astype(np.float32)
+    return (
+        torch.as_tensor(np.asarray(items, dtype=np.int64), device=device),
+        torch.as_tensor(offsets, device=device),
+        torch.as_tensor(w, device=device),
+    )
 
 
 def _titles(data: InteractionData) -> list[str] | None:
