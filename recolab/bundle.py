@@ -250,6 +250,14 @@ def export_bundle(
     return target
 
 
+def bundle_size(path: str | Path) -> int:
+    """Bytes a bundle takes on disk: the ``.zip``, or the files of a bundle folder."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+    return path.stat().st_size
+
+
 def _safe_member(name: str) -> bool:
     p = Path(name)
     return not (p.is_absolute() or ".." in p.parts or name.startswith(("/", "\\")) or ":" in name)

@@ -194,7 +194,7 @@ def train_and_export(
     Returns a JSON-ready summary: bundle path, device, seconds, metrics at λ = 0, the front
     (model rows and reference rows) and the sparsity curve.
     """
-    from recolab.bundle import export_bundle
+    from recolab.bundle import bundle_size, export_bundle
     from recolab.models.weighted import WeightedObjectiveRecommender
 
     def say(message: str) -> None:
@@ -243,7 +243,7 @@ def train_and_export(
         train_seconds=result.seconds,
         device=result.device,
     )
-    size = _size(path)
+    size = bundle_size(path)
     front["model_bytes"] = size
     return {
         "bundle": str(path),
@@ -261,13 +261,6 @@ def train_and_export(
         "protocol": protocol,
         "history": result.history,
     }
-
-
-def _size(path: Path) -> int:
-    path = Path(path)
-    if path.is_dir():
-        return sum(f.stat().st_size for f in path.iterdir() if f.is_file())
-    return path.stat().st_size
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:

@@ -114,7 +114,7 @@ def _baseline(args: argparse.Namespace) -> Any:
 def _evaluate_bundle(
     args: argparse.Namespace, train: Any, test: Any, vectors: Any, protocol: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, dict[str, float]]]:
-    from recolab.bundle import load
+    from recolab.bundle import bundle_size, load
     from recolab.pipeline import lambda_front
 
     loaded = load(args.model_dir)
@@ -130,7 +130,7 @@ def _evaluate_bundle(
         weights=parse_weights(args.weights),
     )
     path = Path(args.model_dir)
-    size = sum(f.stat().st_size for f in path.iterdir()) if path.is_dir() else path.stat().st_size
+    size = bundle_size(path)
     cfg = loaded.config
     entries = []
     rows = {}
