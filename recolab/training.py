@@ -575,6 +575,7 @@ def run_training_job(spec: dict[str, Any], ctx: Any) -> dict[str, Any]:
     """
     import json
 
+    from recolab.data.interactions import build_interactions
     from recolab.data.io import load_interactions
     from recolab.pipeline import split_from_spec, train_and_export
 
@@ -588,13 +589,19 @@ def run_training_job(spec: dict[str, Any], ctx: Any) -> dict[str, Any]:
     valid = None
     if spec.get("valid"):
         v = load_interactions(spec["valid"], spec.get("mapping"))
-        valid = train.with_frame(
-            v.frame[
-                v.frame["user"].isin(train.users.ids) & v.frame["item"].isin(train.items.ids)
-            ].assign(
-                user_idx=lambda f: train.users.index(f["user"]),
-                item_idx=lambda f: train.items.index(f["item"]),
-            ),
+        known = (train.users.index(v.frame["user"]) >= 0) & (
+            train.items.index(v.frame["item"]) >= 0
+        )
+        if not known.all():
+            ctx.note(
+                f"validation: {int((~known).sum())} of {len(known)} rows name a user or item "
+                "absent from training and cannot be scored; they are left out of validation"
+            )
+        valid = build_interactions(
+            v.frame[known][["user", "item", "value"]],
+            kind=train.kind,
+            users=train.users,
+            items=train.items,
             name="valid",
         )
     ctx.check_cancelled()

@@ -51,3 +51,24 @@ def test_training_job_leaves_a_bundle(root: Path, tmp_path: Path) -> None:
     )
     assert shown.returncode == 0, shown.stderr
     assert str(bundle) in shown.stdout
+
+
+def test_training_job_with_a_validation_file(root: Path, tmp_path: Path) -> None:
+    log = tmp_path / "log.csv"
+    _write_log(log)
+    frame = pd.read_csv(log)
+    valid = tmp_path / "valid.csv"
+    extra = pd.DataFrame({"user_id": [999_999], "item_id": [frame["item_id"].iloc[0]]})
+    pairs = frame.drop_duplicates().sample(150, random_state=1)  # unique: nothing merged
+    pd.concat([pairs, extra]).to_csv(valid, index=False)
+    store = JobStore(root)
+    config = {"epochs": 2, "dim": 8, "use_text": False}
+    job_id = store.submit(TRAINING_TASK, {"train": str(log), "valid": str(valid), "config": config})
+    run_worker(root, once=True, poll_s=0.1)
+    job = store.get(job_id)
+    assert job.state == "succeeded", job.error
+    events = store.events(job_id)
+    progress = [e for e in events if e.get("kind") == "progress"]
+    assert all("val_recall" in e for e in progress) and len(progress) >= 1
+    notes = [e["message"] for e in events if e.get("kind") == "note"]
+    assert any("validation: 1 of 151 rows" in n for n in notes), notes
