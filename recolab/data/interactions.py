@@ -49,7 +49,9 @@ class InteractionData:
     user_meta: pd.DataFrame | None = None
     report: DataReport | None = None
     name: str = ""
-    _user_items: sp.csr_matrix | None = field(default=None, init=False, repr=False)
+    _matrices: dict[tuple[str, bool], sp.csr_matrix] = field(
+        default_factory=dict, init=False, repr=False
+    )
 
     @property
     def n_users(self) -> int:
@@ -69,25 +71,31 @@ class InteractionData:
     @property
     def user_items(self) -> sp.csr_matrix:
         """CSR matrix, users × items, of ``value`` (float32)."""
-        if self._user_items is None:
-            self._user_items = self.matrix("value")
-        return self._user_items
+        return self.matrix("value")
 
     def matrix(self, column: str = "value", binary: bool = False) -> sp.csr_matrix:
-        """CSR users × items matrix of ``column`` (or of ones when ``binary``)."""
-        data = (
-            np.ones(len(self.frame), dtype=np.float32)
-            if binary
-            else self.frame[column].to_numpy(dtype=np.float32)
-        )
-        m = sp.csr_matrix(
-            (data, (self.frame["user_idx"].to_numpy(), self.frame["item_idx"].to_numpy())),
-            shape=(self.n_users, self.n_items),
-            dtype=np.float32,
-        )
-        m.sum_duplicates()
-        m.sort_indices()
-        return m
+        """CSR users × items matrix of ``column`` (or of ones when ``binary``).
+
+        Built once per (column, binary) and shared: treat it as read-only (the frame of an
+        :class:`InteractionData` is not changed after construction; :meth:`with_frame` makes
+        a new object).
+        """
+        key = (column, binary)
+        if key not in self._matrices:
+            data = (
+                np.ones(len(self.frame), dtype=np.float32)
+                if binary
+                else self.frame[column].to_numpy(dtype=np.float32)
+            )
+            m = sp.csr_matrix(
+                (data, (self.frame["user_idx"].to_numpy(), self.frame["item_idx"].to_numpy())),
+                shape=(self.n_users, self.n_items),
+                dtype=np.float32,
+            )
+            m.sum_duplicates()
+            m.sort_indices()
+            self._matrices[key] = m
+        return self._matrices[key]
 
     @property
     def item_texts(self) -> list[str] | None:
@@ -99,9 +107,7 @@ class InteractionData:
 
     def with_frame(self, frame: pd.DataFrame, name: str | None = None) -> InteractionData:
         """Same vocabularies and metadata, other interactions (used by splits)."""
-        out = replace(self, frame=frame.reset_index(drop=True), name=name or self.name)
-        out._user_items = None
-        return out
+        return replace(self, frame=frame.reset_index(drop=True), name=name or self.name)
 
     def density(self) -> float:
         """Fraction of the users × items matrix that is filled."""

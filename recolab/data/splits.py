@@ -220,7 +220,6 @@ def given_files(
         frame["user_idx"] = pd.Index(users.ids).get_indexer(frame["user"]).astype(np.int64)
         frame["item_idx"] = pd.Index(items_vocab.ids).get_indexer(frame["item"]).astype(np.int64)
         out = replace(part, users=users, items=items_vocab, frame=frame, item_meta=train.item_meta)
-        out._user_items = None
         if out.report is not None:
             fill_report_stats(out, out.report)
         halves.append(out)
