@@ -12,18 +12,41 @@ import importlib
 import logging
 import pkgutil
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 import recolab.commands
-from recolab.errors import RecolabError
+from recolab.errors import DataError, RecolabError
 
 log = logging.getLogger("recolab")
+T = TypeVar("T")
 
 
 def emit(text: object = "") -> None:
     """Write one result line (or block) to standard output: the CLI's results go here,
     diagnostics go to logging on standard error."""
     sys.stdout.write(f"{text}\n")
+
+
+def parse_pairs(
+    pairs: Sequence[str] | None,
+    option: str,
+    form: str,
+    convert: Callable[[str], T] = str,  # type: ignore[assignment]
+) -> dict[str, T]:
+    """Parse ``KEY=VALUE`` command-line values (e.g. ``--map user=CustomerID``,
+    ``--weights exposure=0``) into a dict; a malformed one is a :class:`DataError` that
+    names the option and the expected ``form``."""
+    out: dict[str, T] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        try:
+            if not sep or not key.strip() or not value.strip():
+                raise ValueError(pair)
+            out[key.strip()] = convert(value.strip())
+        except ValueError:
+            raise DataError(f"{option} expects {form}, got {pair!r}") from None
+    return out
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
-from recolab.cli import emit
+from recolab.cli import emit, parse_pairs
 from recolab.data.io import DUPLICATE_POLICIES, load_interactions
-from recolab.errors import DataError
 from recolab.fileio import write_text_atomic
 
 NAME = "data-report"
@@ -35,20 +34,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", metavar="OUT.json", help="also write the report as JSON here")
 
 
-def parse_mapping(pairs: list[str]) -> dict[str, str]:
-    """``["user=CustomerID", ...]`` → ``{"user": "CustomerID", ...}``."""
-    mapping: dict[str, str] = {}
-    for pair in pairs:
-        role, sep, column = pair.partition("=")
-        if not sep or not role.strip() or not column.strip():
-            raise DataError(f"--map expects ROLE=COLUMN, got {pair!r}")
-        mapping[role.strip()] = column.strip()
-    return mapping
-
-
 def run(args: argparse.Namespace) -> int:
     """Load ``args.file``, print the report, optionally write it as JSON; returns 0."""
-    mapping = parse_mapping(args.map) or None
+    mapping = parse_pairs(args.map, "--map", "ROLE=COLUMN") or None
     data = load_interactions(args.file, mapping, items=args.items, duplicate_policy=args.duplicates)
     report = data.report
     assert report is not None

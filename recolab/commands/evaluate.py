@@ -8,7 +8,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from recolab.cli import emit
+from recolab.cli import emit, parse_pairs
 
 NAME = "evaluate"
 HELP = "evaluate a baseline, or an exported model across λ, under the evaluation protocol"
@@ -127,7 +127,7 @@ def _evaluate_bundle(
         lambdas,
         ks=args.k,
         item_vectors=vectors,
-        weights=parse_weights(args.weights),
+        weights=parse_pairs(args.weights, "--weights", "OBJECTIVE=NUMBER", float) or None,
     )
     path = Path(args.model_dir)
     size = bundle_size(path)
@@ -155,21 +155,3 @@ def _evaluate_bundle(
         "lambdas": entries,
     }
     return payload, rows
-
-
-def parse_weights(pairs: list[str] | None) -> dict[str, float] | None:
-    """``["novelty=0.5", "exposure=1"]`` → ``{"novelty": 0.5, "exposure": 1.0}``."""
-    from recolab.errors import RecolabError
-
-    if not pairs:
-        return None
-    out: dict[str, float] = {}
-    for pair in pairs:
-        name, sep, value = pair.partition("=")
-        try:
-            out[name.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep or not name.strip():
-            raise RecolabError(f"--weights expects OBJECTIVE=NUMBER, got {pair!r}")
-    return out

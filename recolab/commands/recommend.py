@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from recolab.cli import emit
+from recolab.cli import emit, parse_pairs
 
 NAME = "recommend"
 HELP = "recommend from an exported bundle, for a known user or a new user's history"
@@ -30,12 +30,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the list as a table."""
     from recolab.bundle import load
-    from recolab.commands.evaluate import parse_weights
     from recolab.pipeline import objective_lambdas
 
     model = load(args.bundle)
     exclude = not args.include_seen
-    weights = parse_weights(args.weights)
+    weights = parse_pairs(args.weights, "--weights", "OBJECTIVE=NUMBER", float) or None
     lam = model.default_lam if args.lam is None else args.lam
     at = objective_lambdas(lam, weights) if weights else args.lam
     if args.user is not None:
