@@ -28,7 +28,7 @@ import json
 import logging
 import zipfile
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -46,7 +46,6 @@ from recolab.data.vocab import Vocabulary
 from recolab.errors import BundleError
 from recolab.fileio import atomic_path
 from recolab.models.base import Recommender
-from recolab.objectives import ObjectiveWeights
 
 log = logging.getLogger(__name__)
 
@@ -187,14 +186,7 @@ def export_bundle(
         "users.csv": users_csv.encode(),
         "items.csv": items_csv.encode(),
     }
-    weights = ObjectiveWeights(
-        lam=float(lam or 0.0),
-        novelty=cfg.novelty,
-        diversity=cfg.diversity,
-        exposure=cfg.exposure,
-        sparsity=cfg.l1,
-        alpha=alpha,
-    )
+    weights = replace(cfg.weights, lam=float(lam or 0.0), alpha=alpha)
     config = {
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import torch
@@ -62,12 +62,6 @@ class ObjectiveWeights:
             raise ValueError("alpha must not be all zero")
         object.__setattr__(self, "alpha", alpha)
 
-    def normalised_alpha(self) -> tuple[float, float, float]:
-        """α scaled to sum to 1."""
-        s = sum(self.alpha)
-        a1, a2, a3 = (a / s for a in self.alpha)
-        return a1, a2, a3
-
     def to_dict(self) -> dict[str, Any]:
         """Plain-JSON form."""
         d = asdict(self)
@@ -104,7 +98,6 @@ class LambdaRange:
     high: float = 1.0
     p_zero: float = 0.2
     fixed: float | None = None
-    extra: dict[str, float] = field(default_factory=dict)
 
     def sample(self, n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
         """λ for ``n`` users (float32 on ``device``)."""

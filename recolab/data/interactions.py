@@ -11,10 +11,6 @@ import scipy.sparse as sp
 from recolab.data.report import DataReport
 from recolab.data.vocab import Vocabulary
 
-#: Columns of :attr:`InteractionData.frame`; optional ones may be absent.
-FRAME_COLUMNS = ("user", "item", "user_idx", "item_idx", "value")
-OPTIONAL_FRAME_COLUMNS = ("rating", "timestamp", "quantity", "price", "event")
-
 
 @dataclass(eq=False)
 class InteractionData:
