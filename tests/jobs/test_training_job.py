@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 import recolab
 from recolab.jobs import JobStore
@@ -35,7 +36,9 @@ def test_training_job_leaves_a_bundle(root: Path, tmp_path: Path) -> None:
     assert [e["epoch"] for e in progress] == [1, 2, 3]
     assert all("eta_s" in e and "loss" in e for e in progress)
     notes = [e["message"] for e in store.events(job_id) if e.get("kind") == "note"]
-    assert any("CPU" in n for n in notes)
+    # the note about falling back to the CPU is there exactly when there is no GPU
+    assert any("CPU" in n for n in notes) == (job.device == "cpu")
+    assert job.device == ("cuda" if torch.cuda.is_available() else "cpu")
     bundle = Path(job.result["bundle"])
     assert bundle.is_file() and bundle.parent == root / "jobs" / job_id
     loaded = recolab.load(bundle)

@@ -96,7 +96,7 @@ def test_progress_events_and_budget(skewed):
     ev = events[0]
     for key in ("epoch", "loss", "f", "g", "elapsed_s", "eta_s", "device"):
         assert key in ev
-    assert ev["device"] == "cpu"
+    assert ev["device"] == ("cuda" if torch.cuda.is_available() else "cpu")  # device "auto"
 
 
 def test_validation_and_early_stopping(skewed):
