@@ -26,6 +26,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
+from peers import DEVICE  # noqa: E402
 from report import assemble, code_block, markdown_table, save_section  # noqa: E402
 
 from recolab import pipeline  # noqa: E402
@@ -115,18 +116,18 @@ def run(
     if train is None or test is None:
         train, test = load_ml100k_split("u1")
     if features is None:
-        features = pipeline.item_features(train, use_text=True, device="cpu")
+        features = pipeline.item_features(train, use_text=True, device=DEVICE)
     vectors = features.diversity
-    base = TrainConfig()
+    base = TrainConfig(device=DEVICE)
     cond_s = float("nan")
     if conditioned is None:
         conditioned, cond_s = _fit(base, train, features)
-    seed1, seed1_s = _fit(TrainConfig(seed=1), train, features)
+    seed1, seed1_s = _fit(TrainConfig(seed=1, device=DEVICE), train, features)
     lams = [round(f * base.lam_high, 6) for f in FRACTIONS]
     rows: list[dict[str, Any]] = []
     fixed_seconds = []
     for lam in lams:
-        fixed, seconds = _fit(TrainConfig(lam_fixed=lam), train, features)
+        fixed, seconds = _fit(TrainConfig(lam_fixed=lam, device=DEVICE), train, features)
         fixed_seconds.append(seconds)
         c = _metrics(conditioned, train, test, lam, vectors)
         f = _metrics(fixed, train, test, lam, vectors)

@@ -103,6 +103,30 @@ def machine_load() -> str:
     return f"load average {one:.2f} / {five:.2f} / {fifteen:.2f} on {os.cpu_count()} CPUs"
 
 
+#: Device for recolab's training and text embedding in every benchmark script: "auto" (CUDA
+#: when torch sees a GPU, else the CPU), "cpu" or "cuda". The peers (implicit, EASE in numpy)
+#: always run on the CPU.
+DEVICE = os.environ.get("RECOLAB_BENCH_DEVICE", "auto")
+
+
+def device_summary() -> str:
+    """One markdown line on where recolab ran: the GPU's name, or that there was none."""
+    import torch
+
+    if DEVICE != "cpu" and torch.cuda.is_available():
+        name = torch.cuda.get_device_name(0)
+        mem = torch.cuda.get_device_properties(0).total_memory / 2**30
+        return (
+            f"GPU: **{name}** ({mem:.0f} GiB; torch {torch.__version__}, CUDA "
+            f"{torch.version.cuda}). recolab's training, scoring and text embedding ran on it "
+            "(bf16 autocast in training); EASE, popularity, item-kNN and `implicit` ran on the CPU."
+        )
+    return (
+        f"No GPU in this session (torch {torch.__version__}, CUDA available: "
+        f"{torch.cuda.is_available()}); everything ran on CPU."
+    )
+
+
 def cpu_name() -> str:
     """The CPU model name from ``/proc/cpuinfo`` (or ``unknown``)."""
     try:

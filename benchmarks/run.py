@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import copy
 import logging
+import os
 import platform
 import sys
 import time
@@ -39,11 +40,13 @@ if str(HERE) not in sys.path:  # so that `import peers` works however this file 
     sys.path.insert(0, str(HERE))
 
 from peers import (  # noqa: E402
+    DEVICE,
     ImplicitAdapter,
     MemoryMeter,
     RandomRecommender,
     TextCentroidRecommender,
     cpu_name,
+    device_summary,
     machine_load,
 )
 from report import assemble, code_block, markdown_table, save_section  # noqa: E402
@@ -238,11 +241,11 @@ def run_ml100k(
 ) -> tuple[InteractionData, InteractionData, pipeline.Features, WeightedObjectiveRecommender]:
     """The main side-by-side comparison; saves sections ml100k, targets and sparsity."""
     train, test = load_ml100k_split("u1")
-    features = pipeline.item_features(train, use_text=True, device="cpu")
+    features = pipeline.item_features(train, use_text=True, device=DEVICE)
     vectors = features.diversity
     log.info("item features in %.1f s (%s)", features.seconds, features.text_model)
 
-    config = TrainConfig()
+    config = TrainConfig(device=DEVICE)
     model = WeightedObjectiveRecommender(config)
     w_seconds, w_mem = timed_fit(
         lambda: model.fit(train, item_text=features.text, item_vectors=vectors)
@@ -424,7 +427,7 @@ def run_cold_start(seeds: int = 10) -> None:
     """Rank held-out (cold) items among themselves: weighted model with text vs references."""
     data = load_sample("ml-100k")
     train, test = cold_item_split(data, item_fraction=0.1, seed=0)
-    features = pipeline.item_features(train, use_text=True, device="cpu")
+    features = pipeline.item_features(train, use_text=True, device=DEVICE)
     item_users = np.asarray(train.matrix(binary=True).getnnz(axis=0))
     test_items = np.asarray(test.matrix(binary=True).getnnz(axis=0)) > 0
     cold = (item_users == 0) & test_items
@@ -439,7 +442,7 @@ def run_cold_start(seeds: int = 10) -> None:
         relevance="binary: every test interaction (all on cold items) is relevant",
     )
 
-    config = TrainConfig()
+    config = TrainConfig(device=DEVICE)
     top = config.lam_high
     model = WeightedObjectiveRecommender(config)
     model.fit(train, item_text=features.text, item_vectors=features.diversity)
@@ -535,7 +538,6 @@ def header(
     total_s: float | None, load_before: str, load_after: str, state: str | None = None
 ) -> None:
     """The RESULTS.md header: machine, checkout, protocol, reproduction."""
-    import torch
 
     rules = "\n".join(f"- {r}" for r in Protocol(ks=KS).rules())
     versions = ", ".join(
@@ -556,10 +558,9 @@ machine (the conditioning section) and 9-24 s with 2 threads under load 5-6 (ear
 
 ## Machine
 
-- CPU: {cpu_name()} — **2 cores**, shared with other processes
+- CPU: {cpu_name()} — **{os.cpu_count()} cores**, shared with other processes
   ({load_before} at the start, {load_after} at the end)
-- No GPU in this session (torch {torch.__version__}, CUDA available:
-  {torch.cuda.is_available()}); everything ran on CPU.
+- {device_summary()}
 - Python {platform.python_version()} on {platform.system()}; {versions}.
 - recolab checkout at the start of the run: {state or git_state()}.
 

@@ -33,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from peers import MemoryMeter, machine_load, rss_bytes  # noqa: E402
+from peers import DEVICE, MemoryMeter, machine_load, rss_bytes  # noqa: E402
 from report import assemble, markdown_table, save_section  # noqa: E402
 
 log = logging.getLogger("benchmarks.scaling")
@@ -73,7 +73,7 @@ def measure(n: int) -> list[dict[str, Any]]:
     common = {"interactions": n, "users": x.shape[0], "items": x.shape[1], "gen_s": gen_s}
     variants = [("off", EPOCHS)] + ([("auto", EPOCHS)] if n <= 10**6 else [])
     for item_item, epochs in variants:
-        config = TrainConfig(epochs=epochs, item_item=item_item, use_text=False, device="cpu")
+        config = TrainConfig(epochs=epochs, item_item=item_item, use_text=False, device=DEVICE)
         model = WeightedObjectiveRecommender(config)
         with MemoryMeter() as meter:
             t0 = time.perf_counter()
@@ -246,7 +246,7 @@ def run(max_interactions: int = SIZES[-1]) -> list[dict[str, Any]]:
         "with 2 threads on 2 cores shared with other jobs, epoch times varied up to 10× "
         "between otherwise identical epochs (OpenMP threads waiting on a descheduled peer). "
         f"recolab: `TrainConfig(epochs={EPOCHS}, item_item='off', use_text=False, "
-        "device='cpu')` "
+        f"device={DEVICE!r})` "
         "(and `item_item='auto'`, i.e. with the EASE memory over 2,000 items, up to 10⁶); "
         "seconds per epoch = median of the epochs after the first (the first, shown apart, pays "
         "torch's warm-up; fit wall adds all epochs, history indexing and the scoring cache). "

@@ -11,8 +11,9 @@ after training) and the cost term (a training budget) shape the one model as a w
 not conditioned on λ. α = (α1, α2, α3) weighs precision, recall and F1 when choosing a point
 on the front; it needs no training.
 
-All terms act on ``logits`` of shape (users, items) where items a user may not be
-recommended (their input history, items without training data) are already ``-inf``.
+All terms act on ``logits`` of shape (users, items), or on their softmax, where items a user
+may not be recommended (their input history, items without training data) are already
+``-inf``.
 """
 
 from __future__ import annotations
@@ -146,16 +147,47 @@ def diversity_term(probs: torch.Tensor, item_vectors: torch.Tensor) -> torch.Ten
     return (mean_vec * mean_vec).sum(dim=1)
 
 
-def exposure_term(probs: torch.Tensor) -> torch.Tensor:
-    """g_exposure: how concentrated the batch's aggregate exposure is, per user.
+#: Top-k list length and softness (in logit units) of the exposure term's list membership.
+EXPOSURE_K = 20
+EXPOSURE_TEMPERATURE = 0.3
 
-    With q = mean of the users' recommendation distributions over the batch, user u's term is
-    ``n_items · p_u · q`` (q held constant): it is 1 when exposure is spread evenly over the
-    items and grows as every user is pushed to the same items. Its batch mean is the
-    collision probability ``n_items · ||q||²`` that coverage and Gini summarise.
+
+def soft_top_k(logits: torch.Tensor, k: int, temperature: float) -> torch.Tensor:
+    """Soft membership of each item in each user's top-k list, in [0, 1].
+
+    ``sigmoid((s_ui − s_u[k]) / temperature)`` with s_u[k] the user's k-th highest score
+    (differentiable, so a shift of all of a user's scores changes nothing), or the lowest
+    reachable score when fewer than k items are reachable; items at ``-inf`` get 0. The
+    gradient is largest for items near the list boundary.
     """
-    q = probs.mean(dim=0).detach()
-    return probs.shape[1] * (probs @ q)
+    k = min(k, logits.shape[1])
+    kth = torch.topk(logits, k, dim=1).values[:, -1:]
+    # a user with fewer than k reachable items: the boundary is the lowest reachable score
+    lowest = logits.masked_fill(~torch.isfinite(logits), math.inf).amin(dim=1, keepdim=True)
+    kth = torch.where(torch.isfinite(kth), kth, lowest)
+    return torch.sigmoid((logits - kth) / temperature)
+
+
+def exposure_term(
+    logits: torch.Tensor, k: int = EXPOSURE_K, temperature: float = EXPOSURE_TEMPERATURE
+) -> torch.Tensor:
+    """g_exposure: how much of a user's top-k list goes to items the batch already shows.
+
+    With m_ui the soft top-k membership (:func:`soft_top_k`) and E_i = Σ_u m_ui the batch's
+    soft count of lists that hold item i (held constant), user u's term is
+
+        1 − (1/k) · Σ_i m_ui · exp(−E_i),
+
+    in [0, 1] when the list holds k items: 0 when every item of the list is in no other list
+    of the batch, near 1 when all of them are widely shown. Lowering it moves items that sit
+    just outside users' lists, and are shown to few others, into the lists: what coverage@k
+    counts. It acts at the list boundary, so the top of each list, which ndcg weighs most,
+    moves least (a softmax-probability penalty pushes down the popular items at the top
+    instead).
+    """
+    m = soft_top_k(logits, k, temperature)
+    fresh = torch.exp(-m.sum(dim=0).detach())
+    return 1.0 - (m @ fresh) / min(k, logits.shape[1])
 
 
 def l1_term(parameters: list[torch.Tensor]) -> torch.Tensor:

@@ -22,6 +22,7 @@ import torch
 from recolab.data.interactions import InteractionData
 from recolab.errors import Cancelled, RecolabError, TrainingError
 from recolab.objectives import (
+    EXPOSURE_K,
     LambdaRange,
     ObjectiveWeights,
     diversity_term,
@@ -68,6 +69,9 @@ class TrainConfig:
         ``lam_fixed`` trains a plain fixed-λ model instead.
     novelty, diversity, exposure, l1:
         Weights of the secondary terms (see :class:`recolab.objectives.ObjectiveWeights`).
+    exposure_k:
+        List length the exposure term spreads (see :func:`recolab.objectives.exposure_term`);
+        set it to the length of the lists you show.
     item_item:
         "auto" (on up to 20,000 items), "on" or "off": the EASE-initialised memory part.
     item_item_l2:
@@ -97,9 +101,10 @@ class TrainConfig:
     lam_high: float = 0.2
     lam_p_zero: float = 0.2
     lam_fixed: float | None = None
-    novelty: float = 0.5
+    novelty: float = 0.1
     diversity: float = 0.0
     exposure: float = 3.0
+    exposure_k: int = EXPOSURE_K
     l1: float = 0.0
     item_item: str = "auto"
     item_item_l2: float = 400.0
@@ -118,8 +123,8 @@ class TrainConfig:
             raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
         if not 0.0 < self.holdout < 1.0:
             raise ValueError(f"holdout must be in (0, 1), got {self.holdout}")
-        if self.epochs < 1 or self.dim < 1 or self.batch_size < 1:
-            raise ValueError("epochs, dim and batch_size must be ≥ 1")
+        if self.epochs < 1 or self.dim < 1 or self.batch_size < 1 or self.exposure_k < 1:
+            raise ValueError("epochs, dim, batch_size and exposure_k must be ≥ 1")
 
     @property
     def lambda_range(self) -> LambdaRange:
@@ -406,12 +411,12 @@ def fit_weighted(
         raise TrainingError("no user has two or more training interactions: nothing to learn")
     lam_range = cfg.lambda_range
 
-    def secondary(name: str, probs: torch.Tensor) -> torch.Tensor:
+    def secondary(name: str, probs: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
         """One secondary objective's term g_j per user."""
         if name == "novelty":
             return novelty_term(probs, net.log_popularity, n_active)
         if name == "exposure":
-            return exposure_term(probs)
+            return exposure_term(logits, cfg.exposure_k)
         return diversity_term(probs, div_t)
 
     def _multipliers(n: int, j: int) -> torch.Tensor:
@@ -477,7 +482,7 @@ def fit_weighted(
             logits = logits.float().masked_fill(input_mask | blocked[None, :], -math.inf)
             f = relevance_loss(logits, targets)
             probs = torch.softmax(logits, dim=1)
-            g_vec = torch.stack([secondary(o, probs) for o in objectives], dim=1)
+            g_vec = torch.stack([secondary(o, probs, logits) for o in objectives], dim=1)
             g = (weights[None, :] * g_vec).sum(dim=1)  # at the trained mix, for reporting
             loss = (f + (lam_vec * g_vec).sum(dim=1)).mean()
             if ratings is not None:

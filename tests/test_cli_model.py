@@ -40,8 +40,6 @@ def test_train_evaluate_recommend(files, tmp_path):
         str(files["u1.base"]),
         "--out",
         str(bundle),
-        "--epochs",
-        "3",
         "--no-text",
     )
     assert r.returncode == 0, r.stderr
@@ -58,22 +56,26 @@ def test_train_evaluate_recommend(files, tmp_path):
         "--lambdas",
         "0",
         "0.1",
-        "0.3",
+        "0.2",
         "--json",
         str(out),
     )
     assert r.returncode == 0, r.stderr
     result = json.loads(out.read_text())
-    assert [e["lambda"] for e in result["lambdas"]] == [0.0, 0.1, 0.3]
+    assert [e["lambda"] for e in result["lambdas"]] == [0.0, 0.1, 0.2]
     first = result["lambdas"][0]
     for key in ("sparsity", "model_bytes", "train_seconds", "device"):
         assert key in first
     for key in ("precision@10", "recall@20", "ndcg@10", "coverage@20", "novelty@20"):
         assert key in first["metrics"]
-    # three epochs on ML-100K: far better than popularity (recall@20 ≈ 0.148)
+    # the default 40 epochs (about 3 s) on ML-100K: far better than popularity (≈ 0.148)
     assert first["metrics"]["recall@20"] > 0.2
-    # a larger λ trades accuracy for less popular lists
-    assert result["lambdas"][-1]["metrics"]["novelty@20"] > first["metrics"]["novelty@20"]
+    # the top of the trained λ range trades accuracy for wider, less popular lists (a few
+    # epochs are not enough for this: λ's network learns it over the run)
+    top = result["lambdas"][-1]["metrics"]
+    assert top["coverage@20"] > 1.5 * first["metrics"]["coverage@20"]
+    assert top["novelty@20"] > first["metrics"]["novelty@20"]
+    assert top["recall@20"] < first["metrics"]["recall@20"]
     r = _cli("recommend", "--bundle", str(bundle), "--user", "1", "-k", "5", "--lambda", "0.1")
     assert r.returncode == 0, r.stderr
     assert len([ln for ln in r.stdout.splitlines() if ln.strip().startswith("1 ")]) == 5

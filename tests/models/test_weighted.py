@@ -164,7 +164,7 @@ def test_rating_head_learns_explicit_ratings(tmp_path):
 
 
 def test_each_objective_has_its_own_lambda(trained):
-    # trained with novelty 0.5 and exposure 3.0 (the defaults): one λ per objective
+    # trained with novelty 0.1 and exposure 3.0 (the defaults): one λ per objective
     assert trained.objectives_ == ["novelty", "exposure"]
     users = np.arange(30)
     lam = 2.0
