@@ -178,12 +178,13 @@ def exposure_term(
 
         1 − (1/k) · Σ_i m_ui · exp(−E_i),
 
-    in [0, 1] when the list holds k items: 0 when every item of the list is in no other list
-    of the batch, near 1 when all of them are widely shown. Lowering it moves items that sit
-    just outside users' lists, and are shown to few others, into the lists: what coverage@k
-    counts. It acts at the list boundary, so the top of each list, which ndcg weighs most,
-    moves least (a softmax-probability penalty pushes down the popular items at the top
-    instead).
+    in [0, 1] when the list holds k items. E_i counts the user's own list too, so with hard
+    membership the term is at its lowest, 1 − e⁻¹ ≈ 0.63, when no other list of the batch
+    holds the user's items, and near 1 when all of them are widely shown. Lowering it moves
+    items that sit just outside users' lists, and are shown to few others, into the lists:
+    what coverage@k counts. It acts at the list boundary, so the top of each list, which ndcg
+    weighs most, moves least (a softmax-probability penalty pushes down the popular items at
+    the top instead).
     """
     m = soft_top_k(logits, k, temperature)
     fresh = torch.exp(-m.sum(dim=0).detach())
