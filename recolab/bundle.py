@@ -384,6 +384,23 @@ class AlignedModel(Recommender):
         out[~ok] = np.nan
         return out
 
+    def predict_ratings(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+        """Predicted ratings of (user, item) index pairs in this data's vocabularies; NaN for
+        users or items the model does not know (see the inner model's ``predict_ratings``)."""
+        users = np.asarray(users, dtype=np.int64)
+        items = np.asarray(items, dtype=np.int64)
+        inner_users = np.where(
+            (users >= 0) & (users < len(self.user_map_)),
+            self.user_map_[np.clip(users, 0, len(self.user_map_) - 1)],
+            -1,
+        )
+        inner_items = np.where(
+            (items >= 0) & (items < len(self.item_map_)),
+            self.item_map_[np.clip(items, 0, len(self.item_map_) - 1)],
+            -1,
+        )
+        return self.inner.predict_ratings(inner_users, inner_items)
+
 
 @dataclass
 class LoadedModel:

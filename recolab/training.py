@@ -83,7 +83,8 @@ class TrainConfig:
         Use item text embeddings when the data have item texts.
     rating_weight:
         Weight of the rating MSE added to f for explicit data (0 = ranking only); it trains
-        the rating head behind ``predict_ratings`` (RMSE / MAE).
+        the rating head behind ``predict_ratings`` (RMSE / MAE): the baseline predictor
+        μ + b_u + b_i plus a learned residual.
     patience:
         Early stopping: epochs without validation improvement before stopping.
     seed, device:
@@ -345,6 +346,7 @@ def fit_weighted(
         WeightedObjectiveNet,
         bag_tensors,
         ease_weights,
+        rating_baseline,
     )
 
     cfg: TrainConfig = model.config
@@ -379,7 +381,7 @@ def fit_weighted(
         )
     use_ratings = cfg.rating_weight > 0 and train.kind == "explicit" and "rating" in train.frame
     ratings = train.matrix("rating") if use_ratings else None
-    rating_mean = float(train.frame["rating"].mean()) if use_ratings else 0.0
+    baseline = rating_baseline(ratings) if ratings is not None else None
     div_vectors = item_vectors if item_vectors is not None else text
     if cfg.diversity > 0 and div_vectors is None:
         log.warning(
@@ -400,7 +402,7 @@ def fit_weighted(
         log_popularity=log_pop,
         item_item=memory,
         lam_scale=(cfg.lam_high * weights * MULTIPLIER_HIGH).cpu().numpy(),
-        rating_mean=rating_mean,
+        rating_baseline=baseline,
     ).to(device)
     with torch.no_grad():  # items without training data have no collaborative embedding
         net.item_embedding[torch.as_tensor(item_users == 0, device=device)] = 0.0
@@ -495,6 +497,7 @@ def fit_weighted(
                     phi,
                     torch.as_tensor(tg_rows, device=device),
                     torch.as_tensor(tg_items, device=device),
+                    users=torch.as_tensor(users[tg_rows], device=device),
                 )
                 mse = ((pred_r - target_r) ** 2).mean()
                 loss = loss + cfg.rating_weight * mse

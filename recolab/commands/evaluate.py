@@ -22,6 +22,7 @@ TABLE_KEYS = (
     "ndcg@20",
     "coverage@20",
     "novelty@20",
+    "rmse",
 )
 
 

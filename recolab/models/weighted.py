@@ -54,6 +54,31 @@ def ease_weights(x: sp.csr_matrix, l2: float) -> np.ndarray:
     return b.astype(np.float32)
 
 
+def rating_baseline(
+    ratings: sp.csr_matrix, *, reg: float = 5.0, iterations: int = 3
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """The classic baseline predictor r̂ = μ + b_u + b_i of an explicit users × items rating
+    matrix (zero = not rated), by a few rounds of shrunk means:
+    b_i = Σ_u (r − μ − b_u) / (n_i + reg), then b_u = Σ_i (r − μ − b_i) / (n_u + reg).
+
+    Returns (μ, b_u per user, b_i per item); users and items without ratings get 0.
+    """
+    coo = ratings.tocoo()
+    rows, cols, r = coo.row, coo.col, coo.data.astype(np.float64)
+    n_users, n_items = ratings.shape
+    if len(r) == 0:
+        return 0.0, np.zeros(n_users, np.float32), np.zeros(n_items, np.float32)
+    mu = float(r.mean())
+    n_u = np.bincount(rows, minlength=n_users)
+    n_i = np.bincount(cols, minlength=n_items)
+    b_u = np.zeros(n_users)
+    b_i = np.zeros(n_items)
+    for _ in range(iterations):
+        b_i = np.bincount(cols, r - mu - b_u[rows], minlength=n_items) / (n_i + reg)
+        b_u = np.bincount(rows, r - mu - b_i[cols], minlength=n_users) / (n_u + reg)
+    return mu, b_u.astype(np.float32), b_i.astype(np.float32)
+
+
 def lambda_features(lam: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
     """Inputs of the FiLM network: per-objective λ (users × J), each divided by its scale
     (the top of its trained range), as (z, √z, z²) → (users × 3J)."""
@@ -75,6 +100,9 @@ class WeightedObjectiveNet(nn.Module):
     log_popularity:
         Normalised log popularity per item, in [-1, 0] (see
         :func:`recolab.objectives.novelty_term`).
+    rating_baseline:
+        For explicit data, the baseline predictor (μ, b_u, b_i) of :func:`rating_baseline`;
+        the rating head learns a residual on top of it. ``None`` for implicit data.
     item_item:
         EASE weights B (n_items × n_items), or ``None`` to leave the memory part out.
     lam_scale:
@@ -92,7 +120,7 @@ class WeightedObjectiveNet(nn.Module):
         item_item: np.ndarray | None,
         lam_scale: np.ndarray,
         film_hidden: int = 32,
-        rating_mean: float = 0.0,
+        rating_baseline: tuple[float, np.ndarray, np.ndarray] | None = None,
     ) -> None:
         super().__init__()
         self.n_items = n_items
@@ -104,10 +132,25 @@ class WeightedObjectiveNet(nn.Module):
         self.encoder_bias = nn.Parameter(torch.zeros(dim))
         self.item_embedding = nn.Parameter(torch.randn(n_items, dim) * 0.01)
         self.item_bias = nn.Parameter(torch.zeros(n_items))
-        # rating head (explicit data): r̂ = μ + rb_i + w · (base_u · φ_i), not λ-conditioned
-        self.rating_mu = nn.Parameter(torch.tensor(float(rating_mean)))
+        # rating head (explicit data), not λ-conditioned:
+        # r̂ = μ + b_u + b_i (fixed baseline) + rb_i + w · (base_u · q_i) (learned residual)
+        mu = 0.0 if rating_baseline is None else float(rating_baseline[0])
+        self.rating_mu = nn.Parameter(torch.tensor(mu))
         self.rating_bias = nn.Parameter(torch.zeros(n_items))
-        self.rating_w = nn.Parameter(torch.tensor(0.0))
+        self.rating_w = nn.Parameter(torch.tensor(1.0))
+        if rating_baseline is not None:
+            # rating-only item vectors: the ranking's φ is shaped by the secondary objectives
+            self.rating_item = nn.Parameter(torch.randn(n_items, dim) * 0.01)
+            self.register_buffer(
+                "rating_user_offset", torch.as_tensor(rating_baseline[1], dtype=torch.float32)
+            )
+            self.register_buffer(
+                "rating_item_offset", torch.as_tensor(rating_baseline[2], dtype=torch.float32)
+            )
+        else:
+            self.rating_item = None
+            self.rating_user_offset = None
+            self.rating_item_offset = None
         self.register_buffer("log_popularity", torch.as_tensor(log_popularity, dtype=torch.float32))
         if text is not None:
             t = torch.as_tensor(text, dtype=torch.float32)
@@ -170,11 +213,27 @@ class WeightedObjectiveNet(nn.Module):
         return phi, bias
 
     def ratings(
-        self, base: torch.Tensor, phi: torch.Tensor, rows: torch.Tensor, items: torch.Tensor
+        self,
+        base: torch.Tensor,
+        phi: torch.Tensor,
+        rows: torch.Tensor,
+        items: torch.Tensor,
+        users: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Predicted ratings of (user row, item) pairs from λ-free user vectors ``base``."""
-        dot = (base[rows] * phi[items]).sum(dim=1)
-        return self.rating_mu + self.rating_bias[items] + self.rating_w * dot
+        """Predicted ratings of (row, item) pairs from λ-free user vectors ``base`` (and item
+        vectors ``phi`` when the head has no rating-only item vectors); ``users`` (training
+        user indices of the rows, -1 for users without ratings) picks the offsets b_u."""
+        vectors = self.rating_item if self.rating_item is not None else phi
+        dot = (base[rows] * vectors[items]).sum(dim=1)
+        out = self.rating_mu + self.rating_bias[items] + self.rating_w * dot
+        if self.rating_item_offset is not None:
+            out = out + self.rating_item_offset[items]
+            if users is not None:
+                known = users >= 0
+                out = out + torch.where(
+                    known, self.rating_user_offset[users.clamp(min=0)], torch.zeros_like(out)
+                )
+        return out
 
     def film_params(self, lam: torch.Tensor) -> tuple[torch.Tensor, ...]:
         """(γ, δ, memory scale, popularity weight) for each row of per-objective λ (users × J).
@@ -374,6 +433,11 @@ class WeightedObjectiveRecommender(Recommender):
             log_popularity=state["log_popularity"],
             item_item=state.get("item_item"),
             lam_scale=state["lam_scale"],
+            rating_baseline=(
+                (0.0, state["rating_user_offset"], state["rating_item_offset"])
+                if "rating_user_offset" in state
+                else None
+            ),
         )
         net.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
         model = cls(cfg)
@@ -477,14 +541,17 @@ class WeightedObjectiveRecommender(Recommender):
         if not getattr(self, "rating_range_", None):
             return out
         ok = (users >= 0) & (users < len(self.user_base_)) & (items >= 0) & (items < self.n_items)
-        net = self.net_
-        dot = (self.user_base_[users[ok]] * self.phi_[items[ok]]).sum(axis=1)
+        u, i = users[ok], items[ok]
         with torch.inference_mode():
-            mu = float(net.rating_mu)
-            rb = net.rating_bias.numpy()[items[ok]]
-            w = float(net.rating_w)
+            pred = self.net_.ratings(
+                torch.as_tensor(self.user_base_),
+                torch.as_tensor(self.phi_),
+                torch.as_tensor(u),
+                torch.as_tensor(i),
+                users=torch.as_tensor(u),
+            ).numpy()
         lo, hi = self.rating_range_
-        out[ok] = np.clip(mu + rb + w * dot, lo, hi)
+        out[ok] = np.clip(pred, lo, hi)
         return out
 
     def fold_in(

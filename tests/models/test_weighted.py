@@ -163,6 +163,26 @@ def test_rating_head_learns_explicit_ratings(tmp_path):
     np.testing.assert_allclose(loaded.predict_ratings(users, items), pred, rtol=1e-5)
 
 
+def test_rating_baseline_known_answers():
+    import scipy.sparse as sp
+
+    from recolab.models.weighted import rating_baseline
+
+    # fully observed and additive: r = 3 + a_u + c_i; without shrinkage the baseline is exact
+    a, c = np.array([1.0, -1.0, 0.0]), np.array([0.5, -0.5])
+    r = 3.0 + a[:, None] + c[None, :]
+    mu, b_u, b_i = rating_baseline(sp.csr_matrix(r), reg=0.0, iterations=2)
+    assert mu == pytest.approx(3.0)
+    np.testing.assert_allclose(mu + b_u[:, None] + b_i[None, :], r, atol=1e-6)
+    # shrinkage pulls a single rating towards the mean: b_i = (5 - 3) / (1 + 1) for item 0,
+    # then the user offset of its rater uses what is left: (5 - 3 - 1) / (1 + 1)
+    m = sp.csr_matrix(np.array([[5.0, 0.0, 0.0], [0.0, 1.0, 0.0]]))
+    mu, b_u, b_i = rating_baseline(m, reg=1.0, iterations=1)
+    assert mu == pytest.approx(3.0)
+    np.testing.assert_allclose(b_i, [1.0, -1.0, 0.0])  # item 2 has no ratings: 0
+    np.testing.assert_allclose(b_u, [0.5, -0.5])
+
+
 def test_each_objective_has_its_own_lambda(trained):
     # trained with novelty 0.1 and exposure 3.0 (the defaults): one λ per objective
     assert trained.objectives_ == ["novelty", "exposure"]
