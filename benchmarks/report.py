@@ -22,6 +22,7 @@ ORDER = (
     "targets",
     "sparsity",
     "cold_start",
+    "new_users",
     "conditioning",
     "scaling",
     "dashboard",

@@ -166,13 +166,16 @@ def export_bundle(
     tensors, layout = _pack_weights(state)
     weights_bytes = st_save(tensors)
     train = model.train_
-    history_bytes = st_save(
-        {
-            "indptr": train.indptr.astype(np.int64),
-            "indices": train.indices.astype(np.int64),
-            "candidates": model.candidates_.astype(np.uint8),
-        }
-    )
+    history = {
+        "indptr": train.indptr.astype(np.int64),
+        "indices": train.indices.astype(np.int64),
+        "candidates": model.candidates_.astype(np.uint8),
+    }
+    encoder = getattr(model, "user_encoder_", None)
+    if encoder is not None:
+        history["user_token_indptr"] = model.user_tokens_.indptr.astype(np.int64)
+        history["user_token_indices"] = model.user_tokens_.indices.astype(np.int64)
+    history_bytes = st_save(history)
     users_csv = pd.DataFrame(
         {"index": np.arange(len(model.users_)), "id": model.users_.ids}
     ).to_csv(index=False)
@@ -210,6 +213,7 @@ def export_bundle(
         "metrics": metrics or {},
         "front": front or [],
         "rating_range": list(getattr(model, "rating_range_", None) or []) or None,
+        "user_attributes": None if encoder is None else encoder.to_dict(),
         "sparsity": model.sparsity(),
         "train_seconds": train_seconds,
         "device": device,
@@ -336,6 +340,20 @@ def load(path: str | Path) -> LoadedModel:
         (np.ones(len(history["indices"]), np.float32), history["indices"], history["indptr"]),
         shape=(dims["n_users"], dims["n_items"]),
     )
+    user_attributes = None
+    if config.get("user_attributes"):
+        from recolab.features.users import UserAttributeEncoder
+
+        try:
+            encoder = UserAttributeEncoder.from_dict(config["user_attributes"])
+            indices = history["user_token_indices"]
+            tokens = sp.csr_matrix(
+                (np.ones(len(indices), np.float32), indices, history["user_token_indptr"]),
+                shape=(dims["n_users"], encoder.n_tokens),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BundleError(f"{path}: user attributes are malformed: {exc}") from exc
+        user_attributes = (encoder, tokens)
     model = WeightedObjectiveRecommender.from_state(
         config["train_config"],
         state,
@@ -345,6 +363,7 @@ def load(path: str | Path) -> LoadedModel:
         items=Vocabulary(items["id"].to_numpy(dtype=object)),
         item_titles=items["title"].tolist() if "title" in items.columns else None,
         objectives=config.get("conditioned_objectives"),
+        user_attributes=user_attributes,
     )
     if config.get("rating_range"):
         model.rating_range_ = tuple(config["rating_range"])
@@ -492,9 +511,12 @@ class LoadedModel:
         k: int = 10,
         lam: float | Mapping[str, float] | None = None,
         exclude_seen: bool = True,
+        attributes: Mapping[str, Any] | None = None,
     ) -> pd.DataFrame:
-        """Top-``k`` for a new user from the ids of items they interacted with (fold-in).
-        Unknown item ids are ignored with a warning."""
+        """Top-``k`` for a new user from the ids of items they interacted with (fold-in; may
+        be empty) and, for models trained with user attributes, their attributes (column →
+        value, e.g. ``{"age": 31, "occupation": "writer"}``). Unknown item ids are ignored
+        with a warning; attributes the model was not trained on are ignored."""
         idx = self.model.items_.index([str(i) for i in item_ids])
         if (idx < 0).any():
             log.warning(
@@ -502,7 +524,7 @@ class LoadedModel:
                 [i for i, j in zip(item_ids, idx, strict=True) if j < 0][:5],
             )
         idx = idx[idx >= 0]
-        s = self.model.fold_in(idx, lam=self._lam(lam))
+        s = self.model.fold_in(idx, lam=self._lam(lam), attributes=attributes)
         s[~self.model.candidates_] = -np.inf
         if exclude_seen:
             s[idx] = -np.inf

@@ -71,9 +71,11 @@ def load_split(
 
 def split_from_spec(spec: dict[str, Any], seed: int) -> tuple[InteractionData, InteractionData]:
     """The (train, test) split a job spec describes (``sample``, or ``train`` with optional
-    ``test``, ``items`` and ``mapping``): the worker trains on it and the dashboard evaluates
-    on it, so both must build it here."""
-    return load_split(
+    ``test``, ``items``, ``users`` (attributes) and ``mapping``): the worker trains on it and
+    the dashboard evaluates on it, so both must build it here."""
+    from recolab.data.io import load_users
+
+    train, test = load_split(
         spec.get("train"),
         spec.get("test"),
         items=spec.get("items"),
@@ -81,6 +83,9 @@ def split_from_spec(spec: dict[str, Any], seed: int) -> tuple[InteractionData, I
         mapping=spec.get("mapping"),
         seed=seed,
     )
+    if spec.get("users"):
+        train.user_meta = test.user_meta = load_users(spec["users"])
+    return train, test
 
 
 def item_features(train: InteractionData, use_text: bool, device: str = "auto") -> Features:

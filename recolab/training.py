@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 import torch
 
@@ -81,6 +82,13 @@ class TrainConfig:
         without that user's fold), so the memory does not leak the hidden targets.
     use_text:
         Use item text embeddings when the data have item texts.
+    use_user_attributes:
+        Use user attributes (``InteractionData.user_meta``: age, gender, occupation …) when
+        the data have them.
+    cold_user_share:
+        With user attributes: the share of users in each step whose whole history is hidden
+        and predicted from their attributes alone, so new users with attributes but no
+        history get personal lists.
     rating_weight:
         Weight of the rating MSE added to f for explicit data (0 = ranking only); it trains
         the rating head behind ``predict_ratings`` (RMSE / MAE): the baseline predictor
@@ -111,6 +119,8 @@ class TrainConfig:
     item_item_l2: float = 400.0
     oof_memory: bool = True
     use_text: bool = True
+    use_user_attributes: bool = True
+    cold_user_share: float = 0.1
     rating_weight: float = 1.0
     patience: int = 5
     seed: int = 0
@@ -124,6 +134,8 @@ class TrainConfig:
             raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
         if not 0.0 < self.holdout < 1.0:
             raise ValueError(f"holdout must be in (0, 1), got {self.holdout}")
+        if not 0.0 <= self.cold_user_share < 1.0:
+            raise ValueError(f"cold_user_share must be in [0, 1), got {self.cold_user_share}")
         if self.epochs < 1 or self.dim < 1 or self.batch_size < 1 or self.exposure_k < 1:
             raise ValueError("epochs, dim, batch_size and exposure_k must be ≥ 1")
 
@@ -339,6 +351,7 @@ def fit_weighted(
     Validation (when ``valid`` is given) reports recall@k at λ = 0 and coverage@k at the top
     of the range each epoch, and early-stops on the recall.
     """
+    from recolab.features.users import UserAttributeEncoder
     from recolab.metrics import ranking_metrics
     from recolab.models.weighted import (
         ITEM_ITEM_MAX_ITEMS,
@@ -392,6 +405,21 @@ def fit_weighted(
         if cfg.diversity > 0 and div_vectors is not None
         else None
     )
+    user_attributes = None
+    if cfg.use_user_attributes and train.user_meta is not None and len(train.user_meta.columns):
+        active = [train.users.ids[u] for u in np.flatnonzero(lengths > 0)]
+        encoder = UserAttributeEncoder.fit(train.user_meta.reindex(pd.Index(active)))
+        tokens = encoder.encode(train.user_meta, train.users.ids)
+        if encoder.n_tokens > 0 and tokens.nnz > 0:
+            user_attributes = (encoder, tokens)
+            log.info(
+                "user attributes: %d columns, %d tokens, %d of %d users have some",
+                len(encoder.columns),
+                encoder.n_tokens,
+                int((tokens.getnnz(axis=1) > 0).sum()),
+                tokens.shape[0],
+            )
+    token_histories = Histories.from_csr(user_attributes[1]) if user_attributes else None
     # the secondary objectives the model is conditioned on, each with its own λ_j = λ·w_j·m_j
     objectives = conditioned_objectives(cfg, has_diversity_vectors=div_t is not None)
     weights = torch.tensor([getattr(cfg, o) for o in objectives], device=device)
@@ -403,9 +431,12 @@ def fit_weighted(
         item_item=memory,
         lam_scale=(cfg.lam_high * weights * MULTIPLIER_HIGH).cpu().numpy(),
         rating_baseline=baseline,
+        n_user_tokens=user_attributes[0].n_tokens if user_attributes else 0,
     ).to(device)
     with torch.no_grad():  # items without training data have no collaborative embedding
         net.item_embedding[torch.as_tensor(item_users == 0, device=device)] = 0.0
+        if net.new_user_bias is not None:  # new users start from popularity
+            net.new_user_bias.copy_(torch.as_tensor(np.log1p(item_users), device=device))
     blocked = torch.as_tensor(item_users == 0, device=device)
     histories = Histories.from_csr(x)
     train_users = np.flatnonzero(lengths >= 2)
@@ -468,6 +499,14 @@ def fit_weighted(
                 histories, users, cfg.holdout, rng
             )
             b = len(users)
+            attrs = None
+            if token_histories is not None:
+                attrs = token_histories.bag(users, device)
+                # some users become "new": their whole history is to be predicted
+                cold = (rng.random(b) < cfg.cold_user_share)[in_rows]
+                tg_rows = np.concatenate([tg_rows, in_rows[cold]])
+                tg_items = np.concatenate([tg_items, in_items[cold]])
+                in_rows, in_items = in_rows[~cold], in_items[~cold]
             items_t, offsets, w = bag_tensors(in_items, np.bincount(in_rows, minlength=b), device)
             input_mask = torch.zeros((b, n_items), dtype=torch.bool, device=device)
             input_mask[torch.as_tensor(in_rows, device=device), items_t] = True
@@ -478,9 +517,10 @@ def fit_weighted(
             lam = lam_range.sample(b, generator, device)
             lam_vec = lam[:, None] * weights[None, :] * _multipliers(b, len(objectives))
             with _autocast(device):
-                base = net.user_base(items_t, offsets, w)
+                base = net.user_base(items_t, offsets, w, attrs)
                 mem = net.memory(items_t, offsets, oof[fold[users[0]]] if oof else None)
-                logits = net.logits(base, mem, lam_vec)
+                new_users = torch.as_tensor(np.bincount(in_rows, minlength=b) == 0, device=device)
+                logits = net.logits(base, mem, lam_vec, new_users)
             logits = logits.float().masked_fill(input_mask | blocked[None, :], -math.inf)
             f = relevance_loss(logits, targets)
             probs = torch.softmax(logits, dim=1)
@@ -519,6 +559,7 @@ def fit_weighted(
         v_users = np.flatnonzero(v_matrix.getnnz(axis=1) > 0)
         v_test = v_matrix[v_users]
         seen = x[v_users].tocoo()
+        v_new = torch.as_tensor(lengths[v_users] == 0, device=device)
         k = cfg.valid_k
 
         def validate() -> dict[str, float]:
@@ -526,11 +567,12 @@ def fit_weighted(
             out: dict[str, float] = {}
             with torch.inference_mode():
                 items_t, offsets, w = histories.bag(v_users, device)
-                base = net.user_base(items_t, offsets, w)
+                attrs = token_histories.bag(v_users, device) if token_histories else None
+                base = net.user_base(items_t, offsets, w, attrs)
                 mem = net.memory(items_t, offsets)
                 for tag, lam_value in (("", 0.0), ("_high", cfg.lam_high)):
                     lam = (lam_value * weights)[None, :].expand(len(v_users), -1)
-                    s = net.logits(base, mem, lam).float()
+                    s = net.logits(base, mem, lam, v_new).float()
                     s[:, blocked] = -math.inf
                     s[
                         torch.as_tensor(seen.row, device=device),
@@ -556,7 +598,12 @@ def fit_weighted(
         on_progress=on_progress,
         should_stop=should_stop,
     )
-    model._attach(net, train, has_text=None if text is None else np.abs(text).sum(axis=1) > 0)
+    model._attach(
+        net,
+        train,
+        has_text=None if text is None else np.abs(text).sum(axis=1) > 0,
+        user_attributes=user_attributes,
+    )
     model.objectives_ = objectives
     model.objective_weights_ = weights.cpu().numpy().astype(np.float32)
     model.train_result_ = result

@@ -38,12 +38,15 @@ def test_train_evaluate_recommend(files, tmp_path):
         "train",
         "--train",
         str(files["u1.base"]),
+        "--users",
+        str(ML / "u.user"),
         "--out",
         str(bundle),
         "--no-text",
     )
     assert r.returncode == 0, r.stderr
     assert bundle.is_file() and "bundle:" in r.stdout
+    assert "user attributes: 4 columns for 943 of 943 users" in r.stdout
     out = tmp_path / "m.json"
     r = _cli(
         "evaluate",
@@ -88,6 +91,17 @@ def test_train_evaluate_recommend(files, tmp_path):
     assert len([ln for ln in r.stdout.splitlines() if ln.strip().startswith("1 ")]) == 5
     r = _cli("recommend", "--bundle", str(bundle), "--user", "no-such-user")
     assert r.returncode == 2 and "unknown user" in r.stderr
+    # a new user known only by attributes gets a list, and other attributes change it
+    lists = []
+    for who in (["age=22", "gender=F", "occupation=student"], ["age=66", "occupation=retired"]):
+        r = _cli("recommend", "--bundle", str(bundle), "--attributes", *who, "-k", "10")
+        assert r.returncode == 0, r.stderr
+        rows = [ln.split() for ln in r.stdout.splitlines() if ln.startswith("(new user)")]
+        assert len(rows) == 10
+        lists.append([row[3] for row in rows])  # (new, user) rank item …
+    assert lists[0] != lists[1]
+    r = _cli("recommend", "--bundle", str(bundle))
+    assert r.returncode == 2 and "--user" in r.stderr
 
 
 def test_bad_bundle_exits_with_clear_error(tmp_path):

@@ -13,9 +13,16 @@ HELP = "recommend from an exported bundle, for a known user or a new user's hist
 def add_arguments(p: argparse.ArgumentParser) -> None:
     """Register the arguments of ``recommend``."""
     p.add_argument("--bundle", required=True, metavar="B.zip", help="exported model bundle")
-    who = p.add_mutually_exclusive_group(required=True)
+    who = p.add_mutually_exclusive_group()
     who.add_argument("--user", metavar="ID", help="a user known to the model")
     who.add_argument("--history", metavar="ITEM,ITEM,...", help="item ids of a new user")
+    p.add_argument(
+        "--attributes",
+        nargs="+",
+        metavar="NAME=VALUE",
+        help="a new user's attributes, e.g. age=31 occupation=writer (models trained with "
+        "user attributes; with or without --history)",
+    )
     p.add_argument("-k", type=int, default=10, help="list length (default 10)")
     p.add_argument("--lambda", dest="lam", type=float, help="trade-off λ (default: as exported)")
     p.add_argument(
@@ -30,9 +37,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Print the list as a table."""
     from recolab.bundle import load
+    from recolab.errors import RecolabError
     from recolab.pipeline import objective_lambdas
 
+    if args.user is None and args.history is None and not args.attributes:
+        raise RecolabError("name a --user, or a new user's --history and/or --attributes")
+    if args.user is not None and args.attributes:
+        raise RecolabError("--attributes describe a new user; a known --user has their own")
+    attributes = parse_pairs(args.attributes, "--attributes", "NAME=VALUE") or None
     model = load(args.bundle)
+    if attributes and not model.config.get("user_attributes"):
+        raise RecolabError(f"{args.bundle}: the model was trained without user attributes")
     exclude = not args.include_seen
     weights = parse_pairs(args.weights, "--weights", "OBJECTIVE=NUMBER", float) or None
     lam = model.default_lam if args.lam is None else args.lam
@@ -40,8 +55,10 @@ def run(args: argparse.Namespace) -> int:
     if args.user is not None:
         df = model.recommend([args.user], k=args.k, lam=at, exclude_seen=exclude)
     else:
-        items = [i.strip() for i in args.history.split(",") if i.strip()]
-        df = model.recommend_for_history(items, k=args.k, lam=at, exclude_seen=exclude)
+        items = [i.strip() for i in (args.history or "").split(",") if i.strip()]
+        df = model.recommend_for_history(
+            items, k=args.k, lam=at, exclude_seen=exclude, attributes=attributes
+        )
     shown = ", ".join(f"{k}={v:g}" for k, v in weights.items()) if weights else "as trained"
     emit(
         f"λ = {lam:g} (trained range {model.lambda_range[0]:g}–{model.lambda_range[1]:g}); "

@@ -23,6 +23,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="held-out interactions: early stopping, and the front over λ stored in the bundle",
     )
     p.add_argument("--items", metavar="ITEMS", help="item catalogue with titles / texts")
+    p.add_argument(
+        "--users",
+        metavar="USERS",
+        help="user attributes (user id + columns such as age, gender, occupation)",
+    )
     p.add_argument("--config", metavar="CFG.toml", help="training options ([train] table)")
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="bundle folder or .zip")
     p.add_argument("--epochs", type=int, help="maximum epochs (overrides the config)")
@@ -32,7 +37,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Train, export, print a summary."""
-    from recolab.data.io import load_interactions
+    from recolab.data.io import load_interactions, load_users
     from recolab.data.splits import given_files
     from recolab.pipeline import train_and_export
     from recolab.training import TrainConfig
@@ -48,6 +53,13 @@ def run(args: argparse.Namespace) -> int:
         train, valid = given_files(args.train, args.valid, items=args.items)
     else:
         train, valid = load_interactions(args.train, items=args.items), None
+    if args.users:
+        train.user_meta = load_users(args.users)
+        known = int(train.user_meta.index.isin(train.users.ids).sum())
+        emit(
+            f"user attributes: {len(train.user_meta.columns)} columns for {known} of "
+            f"{train.n_users} users ({len(train.user_meta) - known} unknown ids ignored)"
+        )
 
     def progress(event: dict[str, Any]) -> None:
         shown = {k: v for k, v in event.items() if isinstance(v, int | float)}

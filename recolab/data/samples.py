@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 from recolab.data.interactions import InteractionData
-from recolab.data.io import load_interactions, load_user_meta
+from recolab.data.io import load_interactions, load_users
 from recolab.data.splits import given_files
 from recolab.errors import DataError
 
@@ -68,7 +68,7 @@ def load_sample(name: str) -> InteractionData:
     folder = sample_path(name)
     if name == "ml-100k":
         data = load_interactions(folder / "u.data", items=folder / "u.item")
-        data.user_meta = load_user_meta(folder / "u.user")
+        data.user_meta = load_users(folder / "u.user")
     else:
         data = load_interactions(folder / "online_retail_sample.csv", items=folder / "items.csv")
     data.name = name
@@ -88,7 +88,7 @@ def load_ml100k_split(split: str = "u1") -> tuple[InteractionData, InteractionDa
     if not train_file.exists() or not test_file.exists():
         raise DataError(f"split {split} is not shipped (no {train_file.name})", file=str(folder))
     train, test = given_files(train_file, test_file, items=folder / "u.item")
-    user_meta = load_user_meta(folder / "u.user")
+    user_meta = load_users(folder / "u.user")
     train.user_meta = user_meta
     test.user_meta = user_meta
     train.name, test.name = f"ml-100k/{split}.base", f"ml-100k/{split}.test"

@@ -184,6 +184,45 @@ def cold_item_split(
     return _halves(data, np.isin(items, held), f"coldItems{item_fraction:g}/seed{seed}")
 
 
+def cold_user_split(
+    data: InteractionData, user_fraction: float = 0.1, seed: int = 0
+) -> tuple[InteractionData, InteractionData]:
+    """Hold out a random share of users entirely: all their interactions go to test.
+
+    Used to evaluate recommendations for new users from their attributes alone: test users
+    never appear in train. ``round(user_fraction · n)`` users are held out (at least one),
+    where ``n`` is the number of users with interactions.
+
+    Parameters
+    ----------
+    data:
+        Interactions to split.
+    user_fraction:
+        Share of the users with interactions that is held out, in (0, 1).
+    seed:
+        Random seed; the same seed gives the same split.
+
+    Returns
+    -------
+    tuple of InteractionData
+        ``(train, test)`` sharing ``data``'s vocabularies.
+
+    Raises
+    ------
+    ValueError
+        ``user_fraction`` outside (0, 1), or it would hold out every user.
+    """
+    _check_fraction("user_fraction", user_fraction)
+    users = data.frame["user_idx"].to_numpy()
+    present = np.unique(users)
+    k = max(1, round(user_fraction * len(present)))
+    if k >= len(present):
+        raise ValueError("cold_user_split would hold out every user")
+    rng = np.random.default_rng(seed)
+    held = rng.choice(present, size=k, replace=False)
+    return _halves(data, np.isin(users, held), f"coldUsers{user_fraction:g}/seed{seed}")
+
+
 def given_files(
     train_path: str | Path,
     test_path: str | Path,

@@ -7,8 +7,10 @@ Score of item i for user u at trade-off λ (the seed formula r̂ = θ_u·φ(i) +
 * ψ(u) = x_u, the user's training history (binary), and β_i the item-item weights (column i of
   B, initialised by the EASE closed form on the training data and kept fixed): the
   collaborative memory part. Switched off for very large catalogues.
-* θ_u(λ) = FiLM_λ(tanh(W x_u / √|x_u| + c)): a user vector from the history, modulated by λ
-  (feature-wise scale and shift from a small network of λ).
+* θ_u(λ) = FiLM_λ(tanh(W x_u / √|x_u| + A a_u / √|a_u| + c)): a user vector from the history
+  x_u and, when the data have user attributes, the user's attribute tokens a_u (see
+  :mod:`recolab.features.users`), modulated by λ (feature-wise scale and shift from a small
+  network of λ). A user with attributes but no history still gets a personal vector.
 * φ_i = E_i + P t_i: a collaborative item embedding plus a learned projection of the item's
   pretrained text embedding t_i (zero when there is no text). Items never seen in training
   but with text still get a score through P t_i (cold start).
@@ -36,6 +38,7 @@ from torch import nn
 from torch.nn import functional
 
 from recolab.data.interactions import InteractionData
+from recolab.features.users import UserAttributeEncoder
 from recolab.models.base import Recommender
 
 log = logging.getLogger(__name__)
@@ -108,6 +111,8 @@ class WeightedObjectiveNet(nn.Module):
     lam_scale:
         Per secondary objective, the top of its trained λ range (λ_high × its weight); one
         FiLM input group per objective.
+    n_user_tokens:
+        Number of user attribute tokens (0 = no user attributes).
     """
 
     def __init__(
@@ -121,6 +126,7 @@ class WeightedObjectiveNet(nn.Module):
         lam_scale: np.ndarray,
         film_hidden: int = 32,
         rating_baseline: tuple[float, np.ndarray, np.ndarray] | None = None,
+        n_user_tokens: int = 0,
     ) -> None:
         super().__init__()
         self.n_items = n_items
@@ -130,6 +136,15 @@ class WeightedObjectiveNet(nn.Module):
         self.encoder = nn.EmbeddingBag(n_items, dim, mode="sum")
         nn.init.normal_(self.encoder.weight, std=1.0 / math.sqrt(dim))
         self.encoder_bias = nn.Parameter(torch.zeros(dim))
+        if n_user_tokens > 0:
+            self.user_attributes = nn.EmbeddingBag(n_user_tokens, dim, mode="sum")
+            nn.init.normal_(self.user_attributes.weight, std=0.1 / math.sqrt(dim))
+            # item bias of users without history (their lists come from attributes alone;
+            # the warm item bias is a residual next to the history parts, not a prior)
+            self.new_user_bias = nn.Parameter(torch.zeros(n_items))
+        else:
+            self.user_attributes = None
+            self.new_user_bias = None
         self.item_embedding = nn.Parameter(torch.randn(n_items, dim) * 0.01)
         self.item_bias = nn.Parameter(torch.zeros(n_items))
         # rating head (explicit data), not λ-conditioned:
@@ -180,12 +195,22 @@ class WeightedObjectiveNet(nn.Module):
 
     # -- pieces, shared by training and by the cached scorer -----------------------------
     def user_base(
-        self, items: torch.Tensor, offsets: torch.Tensor, weights: torch.Tensor
+        self,
+        items: torch.Tensor,
+        offsets: torch.Tensor,
+        weights: torch.Tensor,
+        attributes: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
     ) -> torch.Tensor:
-        """λ-free user vectors from histories given as an EmbeddingBag batch."""
-        return torch.tanh(
-            self.encoder(items, offsets, per_sample_weights=weights) + self.encoder_bias
-        )
+        """λ-free user vectors from histories given as an EmbeddingBag batch, plus the users'
+        attribute tokens (same EmbeddingBag form) when the model has user attributes."""
+        h = self.encoder(items, offsets, per_sample_weights=weights) + self.encoder_bias
+        if self.user_attributes is not None and attributes is not None:
+            tokens, token_offsets, token_weights = attributes
+            a = self.user_attributes(tokens, token_offsets, per_sample_weights=token_weights)
+            # attributes speak loudest for users with little history
+            ends = torch.cat([offsets[1:], offsets.new_tensor([items.numel()])])
+            h = h + a * torch.rsqrt(1.0 + (ends - offsets).to(a.dtype))[:, None]
+        return torch.tanh(h)
 
     def memory(
         self,
@@ -260,14 +285,19 @@ class WeightedObjectiveNet(nn.Module):
         base: torch.Tensor,
         memory: torch.Tensor | None,
         lam: torch.Tensor,
+        new_users: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Scores (users × items) from λ-free user pieces and per-objective λ (users × J)."""
+        """Scores (users × items) from λ-free user pieces and per-objective λ (users × J);
+        ``new_users`` (bool per user) marks users without history (models with user
+        attributes give them their own item bias)."""
         gamma, delta, scale, pop = self.film_params(lam)
         theta = base * (1.0 + gamma) + delta
         phi, bias = self.item_vectors()
         s = theta @ phi.T + bias[None, :] + pop[:, None] * self.log_popularity[None, :]
         if memory is not None:
             s = s + scale[:, None] * memory
+        if new_users is not None and self.new_user_bias is not None:
+            s = s + new_users.to(s.dtype)[:, None] * self.new_user_bias[None, :]
         return s
 
 
@@ -389,10 +419,12 @@ class WeightedObjectiveRecommender(Recommender):
         net: WeightedObjectiveNet,
         train: InteractionData,
         has_text: np.ndarray | None,
+        user_attributes: tuple[UserAttributeEncoder, sp.csr_matrix] | None = None,
     ) -> None:
         """Keep the trained network and derive the cached scoring arrays."""
         from recolab.bundle import data_fingerprint
 
+        self._set_user_attributes(user_attributes)
         self._remember(train)
         if has_text is not None:
             self.candidates_ = self.candidates_ | np.asarray(has_text, bool)
@@ -416,10 +448,13 @@ class WeightedObjectiveRecommender(Recommender):
         items: Any,
         item_titles: list[str] | None = None,
         objectives: list[str] | None = None,
+        user_attributes: tuple[UserAttributeEncoder, sp.csr_matrix] | None = None,
     ) -> WeightedObjectiveRecommender:
         """Rebuild a fitted model from its config, weights and training histories (bundles).
 
-        ``objectives`` names the secondary objectives the model is conditioned on, in order.
+        ``objectives`` names the secondary objectives the model is conditioned on, in order;
+        ``user_attributes`` is the attribute encoder and the users × tokens matrix of the
+        training users, for models trained with user attributes.
         """
         from recolab.training import TrainConfig
 
@@ -438,6 +473,11 @@ class WeightedObjectiveRecommender(Recommender):
                 if "rating_user_offset" in state
                 else None
             ),
+            n_user_tokens=(
+                int(state["user_attributes.weight"].shape[0])
+                if "user_attributes.weight" in state
+                else 0
+            ),
         )
         net.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
         model = cls(cfg)
@@ -449,10 +489,30 @@ class WeightedObjectiveRecommender(Recommender):
         model.data_fingerprint_ = None
         model.objectives_ = objectives
         model.objective_weights_ = np.array([getattr(cfg, o) for o in objectives], np.float32)
+        model._set_user_attributes(user_attributes)
         model.net_ = net.eval()
         model.histories_ = Histories.from_csr(train)
         model.refresh_cache()
         return model
+
+    def _set_user_attributes(
+        self, user_attributes: tuple[UserAttributeEncoder, sp.csr_matrix] | None
+    ) -> None:
+        if user_attributes is None:
+            self.user_encoder_, self.user_tokens_ = None, None
+        else:
+            encoder, tokens = user_attributes
+            self.user_encoder_ = encoder
+            self.user_tokens_ = tokens
+            self._token_histories = Histories.from_csr(tokens)
+
+    def attribute_bag(
+        self, users: np.ndarray, device: torch.device
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        """EmbeddingBag inputs of the users' attribute tokens (``None`` without attributes)."""
+        if getattr(self, "user_tokens_", None) is None:
+            return None
+        return self._token_histories.bag(users, device)
 
     def refresh_cache(self) -> None:
         """Recompute the λ-free user and item arrays (after training or pruning)."""
@@ -467,11 +527,16 @@ class WeightedObjectiveRecommender(Recommender):
             for start in range(0, len(users), 4096):
                 b = users[start : start + 4096]
                 items, offsets, w = self.histories_.bag(b, torch.device("cpu"))
-                bases.append(net.user_base(items, offsets, w).numpy())
+                attrs = self.attribute_bag(b, torch.device("cpu"))
+                bases.append(net.user_base(items, offsets, w, attrs).numpy())
                 m = net.memory(items, offsets)
                 if m is not None:
                     mems.append(m.numpy())
             self.user_base_ = np.vstack(bases).astype(np.float32)
+            self.new_users_ = np.diff(self.histories_.indptr) == 0
+            self.new_user_bias_ = (
+                None if net.new_user_bias is None else net.new_user_bias.numpy().copy()
+            )
             self.memory_ = np.vstack(mems).astype(np.float32) if mems else None
 
     def lambda_vector(self, lam: float | Mapping[str, float] | None) -> np.ndarray:
@@ -511,6 +576,9 @@ class WeightedObjectiveRecommender(Recommender):
         s += self.bias_ + pop * self.log_popularity_
         if self.memory_ is not None:
             s += scale * self.memory_[users]
+        if self.new_user_bias_ is not None:
+            new = self.new_users_[users]
+            s[new] += self.new_user_bias_
         return s.astype(np.float32, copy=False)
 
     def score_text_items(
@@ -558,17 +626,26 @@ class WeightedObjectiveRecommender(Recommender):
         self,
         item_indices: list[int] | np.ndarray,
         lam: float | Mapping[str, float] | None = None,
+        attributes: Mapping[str, Any] | None = None,
     ) -> np.ndarray:
-        """Scores (n_items,) for a new user given the indices of items they interacted with."""
+        """Scores (n_items,) for a new user given the indices of items they interacted with
+        (may be empty) and, for models trained with user attributes, their attributes
+        (column → value; unknown columns and values are ignored)."""
         idx = np.asarray([i for i in item_indices if 0 <= i < self.n_items], dtype=np.int64)
         lam_t = torch.as_tensor(self.lambda_vector(lam))[None, :]
+        attrs = None
+        encoder = getattr(self, "user_encoder_", None)
+        if attributes and encoder is not None:
+            tokens = encoder.encode_one(attributes)
+            attrs = bag_tensors(tokens, np.array([len(tokens)]), torch.device("cpu"))
         with torch.inference_mode():
             items = torch.as_tensor(idx)
             offsets = torch.zeros(1, dtype=torch.int64)
             w = torch.full((len(idx),), 1.0 / math.sqrt(max(len(idx), 1)))
-            base = self.net_.user_base(items, offsets, w)
+            base = self.net_.user_base(items, offsets, w, attrs)
             mem = self.net_.memory(items, offsets)
-            return self.net_.logits(base, mem, lam_t)[0].numpy()
+            new = torch.tensor([len(idx) == 0])
+            return self.net_.logits(base, mem, lam_t, new)[0].numpy()
 
     # -- sparsity ------------------------------------------------------------------------
     def weight_arrays(self) -> dict[str, np.ndarray]:
