@@ -164,6 +164,23 @@ def leave_last_n(data: InteractionData, n: int = 1) -> tuple[InteractionData, In
     return _halves(data, mask, f"last{n}")
 
 
+def _hold_out_entirely(
+    data: InteractionData, side: str, fraction: float, seed: int
+) -> tuple[InteractionData, InteractionData]:
+    """Hold out a random share of the users or items (``side``) with interactions, with all
+    their interactions (the cold-start splits)."""
+    _check_fraction(f"{side}_fraction", fraction)
+    ids = data.frame[f"{side}_idx"].to_numpy()
+    present = np.unique(ids)
+    k = max(1, round(fraction * len(present)))
+    if k >= len(present):
+        raise ValueError(f"cold_{side}_split would hold out every {side}")
+    rng = np.random.default_rng(seed)
+    held = rng.choice(present, size=k, replace=False)
+    label = f"cold{side.capitalize()}s{fraction:g}/seed{seed}"
+    return _halves(data, np.isin(ids, held), label)
+
+
 def cold_item_split(
     data: InteractionData, item_fraction: float = 0.1, seed: int = 0
 ) -> tuple[InteractionData, InteractionData]:
@@ -173,15 +190,7 @@ def cold_item_split(
     ``round(item_fraction · m)`` items are held out (at least one), where ``m`` is the number
     of items with interactions.
     """
-    _check_fraction("item_fraction", item_fraction)
-    items = data.frame["item_idx"].to_numpy()
-    present = np.unique(items)
-    k = max(1, round(item_fraction * len(present)))
-    if k >= len(present):
-        raise ValueError("cold_item_split would hold out every item")
-    rng = np.random.default_rng(seed)
-    held = rng.choice(present, size=k, replace=False)
-    return _halves(data, np.isin(items, held), f"coldItems{item_fraction:g}/seed{seed}")
+    return _hold_out_entirely(data, "item", item_fraction, seed)
 
 
 def cold_user_split(
@@ -212,15 +221,7 @@ def cold_user_split(
     ValueError
         ``user_fraction`` outside (0, 1), or it would hold out every user.
     """
-    _check_fraction("user_fraction", user_fraction)
-    users = data.frame["user_idx"].to_numpy()
-    present = np.unique(users)
-    k = max(1, round(user_fraction * len(present)))
-    if k >= len(present):
-        raise ValueError("cold_user_split would hold out every user")
-    rng = np.random.default_rng(seed)
-    held = rng.choice(present, size=k, replace=False)
-    return _halves(data, np.isin(users, held), f"coldUsers{user_fraction:g}/seed{seed}")
+    return _hold_out_entirely(data, "user", user_fraction, seed)
 
 
 def given_files(
