@@ -406,19 +406,15 @@ class AlignedModel(Recommender):
     def predict_ratings(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
         """Predicted ratings of (user, item) index pairs in this data's vocabularies; NaN for
         users or items the model does not know (see the inner model's ``predict_ratings``)."""
-        users = np.asarray(users, dtype=np.int64)
-        items = np.asarray(items, dtype=np.int64)
-        inner_users = np.where(
-            (users >= 0) & (users < len(self.user_map_)),
-            self.user_map_[np.clip(users, 0, len(self.user_map_) - 1)],
-            -1,
+
+        def inner(idx: np.ndarray, table: np.ndarray) -> np.ndarray:
+            idx = np.asarray(idx, dtype=np.int64)
+            ok = (idx >= 0) & (idx < len(table))
+            return np.where(ok, table[np.where(ok, idx, 0)], -1)
+
+        return self.inner.predict_ratings(
+            inner(users, self.user_map_), inner(items, self.item_map_)
         )
-        inner_items = np.where(
-            (items >= 0) & (items < len(self.item_map_)),
-            self.item_map_[np.clip(items, 0, len(self.item_map_) - 1)],
-            -1,
-        )
-        return self.inner.predict_ratings(inner_users, inner_items)
 
 
 @dataclass

@@ -507,7 +507,8 @@ def fit_weighted(
                 tg_rows = np.concatenate([tg_rows, in_rows[cold]])
                 tg_items = np.concatenate([tg_items, in_items[cold]])
                 in_rows, in_items = in_rows[~cold], in_items[~cold]
-            items_t, offsets, w = bag_tensors(in_items, np.bincount(in_rows, minlength=b), device)
+            in_lengths = np.bincount(in_rows, minlength=b)
+            items_t, offsets, w = bag_tensors(in_items, in_lengths, device)
             input_mask = torch.zeros((b, n_items), dtype=torch.bool, device=device)
             input_mask[torch.as_tensor(in_rows, device=device), items_t] = True
             targets = torch.zeros((b, n_items), device=device)
@@ -519,8 +520,9 @@ def fit_weighted(
             with _autocast(device):
                 base = net.user_base(items_t, offsets, w, attrs)
                 mem = net.memory(items_t, offsets, oof[fold[users[0]]] if oof else None)
-                new_users = torch.as_tensor(np.bincount(in_rows, minlength=b) == 0, device=device)
-                logits = net.logits(base, mem, lam_vec, new_users)
+                logits = net.logits(
+                    base, mem, lam_vec, torch.as_tensor(in_lengths == 0, device=device)
+                )
             logits = logits.float().masked_fill(input_mask | blocked[None, :], -math.inf)
             f = relevance_loss(logits, targets)
             probs = torch.softmax(logits, dim=1)

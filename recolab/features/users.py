@@ -104,8 +104,6 @@ class UserAttributeEncoder:
 
     def _token(self, c: int, value: Any) -> int | None:
         col = self.columns[c]
-        if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
-            return None
         if col["kind"] == "numeric":
             try:
                 v = float(value)
@@ -114,6 +112,8 @@ class UserAttributeEncoder:
             if np.isnan(v):
                 return None
             return self._offsets[c] + int(np.searchsorted(col["edges"], v, side="right"))
+        if value is None or pd.isna(value):
+            return None
         values = col["values"]
         text = str(value).strip()
         if text == "":
