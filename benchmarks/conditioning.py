@@ -207,8 +207,8 @@ def run(
     verdict = "**met**" if worst_r <= TARGET and worst_c <= TARGET else "**not met**"
     text = (
         "## One model for every λ: conditioned vs fixed-λ models\n\n"
-        f"ML-100K `u1`, title embeddings on. Conditioned: `TrainConfig()` (λ sampled per user "
-        f"in [0, {base.lam_high}], P(λ=0) = {base.lam_p_zero}), seed 0"
+        "ML-100K `u1`, title embeddings on. Conditioned: `TrainConfig()` (one λ per batch of "
+        f"users, sampled in [0, {base.lam_high}], P(λ=0) = {base.lam_p_zero}), seed 0"
         + (f", {cond_s:.1f} s" if cond_s == cond_s else " (the model of the table above)")
         + f". Fixed-λ: `TrainConfig(lam_fixed=λ)`, same {base.epochs} epochs, seed 0, "
         f"{np.mean(fixed_seconds):.1f} s each on average. A second conditioned model with seed "

@@ -5,7 +5,8 @@ The weighted-objective model is trained on
     L = f + λ · g,    g = w_novelty · g_novelty + w_diversity · g_diversity
                           + w_exposure · g_exposure
 
-per user, with λ sampled per user during training and fed to the network, so one trained
+per user, with λ sampled per batch of users during training (the exposure term is a property
+of the batch's lists together, so its users share one λ) and fed to the network, so one trained
 model serves every λ in its range. The sparsity term (an L1 penalty, plus magnitude pruning
 after training) and the cost term (a training budget) shape the one model as a whole and are
 not conditioned on λ. α = (α1, α2, α3) weighs precision, recall and F1 when choosing a point
@@ -89,10 +90,10 @@ class ObjectiveWeights:
 
 @dataclass(frozen=True)
 class LambdaRange:
-    """How λ is sampled per user during training.
+    """How λ is sampled during training (one draw per batch of users).
 
     With ``fixed`` set, λ is that constant (a separately trained fixed-λ model). Otherwise a
-    share ``p_zero`` of users get λ = 0 exactly (so the accuracy end of the range is trained as
+    share ``p_zero`` of draws is λ = 0 exactly (so the accuracy end of the range is trained as
     well as the rest) and the others λ ~ U(0, ``high``).
     """
 

@@ -100,7 +100,7 @@ class TrainConfig:
     """
 
     dim: int = 64
-    epochs: int = 40
+    epochs: int = 60
     budget_seconds: float | None = None
     batch_size: int = 256
     lr: float = 1e-3
@@ -346,8 +346,8 @@ def fit_weighted(
     """Train a :class:`~recolab.models.weighted.WeightedObjectiveRecommender` in place.
 
     Each step takes a batch of users, hides a share (``holdout``) of each history, samples
-    λ per user, and minimises f (likelihood of the hidden items among all items not in the
-    input) + λ·g (novelty and diversity of the predicted distribution) + an L1 term.
+    one λ for the batch, and minimises f (likelihood of the hidden items among all items not
+    in the input) + λ·g (novelty, exposure and diversity of the predicted lists) + an L1 term.
     Validation (when ``valid`` is given) reports recall@k at λ = 0 and coverage@k at the top
     of the range each epoch, and early-stops on the recall.
     """
@@ -452,14 +452,14 @@ def fit_weighted(
             return exposure_term(logits, cfg.exposure_k)
         return diversity_term(probs, div_t)
 
-    def _multipliers(n: int, j: int) -> torch.Tensor:
-        """Per-user, per-objective multipliers of the trained weights: 1 for half of the
-        users (the trained mix), U(0, MULTIPLIER_HIGH) for the others, so each objective's
-        weight can be moved on its own at inference; all 1 for a fixed-λ model."""
+    def _multipliers(j: int) -> torch.Tensor:
+        """One batch's per-objective multipliers of the trained weights (1 × j): 1 for half
+        of the batches (the trained mix), U(0, MULTIPLIER_HIGH) for the others, so each
+        objective's weight can be moved on its own at inference; all 1 for a fixed-λ model."""
         if cfg.lam_fixed is not None or j == 0:
-            return torch.ones((n, j), device=device)
-        m = torch.rand((n, j), generator=generator) * MULTIPLIER_HIGH
-        keep = torch.rand((n, 1), generator=generator) < 0.5
+            return torch.ones((1, j), device=device)
+        m = torch.rand((1, j), generator=generator) * MULTIPLIER_HIGH
+        keep = torch.rand((1, 1), generator=generator) < 0.5
         return torch.where(keep, torch.ones_like(m), m).to(device)
 
     params = [p for p in net.parameters() if p.requires_grad]
@@ -515,8 +515,11 @@ def fit_weighted(
             targets[
                 torch.as_tensor(tg_rows, device=device), torch.as_tensor(tg_items, device=device)
             ] = 1.0
-            lam = lam_range.sample(b, generator, device)
-            lam_vec = lam[:, None] * weights[None, :] * _multipliers(b, len(objectives))
+            # one λ per batch: the exposure term is a property of the batch's lists together,
+            # so every user in it shares the λ it is weighed with (as in a fixed-λ run)
+            lam = lam_range.sample(1, generator, device)
+            lam_vec = lam[:, None] * weights[None, :] * _multipliers(len(objectives))
+            lam_vec = lam_vec.expand(b, -1)
             with _autocast(device):
                 base = net.user_base(items_t, offsets, w, attrs)
                 mem = net.memory(items_t, offsets, oof[fold[users[0]]] if oof else None)

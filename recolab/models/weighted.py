@@ -17,7 +17,7 @@ Score of item i for user u at trade-off λ (the seed formula r̂ = θ_u·φ(i) +
 * b_i = bias_i + w·t_i, and c(λ) · logpop_i lets λ move the whole list along the popularity
   axis; a(λ) lets λ weigh the memory part.
 
-Training (see :mod:`recolab.training` and :mod:`recolab.objectives`) samples λ per user and
+Training (see :mod:`recolab.training` and :mod:`recolab.objectives`) samples λ per batch and
 minimises f + λ·g, so one trained network serves every λ in its range: a new λ costs one
 small matrix product over cached user and item vectors, not a retraining.
 """
@@ -384,7 +384,7 @@ class WeightedObjectiveRecommender(Recommender):
         on_progress: Callable[[dict[str, Any]], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
     ) -> Self:
-        """Train on ``train`` (λ sampled per user) and return ``self``.
+        """Train on ``train`` (λ sampled per batch of users) and return ``self``.
 
         Parameters
         ----------

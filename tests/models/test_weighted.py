@@ -29,7 +29,8 @@ def skewed():
 
 @pytest.fixture(scope="module")
 def trained(skewed):
-    cfg = TrainConfig(epochs=15, dim=16, batch_size=64, lam_high=4.0, seed=0)
+    # small batches: λ is drawn once per batch, so the λ network needs enough draws
+    cfg = TrainConfig(epochs=15, dim=16, batch_size=16, lam_high=4.0, seed=0)
     return WeightedObjectiveRecommender(cfg).fit(skewed)
 
 
