@@ -93,6 +93,8 @@ TARGET_TRAIN_S = 60.0
 TARGET_RELAMBDA_MS = 50.0
 TARGET_NDCG_LOSS = 0.05
 TARGET_COVERAGE_X = 2.0
+#: Seeds of the recolab model for the targets' seed spread (seed 0 is the main model).
+TARGET_SEEDS = (0, 1, 2, 3, 4)
 
 
 def timed_fit(fit: Callable[[], Any]) -> tuple[float, int]:
@@ -240,6 +242,26 @@ def mib(n: float) -> str:
     return f"{n / 2**20:.0f}"
 
 
+def front_points(front: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+    """The rows of a front over λ the targets read: λ = 0, and the highest coverage@20 within
+    5 % ndcg@10 of the front's best."""
+    zero = front.loc[front["lam"].astype(float).abs().idxmin()]
+    ok = front[front["ndcg@10"] >= (1 - TARGET_NDCG_LOSS) * float(front["ndcg@10"].max())]
+    return zero, ok.loc[ok["coverage@20"].idxmax()]
+
+
+def front_summary(front: pd.DataFrame, ease_coverage: float) -> dict[str, float]:
+    """The target quantities of one model's front over λ: λ=0 recall@20 and ndcg@10, and the
+    highest coverage@20 (× EASE's) within 5 % ndcg@10 of the front's best, with its λ."""
+    zero, pick = front_points(front)
+    return {
+        "recall@20": float(zero["recall@20"]),
+        "ndcg@10": float(zero["ndcg@10"]),
+        "coverage_x": float(pick["coverage@20"]) / ease_coverage,
+        "lam": float(pick["lam"]),
+    }
+
+
 def run_ml100k(
     out: Path,
 ) -> tuple[InteractionData, InteractionData, pipeline.Features, WeightedObjectiveRecommender]:
@@ -372,14 +394,34 @@ def run_ml100k(
     peer_names = [n for n in metrics if n != "popularity"]
     best_recall = max(peer_names, key=lambda n: metrics[n]["recall@20"])
     best_ndcg = max(peer_names, key=lambda n: metrics[n]["ndcg@10"])
-    zero = at_lam(0.0)
+    zero, pick = front_points(front)
     ease = metrics["ease (l2=400)"]
     max_ndcg = float(front["ndcg@10"].max())
-    ok = front[front["ndcg@10"] >= (1 - TARGET_NDCG_LOSS) * max_ndcg]
-    pick = ok.loc[ok["coverage@20"].idxmax()]
 
     def verdict(flag: bool) -> str:
         return "**met**" if flag else "**not met**"
+
+    # the same targets over several training seeds (the λ=0 gaps are of the seed-noise size)
+    spread = [front_summary(front, ease["coverage@20"])]
+    for seed in TARGET_SEEDS[1:]:
+        other = WeightedObjectiveRecommender(TrainConfig(seed=seed, device=DEVICE))
+        other.fit(train, item_text=features.text, item_vectors=vectors)
+        other_front = pipeline.lambda_front(
+            other, train, test, lambdas, ks=KS, item_vectors=vectors
+        )
+        spread.append(front_summary(other_front, ease["coverage@20"]))
+    spread_df = pd.DataFrame(spread, index=list(TARGET_SEEDS))
+    mean, sd = spread_df.mean(), spread_df.std(ddof=1)
+    seed_rows = [
+        {
+            "seed": seed,
+            "λ=0 recall@20": r["recall@20"],
+            "λ=0 ndcg@10": r["ndcg@10"],
+            "coverage@20 ≤5% loss, × EASE": r["coverage_x"],
+            "at λ": r["lam"],
+        }
+        for seed, r in spread_df.iterrows()
+    ]
 
     lines = [
         "## Targets (reported, not asserted)\n",
@@ -404,6 +446,22 @@ def run_ml100k(
         f"{verdict(w_seconds <= TARGET_TRAIN_S)} |",
         f"| new-λ top-20 for all users ≤ {TARGET_RELAMBDA_MS:g} ms | median {relam_med:.1f} ms "
         f"(p90 {relam_p90:.1f}) | {verdict(relam_med <= TARGET_RELAMBDA_MS)} |",
+        f"| λ=0 recall@20 ≥ best peer, mean of seeds {TARGET_SEEDS[0]}–{TARGET_SEEDS[-1]} | "
+        f"{mean['recall@20']:.4f} ± {sd['recall@20']:.4f} (sd) vs "
+        f"{metrics[best_recall]['recall@20']:.4f} | "
+        f"{verdict(mean['recall@20'] >= metrics[best_recall]['recall@20'])} |",
+        f"| λ=0 ndcg@10 ≥ best peer, mean of seeds {TARGET_SEEDS[0]}–{TARGET_SEEDS[-1]} | "
+        f"{mean['ndcg@10']:.4f} ± {sd['ndcg@10']:.4f} (sd) vs "
+        f"{metrics[best_ndcg]['ndcg@10']:.4f} | "
+        f"{verdict(mean['ndcg@10'] >= metrics[best_ndcg]['ndcg@10'])} |",
+        f"| coverage@20 ≥ 2× EASE at ≤5% ndcg@10 loss, mean of seeds "
+        f"{TARGET_SEEDS[0]}–{TARGET_SEEDS[-1]} | {mean['coverage_x']:.2f}× ± "
+        f"{sd['coverage_x']:.2f} (sd) | {verdict(mean['coverage_x'] >= TARGET_COVERAGE_X)} |",
+        "",
+        "The first rows are the seed-0 model of the tables above; the last three repeat the "
+        "accuracy and coverage targets over training seeds, since the λ=0 gaps to EASE are of "
+        "the size of the seed-to-seed noise. Per seed:\n",
+        markdown_table(seed_rows, list(seed_rows[0])),
         "",
     ]
     save_section("targets", "\n".join(lines))

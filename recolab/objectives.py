@@ -98,7 +98,7 @@ class LambdaRange:
     """
 
     high: float = 1.0
-    p_zero: float = 0.2
+    p_zero: float = 0.3
     fixed: float | None = None
 
     def sample(self, n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:

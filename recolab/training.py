@@ -63,6 +63,9 @@ class TrainConfig:
         Users per step, AdamW learning rate and decoupled weight decay.
     film_lr:
         Learning rate of the small λ network (FiLM) and the memory scale; ``None`` = ``lr``.
+    rating_lr:
+        Learning rate of the rating head (explicit data), a small residual on the baseline
+        predictor that overfits at the ranking's rate; ``None`` = ``lr``.
     holdout:
         Share of each user's history hidden from the input and predicted during training.
     lam_high, lam_p_zero, lam_fixed:
@@ -103,12 +106,13 @@ class TrainConfig:
     epochs: int = 60
     budget_seconds: float | None = None
     batch_size: int = 256
-    lr: float = 1e-3
+    lr: float = 3e-3
     weight_decay: float = 0.0
     film_lr: float | None = 1e-2
+    rating_lr: float | None = 3e-4
     holdout: float = 0.5
     lam_high: float = 0.2
-    lam_p_zero: float = 0.2
+    lam_p_zero: float = 0.3
     lam_fixed: float | None = None
     novelty: float = 0.1
     diversity: float = 0.0
@@ -466,9 +470,15 @@ def fit_weighted(
     film_ids = {id(p) for p in net.film.parameters()}
     if net.log_memory_scale is not None:
         film_ids.add(id(net.log_memory_scale))
+    rating_ids = {
+        id(p)
+        for p in (net.rating_mu, net.rating_bias, net.rating_w, net.rating_item)
+        if p is not None
+    }
     groups = [
-        {"params": [p for p in params if id(p) not in film_ids], "lr": cfg.lr},
+        {"params": [p for p in params if id(p) not in film_ids | rating_ids], "lr": cfg.lr},
         {"params": [p for p in params if id(p) in film_ids], "lr": cfg.film_lr or cfg.lr},
+        {"params": [p for p in params if id(p) in rating_ids], "lr": cfg.rating_lr or cfg.lr},
     ]
     optimiser = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
     l1_params = [net.encoder.weight, net.item_embedding]
