@@ -29,6 +29,10 @@ elif source == "Upload":
     items = st.file_uploader(
         "Item texts (optional: id, title, description, genres)", key="upload_items"
     )
+    users = st.file_uploader(
+        "User attributes (optional: id, then columns such as age, gender, occupation)",
+        key="upload_users",
+    )
     if st.button("Save upload", key="save_upload", type="primary", disabled=inter is None):
         with common.guard("Saving the upload"):
             info = studio.save_upload(
@@ -37,6 +41,8 @@ elif source == "Upload":
                 inter.getvalue(),
                 items_name=items.name if items else None,
                 items_data=items.getvalue() if items else None,
+                users_name=users.name if users else None,
+                users_data=users.getvalue() if users else None,
             )
             common.set_current("dataset", info.id)
             st.success(f"Saved as dataset `{info.id}` in the workspace.")
@@ -123,5 +129,26 @@ with right, common.guard("Drawing the long-tail curve"):
         plots.long_tail_figure(stats["item_counts"], title="Item popularity (long tail)"),
         width="stretch",
         key="long_tail",
+    )
+
+users_summary = studio.user_attribute_summary(data)
+if users_summary is not None:
+    st.markdown("**User attributes**")
+    u = st.columns(3)
+    u[0].metric(
+        "Users with attributes",
+        f"{users_summary['users_with_attributes']:,} / {users_summary['users']:,}",
+    )
+    u[1].metric("Attribute columns", f"{len(users_summary['columns']):,}")
+    u[2].metric("Unknown ids in users file", f"{users_summary['unknown_ids']:,}")
+    if users_summary["unknown_ids"]:
+        st.caption(
+            f"{users_summary['unknown_ids']:,} of {users_summary['rows']:,} rows of the users "
+            "file name users who are not in the interaction log; they are not used."
+        )
+    st.dataframe(
+        users_summary["table"],
+        hide_index=True,
+        column_config={"missing": st.column_config.NumberColumn("missing", format="percent")},
     )
 st.page_link("pages/train.py", label="Next: train a model", icon=":material/model_training:")

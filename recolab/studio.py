@@ -30,6 +30,7 @@ import pandas as pd
 
 from recolab.data.interactions import InteractionData
 from recolab.errors import DataError, RecolabError
+from recolab.features.users import user_attribute_summary  # noqa: F401  (the Data page's)
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +78,9 @@ class DatasetInfo:
         What the user sees (the uploaded file name, or the sample name).
     kind:
         ``"sample"`` or ``"upload"``.
-    interactions, items:
-        Paths of the uploaded files (``None`` for samples; ``items`` optional).
+    interactions, items, users:
+        Paths of the uploaded files (``None`` for samples; ``items`` (item texts) and
+        ``users`` (user attributes) optional).
     mapping:
         Column role → column name chosen for the upload (empty: detection).
     created:
@@ -92,6 +94,7 @@ class DatasetInfo:
     items: Path | None = None
     mapping: dict[str, str] = field(default_factory=dict)
     created: float = 0.0
+    users: Path | None = None
 
 
 def _check_id(dataset_id: str) -> None:
@@ -120,8 +123,11 @@ def save_upload(
     *,
     items_name: str | None = None,
     items_data: bytes | None = None,
+    users_name: str | None = None,
+    users_data: bytes | None = None,
 ) -> DatasetInfo:
-    """Save an uploaded interactions file (and optional item file) as a workspace dataset.
+    """Save an uploaded interactions file (and optional item and user files) as a workspace
+    dataset.
 
     The id is derived from the content, so uploading the same files twice gives the same
     dataset. Files are written atomically (temporary name, then rename): a dataset folder
@@ -135,6 +141,10 @@ def save_upload(
         Original file name and bytes of the interactions file.
     items_name, items_data:
         Same for the optional item catalogue (titles, descriptions, genres).
+    users_name, users_data:
+        Same for the optional user attributes (a user id column, then attribute columns such
+        as age, gender, occupation; or MovieLens ``u.user``). Checked by
+        :func:`load_dataset`, not here.
 
     Returns
     -------
@@ -151,6 +161,8 @@ def save_upload(
     digest = hashlib.sha256(data)
     if items_data:
         digest.update(b"\0items\0" + items_data)
+    if users_data:
+        digest.update(b"\0users\0" + users_data)
     dataset_id = "up-" + digest.hexdigest()[:12]
     folder = Path(root) / "datasets" / dataset_id
     folder.mkdir(parents=True, exist_ok=True)
@@ -160,6 +172,10 @@ def save_upload(
     if items_data:
         items_file = "items-" + _safe_name(items_name or "items.csv", "items.csv")
         _write_atomic(folder / items_file, items_data)
+    users_file = None
+    if users_data:
+        users_file = "users-" + _safe_name(users_name or "users.csv", "users.csv")
+        _write_atomic(folder / users_file, users_data)
     meta_path = folder / "meta.json"
     mapping: dict[str, str] = {}
     if meta_path.is_file():
@@ -170,6 +186,8 @@ def save_upload(
         "interactions": inter_file,
         "items": items_file,
         "items_name": items_name,
+        "users": users_file,
+        "users_name": users_name if users_data else None,
         "mapping": mapping,
         "created": time.time(),
     }
@@ -216,6 +234,7 @@ def get_dataset(root: Path, dataset_id: str) -> DatasetInfo:
         items=folder / meta["items"] if meta.get("items") else None,
         mapping=dict(meta.get("mapping") or {}),
         created=float(meta.get("created", 0.0)),
+        users=folder / meta["users"] if meta.get("users") else None,
     )
 
 
@@ -267,14 +286,15 @@ def preview(path: str | Path, n: int = 20) -> pd.DataFrame:
 
 
 def load_dataset(root: Path, dataset_id: str) -> InteractionData:
-    """Load and validate a dataset (its report is on ``.report``).
+    """Load and validate a dataset (its report is on ``.report``; user attributes, when the
+    dataset has them, on ``.user_meta``).
 
     Raises
     ------
     DataError
-        With the file, row and column when the data are bad.
+        With the file, row and column when the data (interactions, items or users) are bad.
     """
-    from recolab.data.io import load_interactions
+    from recolab.data.io import load_interactions, load_users
     from recolab.data.samples import load_sample
 
     info = get_dataset(root, dataset_id)
@@ -282,6 +302,8 @@ def load_dataset(root: Path, dataset_id: str) -> InteractionData:
         return load_sample(info.id)
     assert info.interactions is not None
     data = load_interactions(info.interactions, info.mapping or None, items=info.items)
+    if info.users is not None:
+        data.user_meta = load_users(info.users)
     data.name = info.name
     return data
 
@@ -313,6 +335,8 @@ def training_spec(root: Path, dataset_id: str, config: Mapping[str, Any]) -> dic
         spec["train"] = str(info.interactions)
         if info.items is not None:
             spec["items"] = str(info.items)
+        if info.users is not None:
+            spec["users"] = str(info.users)
         if info.mapping:
             spec["mapping"] = dict(info.mapping)
     return spec

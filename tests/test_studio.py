@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import zipfile
 from pathlib import Path
@@ -119,6 +120,92 @@ def test_training_spec_for_sample_and_upload(root: Path) -> None:
     assert spec["mapping"] == {"user": "person"} and "sample" not in spec
     with pytest.raises(RecolabError, match="unknown training option"):
         studio.training_spec(root, "ml-100k", {"epochz": 3})
+
+
+# -- user attributes --------------------------------------------------------------------
+
+ML100K = Path("/work/shared/datasets/ml-100k")
+needs_ml100k = pytest.mark.skipif(
+    not (ML100K / "u.data").is_file(), reason="shared ML-100K data not available"
+)
+
+
+def _ml100k_slice(n: int = 3000) -> tuple[bytes, set[str]]:
+    """The first ``n`` ratings of ML-100K ``u.data`` and the user ids they name."""
+    lines = (ML100K / "u.data").read_bytes().splitlines(keepends=True)[:n]
+    return b"".join(lines), {ln.split(b"\t")[0].decode() for ln in lines}
+
+
+@needs_ml100k
+def test_upload_with_ml100k_users_round_trips(root: Path) -> None:
+    ratings, log_users = _ml100k_slice()
+    users = (ML100K / "u.user").read_bytes()
+    info = studio.save_upload(root, "u.data", ratings, users_name="u.user", users_data=users)
+    assert info.users is not None and info.users.read_bytes() == users
+    assert info.users.parent == root / "datasets" / info.id
+    meta = json.loads((root / "datasets" / info.id / "meta.json").read_text())
+    assert meta["users"] == info.users.name and meta["users_name"] == "u.user"
+    without = studio.save_upload(root, "u.data", ratings)
+    assert without.id != info.id and without.users is None
+    assert studio.load_dataset(root, without.id).user_meta is None
+
+    data = studio.load_dataset(root, info.id)
+    assert data.user_meta is not None
+    assert list(data.user_meta.columns) == ["age", "gender", "occupation", "zip"]
+    assert len(data.user_meta) == 943 and data.user_meta.index[0] == "1"
+    assert data.user_meta.loc["1"].tolist() == [24.0, "M", "technician", "85711"]
+    assert set(data.users.ids) == log_users
+
+    spec = studio.training_spec(root, info.id, {})
+    assert spec["users"] == str(info.users) and spec["train"] == str(info.interactions)
+    assert "users" not in studio.training_spec(root, without.id, {})
+    assert "users" not in studio.training_spec(root, "ml-100k", {})
+
+    summary = studio.user_attribute_summary(data)
+    assert summary is not None
+    assert summary["columns"] == ["age", "gender", "occupation", "zip"]
+    assert summary["users"] == len(log_users) < 943
+    assert summary["users_with_attributes"] == len(log_users)
+    assert summary["unknown_ids"] == 943 - len(log_users)
+    assert summary["missing"] == {"age": 0.0, "gender": 0.0, "occupation": 0.0, "zip": 0.0}
+    assert summary["table"]["attribute"].tolist() == summary["columns"]
+    assert studio.user_attribute_summary(studio.load_dataset(root, without.id)) is None
+
+
+def test_upload_ids_without_users_are_unchanged(root: Path) -> None:
+    data = b"user,item\nu1,a\n"
+    info = studio.save_upload(root, "x.csv", data, users_name="u.csv", users_data=None)
+    assert info.id == "up-" + hashlib.sha256(data).hexdigest()[:12] and info.users is None
+
+
+@needs_ml100k
+def test_users_file_with_a_repeated_id_is_a_data_error_on_load(root: Path) -> None:
+    ratings, _ = _ml100k_slice(200)
+    lines = (ML100K / "u.user").read_bytes().splitlines(keepends=True)
+    users = b"".join([*lines[:5], lines[2]])  # user 3 again on row 6
+    info = studio.save_upload(root, "u.data", ratings, users_name="u.user", users_data=users)
+    with pytest.raises(DataError, match="appears again") as err:
+        studio.load_dataset(root, info.id)
+    assert err.value.row == 6 and "'3'" in str(err.value)
+    assert "row 6" in str(err.value) and "u.user" in str(err.value)
+
+
+def test_summary_counts_unknown_users_and_missing_cells(root: Path) -> None:
+    log_csv = b"user,item\nu1,a\nu2,b\nu3,a\n"
+    users_csv = b"userId,age,city\nu1,30,Paris\nu2,,Lyon\nx9,40,Nice\nx8,50,\n"
+    info = studio.save_upload(
+        root, "log.csv", log_csv, users_name="people.csv", users_data=users_csv
+    )
+    data = studio.load_dataset(root, info.id)
+    summary = studio.user_attribute_summary(data)
+    assert summary is not None
+    assert summary["columns"] == ["age", "city"] and summary["rows"] == 4
+    assert summary["users"] == 3 and summary["users_with_attributes"] == 2
+    assert summary["unknown_ids"] == 2  # x9, x8: in the file, not in the log
+    assert summary["missing"] == {"age": 0.5, "city": 0.0}  # over u1, u2 only
+    table = summary["table"].set_index("attribute")
+    assert table.loc["age", "type"] == "number" and table.loc["city", "type"] == "text"
+    assert table.loc["city", "distinct"] == 2
 
 
 # -- jobs -------------------------------------------------------------------------------

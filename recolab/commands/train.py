@@ -39,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
     """Train, export, print a summary."""
     from recolab.data.io import load_interactions, load_users
     from recolab.data.splits import given_files
+    from recolab.features.users import user_attribute_summary
     from recolab.pipeline import train_and_export
     from recolab.training import TrainConfig
 
@@ -55,10 +56,11 @@ def run(args: argparse.Namespace) -> int:
         train, valid = load_interactions(args.train, items=args.items), None
     if args.users:
         train.user_meta = load_users(args.users)
-        known = int(train.user_meta.index.isin(train.users.ids).sum())
+        summary = user_attribute_summary(train)
         emit(
-            f"user attributes: {len(train.user_meta.columns)} columns for {known} of "
-            f"{train.n_users} users ({len(train.user_meta) - known} unknown ids ignored)"
+            f"user attributes: {len(summary['columns'])} columns for "
+            f"{summary['users_with_attributes']} of {summary['users']} users "
+            f"({summary['unknown_ids']} unknown ids ignored)"
         )
 
     def progress(event: dict[str, Any]) -> None:

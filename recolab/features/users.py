@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from recolab.data.interactions import InteractionData
+
 log = logging.getLogger(__name__)
 
 #: Quantile bins per numeric column.
@@ -154,3 +156,60 @@ class UserAttributeEncoder:
     def from_dict(cls, d: Mapping[str, Any]) -> UserAttributeEncoder:
         """Inverse of :meth:`to_dict`."""
         return cls([dict(c) for c in d["columns"]])
+
+
+def user_attribute_summary(data: InteractionData) -> dict[str, Any] | None:
+    """How the user attributes of a dataset (``data.user_meta``) match its interaction log.
+
+    Returns
+    -------
+    dict or None
+        ``None`` when the dataset has no user attributes; otherwise
+
+        - ``columns``: the attribute columns, in file order;
+        - ``rows``: rows of the users file;
+        - ``users``: users of the log;
+        - ``users_with_attributes``: users of the log that have a row in the users file
+          (the others train without attributes);
+        - ``unknown_ids``: rows of the users file naming a user who is not in the log (not
+          used, counted here rather than dropped silently);
+        - ``missing``: attribute column → share of empty cells over the users of the log that
+          have a row (NaN when none has);
+        - ``table``: one row per attribute (``attribute``, ``type``, ``distinct``,
+          ``missing``) for display.
+    """
+    meta = data.user_meta
+    if meta is None:
+        return None
+    ids = meta.index.astype(str)
+    in_log = ids.isin(pd.Index(data.users.ids.astype(str)))
+    known = meta[in_log]
+    missing = {
+        str(c): float(known[c].isna().mean()) if len(known) else float("nan") for c in meta.columns
+    }
+    table = pd.DataFrame(
+        {
+            "attribute": [str(c) for c in meta.columns],
+            "type": [
+                "number" if pd.api.types.is_numeric_dtype(meta[c]) else "text" for c in meta.columns
+            ],
+            "distinct": [int(known[c].nunique()) for c in meta.columns],
+            "missing": [missing[str(c)] for c in meta.columns],
+        }
+    )
+    summary: dict[str, Any] = {
+        "columns": [str(c) for c in meta.columns],
+        "rows": len(meta),
+        "users": int(data.n_users),
+        "users_with_attributes": int(in_log.sum()),
+        "unknown_ids": int((~in_log).sum()),
+        "missing": missing,
+        "table": table,
+    }
+    if summary["unknown_ids"]:
+        log.info(
+            "%d of %d rows of the users file name users not in the log",
+            summary["unknown_ids"],
+            summary["rows"],
+        )
+    return summary

@@ -44,6 +44,7 @@ def test_data_page_loads_a_sample_and_shows_the_report(home: Path) -> None:
     report = at.code[0].value
     assert "rows read: 100000" in report and "check: 100000 kept" in report
     assert len(at.get("plotly_chart")) == 1  # long-tail curve
+    assert shown["Users with attributes"] == "943 / 943"  # the sample ships u.user
 
 
 def test_bad_upload_shows_a_readable_error_and_the_app_keeps_working(home: Path) -> None:
@@ -72,6 +73,35 @@ def test_mapping_override_fixes_an_upload(home: Path) -> None:
     assert studio.get_dataset(home, info.id).mapping["user"] == "person"
     assert not at.error, [e.value for e in at.error]
     assert _metrics(at)["Users"] == "2"
+
+
+ML100K = Path("/work/shared/datasets/ml-100k")
+
+
+@pytest.mark.skipif(not (ML100K / "u.user").is_file(), reason="shared ML-100K data not available")
+def test_upload_with_user_attributes_shows_their_summary(home: Path) -> None:
+    ratings = b"".join((ML100K / "u.data").read_bytes().splitlines(keepends=True)[:2000])
+    n_log_users = len({line.split(b"\t")[0] for line in ratings.splitlines()})
+    at = _app()
+    at.radio(key="data_source").set_value("Upload").run()
+    _no_exception(at)
+    at.file_uploader(key="upload_inter").upload("u.data", ratings)
+    at.file_uploader(key="upload_users").upload("u.user", (ML100K / "u.user").read_bytes())
+    at.run()  # an upload reruns the page, which enables the save button
+    at.button(key="save_upload").click().run()
+    _no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    dataset_id = at.query_params["dataset"]
+    info = studio.get_dataset(home, dataset_id)
+    assert info.users is not None and info.users.name == "users-u.user"
+    shown = _metrics(at)
+    assert shown["Users"] == f"{n_log_users:,}"
+    assert shown["Users with attributes"] == f"{n_log_users:,} / {n_log_users:,}"
+    assert shown["Attribute columns"] == "4"
+    assert shown["Unknown ids in users file"] == f"{943 - n_log_users:,}"
+    table = at.dataframe[-1].value
+    assert table["attribute"].tolist() == ["age", "gender", "occupation", "zip"]
+    assert (table["missing"] == 0.0).all()
 
 
 def test_train_page_submits_a_job(home: Path) -> None:
