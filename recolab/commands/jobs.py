@@ -29,6 +29,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     _home(s)
     s.add_argument("--train", required=True, help="training interactions file")
     s.add_argument("--items", help="item file (ids, texts, categories)")
+    s.add_argument("--users", help="user attributes file (user id, then attribute columns)")
     s.add_argument("--valid", help="validation interactions file")
     s.add_argument("--config", help="training config (TOML)")
     s.add_argument("--epochs", type=int, help="override config epochs")
@@ -84,7 +85,7 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
             raise RecolabError(f"--epochs must be at least 1, got {args.epochs}")
         config["epochs"] = args.epochs
     spec: dict[str, Any] = {"train": _abs(args.train, "train"), "config": config}
-    for key in ("items", "valid"):
+    for key in ("items", "users", "valid"):
         value = _abs(getattr(args, key), key)
         if value is not None:
             spec[key] = value

@@ -139,6 +139,18 @@ def test_cli_errors_exit_2(root, tmp_path, capsys, caplog):
     assert r.returncode == 2 and "no job with id '000000000000'" in r.stderr
 
 
+def test_submit_keeps_item_and_user_files_in_the_spec(root, tmp_path, capsys):
+    train, items, users = (tmp_path / n for n in ("t.csv", "items.csv", "users.csv"))
+    for f in (train, items, users):
+        f.write_text("id\n")
+    args = ["--train", str(train), "--items", str(items), "--users", str(users)]
+    code, out = cli_inproc(root, capsys, "jobs", "submit", *args, "--no-worker")
+    assert code == 0
+    code, out = cli_inproc(root, capsys, "jobs", "show", out.strip(), "--json")
+    spec = json.loads(out)["spec"]
+    assert spec["items"] == str(items.resolve()) and spec["users"] == str(users.resolve())
+
+
 def test_wait_timeout_and_worker_once(root, tmp_path, capsys):
     train = tmp_path / "t.csv"
     train.write_text("u,i\n")
