@@ -102,7 +102,7 @@ class LambdaRange:
     fixed: float | None = None
 
     def sample(self, n: int, generator: torch.Generator, device: torch.device) -> torch.Tensor:
-        """λ for ``n`` users (float32 on ``device``)."""
+        """``n`` draws of λ (float32 on ``device``); training takes one per batch."""
         if self.fixed is not None:
             return torch.full((n,), float(self.fixed), device=device)
         u = torch.rand(n, generator=generator).to(device) * self.high
