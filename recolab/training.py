@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import torch
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from recolab.data.interactions import InteractionData
 from recolab.errors import Cancelled, RecolabError, TrainingError
@@ -66,6 +67,9 @@ class TrainConfig:
     rating_lr:
         Learning rate of the rating head (explicit data), a small residual on the baseline
         predictor that overfits at the ranking's rate; ``None`` = ``lr``.
+    ema:
+        Decay per step of the exponential moving average of the weights; the averaged
+        weights are the ones validated and kept (0 = the last step's weights).
     holdout:
         Share of each user's history hidden from the input and predicted during training.
     lam_high, lam_p_zero, lam_fixed:
@@ -110,6 +114,7 @@ class TrainConfig:
     weight_decay: float = 0.0
     film_lr: float | None = 1e-2
     rating_lr: float | None = 3e-4
+    ema: float = 0.98
     holdout: float = 0.5
     lam_high: float = 0.2
     lam_p_zero: float = 0.3
@@ -138,6 +143,8 @@ class TrainConfig:
             raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
         if not 0.0 < self.holdout < 1.0:
             raise ValueError(f"holdout must be in (0, 1), got {self.holdout}")
+        if not 0.0 <= self.ema < 1.0:
+            raise ValueError(f"ema must be in [0, 1), got {self.ema}")
         if not 0.0 <= self.cold_user_share < 1.0:
             raise ValueError(f"cold_user_share must be in [0, 1), got {self.cold_user_share}")
         if self.epochs < 1 or self.dim < 1 or self.batch_size < 1 or self.exposure_k < 1:
@@ -481,6 +488,11 @@ def fit_weighted(
         {"params": [p for p in params if id(p) in rating_ids], "lr": cfg.rating_lr or cfg.lr},
     ]
     optimiser = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    # the weights kept: an exponential moving average of the trained ones (less seed noise)
+    averaged = (
+        AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema)) if cfg.ema > 0 else None
+    )
+    kept = net if averaged is None else averaged.module
     l1_params = [net.encoder.weight, net.item_embedding]
     if net.text_projection is not None:
         l1_params.append(net.text_projection.weight)
@@ -562,6 +574,8 @@ def fit_weighted(
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
+            if averaged is not None:
+                averaged.update_parameters(net)
             totals["loss"] += float(loss.detach())
             totals["f"] += float(f.detach().mean())
             totals["g"] += float(g.detach().mean())
@@ -578,16 +592,16 @@ def fit_weighted(
         k = cfg.valid_k
 
         def validate() -> dict[str, float]:
-            net.eval()
+            kept.eval()
             out: dict[str, float] = {}
             with torch.inference_mode():
                 items_t, offsets, w = histories.bag(v_users, device)
                 attrs = token_histories.bag(v_users, device) if token_histories else None
-                base = net.user_base(items_t, offsets, w, attrs)
-                mem = net.memory(items_t, offsets)
+                base = kept.user_base(items_t, offsets, w, attrs)
+                mem = kept.memory(items_t, offsets)
                 for tag, lam_value in (("", 0.0), ("_high", cfg.lam_high)):
                     lam = (lam_value * weights)[None, :].expand(len(v_users), -1)
-                    s = net.logits(base, mem, lam, v_new).float()
+                    s = kept.logits(base, mem, lam, v_new).float()
                     s[:, blocked] = -math.inf
                     s[
                         torch.as_tensor(seen.row, device=device),
@@ -600,21 +614,21 @@ def fit_weighted(
             return out
 
     def snapshot() -> dict[str, torch.Tensor]:
-        return {k: v.detach().clone() for k, v in net.state_dict().items()}
+        return {k: v.detach().clone() for k, v in kept.state_dict().items()}
 
     result = train_loop(
         parameters=params,
         step=step,
         validate=validate,
         snapshot=snapshot,
-        restore=net.load_state_dict,
+        restore=kept.load_state_dict,
         config=cfg,
         device=device,
         on_progress=on_progress,
         should_stop=should_stop,
     )
     model._attach(
-        net,
+        kept,
         train,
         has_text=None if text is None else np.abs(text).sum(axis=1) > 0,
         user_attributes=user_attributes,

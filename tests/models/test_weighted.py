@@ -145,6 +145,25 @@ def test_config_round_trip_and_errors(tmp_path):
         TrainConfig(device="tpu")
 
 
+def test_kept_weights_are_the_moving_average_of_the_trained_ones():
+    # one batch per epoch, so epoch t is step t: with decay d the kept weights after two
+    # steps are d·W1 + (1 − d)·W2 (the average starts as a copy of W1)
+    data = synthetic_interactions(40, 30, n_interactions=600, rank=4, seed=2)
+    base = dict(dim=8, batch_size=64, item_item="off", use_text=False, seed=4)
+
+    def weights(**kw):
+        model = WeightedObjectiveRecommender(TrainConfig(**base, **kw)).fit(data)
+        return {k: v.copy() for k, v in model.weight_arrays().items()}
+
+    w1, w2 = weights(epochs=1, ema=0.0), weights(epochs=2, ema=0.0)
+    kept = weights(epochs=2, ema=0.75)
+    assert not np.allclose(w1["item_embedding"], w2["item_embedding"])  # the step moved it
+    for name in ("item_embedding", "encoder.weight", "item_bias", "film.2.weight"):
+        np.testing.assert_allclose(kept[name], 0.75 * w1[name] + 0.25 * w2[name], atol=1e-6)
+    with pytest.raises(ValueError, match="ema"):
+        TrainConfig(ema=1.0)
+
+
 def test_rating_head_learns_explicit_ratings(tmp_path):
     from recolab.bundle import export_bundle, load
     from recolab.metrics import rmse
