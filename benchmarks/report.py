@@ -20,6 +20,7 @@ ORDER = (
     "header",
     "ml100k",
     "targets",
+    "second_split",
     "sparsity",
     "cold_start",
     "new_users",

@@ -121,7 +121,7 @@ class TrainConfig:
     lam_fixed: float | None = None
     novelty: float = 0.1
     diversity: float = 0.0
-    exposure: float = 3.0
+    exposure: float = 8.0
     exposure_k: int = EXPOSURE_K
     l1: float = 0.0
     item_item: str = "auto"
