@@ -36,7 +36,7 @@ else:
         exposure = st.number_input(
             "Exposure weight",
             0.0,
-            10.0,
+            50.0,
             float(defaults.exposure),
             0.5,
             key="opt_exposure",
