@@ -482,8 +482,9 @@ def fit_weighted(
         for p in (net.rating_mu, net.rating_bias, net.rating_w, net.rating_item)
         if p is not None
     }
+    own_rate = film_ids | rating_ids
     groups = [
-        {"params": [p for p in params if id(p) not in film_ids | rating_ids], "lr": cfg.lr},
+        {"params": [p for p in params if id(p) not in own_rate], "lr": cfg.lr},
         {"params": [p for p in params if id(p) in film_ids], "lr": cfg.film_lr or cfg.lr},
         {"params": [p for p in params if id(p) in rating_ids], "lr": cfg.rating_lr or cfg.lr},
     ]
