@@ -359,8 +359,9 @@ def fit_weighted(
     Each step takes a batch of users, hides a share (``holdout``) of each history, samples
     one λ for the batch, and minimises f (likelihood of the hidden items among all items not
     in the input) + λ·g (novelty, exposure and diversity of the predicted lists) + an L1 term.
-    Validation (when ``valid`` is given) reports recall@k at λ = 0 and coverage@k at the top
-    of the range each epoch, and early-stops on the recall.
+    Validation (when ``valid`` is given) reports recall@k and coverage@k at λ = 0 and at the
+    top of the range each epoch (a fixed-λ model: at its λ), and early-stops on the first
+    recall.
     """
     from recolab.features.users import UserAttributeEncoder
     from recolab.metrics import ranking_metrics
@@ -591,6 +592,13 @@ def fit_weighted(
         seen = x[v_users].tocoo()
         v_new = torch.as_tensor(lengths[v_users] == 0, device=device)
         k = cfg.valid_k
+        # a conditioned model is validated (and early-stopped) at λ = 0 and reports the top of
+        # its range; a fixed-λ model at the one λ it is trained for
+        points = (
+            (("", cfg.lam_fixed),)
+            if cfg.lam_fixed is not None
+            else (("", 0.0), ("_high", cfg.lam_high))
+        )
 
         def validate() -> dict[str, float]:
             kept.eval()
@@ -600,7 +608,7 @@ def fit_weighted(
                 attrs = token_histories.bag(v_users, device) if token_histories else None
                 base = kept.user_base(items_t, offsets, w, attrs)
                 mem = kept.memory(items_t, offsets)
-                for tag, lam_value in (("", 0.0), ("_high", cfg.lam_high)):
+                for tag, lam_value in points:
                     lam = (lam_value * weights)[None, :].expand(len(v_users), -1)
                     s = kept.logits(base, mem, lam, v_new).float()
                     s[:, blocked] = -math.inf

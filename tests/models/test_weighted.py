@@ -112,6 +112,24 @@ def test_validation_and_early_stopping(skewed):
     assert events[model.train_result_.best_epoch - 1]["val_recall"] == best
 
 
+def test_fixed_lambda_model_is_validated_at_its_lambda(skewed):
+    # a fixed-λ model never sees λ = 0; its early stopping must watch the λ it serves
+    from recolab.data.splits import random_holdout
+    from recolab.evaluation import evaluate
+
+    train, valid = random_holdout(skewed, test_fraction=0.2, seed=0)
+    events = []
+    cfg = TrainConfig(epochs=4, dim=8, patience=10, lam_fixed=1.5, seed=2)
+    model = WeightedObjectiveRecommender(cfg).fit(train, valid=valid, on_progress=events.append)
+    assert all("val_coverage_high" not in e for e in events)
+    kept = events[model.train_result_.best_epoch - 1]
+    at_fixed = evaluate(model, train, valid, ks=(20,), lam=1.5).metrics
+    at_zero = evaluate(model, train, valid, ks=(20,), lam=0.0).metrics
+    assert kept["val_recall"] == pytest.approx(at_fixed["recall@20"], abs=1e-9)
+    assert kept["val_coverage"] == pytest.approx(at_fixed["coverage@20"], abs=1e-9)
+    assert at_zero["coverage@20"] != at_fixed["coverage@20"]  # λ = 0 is another model
+
+
 def test_cancel_stops_training(skewed):
     with pytest.raises(Cancelled):
         WeightedObjectiveRecommender(TrainConfig(epochs=5, dim=8)).fit(
