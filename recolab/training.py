@@ -60,8 +60,11 @@ class TrainConfig:
         Maximum epochs (the cost objective: fewer epochs, less time).
     budget_seconds:
         Stop after this many seconds of training (cost objective), ``None`` = no limit.
-    batch_size, lr, weight_decay:
-        Users per step, AdamW learning rate and decoupled weight decay.
+    batch_size, lr:
+        Users per step and AdamW learning rate.
+    weight_decay:
+        AdamW (decoupled) weight decay of the user and item vector matrices; biases, scales
+        and the λ network are not decayed (see :func:`optimiser_groups`).
     film_lr:
         Learning rate of the small λ network (FiLM) and the memory scale; ``None`` = ``lr``.
     rating_lr:
@@ -344,6 +347,36 @@ def _split_histories(
     return rows[~is_target], items[~is_target], rows[is_target], items[is_target]
 
 
+def optimiser_groups(net: Any, cfg: TrainConfig) -> list[dict[str, Any]]:
+    """AdamW parameter groups of a :class:`~recolab.models.weighted.WeightedObjectiveNet`.
+
+    * the user and item vector matrices (history encoder, item embeddings, text projection,
+      user attribute embeddings): ``lr``, with ``weight_decay``;
+    * the other ranking parameters (biases, popularity and text bias weights): ``lr``;
+    * the λ network (FiLM) and the memory scale: ``film_lr``;
+    * the rating head: ``rating_lr``.
+
+    Weight decay leaves biases and scales alone: shrinking the memory scale, or the rating
+    head's mean, towards zero would bias the model rather than regularise it.
+    """
+    params = [p for p in net.parameters() if p.requires_grad]
+    film = list(net.film.parameters())
+    if net.log_memory_scale is not None:
+        film.append(net.log_memory_scale)
+    rating = [
+        p for p in (net.rating_mu, net.rating_bias, net.rating_w, net.rating_item) if p is not None
+    ]
+    vectors = [net.encoder.weight, net.item_embedding]
+    vectors += [m.weight for m in (net.text_projection, net.user_attributes) if m is not None]
+    own = {id(p) for p in film + rating + vectors}
+    return [
+        {"params": [p for p in params if id(p) not in own], "lr": cfg.lr, "weight_decay": 0.0},
+        {"params": vectors, "lr": cfg.lr, "weight_decay": cfg.weight_decay},
+        {"params": film, "lr": cfg.film_lr or cfg.lr, "weight_decay": 0.0},
+        {"params": rating, "lr": cfg.rating_lr or cfg.lr, "weight_decay": 0.0},
+    ]
+
+
 def fit_weighted(
     model: Any,
     train: InteractionData,
@@ -475,21 +508,8 @@ def fit_weighted(
         return torch.where(keep, torch.ones_like(m), m).to(device)
 
     params = [p for p in net.parameters() if p.requires_grad]
-    film_ids = {id(p) for p in net.film.parameters()}
-    if net.log_memory_scale is not None:
-        film_ids.add(id(net.log_memory_scale))
-    rating_ids = {
-        id(p)
-        for p in (net.rating_mu, net.rating_bias, net.rating_w, net.rating_item)
-        if p is not None
-    }
-    own_rate = film_ids | rating_ids
-    groups = [
-        {"params": [p for p in params if id(p) not in own_rate], "lr": cfg.lr},
-        {"params": [p for p in params if id(p) in film_ids], "lr": cfg.film_lr or cfg.lr},
-        {"params": [p for p in params if id(p) in rating_ids], "lr": cfg.rating_lr or cfg.lr},
-    ]
-    optimiser = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    groups = optimiser_groups(net, cfg)
+    optimiser = torch.optim.AdamW(groups, lr=cfg.lr, weight_decay=0.0)
     # the weights kept: an exponential moving average of the trained ones (less seed noise)
     averaged = (
         AveragedModel(net, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema)) if cfg.ema > 0 else None

@@ -130,6 +130,39 @@ def test_fixed_lambda_model_is_validated_at_its_lambda(skewed):
     assert at_zero["coverage@20"] != at_fixed["coverage@20"]  # λ = 0 is another model
 
 
+def test_weight_decay_reaches_vector_matrices_only():
+    from recolab.models.weighted import WeightedObjectiveNet
+    from recolab.training import optimiser_groups
+
+    n_items = 12
+    net = WeightedObjectiveNet(
+        n_items,
+        4,
+        text=np.eye(n_items, 5, dtype=np.float32),
+        log_popularity=np.zeros(n_items, np.float32),
+        item_item=np.zeros((n_items, n_items), np.float32),
+        lam_scale=np.ones(1, np.float32),
+        rating_baseline=(3.0, np.zeros(3, np.float32), np.zeros(n_items, np.float32)),
+        n_user_tokens=3,
+    )
+    cfg = TrainConfig(weight_decay=0.5, lr=1e-3, film_lr=1e-2, rating_lr=1e-4)
+    groups = optimiser_groups(net, cfg)
+    decayed = {id(p) for g in groups if g["weight_decay"] > 0 for p in g["params"]}
+    expected = [
+        net.encoder.weight,
+        net.item_embedding,
+        net.text_projection.weight,
+        net.user_attributes.weight,
+    ]
+    assert decayed == {id(p) for p in expected}
+    # every trainable parameter is in exactly one group
+    ids = [id(p) for g in groups for p in g["params"]]
+    assert sorted(ids) == sorted(id(p) for p in net.parameters())
+    rate = {id(p): g["lr"] for g in groups for p in g["params"]}
+    assert rate[id(net.log_memory_scale)] == 1e-2 and rate[id(net.rating_mu)] == 1e-4
+    assert rate[id(net.item_bias)] == 1e-3
+
+
 def test_cancel_stops_training(skewed):
     with pytest.raises(Cancelled):
         WeightedObjectiveRecommender(TrainConfig(epochs=5, dim=8)).fit(
