@@ -96,6 +96,26 @@ if info.kind == "upload" and info.interactions is not None:
                 st.success("Mapping saved.")
         st.markdown("**Preview**")
         st.dataframe(studio.preview(info.interactions), hide_index=True, height=240)
+    if info.users is not None:
+        with common.guard("Reading the user attributes file"):
+            u_columns, u_detected = studio.detect_user_id_column(info.users)
+            with st.expander("User attributes: id column", expanded=u_detected is None):
+                u_current = info.users_mapping.get("user") or u_detected or ""
+                u_options = ["", *u_columns]
+                u_chosen = st.selectbox(
+                    "User id column",
+                    u_options,
+                    index=u_options.index(u_current) if u_current in u_options else 0,
+                    help="The column of the users file that holds the ids of the log's users; "
+                    "every other column is an attribute.",
+                    key=f"users_id_{info.id}",
+                )
+                if st.button("Apply id column", key="apply_users_id"):
+                    # the detected column needs no mapping (and keeps u.user's column names)
+                    keep = None if u_chosen == u_detected else u_chosen
+                    info = studio.set_users_mapping(root, info.id, keep)
+                    st.success("User id column saved.")
+                st.dataframe(studio.preview(info.users, 5), hide_index=True)
 
 data = None
 with common.guard("Loading the data"):

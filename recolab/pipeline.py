@@ -71,8 +71,9 @@ def load_split(
 
 def split_from_spec(spec: dict[str, Any], seed: int) -> tuple[InteractionData, InteractionData]:
     """The (train, test) split a job spec describes (``sample``, or ``train`` with optional
-    ``test``, ``items``, ``users`` (attributes) and ``mapping``): the worker trains on it and
-    the dashboard evaluates on it, so both must build it here."""
+    ``test``, ``items``, ``users`` (attributes; ``users_mapping`` names their id column) and
+    ``mapping``): the worker trains on it and the dashboard evaluates on it, so both must
+    build it here."""
     from recolab.data.io import load_users
 
     train, test = load_split(
@@ -84,7 +85,7 @@ def split_from_spec(spec: dict[str, Any], seed: int) -> tuple[InteractionData, I
         seed=seed,
     )
     if spec.get("users"):
-        train.user_meta = test.user_meta = load_users(spec["users"])
+        train.user_meta = test.user_meta = load_users(spec["users"], spec.get("users_mapping"))
     return train, test
 
 

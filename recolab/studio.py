@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from recolab.data.interactions import InteractionData
+from recolab.data.io import detect_user_id_column  # noqa: F401  (the Data page's)
 from recolab.errors import DataError, RecolabError
 from recolab.features.users import user_attribute_summary  # noqa: F401  (the Data page's)
 
@@ -85,6 +86,9 @@ class DatasetInfo:
         Column role → column name chosen for the upload (empty: detection).
     created:
         Unix time of the upload (0 for samples).
+    users_mapping:
+        ``{"user": COLUMN}`` when the user id column of the users file was chosen by hand
+        (empty: detection, see :func:`recolab.data.io.load_users`).
     """
 
     id: str
@@ -95,6 +99,7 @@ class DatasetInfo:
     mapping: dict[str, str] = field(default_factory=dict)
     created: float = 0.0
     users: Path | None = None
+    users_mapping: dict[str, str] = field(default_factory=dict)
 
 
 def _check_id(dataset_id: str) -> None:
@@ -178,8 +183,11 @@ def save_upload(
         _write_atomic(folder / users_file, users_data)
     meta_path = folder / "meta.json"
     mapping: dict[str, str] = {}
+    users_mapping: dict[str, str] = {}
     if meta_path.is_file():
-        mapping = dict(json.loads(meta_path.read_text()).get("mapping") or {})
+        old = json.loads(meta_path.read_text())
+        mapping = dict(old.get("mapping") or {})
+        users_mapping = dict(old.get("users_mapping") or {})
     meta = {
         "id": dataset_id,
         "name": str(name),
@@ -189,6 +197,7 @@ def save_upload(
         "users": users_file,
         "users_name": users_name if users_data else None,
         "mapping": mapping,
+        "users_mapping": users_mapping if users_data else {},
         "created": time.time(),
     }
     _write_atomic(meta_path, json.dumps(meta, indent=2).encode())
@@ -204,6 +213,21 @@ def set_mapping(root: Path, dataset_id: str, mapping: Mapping[str, str]) -> Data
         raise RecolabError(f"no uploaded dataset {dataset_id!r} in {root}")
     meta = json.loads(meta_path.read_text())
     meta["mapping"] = {str(k): str(v) for k, v in mapping.items() if v}
+    _write_atomic(meta_path, json.dumps(meta, indent=2).encode())
+    return get_dataset(root, dataset_id)
+
+
+def set_users_mapping(root: Path, dataset_id: str, user_column: str | None) -> DatasetInfo:
+    """Store the user id column chosen for the users file of an uploaded dataset (``None`` or
+    empty: back to detection)."""
+    _check_id(dataset_id)
+    meta_path = Path(root) / "datasets" / dataset_id / "meta.json"
+    if not meta_path.is_file():
+        raise RecolabError(f"no uploaded dataset {dataset_id!r} in {root}")
+    meta = json.loads(meta_path.read_text())
+    if not meta.get("users"):
+        raise RecolabError(f"dataset {dataset_id!r} has no user attributes file")
+    meta["users_mapping"] = {"user": str(user_column)} if user_column else {}
     _write_atomic(meta_path, json.dumps(meta, indent=2).encode())
     return get_dataset(root, dataset_id)
 
@@ -235,6 +259,7 @@ def get_dataset(root: Path, dataset_id: str) -> DatasetInfo:
         mapping=dict(meta.get("mapping") or {}),
         created=float(meta.get("created", 0.0)),
         users=folder / meta["users"] if meta.get("users") else None,
+        users_mapping=dict(meta.get("users_mapping") or {}),
     )
 
 
@@ -303,7 +328,7 @@ def load_dataset(root: Path, dataset_id: str) -> InteractionData:
     assert info.interactions is not None
     data = load_interactions(info.interactions, info.mapping or None, items=info.items)
     if info.users is not None:
-        data.user_meta = load_users(info.users)
+        data.user_meta = load_users(info.users, info.users_mapping or None)
     data.name = info.name
     return data
 
@@ -337,6 +362,8 @@ def training_spec(root: Path, dataset_id: str, config: Mapping[str, Any]) -> dic
             spec["items"] = str(info.items)
         if info.users is not None:
             spec["users"] = str(info.users)
+            if info.users_mapping:
+                spec["users_mapping"] = dict(info.users_mapping)
         if info.mapping:
             spec["mapping"] = dict(info.mapping)
     return spec

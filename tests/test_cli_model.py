@@ -110,3 +110,20 @@ def test_bad_bundle_exits_with_clear_error(tmp_path):
     r = _cli("recommend", "--bundle", str(bad), "--user", "1")
     assert r.returncode == 2
     assert "not a readable zip" in r.stderr
+
+
+def test_train_users_id_column(tmp_path):
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "user,item\n" + "".join(f"u{u},i{(u * 7 + j) % 12}\n" for u in range(20) for j in range(4))
+    )
+    users = tmp_path / "people.csv"
+    users.write_text("member,age\n" + "".join(f"u{u},{20 + u}\n" for u in range(15)))
+    args = ["train", "--train", str(log), "--users", str(users), "--epochs", "1", "--no-text"]
+    r = _cli(*args, "--out", str(tmp_path / "a.zip"))
+    assert r.returncode == 2 and "no user id column found; columns found: member, age" in r.stderr
+    r = _cli(*args, "--users-id-column", "member", "--out", str(tmp_path / "b.zip"))
+    assert r.returncode == 0, r.stderr
+    assert "user attributes: 1 columns for 15 of 20 users (0 unknown ids ignored)" in r.stdout
+    r = _cli("train", "--train", str(log), "--users-id-column", "member", "--out", "x.zip")
+    assert r.returncode == 2 and "--users-id-column needs --users" in r.stderr

@@ -208,6 +208,35 @@ def test_summary_counts_unknown_users_and_missing_cells(root: Path) -> None:
     assert table.loc["city", "distinct"] == 2
 
 
+def test_users_id_column_chosen_by_hand(root: Path) -> None:
+    from recolab.pipeline import split_from_spec
+
+    log_csv = b"user,item\nu1,a\nu2,b\nu3,a\n"
+    users_csv = b"member,age,city\nu1,30,Paris\nu2,41,Lyon\n"
+    info = studio.save_upload(root, "log.csv", log_csv, users_name="m.csv", users_data=users_csv)
+    assert info.users is not None and info.users_mapping == {}
+    assert studio.detect_user_id_column(info.users) == (["member", "age", "city"], None)
+    with pytest.raises(DataError, match="no user id column found; columns found: member"):
+        studio.load_dataset(root, info.id)
+    info = studio.set_users_mapping(root, info.id, "member")
+    assert info.users_mapping == {"user": "member"}
+    data = studio.load_dataset(root, info.id)
+    assert list(data.user_meta.columns) == ["age", "city"]
+    assert data.user_meta.loc["u2", "city"] == "Lyon"
+    spec = studio.training_spec(root, info.id, {})
+    assert spec["users_mapping"] == {"user": "member"}
+    train, _ = split_from_spec(spec, seed=0)  # what the worker trains on
+    assert train.user_meta is not None and train.user_meta.loc["u1", "age"] == 30.0
+    # saving the same files again keeps the choice; None goes back to detection
+    again = studio.save_upload(root, "log.csv", log_csv, users_name="m.csv", users_data=users_csv)
+    assert again.id == info.id and again.users_mapping == {"user": "member"}
+    assert studio.set_users_mapping(root, info.id, None).users_mapping == {}
+    assert "users_mapping" not in studio.training_spec(root, info.id, {})
+    plain = studio.save_upload(root, "log.csv", log_csv)
+    with pytest.raises(RecolabError, match="has no user attributes file"):
+        studio.set_users_mapping(root, plain.id, "member")
+
+
 # -- jobs -------------------------------------------------------------------------------
 
 

@@ -30,6 +30,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     s.add_argument("--train", required=True, help="training interactions file")
     s.add_argument("--items", help="item file (ids, texts, categories)")
     s.add_argument("--users", help="user attributes file (user id, then attribute columns)")
+    s.add_argument(
+        "--users-id-column", metavar="COLUMN", help="its user id column (default: by name)"
+    )
     s.add_argument("--valid", help="validation interactions file")
     s.add_argument("--config", help="training config (TOML)")
     s.add_argument("--epochs", type=int, help="override config epochs")
@@ -89,6 +92,10 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
         value = _abs(getattr(args, key), key)
         if value is not None:
             spec[key] = value
+    if args.users_id_column:
+        if "users" not in spec:
+            raise RecolabError("--users-id-column needs --users")
+        spec["users_mapping"] = {"user": args.users_id_column}
     spec["device"] = args.device
     if args.spec_json:
         try:

@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from recolab.cli import emit
+from recolab.errors import RecolabError
 
 NAME = "train"
 HELP = "train the λ-conditioned weighted-objective model and export it as a bundle"
@@ -27,6 +28,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--users",
         metavar="USERS",
         help="user attributes (user id + columns such as age, gender, occupation)",
+    )
+    p.add_argument(
+        "--users-id-column",
+        metavar="COLUMN",
+        help="the user id column of --users (default: found by its name)",
     )
     p.add_argument("--config", metavar="CFG.toml", help="training options ([train] table)")
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="bundle folder or .zip")
@@ -54,8 +60,11 @@ def run(args: argparse.Namespace) -> int:
         train, valid = given_files(args.train, args.valid, items=args.items)
     else:
         train, valid = load_interactions(args.train, items=args.items), None
+    if args.users_id_column and not args.users:
+        raise RecolabError("--users-id-column needs --users")
     if args.users:
-        train.user_meta = load_users(args.users)
+        mapping = {"user": args.users_id_column} if args.users_id_column else None
+        train.user_meta = load_users(args.users, mapping)
         summary = user_attribute_summary(train)
         emit(
             f"user attributes: {len(summary['columns'])} columns for "

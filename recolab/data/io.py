@@ -935,6 +935,28 @@ def _attribute(series: pd.Series, numeric: bool | None) -> pd.Series:
     return text
 
 
+def detect_user_id_column(path: str | Path) -> tuple[list[str], str | None]:
+    """The columns of a user attributes file and the user id column :func:`load_users` finds
+    without a mapping (``None`` when it finds none).
+
+    Columns of a file without a header are called ``col1``, ``col2``, …; MovieLens-100K
+    ``u.user`` gives ``col1``.
+
+    Raises
+    ------
+    DataError
+        As :func:`read_table`.
+    """
+    path = Path(path)
+    raw = read_table(path)
+    columns = [str(c) for c in raw.frame.columns]
+    if _is_ml100k_users(path, raw):
+        return columns, "col1"
+    if not raw.header:
+        return columns, None
+    return columns, detect_columns(columns, USER_ROLE_ALIASES).get("user")
+
+
 def load_users(path: str | Path, mapping: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Load a table of user attributes, indexed by user id (str).
 

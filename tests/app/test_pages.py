@@ -75,6 +75,26 @@ def test_mapping_override_fixes_an_upload(home: Path) -> None:
     assert _metrics(at)["Users"] == "2"
 
 
+def test_users_id_column_chosen_on_the_page(home: Path) -> None:
+    log_csv = b"user,item\nu1,a\nu2,b\nu3,a\n"
+    users_csv = b"member,age,city\nu1,30,Paris\nu2,41,Lyon\n"
+    info = studio.save_upload(home, "log.csv", log_csv, users_name="m.csv", users_data=users_csv)
+    at = _app(dataset=info.id)
+    _no_exception(at)
+    errors = [e.value for e in at.error]
+    assert any("no user id column found" in e and "m.csv" in e for e in errors), errors
+    box = at.selectbox(key=f"users_id_{info.id}")
+    assert box.value == "" and box.options == ["", "member", "age", "city"]
+    box.set_value("member")
+    at.button(key="apply_users_id").click().run()
+    _no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    assert studio.get_dataset(home, info.id).users_mapping == {"user": "member"}
+    shown = _metrics(at)
+    assert shown["Users with attributes"] == "2 / 3"
+    assert shown["Attribute columns"] == "2"
+
+
 ML100K = Path("/work/shared/datasets/ml-100k")
 
 
@@ -94,6 +114,7 @@ def test_upload_with_user_attributes_shows_their_summary(home: Path) -> None:
     dataset_id = at.query_params["dataset"]
     info = studio.get_dataset(home, dataset_id)
     assert info.users is not None and info.users.name == "users-u.user"
+    assert at.selectbox(key=f"users_id_{dataset_id}").value == "col1"  # u.user detected
     shown = _metrics(at)
     assert shown["Users"] == f"{n_log_users:,}"
     assert shown["Users with attributes"] == f"{n_log_users:,} / {n_log_users:,}"

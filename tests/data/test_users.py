@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from recolab.data.interactions import InteractionData, build_interactions
-from recolab.data.io import load_users
+from recolab.data.io import detect_user_id_column, load_users
 from recolab.data.splits import cold_user_split
 from recolab.errors import DataError
 
@@ -148,6 +148,19 @@ def test_ml100k_u_user(caplog: pytest.LogCaptureFixture) -> None:
     assert list(users.index) == list(raw[0])
     assert users["occupation"].tolist() == list(raw[3])
     assert set(users["gender"]) == {"M", "F"}
+
+
+def test_detect_user_id_column(tmp_path: Path) -> None:
+    named = write(tmp_path, "a.csv", "age,customer_id\n30,c1\n")
+    assert detect_user_id_column(named) == (["age", "customer_id"], "customer_id")
+    unnamed = write(tmp_path, "b.csv", "member,age\nm1,30\n")
+    assert detect_user_id_column(unnamed) == (["member", "age"], None)
+    headerless = write(tmp_path, "c.csv", "1,20\n2,30\n")
+    assert detect_user_id_column(headerless) == (["col1", "col2"], None)
+    columns, found = detect_user_id_column(ML / "u.user")
+    assert found == "col1" and len(columns) == 5
+    # what detection finds is what load_users uses
+    assert load_users(named).index.tolist() == ["c1"]
 
 
 # ---------------------------------------------------------------------------- cold users

@@ -149,6 +149,22 @@ def test_submit_keeps_item_and_user_files_in_the_spec(root, tmp_path, capsys):
     code, out = cli_inproc(root, capsys, "jobs", "show", out.strip(), "--json")
     spec = json.loads(out)["spec"]
     assert spec["items"] == str(items.resolve()) and spec["users"] == str(users.resolve())
+    assert "users_mapping" not in spec
+    code, out = cli_inproc(
+        root, capsys, "jobs", "submit", *args, "--users-id-column", "member", "--no-worker"
+    )
+    code, out = cli_inproc(root, capsys, "jobs", "show", out.strip(), "--json")
+    assert json.loads(out)["spec"]["users_mapping"] == {"user": "member"}
+
+
+def test_users_id_column_needs_users(root, tmp_path, capsys, caplog):
+    train = tmp_path / "t.csv"
+    train.write_text("u,i\n")
+    code, _ = cli_inproc(
+        root, capsys, "jobs", "submit", "--train", str(train), "--users-id-column", "m"
+    )
+    assert code == 2 and "--users-id-column needs --users" in caplog.text
+    assert JobStore(root).list() == []
 
 
 def test_wait_timeout_and_worker_once(root, tmp_path, capsys):
