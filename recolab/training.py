@@ -78,6 +78,10 @@ class TrainConfig:
     lam_high, lam_p_zero, lam_fixed:
         λ range of the conditioned model (see :class:`recolab.objectives.LambdaRange`);
         ``lam_fixed`` trains a plain fixed-λ model instead.
+    weight_jitter:
+        Share of the batches whose objective weights are drawn away from the trained mix
+        (each one × U(0, 2)), so that every objective's weight is a live control of its own;
+        the other batches train the trained mix, which the λ slider moves along.
     novelty, diversity, exposure, l1:
         Weights of the secondary terms (see :class:`recolab.objectives.ObjectiveWeights`).
     exposure_k:
@@ -120,8 +124,9 @@ class TrainConfig:
     ema: float = 0.98
     holdout: float = 0.5
     lam_high: float = 0.2
-    lam_p_zero: float = 0.3
+    lam_p_zero: float = 0.0
     lam_fixed: float | None = None
+    weight_jitter: float = 0.25
     novelty: float = 0.1
     diversity: float = 0.0
     exposure: float = 8.0
@@ -148,6 +153,8 @@ class TrainConfig:
             raise ValueError(f"holdout must be in (0, 1), got {self.holdout}")
         if not 0.0 <= self.ema < 1.0:
             raise ValueError(f"ema must be in [0, 1), got {self.ema}")
+        if not 0.0 <= self.weight_jitter <= 1.0:
+            raise ValueError(f"weight_jitter must be in [0, 1], got {self.weight_jitter}")
         if not 0.0 <= self.cold_user_share < 1.0:
             raise ValueError(f"cold_user_share must be in [0, 1), got {self.cold_user_share}")
         if self.epochs < 1 or self.dim < 1 or self.batch_size < 1 or self.exposure_k < 1:
@@ -498,13 +505,14 @@ def fit_weighted(
         return diversity_term(probs, div_t)
 
     def _multipliers(j: int) -> torch.Tensor:
-        """One batch's per-objective multipliers of the trained weights (1 × j): 1 for half
-        of the batches (the trained mix), U(0, MULTIPLIER_HIGH) for the others, so each
-        objective's weight can be moved on its own at inference; all 1 for a fixed-λ model."""
+        """One batch's per-objective multipliers of the trained weights (1 × j): U(0,
+        MULTIPLIER_HIGH) each for a share ``weight_jitter`` of the batches, so each objective's
+        weight can be moved on its own at inference, else 1 (the trained mix); all 1 for a
+        fixed-λ model."""
         if cfg.lam_fixed is not None or j == 0:
             return torch.ones((1, j), device=device)
         m = torch.rand((1, j), generator=generator) * MULTIPLIER_HIGH
-        keep = torch.rand((1, 1), generator=generator) < 0.5
+        keep = torch.rand((1, 1), generator=generator) >= cfg.weight_jitter
         return torch.where(keep, torch.ones_like(m), m).to(device)
 
     params = [p for p in net.parameters() if p.requires_grad]

@@ -29,8 +29,11 @@ def skewed():
 
 @pytest.fixture(scope="module")
 def trained(skewed):
-    # small batches: λ is drawn once per batch, so the λ network needs enough draws
-    cfg = TrainConfig(epochs=15, dim=16, batch_size=16, lam_high=4.0, seed=0)
+    # small batches: λ is drawn once per batch, so the λ network needs enough draws; novelty
+    # weighed 1 (not 0.1) next to exposure: at this size its pull on popularity is then clear
+    # for every seed (mean log popularity 0.56-0.93 lower at λ = 4 over seeds 0-2, where
+    # with weight 0.1 it ranged from 0.01 to 0.07)
+    cfg = TrainConfig(epochs=15, dim=16, batch_size=16, lam_high=4.0, novelty=1.0, seed=0)
     return WeightedObjectiveRecommender(cfg).fit(skewed)
 
 
@@ -44,7 +47,7 @@ def test_lambda_moves_lists_towards_less_popular_items(trained, skewed):
     # one trained model: a larger λ (more weight on novelty) recommends less popular items
     low = _mean_log_pop(trained, skewed, 0.0)
     high = _mean_log_pop(trained, skewed, 4.0)
-    assert high < low - 0.05
+    assert high < low - 0.2
 
 
 def test_scores_at_a_lambda_equal_the_network_forward(trained):
@@ -194,6 +197,8 @@ def test_config_round_trip_and_errors(tmp_path):
         TrainConfig.from_dict({"dimm": 3})
     with pytest.raises(ValueError):
         TrainConfig(device="tpu")
+    with pytest.raises(ValueError, match="weight_jitter must be in"):
+        TrainConfig(weight_jitter=1.5)
 
 
 def test_kept_weights_are_the_moving_average_of_the_trained_ones():
@@ -255,7 +260,7 @@ def test_rating_baseline_known_answers():
 
 
 def test_each_objective_has_its_own_lambda(trained):
-    # trained with novelty 0.1 and exposure 3.0 (the defaults): one λ per objective
+    # trained with novelty 1.0 and exposure 8.0: one λ per objective
     assert trained.objectives_ == ["novelty", "exposure"]
     users = np.arange(30)
     lam = 2.0
