@@ -1,11 +1,12 @@
 """ "One model for every λ": the λ-conditioned model against separately trained fixed-λ models.
 
-On ML-100K ``u1`` with item title embeddings: one conditioned model (``TrainConfig()``
-defaults) is evaluated at several λ across its range, and at each of those λ a model is
-trained with ``TrainConfig(lam_fixed=λ)`` (same epochs, seed and everything else). The
-relative differences of recall@20 and coverage@20 are reported (target: within 3 %), beside
-the seed-to-seed difference of the conditioned model itself, which says how much of a gap
-is noise. The comparison is repeated after fewer and more epochs than the default, for a few
+On ML-100K ``u1`` with item title embeddings: conditioned models (``TrainConfig()``
+defaults, seeds 0-2) are evaluated at several λ across their range, and at each of those λ
+models are trained with ``TrainConfig(lam_fixed=λ)`` (same epochs, seeds and everything
+else). The relative differences of recall@20 and coverage@20 are reported (target: within
+3 % for at least 5 values of λ) for seed 0 and for the means over the seeds, beside the
+seed-to-seed spread of each kind of model, which says how much of a gap is noise. The
+comparison is repeated after fewer and more epochs than the default, for a few
 λ, to show how much where a model sits depends on training length. Saves the
 ``conditioning`` section of RESULTS.md and ``conditioning_ml100k.png``.
 
@@ -45,6 +46,10 @@ FRACTIONS = (0.0, 0.1, 0.25, 0.5, 0.75, 1.0)
 KS = (10, 20)
 KEYS = ("recall@20", "coverage@20", "ndcg@10", "novelty@20")
 TARGET = 0.03
+#: How many of the λ values must be within TARGET (the issue: "for ≥5 values of λ").
+NEEDED = 5
+#: Training seeds of both kinds of model.
+SEEDS = (0, 1, 2)
 #: Training lengths (epochs) of the drift check, and its λ values as fractions of the range.
 LENGTHS = (30, 60, 120)
 LENGTH_FRACTIONS = (0.0, 0.1, 0.5)
@@ -250,31 +255,46 @@ def run(
     cond_s = float("nan")
     if conditioned is None:
         conditioned, cond_s = _fit(base, train, features)
-    seed1, seed1_s = _fit(TrainConfig(seed=1, device=DEVICE), train, features)
+    conds = {SEEDS[0]: conditioned}
+    for seed in SEEDS[1:]:
+        conds[seed], _ = _fit(TrainConfig(seed=seed, device=DEVICE), train, features)
     lams = [round(f * base.lam_high, 6) for f in FRACTIONS]
     rows: list[dict[str, Any]] = []
     fixed_seconds = []
     for lam in lams:
-        fixed, seconds = _fit(TrainConfig(lam_fixed=lam, device=DEVICE), train, features)
-        fixed_seconds.append(seconds)
-        c = _metrics(conditioned, train, test, lam, vectors)
-        f = _metrics(fixed, train, test, lam, vectors)
-        s = _metrics(seed1, train, test, lam, vectors)
+        per_seed = {}
+        for seed in SEEDS:
+            fixed, seconds = _fit(
+                TrainConfig(lam_fixed=lam, seed=seed, device=DEVICE), train, features
+            )
+            fixed_seconds.append(seconds)
+            per_seed[seed] = (
+                _metrics(conds[seed], train, test, lam, vectors),
+                _metrics(fixed, train, test, lam, vectors),
+            )
         row: dict[str, Any] = {"lam": lam}
         for k in KEYS:
-            row[f"cond {k}"] = c[k]
-            row[f"fixed {k}"] = f[k]
-            row[f"seed1 {k}"] = s[k]
-            row[f"Δ {k}"] = (c[k] - f[k]) / f[k] if f[k] else float("nan")
-            row[f"seedΔ {k}"] = (s[k] - c[k]) / c[k] if c[k] else float("nan")
+            cs = [per_seed[s][0][k] for s in SEEDS]
+            fs = [per_seed[s][1][k] for s in SEEDS]
+            c, f, cm, fm = cs[0], fs[0], float(np.mean(cs)), float(np.mean(fs))
+            row[f"cond {k}"], row[f"fixed {k}"] = c, f
+            row[f"mean cond {k}"], row[f"mean fixed {k}"] = cm, fm
+            row[f"Δ {k}"] = (c - f) / f if f else float("nan")
+            row[f"meanΔ {k}"] = (cm - fm) / fm if fm else float("nan")
+            row[f"seed1 {k}"] = cs[1]
+            row[f"cond spread {k}"] = (max(cs) - min(cs)) / cm if cm else float("nan")
+            row[f"fixed spread {k}"] = (max(fs) - min(fs)) / fm if fm else float("nan")
         rows.append(row)
         log.info(
-            "λ=%g recall cond %.4f fixed %.4f; coverage cond %.4f fixed %.4f",
+            "λ=%g seed 0 recall cond %.4f fixed %.4f, coverage cond %.4f fixed %.4f; "
+            "means: Δ recall %+.1f%% Δ coverage %+.1f%%",
             lam,
-            c["recall@20"],
-            f["recall@20"],
-            c["coverage@20"],
-            f["coverage@20"],
+            row["cond recall@20"],
+            row["fixed recall@20"],
+            row["cond coverage@20"],
+            row["fixed coverage@20"],
+            100 * row["meanΔ recall@20"],
+            100 * row["meanΔ coverage@20"],
         )
     dense = [
         {"lam": float(x), **_metrics(conditioned, train, test, float(x), vectors)}
@@ -288,27 +308,39 @@ def run(
     table_rows = [
         {
             "λ": f"{r['lam']:g}",
-            "recall@20 cond": f"{r['cond recall@20']:.4f}",
-            "recall@20 fixed": f"{r['fixed recall@20']:.4f}",
-            "Δ recall": pct(r["Δ recall@20"]),
-            "coverage@20 cond": f"{r['cond coverage@20']:.4f}",
-            "coverage@20 fixed": f"{r['fixed coverage@20']:.4f}",
-            "Δ coverage": pct(r["Δ coverage@20"]),
+            "recall@20 cond / fixed": f"{r['cond recall@20']:.4f} / {r['fixed recall@20']:.4f}",
+            "coverage@20 cond / fixed": (
+                f"{r['cond coverage@20']:.4f} / {r['fixed coverage@20']:.4f}"
+            ),
+            "Δ recall / Δ coverage, seed 0": (
+                f"{pct(r['Δ recall@20'])} / {pct(r['Δ coverage@20'])}"
+            ),
+            f"Δ recall / Δ coverage, mean of seeds {SEEDS[0]}–{SEEDS[-1]}": (
+                f"{pct(r['meanΔ recall@20'])} / {pct(r['meanΔ coverage@20'])}"
+            ),
             "ndcg@10 cond / fixed": f"{r['cond ndcg@10']:.4f} / {r['fixed ndcg@10']:.4f}",
-            "seed-1 vs seed-0 Δ recall / coverage": (
-                f"{pct(r['seedΔ recall@20'])} / {pct(r['seedΔ coverage@20'])}"
+            "seed spread recall / coverage: cond; fixed": (
+                f"{r['cond spread recall@20']:.1%} / {r['cond spread coverage@20']:.1%}; "
+                f"{r['fixed spread recall@20']:.1%} / {r['fixed spread coverage@20']:.1%}"
             ),
         }
         for r in rows
     ]
-    worst_r = max(abs(r["Δ recall@20"]) for r in rows)
-    worst_c = max(abs(r["Δ coverage@20"]) for r in rows)
-    within = [
-        r["lam"] for r in rows if max(abs(r["Δ recall@20"]), abs(r["Δ coverage@20"])) <= TARGET
-    ]
-    within_text = ", ".join(f"{x:g}" for x in within) or "none"
-    seed_r = max(abs(r["seedΔ recall@20"]) for r in rows)
-    seed_c = max(abs(r["seedΔ coverage@20"]) for r in rows)
+
+    def within(tag: str) -> list[float]:
+        return [
+            r["lam"]
+            for r in rows
+            if max(abs(r[f"{tag} recall@20"]), abs(r[f"{tag} coverage@20"])) <= TARGET
+        ]
+
+    def listed(values: list[float]) -> str:
+        return "{" + (", ".join(f"{x:g}" for x in values) or "none") + "}"
+
+    within_seed0, within_mean = within("Δ"), within("meanΔ")
+    worst_r = max(abs(r["meanΔ recall@20"]) for r in rows)
+    worst_c = max(abs(r["meanΔ coverage@20"]) for r in rows)
+    spread_c = max(max(r["cond spread coverage@20"], r["fixed spread coverage@20"]) for r in rows)
     fixed_short = [
         r for r in rows if r["Δ recall@20"] > TARGET and r["cond ndcg@10"] > r["fixed ndcg@10"]
     ]
@@ -332,7 +364,8 @@ def run(
         if fixed_short
         else ""
     )
-    verdict = "**met**" if worst_r <= TARGET and worst_c <= TARGET else "**not met**"
+    met = len(within_seed0) >= NEEDED and len(within_mean) >= NEEDED
+    verdict = "**met**" if met else "**not met**"
     matches = [_nearest_on_curve(r, dense) for r in rows]
     reached = [m for m in matches if m["shortfall"] <= TARGET]
     match_rows = [
@@ -351,17 +384,30 @@ def run(
     text = (
         "## One model for every λ: conditioned vs fixed-λ models\n\n"
         "ML-100K `u1`, title embeddings on. Conditioned: `TrainConfig()` (one λ per batch of "
-        f"users, sampled in [0, {base.lam_high}], P(λ=0) = {base.lam_p_zero}), seed 0"
-        + (f", {cond_s:.1f} s" if cond_s == cond_s else " (the model of the table above)")
-        + f". Fixed-λ: `TrainConfig(lam_fixed=λ)`, same {base.epochs} epochs, seed 0, "
-        f"{np.mean(fixed_seconds):.1f} s each on average. A second conditioned model with seed "
-        f"1 ({seed1_s:.1f} s) gives the seed-to-seed noise. Δ = (conditioned − fixed) / fixed.\n\n"
+        f"users, sampled in [0, {base.lam_high}], P(λ=0) = {base.lam_p_zero}, objective weights "
+        f"jittered in a share {base.weight_jitter} of the batches), seeds "
+        f"{', '.join(map(str, SEEDS))}; seed 0"
+        + (f" took {cond_s:.1f} s" if cond_s == cond_s else " is the model of the table above")
+        + f". Fixed-λ: `TrainConfig(lam_fixed=λ)`, same {base.epochs} epochs, the same seeds, "
+        f"{np.mean(fixed_seconds):.1f} s each on average. Δ = (conditioned − fixed) / fixed, "
+        "for seed 0 and for the means over the seeds; the seed spread is (max − min) / mean "
+        "over the seeds, for the conditioned model and for the fixed-λ one.\n\n"
         + markdown_table(table_rows, list(table_rows[0]))
-        + f"\nTarget |Δ| ≤ {TARGET:.0%} on recall@20 and coverage@20 at every λ: {verdict} — "
-        f"largest |Δ| is {worst_r:.1%} (recall@20) and {worst_c:.1%} (coverage@20); within "
-        f"3 % on both at λ ∈ {{{within_text}}}. For scale, changing "
-        f"only the seed of the conditioned model moves them by up to {seed_r:.1%} and "
-        f"{seed_c:.1%}. " + short_text + "\n\n"
+        + f"\nTarget: |Δ| ≤ {TARGET:.0%} on recall@20 and coverage@20 for at least {NEEDED} "
+        f"values of λ across the range: {verdict}. Within {TARGET:.0%} on both at λ ∈ "
+        f"{listed(within_seed0)} for seed 0 ({len(within_seed0)} of {len(rows)}) and at λ ∈ "
+        f"{listed(within_mean)} for the means ({len(within_mean)} of {len(rows)}); the largest "
+        f"|Δ| of the means is {worst_r:.1%} (recall@20) and {worst_c:.1%} (coverage@20). For "
+        f"scale, the seed alone moves coverage@20 at one λ by up to {spread_c:.1%}. "
+        + (
+            "(The conditioned model's spread is the larger one: where along the trade-off a "
+            "given λ lands varies more from seed to seed than for a fixed-λ model.) "
+            if max(r["cond spread coverage@20"] for r in rows)
+            > max(r["fixed spread coverage@20"] for r in rows)
+            else ""
+        )
+        + short_text
+        + "\n\n"
         "### The fixed-λ models' points on the conditioned model's curve\n\n"
         "Not the target above (that compares equal λ), but what a user of the slider gets: "
         "for each fixed-λ model, the λ of the conditioned model (on a grid of 41 over its "
