@@ -205,13 +205,18 @@ def save_upload(
     return get_dataset(root, dataset_id)
 
 
-def set_mapping(root: Path, dataset_id: str, mapping: Mapping[str, str]) -> DatasetInfo:
-    """Store the column mapping chosen for an uploaded dataset (empty values are dropped)."""
+def _upload_meta(root: Path, dataset_id: str) -> tuple[Path, dict[str, Any]]:
+    """The meta.json path and content of an uploaded dataset."""
     _check_id(dataset_id)
     meta_path = Path(root) / "datasets" / dataset_id / "meta.json"
     if not meta_path.is_file():
         raise RecolabError(f"no uploaded dataset {dataset_id!r} in {root}")
-    meta = json.loads(meta_path.read_text())
+    return meta_path, json.loads(meta_path.read_text())
+
+
+def set_mapping(root: Path, dataset_id: str, mapping: Mapping[str, str]) -> DatasetInfo:
+    """Store the column mapping chosen for an uploaded dataset (empty values are dropped)."""
+    meta_path, meta = _upload_meta(root, dataset_id)
     meta["mapping"] = {str(k): str(v) for k, v in mapping.items() if v}
     _write_atomic(meta_path, json.dumps(meta, indent=2).encode())
     return get_dataset(root, dataset_id)
@@ -220,11 +225,7 @@ def set_mapping(root: Path, dataset_id: str, mapping: Mapping[str, str]) -> Data
 def set_users_mapping(root: Path, dataset_id: str, user_column: str | None) -> DatasetInfo:
     """Store the user id column chosen for the users file of an uploaded dataset (``None`` or
     empty: back to detection)."""
-    _check_id(dataset_id)
-    meta_path = Path(root) / "datasets" / dataset_id / "meta.json"
-    if not meta_path.is_file():
-        raise RecolabError(f"no uploaded dataset {dataset_id!r} in {root}")
-    meta = json.loads(meta_path.read_text())
+    meta_path, meta = _upload_meta(root, dataset_id)
     if not meta.get("users"):
         raise RecolabError(f"dataset {dataset_id!r} has no user attributes file")
     meta["users_mapping"] = {"user": str(user_column)} if user_column else {}
