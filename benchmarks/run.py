@@ -696,7 +696,8 @@ machine (the conditioning section) and 9-24 s with 2 threads under load 5-6 (ear
 - CPU: {cpu_name()} — **{os.cpu_count()} cores**, shared with other processes
   ({load_before} at the start, {load_after} at the end)
 - {device_summary()}
-  A one-off run on an NVIDIA H100 is in `gpu/RESULTS_H100.md`.
+  A one-off run on an NVIDIA H100 is in `gpu/RESULTS_H100.md`
+  (its first lines name the commit and the training defaults it ran with).
 - Python {platform.python_version()} on {platform.system()}; {versions}.
 - recolab checkout at the start of the run: {state or git_state()}.
 
