@@ -75,14 +75,19 @@ def _metrics(
     return {k: float(m[k]) for k in KEYS}
 
 
+def _rel(a: float, b: float) -> float:
+    """Relative difference (a − b) / b (NaN when b is 0)."""
+    return (a - b) / b if b else float("nan")
+
+
 def _nearest_on_curve(row: dict[str, Any], dense: list[dict[str, float]]) -> dict[str, Any]:
     """The point of the conditioned model's λ curve that does best against a fixed-λ model's
     (recall@20, coverage@20): the largest smaller relative difference (Δ > 0 = better)."""
 
     def gaps(d: dict[str, float]) -> tuple[float, float]:
         return (
-            (d["recall@20"] - row["fixed recall@20"]) / row["fixed recall@20"],
-            (d["coverage@20"] - row["fixed coverage@20"]) / row["fixed coverage@20"],
+            _rel(d["recall@20"], row["fixed recall@20"]),
+            _rel(d["coverage@20"], row["fixed coverage@20"]),
         )
 
     best = max(dense, key=lambda d: min(gaps(d)))
@@ -106,7 +111,7 @@ def _training_length(
     test: InteractionData,
     features: pipeline.Features,
     base: TrainConfig,
-) -> tuple[str, list[dict[str, Any]]]:
+) -> str:
     """The equal-λ comparison again after fewer and more epochs than the default (the
     default's row is taken from ``rows``): how far along the trade-off each model sits at a
     given λ depends on how long it trained."""
@@ -152,8 +157,8 @@ def _training_length(
             "fixed-λ recall@20 / coverage@20": f"{p['fixed recall@20']:.4f} / "
             f"{p['fixed coverage@20']:.4f}",
             "Δ recall / Δ coverage": (
-                f"{(p['cond recall@20'] - p['fixed recall@20']) / p['fixed recall@20']:+.1%} / "
-                f"{(p['cond coverage@20'] - p['fixed coverage@20']) / p['fixed coverage@20']:+.1%}"
+                f"{_rel(p['cond recall@20'], p['fixed recall@20']):+.1%} / "
+                f"{_rel(p['cond coverage@20'], p['fixed coverage@20']):+.1%}"
             ),
         }
         for p in points
@@ -195,7 +200,7 @@ def _training_length(
         f"The equal-λ gap above is a property of the {base.epochs}-epoch recipe as much as of "
         "the conditioning.\n\n" + markdown_table(table, list(table[0]))
     )
-    return text, points
+    return text
 
 
 def _png(rows: list[dict[str, Any]], dense: list[dict[str, float]], path: Path) -> None:
@@ -279,8 +284,8 @@ def run(
             c, f, cm, fm = cs[0], fs[0], float(np.mean(cs)), float(np.mean(fs))
             row[f"cond {k}"], row[f"fixed {k}"] = c, f
             row[f"mean cond {k}"], row[f"mean fixed {k}"] = cm, fm
-            row[f"Δ {k}"] = (c - f) / f if f else float("nan")
-            row[f"meanΔ {k}"] = (cm - fm) / fm if fm else float("nan")
+            row[f"Δ {k}"] = _rel(c, f)
+            row[f"meanΔ {k}"] = _rel(cm, fm)
             row[f"seed1 {k}"] = cs[1]
             row[f"cond spread {k}"] = (max(cs) - min(cs)) / cm if cm else float("nan")
             row[f"fixed spread {k}"] = (max(fs) - min(fs)) / fm if fm else float("nan")
@@ -380,7 +385,7 @@ def run(
         }
         for m in matches
     ]
-    length_text, _ = _training_length(rows, train, test, features, base)
+    length_text = _training_length(rows, train, test, features, base)
     text = (
         "## One model for every λ: conditioned vs fixed-λ models\n\n"
         "ML-100K `u1`, title embeddings on. Conditioned: `TrainConfig()` (one λ per batch of "
