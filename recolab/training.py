@@ -542,7 +542,10 @@ def fit_weighted(
 
     def step(epoch: int) -> dict[str, float]:
         net.train()
-        totals = {"loss": 0.0, "f": 0.0, "g": 0.0}
+        # summed on the device and read once per epoch: a read per step would make the host
+        # wait for the GPU every step
+        zero = torch.zeros((), device=device)
+        totals = {"loss": zero, "f": zero, "g": zero}
         n_batches = 0
         for users in batches():
             if should_stop is not None and should_stop():
@@ -598,7 +601,7 @@ def fit_weighted(
                 )
                 mse = ((pred_r - target_r) ** 2).mean()
                 loss = loss + cfg.rating_weight * mse
-                totals["rating_mse"] = totals.get("rating_mse", 0.0) + float(mse.detach())
+                totals["rating_mse"] = totals.get("rating_mse", zero) + mse.detach()
             if cfg.l1 > 0:
                 loss = loss + cfg.l1 * l1_term(l1_params)
             optimiser.zero_grad(set_to_none=True)
@@ -606,11 +609,11 @@ def fit_weighted(
             optimiser.step()
             if averaged is not None:
                 averaged.update_parameters(net)
-            totals["loss"] += float(loss.detach())
-            totals["f"] += float(f.detach().mean())
-            totals["g"] += float(g.detach().mean())
+            totals["loss"] = totals["loss"] + loss.detach()
+            totals["f"] = totals["f"] + f.detach().mean()
+            totals["g"] = totals["g"] + g.detach().mean()
             n_batches += 1
-        return {k: v / max(n_batches, 1) for k, v in totals.items()}
+        return {k: float(v) / max(n_batches, 1) for k, v in totals.items()}
 
     validate = None
     if valid is not None:
