@@ -49,6 +49,16 @@ def parse_pairs(
     return out
 
 
+def users_mapping(users: str | None, id_column: str | None) -> dict[str, str] | None:
+    """The mapping of ``--users-id-column`` for :func:`recolab.data.io.load_users`
+    (``None``: detection); the option without ``--users`` is a :class:`RecolabError`."""
+    if not id_column:
+        return None
+    if not users:
+        raise RecolabError("--users-id-column needs --users")
+    return {"user": id_column}
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser with every sub-command registered."""
     parser = argparse.ArgumentParser(prog="recolab", description=__doc__.splitlines()[0])

@@ -9,7 +9,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from recolab.cli import emit
+from recolab.cli import emit, users_mapping
 from recolab.errors import RecolabError
 from recolab.jobs import TRAINING_TASK, Job, JobStore, ensure_worker, job_dir, workspace_root
 
@@ -92,10 +92,9 @@ def build_spec(args: argparse.Namespace) -> dict[str, Any]:
         value = _abs(getattr(args, key), key)
         if value is not None:
             spec[key] = value
-    if args.users_id_column:
-        if "users" not in spec:
-            raise RecolabError("--users-id-column needs --users")
-        spec["users_mapping"] = {"user": args.users_id_column}
+    mapping = users_mapping(spec.get("users"), args.users_id_column)
+    if mapping is not None:
+        spec["users_mapping"] = mapping
     spec["device"] = args.device
     if args.spec_json:
         try:

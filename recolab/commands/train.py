@@ -6,8 +6,7 @@ import argparse
 import logging
 from typing import Any
 
-from recolab.cli import emit
-from recolab.errors import RecolabError
+from recolab.cli import emit, users_mapping
 
 NAME = "train"
 HELP = "train the λ-conditioned weighted-objective model and export it as a bundle"
@@ -60,10 +59,8 @@ def run(args: argparse.Namespace) -> int:
         train, valid = given_files(args.train, args.valid, items=args.items)
     else:
         train, valid = load_interactions(args.train, items=args.items), None
-    if args.users_id_column and not args.users:
-        raise RecolabError("--users-id-column needs --users")
+    mapping = users_mapping(args.users, args.users_id_column)
     if args.users:
-        mapping = {"user": args.users_id_column} if args.users_id_column else None
         train.user_meta = load_users(args.users, mapping)
         summary = user_attribute_summary(train)
         emit(
