@@ -22,6 +22,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from recolab.data.interactions import InteractionData
+from recolab.device import resolve_device
 from recolab.errors import Cancelled, RecolabError, TrainingError
 from recolab.objectives import (
     EXPOSURE_K,
@@ -210,16 +211,6 @@ def conditioned_objectives(cfg: TrainConfig, *, has_diversity_vectors: bool) -> 
             "nothing for λ to trade against accuracy"
         )
     return out
-
-
-def resolve_device(name: str = "auto") -> torch.device:
-    """CUDA when asked for or available ("auto"), else CPU; asking for CUDA without one is an
-    error that says so."""
-    if name == "cuda" and not torch.cuda.is_available():
-        raise RecolabError("device 'cuda' was asked for, but no CUDA GPU is available")
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
 
 
 def seed_everything(seed: int) -> torch.Generator:

@@ -8,6 +8,7 @@ from recolab.data.splits import (
     cold_item_split,
     given_files,
     leave_last_n,
+    per_user_latest,
     random_holdout,
     temporal_split,
 )
@@ -27,6 +28,7 @@ __all__ = [
     "load_items",
     "load_ml100k_split",
     "load_sample",
+    "per_user_latest",
     "random_holdout",
     "random_rating_matrix",
     "read_table",

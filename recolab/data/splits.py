@@ -6,7 +6,7 @@ exactly one half. Seeded splits are reproducible: the same data and seed give th
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
@@ -150,7 +150,43 @@ def leave_last_n(data: InteractionData, n: int = 1) -> tuple[InteractionData, In
     """
     if n < 1:
         raise ValueError(f"n must be at least 1, not {n}")
-    ts = _need_timestamps(data, "leave_last_n")
+    return _latest_per_user(
+        data, lambda counts: np.where(counts > n, n, 0), "leave_last_n", f"last{n}"
+    )
+
+
+def per_user_latest(
+    data: InteractionData, fraction: float = 0.2
+) -> tuple[InteractionData, InteractionData]:
+    """Per user, the latest ``max(1, round(fraction · n))`` of the user's ``n ≥ 2``
+    interactions (at most ``n − 1``) go to test; users with one interaction stay in train.
+
+    The time-aware twin of :func:`random_holdout`: what a log's validation split should be,
+    since the model is asked to predict each user's next purchases, not random past ones.
+    Ties in time are broken by row order (later rows count as later).
+
+    Raises
+    ------
+    DataError
+        The data have no timestamps.
+    """
+    _check_fraction("fraction", fraction)
+
+    def held(counts: np.ndarray) -> np.ndarray:
+        share = np.minimum(np.maximum(1, np.rint(fraction * counts)), counts - 1)
+        return np.where(counts >= 2, share, 0).astype(np.int64)
+
+    return _latest_per_user(data, held, "per_user_latest", f"latest{fraction:g}")
+
+
+def _latest_per_user(
+    data: InteractionData,
+    n_held: Callable[[np.ndarray], np.ndarray],
+    split: str,
+    label: str,
+) -> tuple[InteractionData, InteractionData]:
+    """Each user's ``n_held(counts)`` latest interactions go to test."""
+    ts = _need_timestamps(data, split)
     users = data.frame["user_idx"].to_numpy()
     size = len(users)
     order = np.lexsort((np.arange(size), ts, users))
@@ -158,10 +194,10 @@ def leave_last_n(data: InteractionData, n: int = 1) -> tuple[InteractionData, In
     starts = np.r_[0, np.flatnonzero(np.diff(sorted_users)) + 1]
     counts = np.diff(np.r_[starts, size])
     from_end = np.repeat(starts + counts, counts) - np.arange(size)  # 1 for the latest
-    test_sorted = (from_end <= n) & (np.repeat(counts, counts) > n)
+    test_sorted = from_end <= np.repeat(n_held(counts), counts)
     mask = np.zeros(size, dtype=bool)
     mask[order] = test_sorted
-    return _halves(data, mask, f"last{n}")
+    return _halves(data, mask, label)
 
 
 def _hold_out_entirely(
@@ -227,11 +263,13 @@ def cold_user_split(
 def given_files(
     train_path: str | Path,
     test_path: str | Path,
+    *more_paths: str | Path,
     items: str | Path | None = None,
     mapping: Mapping[str, str] | None = None,
     **load_options: object,
-) -> tuple[InteractionData, InteractionData]:
-    """Load a split that comes as two files; vocabularies are united so indices agree.
+) -> tuple[InteractionData, ...]:
+    """Load a split that comes as two files (or more: train, validation, test); vocabularies
+    are united so indices agree; one :class:`InteractionData` per file, in order.
 
     Train ids get the first indices (train's own order); test users and items unseen in
     train get the following ones, so they keep an index. Each half keeps its own
@@ -240,8 +278,8 @@ def given_files(
 
     Parameters
     ----------
-    train_path, test_path:
-        The two files (read with :func:`~recolab.data.io.load_interactions`).
+    train_path, test_path, *more_paths:
+        The files (read with :func:`~recolab.data.io.load_interactions`).
     items:
         Optional item catalogue attached to both halves.
     mapping:
@@ -251,11 +289,15 @@ def given_files(
         ``kind``, ``rating_range``).
     """
     train = load_interactions(train_path, mapping, items=items, **load_options)  # type: ignore[arg-type]
-    test = load_interactions(test_path, mapping, **load_options)  # type: ignore[arg-type]
-    users = train.users.union(test.users)
-    items_vocab = train.items.union(test.items)
+    others = [
+        load_interactions(path, mapping, **load_options)  # type: ignore[arg-type]
+        for path in (test_path, *more_paths)
+    ]
+    users, items_vocab = train.users, train.items
+    for other in others:
+        users, items_vocab = users.union(other.users), items_vocab.union(other.items)
     halves = []
-    for part in (train, test):
+    for part in (train, *others):
         frame = part.frame.copy()
         frame["user_idx"] = pd.Index(users.ids).get_indexer(frame["user"]).astype(np.int64)
         frame["item_idx"] = pd.Index(items_vocab.ids).get_indexer(frame["item"]).astype(np.int64)
@@ -263,4 +305,4 @@ def given_files(
         if out.report is not None:
             fill_report_stats(out, out.report)
         halves.append(out)
-    return halves[0], halves[1]
+    return tuple(halves)

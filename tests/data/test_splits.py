@@ -15,6 +15,7 @@ from recolab.data.splits import (
     cold_item_split,
     given_files,
     leave_last_n,
+    per_user_latest,
     random_holdout,
     temporal_split,
 )
@@ -49,10 +50,14 @@ SPLITS: list[Callable[[InteractionData], tuple[InteractionData, InteractionData]
     lambda d: temporal_split(d, 0.2),
     lambda d: leave_last_n(d, 2),
     lambda d: cold_item_split(d, 0.1, seed=3),
+    lambda d: per_user_latest(d, 0.25),
 ]
 
 
-@pytest.mark.parametrize("split", SPLITS, ids=["holdout", "temporal", "last2", "cold_items"])
+SPLIT_IDS = ["holdout", "temporal", "last2", "cold_items", "latest"]
+
+
+@pytest.mark.parametrize("split", SPLITS, ids=SPLIT_IDS)
 def test_partition_and_reproducible(ml: InteractionData, split) -> None:
     train, test = split(ml)
     assert_partition(ml, train, test)
@@ -105,6 +110,27 @@ def test_leave_last_n_takes_latest() -> None:
     assert pairs(test) == {("a", "x"), ("a", "z")}
 
 
+def test_per_user_latest_takes_latest_share() -> None:
+    # a: 4 interactions → round(0.5·4) = 2 latest (x on the 4th, w on the 3rd) held out;
+    # b: 2 → 1 (y); c: a single interaction stays in train.
+    frame = pd.DataFrame(
+        {
+            "user": ["a", "a", "a", "a", "b", "b", "c"],
+            "item": ["x", "y", "z", "w", "x", "y", "x"],
+            "value": 1.0,
+            "timestamp": pd.to_datetime(
+                [
+                    *("2020-01-04", "2020-01-01", "2020-01-02", "2020-01-03"),
+                    *("2020-01-01", "2020-01-02", "2020-01-05"),
+                ]
+            ),
+        }
+    )
+    data = build_interactions(frame, kind="implicit")
+    _train, test = per_user_latest(data, 0.5)
+    assert pairs(test) == {("a", "x"), ("a", "w"), ("b", "y")}
+
+
 def test_splits_need_timestamps() -> None:
     frame = pd.DataFrame({"user": ["a"], "item": ["x"], "value": [1.0]})
     data = build_interactions(frame, kind="implicit")
@@ -112,6 +138,8 @@ def test_splits_need_timestamps() -> None:
         temporal_split(data)
     with pytest.raises(DataError, match="timestamp"):
         leave_last_n(data)
+    with pytest.raises(DataError, match="timestamp"):
+        per_user_latest(data)
 
 
 def test_cold_item_split_items_disjoint(ml: InteractionData) -> None:

@@ -1,0 +1,218 @@
+"""Closed-form linear autoencoders: EASE, EDLAE/DLAE and popularity-normalised variants.
+
+One family, four knobs, all solved in closed form with torch (float64 on CPU, float32 on a
+GPU). With ``X`` the binary users × items matrix and ``c_i`` item i's interaction count:
+
+- ``G = Xᵀ D_U^{-β} X`` — the Gram matrix, each user's row weighed by ``n_u^{-β}``
+  (``user_norm = β``; 0 gives the plain ``XᵀX``).
+- ``Λ = l2·I + p/(1−p)·diag(G)`` — the L2 penalty plus the dropout emphasis of EDLAE
+  (Steck, NeurIPS 2020); ``p = dropout`` → 0 gives EASE's ``l2·I``.
+- ``P = (G + Λ)⁻¹`` and ``B = I − P·diag(1/diag(P))`` with ``diag(B) = 0`` (EASE/EDLAE), or
+  ``B = I − P·Λ`` without the constraint (``zero_diagonal=False``, DLAE).
+- ``W = D_I^{γ} B D_I^{−γ}`` — the item-side popularity normalisation of DAN (Park et al.,
+  SIGIR 2025) with ``γ = item_norm``: target items are divided by ``c_j^γ``, so a larger γ
+  leans the ranking away from popular items.
+
+A user's scores are ``x_u W``. With ``dropout = user_norm = item_norm = 0`` this is exactly
+:class:`~recolab.models.ease.EASERecommender`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import asdict, dataclass
+from typing import Any, Self
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+
+from recolab.data.interactions import InteractionData
+from recolab.device import resolve_device
+from recolab.errors import DataError, TrainingError
+from recolab.models.base import Recommender
+
+logger = logging.getLogger(__name__)
+
+#: Dense item × item matrices alive at once while solving (Gram/inverse, identity, weights).
+_DENSE_COPIES = 3
+
+
+@dataclass(frozen=True)
+class LinearParams:
+    """Hyperparameters of :class:`LinearAutoencoder` (see the module docstring)."""
+
+    l2: float = 400.0
+    dropout: float = 0.0
+    user_norm: float = 0.0
+    item_norm: float = 0.0
+    zero_diagonal: bool = True
+
+    def __post_init__(self) -> None:
+        if not (np.isfinite(self.l2) and self.l2 > 0):
+            raise ValueError(f"l2 must be a finite number > 0, got {self.l2!r}")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        for name in ("user_norm", "item_norm"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready options."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> LinearParams:
+        """Options from :meth:`to_dict` (unknown keys are an error)."""
+        known = set(cls.__dataclass_fields__)
+        extra = set(d) - known
+        if extra:
+            raise ValueError(f"unknown linear-model options: {sorted(extra)}")
+        return cls(**d)
+
+
+def available_memory_bytes() -> int:
+    """Memory the process may still use: ``MemAvailable`` from /proc/meminfo where there is
+    one, else the physical memory."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+
+
+def solve_memory_bytes(n_items: int, device: torch.device) -> int:
+    """Bytes the dense solve for ``n_items`` items needs at its peak."""
+    width = 8 if device.type == "cpu" else 4
+    return _DENSE_COPIES * width * n_items * n_items
+
+
+def check_solve_fits(n_items: int, device: torch.device) -> None:
+    """Raise :class:`DataError` naming the size when the dense solve would not fit."""
+    need = solve_memory_bytes(n_items, device)
+    if device.type == "cuda":
+        have = int(torch.cuda.mem_get_info(device)[0])
+        where = f"free memory on {device}"
+    else:
+        have = available_memory_bytes()
+        where = "available memory"
+    if need > 0.8 * have:
+        raise DataError(
+            f"the item × item solve for {n_items:,} items needs {need / 2**30:.1f} GiB, "
+            f"more than 80 % of the {have / 2**30:.1f} GiB {where}; keep fewer items "
+            "(e.g. drop the rarest) or use a machine with more memory"
+        )
+
+
+def gram_matrix(x: sp.csr_matrix, user_norm: float) -> np.ndarray:
+    """Dense float64 ``Xᵀ D_U^{-β} X`` of a binary users × items matrix."""
+    x = x.astype(np.float64)
+    if user_norm > 0:
+        counts = np.asarray(x.sum(axis=1)).ravel()
+        weight = np.power(np.maximum(counts, 1.0), -user_norm)
+        x_weighted = sp.diags(weight) @ x
+        return np.asarray((x_weighted.T @ x).toarray())
+    return np.asarray((x.T @ x).toarray())
+
+
+def solve_weights(
+    gram: np.ndarray, item_counts: np.ndarray, params: LinearParams, device: torch.device
+) -> np.ndarray:
+    """The float32 weight matrix ``W`` from a dense Gram matrix (see the module docstring)."""
+    dtype = torch.float64 if device.type == "cpu" else torch.float32
+    g = torch.as_tensor(gram, dtype=dtype, device=device)
+    diag_g = torch.diagonal(g).clone()
+    penalty = params.l2 + params.dropout / (1.0 - params.dropout) * diag_g
+    g.diagonal().add_(penalty)
+    try:
+        factor = torch.linalg.cholesky(g)
+    except torch.linalg.LinAlgError as exc:  # pragma: no cover - l2 > 0 makes it SPD
+        raise TrainingError(f"the linear model's Gram matrix is not invertible: {exc}") from exc
+    del g
+    p = torch.cholesky_inverse(factor)
+    del factor
+    if params.zero_diagonal:
+        b = -p / torch.diagonal(p)[None, :]
+        b.diagonal().zero_()
+    else:
+        b = -p * penalty[None, :]
+        b.diagonal().add_(1.0)
+    del p
+    if params.item_norm > 0:
+        counts = torch.as_tensor(np.maximum(item_counts, 1.0), dtype=dtype, device=device)
+        scale = counts.pow(params.item_norm)
+        b = b * scale[:, None] / scale[None, :]
+    if not bool(torch.isfinite(b).all()):
+        raise TrainingError("the linear model's weight matrix has non-finite entries")
+    return b.to(torch.float32).cpu().numpy()
+
+
+class LinearAutoencoder(Recommender):
+    """Closed-form linear autoencoder (EASE / EDLAE / DLAE / DAN-normalised).
+
+    Parameters
+    ----------
+    params:
+        A :class:`LinearParams`, or ``None`` for its defaults; keyword options override it.
+    device:
+        ``"auto"`` (a GPU when there is one), ``"cpu"`` or ``"cuda"``.
+
+    Attributes
+    ----------
+    weights_:
+        float32 n_items × n_items matrix ``W``; scores are ``X_u W``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from recolab.data import build_interactions
+    >>> frame = pd.DataFrame({"user": ["a", "a", "b"], "item": ["x", "y", "y"], "value": 1.0})
+    >>> data = build_interactions(frame, kind="implicit")
+    >>> LinearAutoencoder(l2=1.0, dropout=0.25).fit(data).weights_.shape
+    (2, 2)
+    """
+
+    def __init__(
+        self, params: LinearParams | None = None, *, device: str = "auto", **options: Any
+    ) -> None:
+        base = (params or LinearParams()).to_dict()
+        self.params = LinearParams.from_dict({**base, **options})
+        self.device = device
+
+    def fit(self, train: InteractionData) -> Self:
+        """Solve for the weights on ``train`` (used as binary) and return ``self``."""
+        self._check_train(train)
+        device = resolve_device(self.device)
+        check_solve_fits(train.n_items, device)
+        self._remember(train)
+        self.weights_ = self._solve(self.train_, device)
+        logger.info("linear autoencoder fitted: %d items, %s", self.n_items, self.params)
+        return self
+
+    def _solve(self, x: sp.csr_matrix, device: torch.device) -> np.ndarray:
+        counts = np.asarray(x.getnnz(axis=0), dtype=np.float64)
+        return solve_weights(gram_matrix(x, self.params.user_norm), counts, self.params, device)
+
+    @classmethod
+    def from_weights(
+        cls, weights: np.ndarray, train: InteractionData, params: LinearParams
+    ) -> LinearAutoencoder:
+        """A fitted model from stored weights (as a bundle holds them)."""
+        model = cls(params, device="cpu")
+        model._remember(train)
+        if weights.shape != (train.n_items, train.n_items):
+            raise ValueError(f"weights of shape {weights.shape} do not match {train.n_items} items")
+        model.weights_ = np.asarray(weights, dtype=np.float32)
+        return model
+
+    def _score_known(self, users: np.ndarray, lam: float | None) -> np.ndarray:
+        return np.asarray(self.train_[users] @ self.weights_, dtype=np.float32)
+
+    def score_history(self, history: sp.csr_matrix) -> np.ndarray:
+        """Scores of new users given as rows of a binary users × items matrix (fold-in)."""
+        return np.asarray(history @ self.weights_, dtype=np.float32)
