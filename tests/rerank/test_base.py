@@ -1,0 +1,152 @@
+"""Candidates, relevance standardisation, λ checks, the registry and the docstring examples."""
+
+from __future__ import annotations
+
+import doctest
+import importlib
+import json
+
+import numpy as np
+import pytest
+
+from recolab.rerank import (
+    MMR,
+    RERANKERS,
+    Calibration,
+    Candidates,
+    ExposureGreedy,
+    PopularityPenalty,
+    ReRanker,
+    make_reranker,
+)
+from recolab.rerank.base import base_order, check_lam, standardised_relevance
+from tests.rerank._tiny import cand, implicit
+
+MODULES = ["__init__", "base", "popularity", "mmr", "exposure", "calibration"]
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_docstring_examples(module: str) -> None:
+    name = "recolab.rerank" if module == "__init__" else f"recolab.rerank.{module}"
+    result = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
+    assert result.failed == 0
+
+
+def test_candidates_coerce_and_validate() -> None:
+    c = Candidates([0], [[2, -1]], [[1.5, 7.0]])
+    assert c.items.dtype == np.int64 and c.users.dtype == np.int64
+    assert c.scores.dtype == np.float32
+    assert c.scores.tolist() == [[1.5, -np.inf]]  # padding gets -inf
+    assert c.valid.tolist() == [[True, False]] and c.n_candidates == 2
+    with pytest.raises(ValueError, match="end of a row"):
+        Candidates([0], [[-1, 2]], [[0.0, 1.0]])
+    with pytest.raises(ValueError, match="finite"):
+        Candidates([0], [[1, 2]], [[np.nan, 1.0]])
+    with pytest.raises(ValueError, match="must both be"):
+        Candidates([0, 1], [[1, 2]], [[1.0, 1.0]])
+
+
+def test_standardised_relevance_by_hand() -> None:
+    # user 0: scores 4, 2, 0 -> mean 2, population sd sqrt(8/3) -> ±sqrt(3/2), 0
+    # user 1: one real candidate -> 0; user 2: equal scores -> sd floored, rel 0
+    c = cand([[1, 2, 3], [1, -1, -1], [1, 2, -1]], [[4, 2, 0], [9, 0, 0], [5, 5, 0]])
+    r = np.sqrt(1.5)
+    np.testing.assert_allclose(
+        standardised_relevance(c), [[r, 0, -r], [0, 0, 0], [0, 0, 0]], atol=1e-12
+    )
+
+
+def test_standardised_relevance_ignores_scale() -> None:
+    a = cand([[0, 1, 2]], [[3.0, 2.0, 0.5]])
+    b = cand([[0, 1, 2]], [[3000.0 + 7, 2000.0 + 7, 500.0 + 7]])
+    np.testing.assert_allclose(standardised_relevance(a), standardised_relevance(b), atol=1e-6)
+
+
+def test_base_order_pads_short_lists() -> None:
+    c = cand([[4, 5, -1]], [[2, 1, 0]])
+    assert base_order(c, 2).tolist() == [[4, 5]]
+    assert base_order(c, 5).tolist() == [[4, 5, -1, -1, -1]]
+
+
+@pytest.mark.parametrize("bad", [-0.1, float("nan"), float("inf"), "x"])
+def test_check_lam_rejects(bad: object) -> None:
+    with pytest.raises(ValueError, match="lam"):
+        check_lam(bad)  # type: ignore[arg-type]
+
+
+def test_registry_and_names() -> None:
+    expected = {
+        "popularity": PopularityPenalty,
+        "mmr": MMR,
+        "exposure": ExposureGreedy,
+        "calibration": Calibration,
+    }
+    assert expected == RERANKERS
+    objectives = {name: cls.objective for name, cls in RERANKERS.items()}
+    assert objectives == {
+        "popularity": "novelty",
+        "mmr": "diversity",
+        "exposure": "coverage",
+        "calibration": "calibration",
+    }
+
+
+@pytest.mark.parametrize("name", sorted(RERANKERS))
+def test_config_round_trips_through_json(name: str) -> None:
+    reranker = make_reranker(name)
+    config = json.loads(json.dumps(reranker.to_config()))
+    assert config["name"] == name
+    again = make_reranker(**config)
+    assert type(again) is type(reranker) and again.to_config() == reranker.to_config()
+
+
+def test_make_reranker_unknown_names_the_known() -> None:
+    with pytest.raises(ValueError, match="calibration, exposure, mmr, popularity"):
+        make_reranker("serendipity")
+    assert make_reranker("calibration", alpha=0.2).to_config() == {
+        "name": "calibration",
+        "alpha": 0.2,
+    }
+
+
+@pytest.mark.parametrize("name", sorted(RERANKERS))
+def test_rerank_refuses_before_fit_and_bad_lam(name: str) -> None:
+    reranker: ReRanker = make_reranker(name)
+    c = cand([[0, 1]], [[2, 1]])
+    with pytest.raises(ValueError, match="not fitted"):
+        reranker.rerank(c, 2, 1.0)
+    train = implicit([("u", "a"), ("u", "b"), ("v", "a")])
+    reranker.fit(train, item_vectors=np.eye(2))
+    for bad in (-1.0, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="lam"):
+            reranker.rerank(c, 2, bad)
+    with pytest.raises(ValueError, match="outside"):
+        reranker.rerank(cand([[0, 5]], [[2, 1]]), 2, 1.0)
+
+
+@pytest.mark.parametrize("name", sorted(RERANKERS))
+def test_lam_zero_is_base_order_exactly(name: str) -> None:
+    rng = np.random.default_rng(0)
+    n_items = 12
+    pairs = [(f"u{u}", f"i{i}") for u in range(6) for i in range(n_items) if rng.random() < 0.4]
+    train = implicit(pairs, items=[f"i{i}" for i in range(n_items)])
+    reranker = make_reranker(name).fit(train, item_vectors=rng.random((n_items, 3)))
+    items = np.array([rng.permutation(n_items)[:6] for _ in range(4)])
+    items[1, 4:] = -1
+    scores = -np.sort(-rng.normal(size=items.shape), axis=1)
+    c = Candidates(np.arange(4), items, np.where(items >= 0, scores, -np.inf))
+    np.testing.assert_array_equal(reranker.rerank(c, 5, 0.0), items[:, :5])
+    out = reranker.rerank(c, 8, 0.7)
+    assert out.shape == (4, 8) and out.dtype == np.int64
+    for row, got in zip(items, out, strict=True):  # a permutation of the real candidates
+        real = row[row >= 0]
+        assert sorted(got[got >= 0]) == sorted(real) and (got[real.size :] == -1).all()
+
+
+@pytest.mark.parametrize("name", sorted(RERANKERS))
+def test_empty_inputs(name: str) -> None:
+    train = implicit([("u", "a"), ("u", "b"), ("v", "a")])
+    reranker = make_reranker(name).fit(train, item_vectors=np.eye(2))
+    empty = Candidates(np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3)))
+    assert reranker.rerank(empty, 2, 1.0).shape == (0, 2)
+    assert reranker.rerank(cand([[0, 1]], [[1, 0]]), 0, 1.0).shape == (1, 0)
