@@ -151,3 +151,16 @@ def build_interactions(
         report=report,
         name=name,
     )
+
+
+def item_titles(data: InteractionData) -> list[str] | None:
+    """Titles per item index from the item metadata (column ``title``, else
+    ``description`` or ``name``), ``""`` where missing; ``None`` without such a column."""
+    meta = data.item_meta
+    if meta is None:
+        return None
+    column = next((c for c in ("title", "description", "name") if c in meta.columns), None)
+    if column is None:
+        return None
+    titles = meta[column].reindex(pd.Index(data.items.ids))
+    return [("" if pd.isna(t) else str(t)) for t in titles]

@@ -31,13 +31,12 @@ from dataclasses import dataclass
 from typing import Any, Self
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 import torch
 from torch import nn
 from torch.nn import functional
 
-from recolab.data.interactions import InteractionData
+from recolab.data.interactions import InteractionData, item_titles
 from recolab.features.users import UserAttributeEncoder
 from recolab.models.base import Recommender
 
@@ -344,13 +343,6 @@ def bag_tensors(
     )
 
 
-def _titles(data: InteractionData) -> list[str] | None:
-    if data.item_meta is None or "title" not in data.item_meta.columns:
-        return None
-    titles = data.item_meta["title"].reindex(pd.Index(data.items.ids))
-    return [("" if pd.isna(t) else str(t)) for t in titles]
-
-
 class WeightedObjectiveRecommender(Recommender):
     """One model for every λ: the product's weighted-objective recommender.
 
@@ -430,7 +422,7 @@ class WeightedObjectiveRecommender(Recommender):
             self.candidates_ = self.candidates_ | np.asarray(has_text, bool)
         self.users_ = train.users
         self.items_ = train.items
-        self.item_titles_ = _titles(train)
+        self.item_titles_ = item_titles(train)
         self.data_fingerprint_ = data_fingerprint(train)
         self.net_ = net.to("cpu").eval()
         self.histories_ = Histories.from_csr(self.train_)

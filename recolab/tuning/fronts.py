@@ -1,0 +1,235 @@
+"""The trade-off layer chosen on validation: each re-ranker's λ range and front, and the
+mechanism whose front dominates most.
+
+For every mechanism the λ range is calibrated on validation so that the slider spans the
+whole front on any data: from λ = 0 (the base, the accuracy optimum) to the λ at which
+validation ndcg@10 has fallen by ``max_loss`` (default 20 %). The front over that range is
+measured on validation, and the mechanism with the largest hypervolume of
+(ndcg@10, coverage@20) becomes the default.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from recolab.data.interactions import InteractionData
+from recolab.evaluation import evaluate
+from recolab.models.base import Recommender
+from recolab.pareto import hypervolume
+from recolab.rerank import ReRankedRecommender, make_reranker
+
+logger = logging.getLogger(__name__)
+
+#: The share of validation ndcg@10 the top of the λ range gives up.
+MAX_LOSS = 0.2
+#: Largest λ tried when calibrating (re-rankers standardise scores, so λ is unit-free).
+LAM_CEILING = 64.0
+#: Points of a front (including λ = 0 and the top of the range).
+FRONT_POINTS = 11
+#: The objective pairs whose hypervolumes are reported (the first one chooses).
+HV_PAIRS = (("ndcg@10", "coverage@20"), ("ndcg@10", "novelty@20"))
+#: Cut-offs evaluated along a front.
+KS = (10, 20)
+#: Candidate-list lengths tried per mechanism (the longest that the re-ranker serves for
+#: every ML-100K user in < 50 ms at a new λ). Longer lists let the slider reach further.
+CANDIDATE_GRID = {
+    "popularity": (100, 200, 400),
+    "exposure": (100, 200, 400),
+    "mmr": (100, 200),
+    "calibration": (100, 200),
+}
+
+
+@dataclass
+class MechanismFront:
+    """One trade-off mechanism measured over its calibrated λ range.
+
+    Attributes
+    ----------
+    name, objective:
+        The re-ranker's registry name and the secondary objective it serves.
+    lam_high:
+        Top of the calibrated λ range.
+    n_candidates:
+        How many of the base's top items the re-ranker chooses from.
+    rows:
+        One row per λ (column ``lam``) with the metrics at ``KS``.
+    hypervolumes:
+        ``"ndcg@10|coverage@20"`` → hypervolume (reference at the origin).
+    """
+
+    name: str
+    objective: str
+    lam_high: float
+    n_candidates: int
+    rows: pd.DataFrame
+    hypervolumes: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def hypervolume(self) -> float:
+        """The hypervolume that chooses between mechanisms: (ndcg@10, coverage@20)."""
+        return self.hypervolumes["|".join(HV_PAIRS[0])]
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready description (λ range, hypervolumes, the front's rows)."""
+        rows = self.rows.astype(object).where(pd.notna(self.rows), None)
+        return {
+            "name": self.name,
+            "objective": self.objective,
+            "lambda_range": [0.0, float(self.lam_high)],
+            "n_candidates": int(self.n_candidates),
+            "hypervolumes": {k: float(v) for k, v in self.hypervolumes.items()},
+            "front": rows.to_dict("records"),
+        }
+
+
+def front_hypervolumes(rows: pd.DataFrame) -> dict[str, float]:
+    """Hypervolume of each pair of :data:`HV_PAIRS` over ``rows`` (reference at 0)."""
+    out = {}
+    for x, y in HV_PAIRS:
+        if x in rows.columns and y in rows.columns:
+            out[f"{x}|{y}"] = hypervolume(rows[[x, y]].to_numpy(float), reference=[0.0, 0.0])
+    return out
+
+
+def _metrics_at(
+    model: ReRankedRecommender,
+    fit: InteractionData,
+    valid: InteractionData,
+    lam: float,
+    vectors: np.ndarray | None,
+) -> dict[str, float]:
+    return evaluate(model, fit, valid, ks=KS, lam=lam, item_vectors=vectors).metrics
+
+
+def calibrate_lam_high(
+    model: ReRankedRecommender,
+    fit: InteractionData,
+    valid: InteractionData,
+    *,
+    max_loss: float = MAX_LOSS,
+    vectors: np.ndarray | None = None,
+    steps: int = 5,
+) -> float:
+    """The λ at which validation ndcg@10 first falls ``max_loss`` below its λ = 0 value:
+    doubling from 1/8 until it does (or :data:`LAM_CEILING`), then ``steps`` bisections."""
+    floor = (1.0 - max_loss) * _metrics_at(model, fit, valid, 0.0, vectors)["ndcg@10"]
+    lo, hi = 0.0, 0.125
+    while hi < LAM_CEILING and _metrics_at(model, fit, valid, hi, vectors)["ndcg@10"] > floor:
+        lo, hi = hi, hi * 2
+    if hi >= LAM_CEILING:
+        name = model.reranker.name
+        logger.info("%s: ndcg@10 never fell %.0f %% up to λ=%g", name, 100 * max_loss, hi)
+        return LAM_CEILING
+    for _ in range(steps):
+        mid = 0.5 * (lo + hi)
+        if _metrics_at(model, fit, valid, mid, vectors)["ndcg@10"] > floor:
+            lo = mid
+        else:
+            hi = mid
+    return hi
+
+
+def measure_front(
+    model: Recommender,
+    train: InteractionData,
+    test: InteractionData,
+    lambdas: Sequence[float],
+    vectors: np.ndarray | None = None,
+) -> pd.DataFrame:
+    """Metrics of a (re-ranked) model at each λ: one row per λ, column ``lam``."""
+    rows = []
+    for lam in lambdas:
+        metrics = evaluate(model, train, test, ks=KS, lam=float(lam), item_vectors=vectors).metrics
+        rows.append({"lam": float(lam), **metrics})
+    return pd.DataFrame(rows)
+
+
+def mechanism_front(
+    base: Recommender,
+    name: str,
+    fit: InteractionData,
+    valid: InteractionData,
+    *,
+    vectors: np.ndarray | None = None,
+    categories: np.ndarray | None = None,
+    max_loss: float = MAX_LOSS,
+    n_points: int = FRONT_POINTS,
+) -> MechanismFront:
+    """One re-ranker over ``base`` (fitted on ``fit``): for each candidate-list length of
+    :data:`CANDIDATE_GRID`, calibrate λ and measure the front on ``valid``; keep the length
+    with the largest hypervolume. MMR uses ``vectors``; calibration uses ``categories``."""
+    fronts = [
+        _front_at(base, name, n, fit, valid, vectors, categories, max_loss, n_points)
+        for n in CANDIDATE_GRID[name]
+    ]
+    best = max(fronts, key=lambda f: f.hypervolume)
+    logger.info(
+        "%s: %d candidates, λ in [0, %.3g], validation hypervolume %.4f",
+        name,
+        best.n_candidates,
+        best.lam_high,
+        best.hypervolume,
+    )
+    return best
+
+
+def _front_at(
+    base: Recommender,
+    name: str,
+    n_candidates: int,
+    fit: InteractionData,
+    valid: InteractionData,
+    vectors: np.ndarray | None,
+    categories: np.ndarray | None,
+    max_loss: float,
+    n_points: int,
+) -> MechanismFront:
+    reranker = make_reranker(name)
+    side = categories if name == "calibration" else vectors
+    model = ReRankedRecommender(base, reranker, n_candidates=n_candidates, item_vectors=side)
+    model.fit(fit)
+    lam_high = calibrate_lam_high(model, fit, valid, max_loss=max_loss, vectors=vectors)
+    lambdas = np.round(np.linspace(0.0, lam_high, n_points), 6)
+    rows = measure_front(model, fit, valid, lambdas, vectors)
+    hypervolumes = front_hypervolumes(rows)
+    return MechanismFront(name, reranker.objective, lam_high, n_candidates, rows, hypervolumes)
+
+
+def available_mechanisms(vectors: np.ndarray | None, categories: np.ndarray | None) -> list[str]:
+    """The re-rankers the data allow: MMR needs item vectors, calibration categories."""
+    names = ["popularity", "exposure"]
+    if vectors is not None:
+        names.append("mmr")
+    if categories is not None:
+        names.append("calibration")
+    return names
+
+
+def choose_mechanism(
+    base: Recommender,
+    fit: InteractionData,
+    valid: InteractionData,
+    *,
+    vectors: np.ndarray | None = None,
+    categories: np.ndarray | None = None,
+    names: Sequence[str] | None = None,
+    max_loss: float = MAX_LOSS,
+) -> tuple[MechanismFront, list[MechanismFront]]:
+    """Every available mechanism's validation front, and the one with the largest
+    (ndcg@10, coverage@20) hypervolume (first in ``names`` on a tie)."""
+    names = list(names or available_mechanisms(vectors, categories))
+    fronts = [
+        mechanism_front(
+            base, n, fit, valid, vectors=vectors, categories=categories, max_loss=max_loss
+        )
+        for n in names
+    ]
+    best = max(fronts, key=lambda f: f.hypervolume)
+    return best, fronts

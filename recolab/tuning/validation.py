@@ -1,0 +1,87 @@
+"""The validation split every training carves out of its training data (never the test set)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from recolab.data.interactions import InteractionData
+from recolab.data.splits import per_user_latest, random_holdout
+from recolab.errors import DataError
+
+logger = logging.getLogger(__name__)
+
+#: Share of each user's training interactions held out for validation.
+VALID_FRACTION = 0.2
+
+
+@dataclass(frozen=True)
+class ValidationSplit:
+    """Training data split into the part models are fitted on and the part they are judged on.
+
+    Attributes
+    ----------
+    fit, valid:
+        The two halves, sharing the training data's vocabularies.
+    method:
+        ``"per-user random"``, ``"per-user latest by time"`` or ``"given"``.
+    description:
+        One line for reports and model cards.
+    """
+
+    fit: InteractionData
+    valid: InteractionData
+    method: str
+    description: str
+
+
+def is_timed_log(data: InteractionData) -> bool:
+    """Whether ``data`` is a behaviour log in time: implicit feedback with a timestamp on
+    every interaction. Ratings (explicit data) are validated at random even when timed."""
+    frame = data.frame
+    timed = "timestamp" in frame.columns and not frame["timestamp"].isna().any()
+    return timed and data.kind == "implicit"
+
+
+def validation_split(
+    train: InteractionData,
+    *,
+    fraction: float = VALID_FRACTION,
+    seed: int = 0,
+    valid: InteractionData | None = None,
+) -> ValidationSplit:
+    """Carve validation out of ``train``.
+
+    - ``valid`` given: it is the validation set and ``train`` is fitted on whole.
+    - ``train`` is a timed behaviour log (:func:`is_timed_log`): each user's latest
+      ``fraction`` of interactions (:func:`~recolab.data.splits.per_user_latest`), since a
+      log asks for the next purchases.
+    - otherwise a seeded per-user random holdout of ``fraction``.
+
+    Raises
+    ------
+    DataError
+        No user keeps an interaction for validation (every user has a single one).
+    """
+    if valid is not None:
+        split = ValidationSplit(train, valid, "given", f"given validation set ({valid.name})")
+    elif is_timed_log(train):
+        fit, held = per_user_latest(train, fraction)
+        text = f"each user's latest {fraction:.0%} of training interactions by time"
+        split = ValidationSplit(fit, held, "per-user latest by time", text)
+    else:
+        fit, held = random_holdout(train, test_fraction=fraction, seed=seed)
+        text = f"per-user random {fraction:.0%} of training interactions (seed {seed})"
+        split = ValidationSplit(fit, held, "per-user random", text)
+    if split.valid.n_interactions == 0:
+        raise DataError(
+            "no validation interactions: every user has a single training interaction, so "
+            "none can be held out; give a validation file (--valid)"
+        )
+    logger.info(
+        "validation: %s (%d fit, %d valid interactions)",
+        split.description,
+        split.fit.n_interactions,
+        split.valid.n_interactions,
+    )
+    return split

@@ -1,0 +1,115 @@
+"""Tuning chooses on a validation split carved from train and never reads the test set."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from recolab.data import build_interactions
+from recolab.data.interactions import InteractionData
+from recolab.errors import DataError
+from recolab.tuning import TuneBudget, tune_linear, tune_score, validation_split
+from recolab.tuning.study import EASE_TRIAL, mean_gram_diagonal
+from tests.models._ml100k import ml100k_u1
+
+
+def synthetic(timed: bool, kind: str = "implicit") -> InteractionData:
+    rng = np.random.default_rng(0)
+    n_users, n_items = 60, 25
+    pop = 1.0 / np.arange(1, n_items + 1)
+    rows = []
+    for u in range(n_users):
+        items = rng.choice(n_items, size=8, replace=False, p=pop / pop.sum())
+        rows += [(f"u{u}", f"i{i}", t) for t, i in enumerate(items)]
+    frame = pd.DataFrame(rows, columns=["user", "item", "t"])
+    frame["value"] = 1.0
+    if timed:
+        frame["timestamp"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(frame["t"], unit="D")
+    return build_interactions(frame.drop(columns="t"), kind=kind)
+
+
+def test_validation_of_a_timed_log_is_each_users_latest() -> None:
+    data = synthetic(timed=True)
+    split = validation_split(data)
+    assert split.method == "per-user latest by time"
+    fit_t = split.fit.frame.groupby("user")["timestamp"].max()
+    valid_t = split.valid.frame.groupby("user")["timestamp"].min()
+    assert (valid_t > fit_t.reindex(valid_t.index)).all()
+    assert split.fit.n_interactions + split.valid.n_interactions == data.n_interactions
+
+
+def test_validation_of_untimed_or_rated_data_is_random() -> None:
+    assert validation_split(synthetic(timed=False)).method == "per-user random"
+    assert validation_split(synthetic(timed=True, kind="explicit")).method == "per-user random"
+
+
+def test_given_validation_is_used_as_is() -> None:
+    data = synthetic(timed=False)
+    fit, valid = validation_split(data).fit, validation_split(data, seed=1).valid
+    split = validation_split(fit, valid=valid)
+    assert split.method == "given" and split.valid is valid and split.fit is fit
+
+
+def test_single_interaction_users_leave_nothing_to_validate() -> None:
+    frame = pd.DataFrame({"user": ["a", "b"], "item": ["x", "y"], "value": 1.0})
+    with pytest.raises(DataError, match="validation"):
+        validation_split(build_interactions(frame, kind="implicit"))
+
+
+def test_score_is_geometric_mean() -> None:
+    assert tune_score({"recall@20": 0.4, "ndcg@10": 0.1}) == pytest.approx(0.2)
+
+
+def test_mean_gram_diagonal_by_hand() -> None:
+    # users with 4 and 1 interactions over 5 items, β = 0.5: (4^0.5 + 1^0.5) / 5 = 0.6
+    data = build_interactions(
+        pd.DataFrame({"user": ["a"] * 4 + ["b"], "item": ["1", "2", "3", "4", "5"], "value": 1.0}),
+        kind="implicit",
+    )
+    assert mean_gram_diagonal(data.matrix(binary=True), 0.5) == pytest.approx(0.6)
+
+
+class _Untouchable:
+    """A test set that fails the test whenever anything reads it."""
+
+    def __getattr__(self, name: str) -> object:
+        raise AssertionError(f"the test set was read ({name})")
+
+
+def test_tiny_study_runs_end_to_end_and_never_reads_test(tmp_path: Path) -> None:
+    train, _test = ml100k_u1()
+    test = _Untouchable()
+    split = validation_split(train, seed=0)
+    db = tmp_path / "study.sqlite"
+    result = tune_linear(split, budget=TuneBudget(n_trials=4, seconds=60), seed=0, storage=db)
+    assert db.exists()
+    assert len(result.trials) == 4
+    # the first trial is plain EASE, and the best is at least as good on validation
+    first = result.trials[0]
+    assert {k: first[k] for k in EASE_TRIAL} == EASE_TRIAL
+    assert result.score >= first["score"]
+    assert result.score == max(t["score"] for t in result.trials)
+    assert result.metrics["ndcg@10"] > 0.2
+    # resuming the stored study adds only the missing trials
+    again = tune_linear(split, budget=TuneBudget(n_trials=6, seconds=60), seed=0, storage=db)
+    assert len(again.trials) == 6
+    (summary,) = optuna.get_all_study_summaries(storage=f"sqlite:///{db}")
+    assert summary.n_trials == 6
+    # other data start a study of their own in the same file
+    other = validation_split(train, seed=1)
+    third = tune_linear(other, budget=TuneBudget(n_trials=2, seconds=60), seed=0, storage=db)
+    assert len(third.trials) == 2
+    assert len(optuna.get_all_study_summaries(storage=f"sqlite:///{db}")) == 2
+    del test  # never passed anywhere, never read
+
+
+def test_same_seed_same_trials() -> None:
+    train, _ = ml100k_u1()
+    split = validation_split(train, seed=0)
+    a = tune_linear(split, budget=TuneBudget(n_trials=3, seconds=60), seed=5)
+    b = tune_linear(split, budget=TuneBudget(n_trials=3, seconds=60), seed=5)
+    assert [t["l2_scale"] for t in a.trials] == [t["l2_scale"] for t in b.trials]
