@@ -16,41 +16,87 @@ if not dataset_id:
     st.page_link("pages/data.py", label="Go to Data", icon=":material/database:")
 else:
     st.markdown(f"Training on dataset **`{dataset_id}`**.")
+    model = st.radio(
+        "Model",
+        ["auto", "weighted"],
+        format_func=studio.MODEL_LABELS.get,
+        horizontal=True,
+        key="opt_model",
+        help="auto: a linear base tuned on a validation split carved from your training data, "
+        "plus the trade-off re-ranker whose validation front is best. weighted: one network "
+        "trained for every λ.",
+    )
     c1, c2, c3 = st.columns(3)
-    with c1:
-        lam_high = st.number_input(
-            "λ range: 0 … λ max",
-            min_value=0.01,
-            max_value=10.0,
-            value=float(defaults.lam_high),
-            step=0.05,
-            key="opt_lam_high",
-            help="The model is trained once for every λ in this range (L = f + λ·g).",
-        )
-        novelty = st.number_input(
-            "Novelty weight", 0.0, 10.0, float(defaults.novelty), 0.1, key="opt_novelty"
-        )
-        diversity = st.number_input(
-            "Diversity weight", 0.0, 10.0, float(defaults.diversity), 0.1, key="opt_diversity"
-        )
-        exposure = st.number_input(
-            "Exposure weight",
-            0.0,
-            50.0,
-            float(defaults.exposure),
-            0.5,
-            key="opt_exposure",
-            help="Spreads recommendations over more of the catalogue (coverage, Gini).",
-        )
-    with c2:
-        dim = st.select_slider(
-            "Dimension", [8, 16, 32, 64, 128, 256], value=defaults.dim, key="opt_dim"
-        )
-        epochs = st.number_input("Epochs", 1, 500, int(defaults.epochs), 1, key="opt_epochs")
-        budget = st.number_input("Time budget (s, 0 = none)", 0, 86_400, 0, 10, key="opt_budget")
+    config: dict[str, object] = {"model": model}
+    if model == "auto":
+        with c1:
+            config["tune_trials"] = int(
+                st.number_input("Tuning trials", 1, 500, defaults.tune_trials, 5, key="opt_trials")
+            )
+            config["tune_seconds"] = float(
+                st.number_input(
+                    "Tuning budget (s)", 5, 86_400, int(defaults.tune_seconds), 10, key="opt_tsec"
+                )
+            )
+        with c2:
+            config["mechanism"] = st.selectbox(
+                "Trade-off mechanism",
+                ["auto", "popularity", "exposure", "mmr", "calibration"],
+                key="opt_mechanism",
+                help="auto: the one with the largest hypervolume of (ndcg@10, coverage@20) on "
+                "validation; the others are shown beside it.",
+            )
+    else:
+        with c1:
+            config["lam_high"] = float(
+                st.number_input(
+                    "λ range: 0 … λ max",
+                    min_value=0.01,
+                    max_value=10.0,
+                    value=float(defaults.lam_high),
+                    step=0.05,
+                    key="opt_lam_high",
+                    help="The model is trained once for every λ in this range (L = f + λ·g).",
+                )
+            )
+            for name, top, step in (("novelty", 10.0, 0.1), ("diversity", 10.0, 0.1)):
+                config[name] = float(
+                    st.number_input(
+                        f"{name.capitalize()} weight",
+                        0.0,
+                        top,
+                        float(getattr(defaults, name)),
+                        step,
+                        key=f"opt_{name}",
+                    )
+                )
+            config["exposure"] = float(
+                st.number_input(
+                    "Exposure weight",
+                    0.0,
+                    50.0,
+                    float(defaults.exposure),
+                    0.5,
+                    key="opt_exposure",
+                    help="Spreads recommendations over more of the catalogue (coverage, Gini).",
+                )
+            )
+        with c2:
+            config["dim"] = int(
+                st.select_slider(
+                    "Dimension", [8, 16, 32, 64, 128, 256], value=defaults.dim, key="opt_dim"
+                )
+            )
+            config["epochs"] = int(
+                st.number_input("Epochs", 1, 500, int(defaults.epochs), 1, key="opt_epochs")
+            )
+            budget = st.number_input(
+                "Time budget (s, 0 = none)", 0, 86_400, 0, 10, key="opt_budget"
+            )
+            config["budget_seconds"] = float(budget) if budget else None
     with c3:
         gpu = common.cuda_available()
-        device = st.radio(
+        config["device"] = st.radio(
             "Device",
             ["auto", "cpu", "cuda"],
             index=0,
@@ -59,22 +105,13 @@ else:
             help="auto: the GPU when there is one.",
         )
         st.caption(f"torch.cuda.is_available(): **{gpu}**")
-        use_text = st.checkbox(
-            "Use item texts (transformer embeddings)", value=defaults.use_text, key="opt_text"
+        config["use_text"] = bool(
+            st.checkbox(
+                "Use item texts (transformer embeddings)", value=defaults.use_text, key="opt_text"
+            )
         )
     if st.button("Start training", type="primary", key="start_training"):
         with common.guard("Starting the training job"):
-            config = {
-                "lam_high": float(lam_high),
-                "novelty": float(novelty),
-                "diversity": float(diversity),
-                "exposure": float(exposure),
-                "dim": int(dim),
-                "epochs": int(epochs),
-                "budget_seconds": float(budget) if budget else None,
-                "device": device,
-                "use_text": bool(use_text),
-            }
             job_id = studio.submit_training(root, dataset_id, config)
             common.set_current("job", job_id)
             st.success(f"Job `{job_id}` queued.")
@@ -86,12 +123,13 @@ def _draw_job(job_id: str) -> bool:
     """Draw one job's progress; returns whether it is finished."""
     status = studio.poll_job(root, job_id)
     st.subheader(f"Job `{job_id}` · {status.state}")
+    tuning = "trial" in status.progress.columns  # the default model's study reports trials
     epochs = f"{status.epoch or 0}/{status.epochs or '?'}"
     eta = f"{status.eta_s:.0f} s" if status.eta_s is not None else "–"
     elapsed = f"{status.elapsed_s:.0f} s" if status.elapsed_s is not None else "–"
     m = st.columns(4)
     m[0].metric("State", status.state)
-    m[1].metric("Epoch", epochs)
+    m[1].metric("Trial" if tuning else "Epoch", epochs)
     m[2].metric("Elapsed", elapsed)
     m[3].metric("ETA", eta)
     st.progress(status.fraction, text=f"{status.fraction:.0%}")
@@ -105,7 +143,13 @@ def _draw_job(job_id: str) -> bool:
     if not status.done and st.button("Cancel job", key=f"cancel_{job_id}"):
         studio.cancel_job(root, job_id)
         st.rerun()
-    if not status.progress.empty and "loss" in status.progress.columns:
+    if tuning:
+        st.plotly_chart(
+            plots.tuning_curve_figure(status.progress, title="Tuning on validation"),
+            width="stretch",
+            key=f"tuning_{job_id}",
+        )
+    elif not status.progress.empty and "loss" in status.progress.columns:
         st.plotly_chart(
             plots.training_curves_figure(status.progress, title="Training curves"),
             width="stretch",

@@ -27,7 +27,7 @@ import io
 import json
 import logging
 import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +56,8 @@ FILES = ("weights.safetensors", "history.safetensors", "users.csv", "items.csv")
 MAX_UNPACKED_BYTES = 4 * 1024**3
 #: A matrix is stored sparse when at least this share of it is zero.
 SPARSE_STORE_THRESHOLD = 0.5
+#: ``model_type`` of a tuned linear base with a serve-time trade-off mechanism.
+TRADEOFF_TYPE = "linear-rerank"
 
 
 def data_fingerprint(data: InteractionData) -> str:
@@ -122,6 +124,51 @@ def _unpack_weights(
     return out
 
 
+def _weighted_payload(
+    model: Any, lam: float | None, alpha: tuple[float, float, float], text_model: str | None
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Tensors and config entries of a weighted-objective model."""
+    cfg = model.config
+    state = model.weight_arrays()
+    weights = replace(cfg.weights, lam=float(lam or 0.0), alpha=alpha)
+    return state, {
+        "model_type": "weighted-objective",
+        "train_config": cfg.to_dict(),
+        "objectives": weights.to_dict(),
+        "lambda_range": [0.0, cfg.lam_high],
+        "conditioned_objectives": list(model.objectives_),
+        "objective_weights": [float(w) for w in model.objective_weights_],
+        "dimensions": {
+            "dim": cfg.dim,
+            "text_dim": int(state["text"].shape[1]) if "text" in state else 0,
+            "item_item": "item_item" in state,
+        },
+        "text_model": text_model,
+        "rating_range": list(getattr(model, "rating_range_", None) or []) or None,
+    }
+
+
+def _tradeoff_payload(
+    model: Any, lam: float | None, alpha: tuple[float, float, float]
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Tensors and config entries of a tuned base + trade-off mechanism."""
+    state = {"weights": model.base.weights_}
+    if model.item_vectors is not None:
+        state["item_vectors"] = np.asarray(model.item_vectors, dtype=np.float32)
+    return state, {
+        "model_type": TRADEOFF_TYPE,
+        "base": {"type": "linear-autoencoder", "params": model.base.params.to_dict()},
+        "mechanism": model.reranker.to_config(),
+        "n_candidates": int(model.n_candidates),
+        "objectives": {"lam": float(lam or 0.0), "alpha": [float(a) for a in alpha]},
+        "lambda_range": [0.0, float(model.lam_high)],
+        "selection": getattr(model, "selection_", None) or {},
+        "dimensions": {"text_dim": 0},
+        "text_model": None,
+        "rating_range": None,
+    }
+
+
 def export_bundle(
     model: Any,
     path: str | Path,
@@ -136,12 +183,15 @@ def export_bundle(
     device: str | None = None,
     extra_files: dict[str, bytes] | None = None,
 ) -> Path:
-    """Write ``model`` (a fitted weighted-objective recommender) as a bundle.
+    """Write ``model`` as a bundle.
 
     Parameters
     ----------
     model:
-        A fitted :class:`~recolab.models.weighted.WeightedObjectiveRecommender`.
+        A fitted :class:`~recolab.models.tradeoff.TradeoffRecommender` (model type
+        ``linear-rerank``: item-item weights, the mechanism and its λ range) or
+        :class:`~recolab.models.weighted.WeightedObjectiveRecommender`
+        (``weighted-objective``).
     path:
         ``.zip`` file to write (atomically: a temporary name, then renamed), or a folder
         path without the ``.zip`` suffix.
@@ -161,10 +211,13 @@ def export_bundle(
     Path
         Where the bundle was written.
     """
-    cfg = model.config
-    state = model.weight_arrays()
+    from recolab.models.tradeoff import TradeoffRecommender
+
+    if isinstance(model, TradeoffRecommender):
+        state, specific = _tradeoff_payload(model, lam, alpha)
+    else:
+        state, specific = _weighted_payload(model, lam, alpha, text_model)
     tensors, layout = _pack_weights(state)
-    weights_bytes = st_save(tensors)
     train = model.train_
     history = {
         "indptr": train.indptr.astype(np.int64),
@@ -175,49 +228,34 @@ def export_bundle(
     if encoder is not None:
         history["user_token_indptr"] = model.user_tokens_.indptr.astype(np.int64)
         history["user_token_indices"] = model.user_tokens_.indices.astype(np.int64)
-    history_bytes = st_save(history)
     users_csv = pd.DataFrame(
         {"index": np.arange(len(model.users_)), "id": model.users_.ids}
     ).to_csv(index=False)
     items = pd.DataFrame({"index": np.arange(len(model.items_)), "id": model.items_.ids})
     if model.item_titles_ is not None:
         items["title"] = model.item_titles_
-    items_csv = items.to_csv(index=False)
     files = {
-        "weights.safetensors": weights_bytes,
-        "history.safetensors": history_bytes,
+        "weights.safetensors": st_save(tensors),
+        "history.safetensors": st_save(history),
         "users.csv": users_csv.encode(),
-        "items.csv": items_csv.encode(),
+        "items.csv": items.to_csv(index=False).encode(),
     }
-    weights = replace(cfg.weights, lam=float(lam or 0.0), alpha=alpha)
+    dimensions = {"n_users": int(train.shape[0]), "n_items": int(train.shape[1])}
     config = {
         "format": FORMAT,
         "schema_version": SCHEMA_VERSION,
-        "model_type": "weighted-objective",
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "train_config": cfg.to_dict(),
-        "objectives": weights.to_dict(),
-        "lambda_range": [0.0, cfg.lam_high],
-        "conditioned_objectives": list(model.objectives_),
-        "objective_weights": [float(w) for w in model.objective_weights_],
-        "dimensions": {
-            "n_users": int(train.shape[0]),
-            "n_items": int(train.shape[1]),
-            "dim": cfg.dim,
-            "text_dim": int(state["text"].shape[1]) if "text" in state else 0,
-            "item_item": "item_item" in state,
-        },
+        **specific,
+        "dimensions": {**dimensions, **specific.get("dimensions", {})},
         "weights_layout": layout,
-        "text_model": text_model,
         "protocol": protocol or {},
         "metrics": metrics or {},
         "front": front or [],
-        "rating_range": list(getattr(model, "rating_range_", None) or []) or None,
         "user_attributes": None if encoder is None else encoder.to_dict(),
         "sparsity": model.sparsity(),
         "train_seconds": train_seconds,
         "device": device,
-        "data_fingerprint": model.data_fingerprint_,
+        "data_fingerprint": getattr(model, "data_fingerprint_", None),
         "library_versions": _library_versions(),
         "sha256": {name: hashlib.sha256(data).hexdigest() for name, data in files.items()},
     }
@@ -319,8 +357,6 @@ def load(path: str | Path) -> LoadedModel:
     BundleError
         Missing, truncated, tampered, foreign, wrong schema, or unsafe member paths.
     """
-    from recolab.models.weighted import WeightedObjectiveRecommender
-
     path = Path(path)
     files = _read_files(path)
     config = _check_config(path, files)
@@ -336,10 +372,40 @@ def load(path: str | Path) -> LoadedModel:
     except (KeyError, ValueError, pd.errors.ParserError) as exc:
         raise BundleError(f"{path}: bundle content is malformed: {exc}") from exc
     dims = config["dimensions"]
-    train = sp.csr_matrix(
-        (np.ones(len(history["indices"]), np.float32), history["indices"], history["indptr"]),
-        shape=(dims["n_users"], dims["n_items"]),
-    )
+    try:
+        train = sp.csr_matrix(
+            (np.ones(len(history["indices"]), np.float32), history["indices"], history["indptr"]),
+            shape=(dims["n_users"], dims["n_items"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BundleError(f"{path}: the stored histories are malformed: {exc}") from exc
+    users_vocab = Vocabulary(users["id"].to_numpy(dtype=object))
+    items_vocab = Vocabulary(items["id"].to_numpy(dtype=object))
+    titles = items["title"].tolist() if "title" in items.columns else None
+    candidates = history["candidates"].astype(bool)
+    if config.get("model_type") == TRADEOFF_TYPE:
+        model = _load_tradeoff(path, config, state, train, candidates, users_vocab, items_vocab)
+        model.item_titles_ = titles
+    else:
+        vocab = (users_vocab, items_vocab, titles)
+        model = _load_weighted(path, config, state, history, train, candidates, vocab)
+    model.data_fingerprint_ = config.get("data_fingerprint")
+    return LoadedModel(model=model, config=config, path=path)
+
+
+def _load_weighted(
+    path: Path,
+    config: dict[str, Any],
+    state: dict[str, np.ndarray],
+    history: dict[str, np.ndarray],
+    train: sp.csr_matrix,
+    candidates: np.ndarray,
+    vocab: tuple[Vocabulary, Vocabulary, list[str] | None],
+) -> Any:
+    """A :class:`~recolab.models.weighted.WeightedObjectiveRecommender` from a bundle."""
+    from recolab.models.weighted import WeightedObjectiveRecommender
+
+    dims = config["dimensions"]
     user_attributes = None
     if config.get("user_attributes"):
         from recolab.features.users import UserAttributeEncoder
@@ -358,17 +424,51 @@ def load(path: str | Path) -> LoadedModel:
         config["train_config"],
         state,
         train=train,
-        candidates=history["candidates"].astype(bool),
-        users=Vocabulary(users["id"].to_numpy(dtype=object)),
-        items=Vocabulary(items["id"].to_numpy(dtype=object)),
-        item_titles=items["title"].tolist() if "title" in items.columns else None,
+        candidates=candidates,
+        users=vocab[0],
+        items=vocab[1],
+        item_titles=vocab[2],
         objectives=config.get("conditioned_objectives"),
         user_attributes=user_attributes,
     )
     if config.get("rating_range"):
         model.rating_range_ = tuple(config["rating_range"])
-    model.data_fingerprint_ = config.get("data_fingerprint")
-    return LoadedModel(model=model, config=config, path=path)
+    return model
+
+
+def _load_tradeoff(
+    path: Path,
+    config: dict[str, Any],
+    state: dict[str, np.ndarray],
+    train: sp.csr_matrix,
+    candidates: np.ndarray,
+    users: Vocabulary,
+    items: Vocabulary,
+) -> Any:
+    """A :class:`~recolab.models.tradeoff.TradeoffRecommender` from a bundle's parts; the
+    re-ranker is refitted on the stored histories (it keeps only counts and profiles)."""
+    from recolab.models.linear import LinearAutoencoder, LinearParams
+    from recolab.models.tradeoff import TradeoffRecommender, interactions_from_matrix
+    from recolab.rerank import make_reranker
+
+    try:
+        params = LinearParams.from_dict(config["base"]["params"])
+        data = interactions_from_matrix(users, items, train)
+        base = LinearAutoencoder.from_weights(state["weights"], data, params)
+        reranker = make_reranker(**config["mechanism"])
+        hi = float(config["lambda_range"][1])
+        model = TradeoffRecommender(
+            base,
+            reranker,
+            hi,
+            n_candidates=int(config.get("n_candidates", 100)),
+            item_vectors=state.get("item_vectors"),
+        ).fit(data)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise BundleError(f"{path}: the trade-off model is malformed: {exc}") from exc
+    model.candidates_ = candidates
+    model.selection_ = config.get("selection") or {}
+    return model
 
 
 class AlignedModel(Recommender):
@@ -403,9 +503,45 @@ class AlignedModel(Recommender):
         out[~ok] = np.nan
         return out
 
-    def predict_ratings(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
+    def recommend(
+        self,
+        users: np.ndarray | list[int],
+        k: int,
+        lam: float | Mapping[str, float] | None = None,
+        exclude_seen: bool = True,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Top-``k`` in this data's indices; a re-ranked inner model re-ranks the aligned
+        base's candidates with its own re-ranker (mapped to its item indices and back)."""
+        reranker = getattr(self.inner, "reranker", None)
+        if reranker is None:
+            return super().recommend(users, k, lam=lam, exclude_seen=exclude_seen)
+        from recolab.rerank import Candidates
+
+        users = np.asarray(users, dtype=np.int64)
+        width = max(int(self.inner.n_candidates), k)
+        items, scores = super().recommend(users, width, lam=None, exclude_seen=exclude_seen)
+        inner_items = np.where(items >= 0, self.item_map_[np.maximum(items, 0)], -1)
+        inner_users = np.where(users >= 0, self.user_map_[np.maximum(users, 0)], -1)
+        cand = Candidates(users=inner_users, items=inner_items, scores=scores)
+        order = reranker.rerank(cand, k, self.inner.resolve_lam(lam))
+        back = np.full(self.inner.n_items + 1, -1, dtype=np.int64)
+        known = self.item_map_ >= 0
+        back[self.item_map_[known]] = np.flatnonzero(known)
+        picked = back[order]  # order's -1 reads back[-1], which is -1
+        column = (inner_items[:, :, None] == order[:, None, :]).argmax(axis=1)
+        out_scores = np.take_along_axis(scores, column, axis=1)
+        return picked, np.where(picked >= 0, out_scores, -np.inf).astype(np.float32)
+
+    @property
+    def predict_ratings(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
         """Predicted ratings of (user, item) index pairs in this data's vocabularies; NaN for
-        users or items the model does not know (see the inner model's ``predict_ratings``)."""
+        users or items the model does not know (see the inner model's ``predict_ratings``).
+        Absent (``AttributeError``) when the inner model predicts no ratings."""
+        if not hasattr(self.inner, "predict_ratings"):
+            raise AttributeError(f"{type(self.inner).__name__} does not predict ratings")
+        return self._predict_ratings
+
+    def _predict_ratings(self, users: np.ndarray, items: np.ndarray) -> np.ndarray:
 
         def inner(idx: np.ndarray, table: np.ndarray) -> np.ndarray:
             idx = np.asarray(idx, dtype=np.int64)
@@ -520,6 +656,11 @@ class LoadedModel:
                 [i for i, j in zip(item_ids, idx, strict=True) if j < 0][:5],
             )
         idx = idx[idx >= 0]
+        if hasattr(self.model, "recommend_history"):
+            if attributes:
+                log.warning("this model has no user-attribute part: attributes are ignored")
+            top, scores = self.model.recommend_history(idx, k, self._lam(lam), exclude_seen)
+            return self._frame(["(new user)"], top, scores)
         s = self.model.fold_in(idx, lam=self._lam(lam), attributes=attributes)
         s[~self.model.candidates_] = -np.inf
         if exclude_seen:
@@ -539,6 +680,11 @@ class LoadedModel:
         """Scores (users × new items) of items not in the catalogue, from their text alone."""
         from recolab.features.text import TextEncoder
 
+        if self.config.get("model_type") == TRADEOFF_TYPE:
+            raise BundleError(
+                "this model (a linear base with a trade-off mechanism) scores items from "
+                "interactions only: it cannot score new items from their text"
+            )
         if self.config["dimensions"]["text_dim"] == 0:
             raise BundleError(
                 "this model was trained without item texts: it cannot score new items"

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from recolab.data.interactions import InteractionData
+from recolab.device import resolve_device
 from recolab.evaluation import Protocol, evaluate
 from recolab.models.base import Recommender
 from recolab.training import ProgressCallback, StopCallback, TrainConfig
@@ -181,6 +182,17 @@ def sparsity_curve(
     return pd.DataFrame(rows)
 
 
+def _announcer(note: Callable[[str], None] | None) -> Callable[[str], None]:
+    """Log a message and pass it to ``note`` (the job's notes) when given."""
+
+    def say(message: str) -> None:
+        log.info("%s", message)
+        if note is not None:
+            note(message)
+
+    return say
+
+
 def train_and_export(
     train: InteractionData,
     test: InteractionData | None,
@@ -193,9 +205,9 @@ def train_and_export(
     note: Callable[[str], None] | None = None,
     prune_to: float = 0.0,
 ) -> dict[str, Any]:
-    """Train the weighted-objective model, evaluate it over its λ range beside the
+    """Train the model ``config.model`` names, evaluate it over its λ range beside the
     references (on ``test``; skipped when ``None``), and write the bundle to ``out``
-    (``.zip`` or folder).
+    (``.zip`` or folder). ``"auto"`` goes through :func:`train_tuned_and_export`.
 
     Returns a JSON-ready summary: bundle path, device, seconds, metrics at λ = 0, the front
     (model rows and reference rows) and the sparsity curve.
@@ -203,11 +215,18 @@ def train_and_export(
     from recolab.bundle import bundle_size, export_bundle
     from recolab.models.weighted import WeightedObjectiveRecommender
 
-    def say(message: str) -> None:
-        log.info("%s", message)
-        if note is not None:
-            note(message)
-
+    say = _announcer(note)
+    if config.model == "auto":
+        return train_tuned_and_export(
+            train,
+            test,
+            config,
+            out,
+            valid=valid,
+            on_progress=on_progress,
+            should_stop=should_stop,
+            say=say,
+        )
     features = item_features(train, config.use_text, config.device)
     if features.text is not None:
         say(f"embedded item texts with {features.text_model} in {features.seconds:.1f} s")
@@ -267,6 +286,113 @@ def train_and_export(
         "protocol": protocol,
         "history": result.history,
     }
+
+
+def train_tuned_and_export(
+    train: InteractionData,
+    test: InteractionData | None,
+    config: TrainConfig,
+    out: str | Path,
+    *,
+    valid: InteractionData | None = None,
+    on_progress: ProgressCallback | None = None,
+    should_stop: StopCallback | None = None,
+    say: Callable[[str], None] = log.info,
+    study_path: str | Path | None = None,
+) -> dict[str, Any]:
+    """recolab's default: choose the base and the trade-off mechanism on validation
+    (:func:`recolab.tuning.fit_tuned`, carved out of ``train`` unless ``valid`` is given),
+    then report on ``test`` once and export. The Optuna study is stored beside the bundle
+    (``model.zip`` → ``model.study.sqlite``) unless ``study_path`` says otherwise."""
+    from recolab.bundle import bundle_size, export_bundle
+    from recolab.features.tabular import genre_vectors
+    from recolab.tuning import TuneBudget, fit_tuned
+
+    start = time.perf_counter()
+    features = item_features(train, config.use_text, config.device)
+    genres = genre_vectors(train.item_meta, train.items)
+    study = Path(study_path) if study_path else Path(out).with_suffix(".study.sqlite")
+
+    def trial_event(event: dict[str, Any]) -> None:
+        if on_progress is not None:
+            on_progress({**event, "epoch": event["trial"], "epochs": event["trials"]})
+
+    tuned = fit_tuned(
+        train,
+        vectors=features.diversity,
+        categories=genres if genres.shape[1] > 0 else None,
+        valid=valid,
+        budget=TuneBudget(config.tune_trials, config.tune_seconds),
+        seed=config.seed,
+        storage=study,
+        device=config.device,
+        mechanisms=None if config.mechanism == "auto" else [config.mechanism],
+        on_trial=trial_event,
+        should_stop=should_stop,
+    )
+    say(
+        f"tuned the base on validation ({tuned.validation}) over "
+        f"{len(tuned.tuning.trials)} trials; trade-off mechanism: {tuned.mechanism.name} "
+        f"(λ up to {tuned.mechanism.lam_high:.3g})"
+    )
+    model = tuned.recommender()
+    seconds = time.perf_counter() - start
+    device = str(resolve_device(config.device))
+    front, refs, protocol, at_zero = _test_report(model, train, test, features)
+    front["sparsity"] = model.sparsity()
+    front["train_seconds"] = seconds
+    path = export_bundle(
+        model,
+        out,
+        lam=0.0,
+        metrics=at_zero,
+        front=_records(pd.concat([front, refs], ignore_index=True)) if test is not None else [],
+        protocol={**protocol, "validation": tuned.validation},
+        train_seconds=seconds,
+        device=device,
+    )
+    size = bundle_size(path)
+    front["model_bytes"] = size
+    return {
+        "bundle": str(path),
+        "model_type": "linear-rerank",
+        "device": device,
+        "train_seconds": seconds,
+        "epochs_run": len(tuned.tuning.trials),
+        "stopped_by": "tuning budget",
+        "peak_memory_bytes": None,
+        "model_bytes": size,
+        "sparsity": model.sparsity(),
+        "metrics": at_zero,
+        "front": _records(front),
+        "references": _records(refs),
+        "sparsity_curve": [],
+        "protocol": protocol,
+        "selection": tuned.summary(),
+        "study": str(study),
+        "history": [
+            {"epoch": i + 1, "val_score": t["score"]} for i, t in enumerate(tuned.tuning.trials)
+        ],
+    }
+
+
+def _test_report(
+    model: Recommender,
+    train: InteractionData,
+    test: InteractionData | None,
+    features: Features,
+) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], dict[str, Any]]:
+    """The front over the model's λ range, the reference rows and the protocol on
+    ``test``, measured once, after every choice was made (empty without ``test``)."""
+    lam_high = float(getattr(model, "lam_high", 0.0))
+    lambdas = [round(f * lam_high, 6) for f in FRONT_FRACTIONS]
+    if test is None:
+        front = pd.DataFrame({"model": ["recolab"] * len(lambdas), "lam": lambdas})
+        return front, pd.DataFrame(), {}, {}
+    front = lambda_front(model, train, test, lambdas, item_vectors=features.diversity)
+    refs = reference_rows(train, test, item_vectors=features.diversity)
+    protocol = Protocol().describe(train, test)
+    return front, refs, protocol, front.iloc[0].drop(["model"]).to_dict()
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:

@@ -417,6 +417,38 @@ def _is_loss_column(col: str) -> bool:
     return col == "loss" or col.startswith("loss_") or col.endswith("_loss")
 
 
+def tuning_curve_figure(events: pd.DataFrame, *, title: str | None = None) -> go.Figure:
+    """The validation score of each tuning trial (markers) and the best so far (line).
+
+    Parameters
+    ----------
+    events:
+        Progress events of a tuning study with columns ``trial``, ``score`` and ``best``.
+    title:
+        Figure title.
+
+    Raises
+    ------
+    ValueError
+        If ``events`` misses a column or holds no finite score.
+    """
+    what = "tuning_curve_figure"
+    _require_table(events, ["trial", "score", "best"], what)
+    num = _numeric(events, ["trial", "score", "best"]).dropna().sort_values("trial")
+    if num.empty:
+        raise ValueError(f"{what}: no trial with a finite score")
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=num["trial"], y=num["score"], mode="markers", name="trial"))
+    fig.add_trace(go.Scatter(x=num["trial"], y=num["best"], mode="lines", name="best so far"))
+    fig.update_layout(
+        title=title,
+        xaxis_title="trial",
+        yaxis_title="validation √(recall@20 · ndcg@10)",
+        margin={"l": 40, "r": 10, "t": 40 if title else 10, "b": 40},
+    )
+    return fig
+
+
 def training_curves_figure(events: pd.DataFrame, *, title: str | None = None) -> go.Figure:
     """Training loss and validation metrics against the epoch.
 

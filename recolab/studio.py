@@ -37,6 +37,11 @@ log = logging.getLogger(__name__)
 
 #: Task run by the worker for a training job.
 TRAINING_TASK = "recolab.training:run_training_job"
+#: The Train page's names of the models ``TrainConfig.model`` can ask for.
+MODEL_LABELS = {
+    "auto": "Tuned base + trade-off re-ranker (default)",
+    "weighted": "λ-conditioned network",
+}
 
 #: Roles offered in the column-mapping selectboxes of the Data page.
 MAPPING_ROLES = ("user", "item", "rating", "timestamp", "quantity", "price", "event", "invoice")
@@ -731,24 +736,30 @@ def parse_history(loaded: Any, text: str) -> tuple[list[str], list[str]]:
 def explain(
     loaded: Any, history: Sequence[int], items: Sequence[int], n: int = 2
 ) -> list[list[tuple[int, float]]]:
-    """For each recommended item, the ``n`` history items most similar to it.
+    """For each recommended item, the ``n`` history items behind it.
 
-    Similarity is the cosine of the model's item vectors (``phi_``); the "why" of a
-    recommendation is the items of the user's history it sits closest to.
+    A linear model (``contributions``) names the history items that add most to the item's
+    score (``W[h, i]``); the weighted network names those whose item vectors (``phi_``) sit
+    closest to it (cosine).
 
     Returns
     -------
     list
-        One list per item of ``items``: ``(history item index, cosine)``, most similar first.
+        One list per item of ``items``: ``(history item index, value)``, largest first.
     """
-    hist = np.asarray([h for h in history if 0 <= h < loaded.model.phi_.shape[0]], dtype=int)
+    model = loaded.model
+    n_items = model.n_items if hasattr(model, "contributions") else model.phi_.shape[0]
+    hist = np.asarray([h for h in history if 0 <= h < n_items], dtype=int)
     if hist.size == 0:
         return [[] for _ in items]
-    phi = np.asarray(loaded.model.phi_, dtype=np.float64)
-    norms = np.linalg.norm(phi, axis=1)
-    norms[norms == 0] = 1.0
-    unit = phi / norms[:, None]
-    sims = unit[np.asarray(items, dtype=int)] @ unit[hist].T
+    if hasattr(model, "contributions"):
+        sims = model.contributions(hist, list(items))
+    else:
+        phi = np.asarray(model.phi_, dtype=np.float64)
+        norms = np.linalg.norm(phi, axis=1)
+        norms[norms == 0] = 1.0
+        unit = phi / norms[:, None]
+        sims = unit[np.asarray(items, dtype=int)] @ unit[hist].T
     out = []
     for row in np.atleast_2d(sims):
         order = np.argsort(-row, kind="stable")[:n]
@@ -866,12 +877,11 @@ def model_card(
     """A model card in markdown: data, training config, objectives, metrics at the chosen λ,
     position on the Pareto front, references and the evaluation protocol."""
     cfg = loaded.config
-    tc = cfg.get("train_config", {})
+    tc = cfg.get("train_config") or _selection_options(cfg)
     lines = [
         "# recolab model card",
         "",
-        f"- **Model**: weighted-objective recommender (one network conditioned on λ, "
-        f"range {cfg.get('lambda_range')})",
+        f"- **Model**: {_model_line(cfg)}",
         f"- **Chosen λ**: {lam:.4g}  ·  **α** (P, R, F1): {tuple(round(a, 3) for a in alpha)}",
     ]
     if job_id:
@@ -879,9 +889,16 @@ def model_card(
     if dataset:
         lines.append(f"- **Data**: {dataset}")
     dims = cfg.get("dimensions", {})
+    shape = f"{dims.get('n_users')} × {dims.get('n_items')}"
+    if cfg.get("model_type") == "linear-rerank":
+        shape += f", item × item weights; {cfg.get('n_candidates')} candidates re-ranked"
+    else:
+        shape += (
+            f", dim {dims.get('dim')}, text dim {dims.get('text_dim')}, "
+            f"item-item memory {dims.get('item_item')}"
+        )
     lines += [
-        f"- **Users × items**: {dims.get('n_users')} × {dims.get('n_items')}, dim {dims.get('dim')}"
-        f", text dim {dims.get('text_dim')}, item-item memory {dims.get('item_item')}",
+        f"- **Users × items**: {shape}",
         f"- **Text model**: {cfg.get('text_model') or 'none (collaborative signal only)'}",
         f"- **Trained**: {cfg.get('created')} on {cfg.get('device')} in "
         f"{float(cfg.get('train_seconds') or 0):.1f} s",
@@ -929,6 +946,33 @@ def model_card(
         lines += [f"- {key}: {value}" for key, value in protocol.items()]
     lines.append("")
     return "\n".join(lines)
+
+
+def _model_line(cfg: Mapping[str, Any]) -> str:
+    """What kind of model a bundle holds, in one line."""
+    if cfg.get("model_type") == "linear-rerank":
+        mechanism = (cfg.get("mechanism") or {}).get("name")
+        return (
+            f"linear autoencoder tuned on validation + serve-time re-ranker **{mechanism}** "
+            f"(λ range {cfg.get('lambda_range')}, calibrated on validation)"
+        )
+    return (
+        "weighted-objective recommender (one network conditioned on λ, "
+        f"range {cfg.get('lambda_range')})"
+    )
+
+
+def _selection_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The options a tuned bundle was chosen with: validation, base and mechanism."""
+    selection = cfg.get("selection") or {}
+    out: dict[str, Any] = {"validation": selection.get("validation")}
+    out.update((cfg.get("base") or {}).get("params") or {})
+    out["mechanism"] = (cfg.get("mechanism") or {}).get("name")
+    out["candidates"] = cfg.get("n_candidates")
+    for front in selection.get("mechanisms") or []:
+        hv = front.get("hypervolumes", {}).get("ndcg@10|coverage@20")
+        out[f"validation hypervolume ({front['name']})"] = None if hv is None else round(hv, 4)
+    return out
 
 
 def export_at(

@@ -49,12 +49,24 @@ ProgressCallback = Callable[[dict[str, Any]], None]
 StopCallback = Callable[[], bool]
 
 
+#: What ``train`` can fit: the tuned base + trade-off mechanism, or the conditioned network.
+MODELS = ("auto", "weighted")
+
+
 @dataclass
 class TrainConfig:
     """Everything that defines a training run; round-trips to a dict / TOML.
 
     Parameters
     ----------
+    model:
+        ``"auto"`` (the default): a closed-form linear base tuned on validation with Optuna,
+        plus the serve-time trade-off mechanism whose validation front is best
+        (:func:`recolab.tuning.fit_tuned`); ``"weighted"``: the λ-conditioned network below.
+    tune_trials, tune_seconds:
+        Budget of the ``"auto"`` model's study: at most this many trials and seconds.
+    mechanism:
+        ``"auto"`` (chosen on validation) or one re-ranker of :data:`recolab.rerank.RERANKERS`.
     dim:
         Width of user and item vectors.
     epochs:
@@ -114,6 +126,10 @@ class TrainConfig:
         Random seed; "auto" (CUDA when available, else CPU), "cpu" or "cuda".
     """
 
+    model: str = "auto"
+    tune_trials: int = 30
+    tune_seconds: float = 60.0
+    mechanism: str = "auto"
     dim: int = 64
     epochs: int = 60
     budget_seconds: float | None = None
@@ -146,6 +162,17 @@ class TrainConfig:
     valid_k: int = 20
 
     def __post_init__(self) -> None:
+        if self.model not in MODELS:
+            raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
+        from recolab.rerank import RERANKERS
+
+        mechanisms = ("auto", *sorted(RERANKERS))
+        if self.mechanism not in mechanisms:
+            raise ValueError(
+                f"mechanism must be one of {', '.join(mechanisms)}, got {self.mechanism!r}"
+            )
+        if self.tune_trials < 1 or not self.tune_seconds > 0:
+            raise ValueError("tune_trials must be ≥ 1 and tune_seconds > 0")
         if self.item_item not in ("auto", "on", "off"):
             raise ValueError(f"item_item must be auto, on or off, got {self.item_item!r}")
         if self.device not in ("auto", "cpu", "cuda"):

@@ -33,9 +33,12 @@ def files(tmp_path_factory) -> dict[str, Path]:
 
 @pytest.mark.slow
 def test_train_evaluate_recommend(files, tmp_path):
+    """The λ-conditioned network (``--model weighted``): attributes, ratings, λ range."""
     bundle = tmp_path / "model.zip"
     r = _cli(
         "train",
+        "--model",
+        "weighted",
         "--train",
         str(files["u1.base"]),
         "--users",
@@ -119,7 +122,8 @@ def test_train_users_id_column(tmp_path):
     )
     users = tmp_path / "people.csv"
     users.write_text("member,age\n" + "".join(f"u{u},{20 + u}\n" for u in range(15)))
-    args = ["train", "--train", str(log), "--users", str(users), "--epochs", "1", "--no-text"]
+    args = ["train", "--model", "weighted", "--train", str(log), "--users", str(users)]
+    args += ["--epochs", "1", "--no-text"]
     r = _cli(*args, "--out", str(tmp_path / "a.zip"))
     assert r.returncode == 2 and "no user id column found; columns found: member, age" in r.stderr
     r = _cli(*args, "--users-id-column", "member", "--out", str(tmp_path / "b.zip"))
@@ -127,3 +131,47 @@ def test_train_users_id_column(tmp_path):
     assert "user attributes: 1 columns for 15 of 20 users (0 unknown ids ignored)" in r.stdout
     r = _cli("train", "--train", str(log), "--users-id-column", "member", "--out", "x.zip")
     assert r.returncode == 2 and "--users-id-column needs --users" in r.stderr
+
+
+@pytest.mark.slow
+def test_default_model_train_evaluate_recommend(files, tmp_path):
+    """The default model: tuned on validation carved from --train, front on --test."""
+    bundle = tmp_path / "model.zip"
+    r = _cli(
+        "train",
+        "--train",
+        str(files["u1.base"]),
+        "--test",
+        str(files["u1.test"]),
+        "--items",
+        str(ML / "u.item"),
+        "--trials",
+        "5",
+        "--out",
+        str(bundle),
+        "--no-text",
+    )
+    assert r.returncode == 0, r.stderr
+    assert "tuned 5 trials on validation (per-user random 20%" in r.stdout
+    assert "trade-off mechanism" in r.stdout and "λ=0" in r.stdout  # the test front's table
+    assert (tmp_path / "model.study.sqlite").is_file()
+    out = tmp_path / "m.json"
+    r = _cli(
+        "evaluate",
+        *("--model-dir", str(bundle), "--train", str(files["u1.base"])),
+        *("--test", str(files["u1.test"]), "--json", str(out)),
+    )
+    assert r.returncode == 0, r.stderr
+    result = json.loads(out.read_text())
+    assert result["model"] == "recolab linear-rerank"
+    first, top = result["lambdas"][0]["metrics"], result["lambdas"][-1]["metrics"]
+    assert first["recall@20"] > 0.29  # EASE (l2 = 400): 0.307; popularity 0.148
+    assert top["coverage@20"] > 1.5 * first["coverage@20"]
+    assert top["novelty@20"] > first["novelty@20"]
+    hi = result["lambda_range"][1]
+    r = _cli("recommend", "--bundle", str(bundle), "--user", "1", "-k", "5", "--lambda", str(hi))
+    assert r.returncode == 0, r.stderr
+    assert len([ln for ln in r.stdout.splitlines() if ln.strip().startswith("1 ")]) == 5
+    r = _cli("recommend", "--bundle", str(bundle), "--history", "50,181,172", "-k", "5")
+    assert r.returncode == 0, r.stderr
+    assert len([ln for ln in r.stdout.splitlines() if ln.startswith("(new user)")]) == 5

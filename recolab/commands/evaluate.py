@@ -149,7 +149,7 @@ def _evaluate_bundle(
         )
         rows[f"λ={rec['lam']:g}"] = metrics
     payload = {
-        "model": "recolab weighted-objective",
+        "model": f"recolab {cfg.get('model_type', 'weighted-objective')}",
         "bundle": str(path),
         "lambda_range": [lo, hi],
         "protocol": protocol,

@@ -9,7 +9,10 @@ from typing import Any
 from recolab.cli import emit, users_mapping
 
 NAME = "train"
-HELP = "train the λ-conditioned weighted-objective model and export it as a bundle"
+HELP = (
+    "train recolab's model (default: a linear base tuned on validation plus the trade-off "
+    "mechanism with the best validation front) and export it as a bundle"
+)
 
 log = logging.getLogger(__name__)
 
@@ -20,7 +23,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--valid",
         metavar="VALID",
-        help="held-out interactions: early stopping, and the front over λ stored in the bundle",
+        help="validation interactions (default: carved out of TRAIN: each user's latest 20 %% "
+        "of a timed log, else a per-user random 20 %%); tuning and early stopping use it",
+    )
+    p.add_argument(
+        "--test",
+        metavar="TEST",
+        help="test interactions: the front over λ stored in the bundle, measured once after "
+        "every choice was made on validation",
     )
     p.add_argument("--items", metavar="ITEMS", help="item catalogue with titles / texts")
     p.add_argument(
@@ -35,32 +45,82 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--config", metavar="CFG.toml", help="training options ([train] table)")
     p.add_argument("--out", required=True, metavar="MODEL_DIR", help="bundle folder or .zip")
-    p.add_argument("--epochs", type=int, help="maximum epochs (overrides the config)")
+    p.add_argument(
+        "--model",
+        choices=("auto", "weighted"),
+        help="auto (default): tuned linear base + trade-off mechanism; weighted: the "
+        "λ-conditioned network",
+    )
+    p.add_argument("--trials", type=int, help="auto: most tuning trials (default 30)")
+    p.add_argument("--tune-seconds", type=float, help="auto: tuning budget (default 60 s)")
+    p.add_argument(
+        "--mechanism",
+        choices=("auto", "popularity", "exposure", "mmr", "calibration"),
+        help="auto: the trade-off mechanism (default: the best on validation)",
+    )
+    p.add_argument("--epochs", type=int, help="weighted: maximum epochs (overrides the config)")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to train")
     p.add_argument("--no-text", action="store_true", help="do not use item text embeddings")
 
 
+def load_train_files(
+    train: str, valid: str | None, test: str | None, items: str | None
+) -> tuple[Any, Any, Any]:
+    """(train, valid, test) on shared vocabularies; valid and test are ``None`` when not
+    given."""
+    from recolab.data.io import load_interactions
+    from recolab.data.splits import given_files
+
+    if valid is None and test is None:
+        return load_interactions(train, items=items), None, None
+    named = {n: h for n, h in (("valid", valid), ("test", test)) if h is not None}
+    loaded = given_files(train, *named.values(), items=items)
+    halves = dict(zip(named, loaded[1:], strict=True))
+    return loaded[0], halves.get("valid"), halves.get("test")
+
+
+def summary_line(result: dict[str, Any]) -> str:
+    """One line on what was trained, how long it took and the bundle's size."""
+    size = f"bundle {result['model_bytes']:,} bytes"
+    if result.get("model_type") == "linear-rerank":
+        selection = result["selection"]
+        return (
+            f"tuned {result['epochs_run']} trials on validation ({selection['validation']}); "
+            f"trade-off mechanism {selection['mechanism']}; {result['train_seconds']:.1f} s on "
+            f"{result['device']}; {size}"
+        )
+    return (
+        f"trained {result['epochs_run']} epochs in {result['train_seconds']:.1f} s on "
+        f"{result['device']} ({result['stopped_by']}); {size}"
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     """Train, export, print a summary."""
-    from recolab.data.io import load_interactions, load_users
-    from recolab.data.splits import given_files
+    from recolab.data.io import load_users
     from recolab.features.users import user_attribute_summary
     from recolab.pipeline import train_and_export
     from recolab.training import TrainConfig
 
-    overrides: dict[str, Any] = {"epochs": args.epochs, "device": args.device}
+    overrides: dict[str, Any] = {
+        "epochs": args.epochs,
+        "device": args.device,
+        "model": args.model,
+        "tune_trials": args.trials,
+        "tune_seconds": args.tune_seconds,
+        "mechanism": args.mechanism,
+    }
     if args.no_text:
         overrides["use_text"] = False
     if args.config:
         config = TrainConfig.from_toml(args.config, **overrides)
     else:
         config = TrainConfig.from_dict({k: v for k, v in overrides.items() if v is not None})
-    if args.valid:
-        train, valid = given_files(args.train, args.valid, items=args.items)
-    else:
-        train, valid = load_interactions(args.train, items=args.items), None
+    train, valid, test = load_train_files(args.train, args.valid, args.test, args.items)
     mapping = users_mapping(args.users, args.users_id_column)
     if args.users:
+        if config.model != "weighted":
+            emit("note: user attributes are used by --model weighted only; this model ignores them")
         train.user_meta = load_users(args.users, mapping)
         summary = user_attribute_summary(train)
         emit(
@@ -78,13 +138,12 @@ def run(args: argparse.Namespace) -> int:
             " ".join(f"{k}={v:.4g}" for k, v in shown.items() if k not in ("epoch", "epochs")),
         )
 
-    result = train_and_export(train, valid, config, args.out, valid=valid, on_progress=progress)
+    if config.model == "weighted" and test is None:
+        test = valid  # the weighted model's front is reported on its validation set
+    result = train_and_export(train, test, config, args.out, valid=valid, on_progress=progress)
     emit(f"bundle: {result['bundle']}")
-    emit(
-        f"trained {result['epochs_run']} epochs in {result['train_seconds']:.1f} s on "
-        f"{result['device']} ({result['stopped_by']}); bundle {result['model_bytes']:,} bytes"
-    )
-    if result["front"] and valid is not None:
+    emit(summary_line(result))
+    if result["front"] and test is not None:
         from recolab.evaluation import format_table
 
         rows = {f"λ={r['lam']:g}": r for r in result["front"]}

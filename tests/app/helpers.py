@@ -12,8 +12,10 @@ from recolab.jobs.workspace import job_dir
 from recolab.studio import TRAINING_TASK
 from recolab.training import TrainConfig, run_training_job
 
-#: Small and quick: two epochs of a narrow model on the ML-100K u1 split, no texts.
-TINY_CONFIG = TrainConfig(epochs=2, dim=8, use_text=False, device="cpu", seed=0)
+#: Small and quick: the default model with a 4-trial study on the ML-100K u1 split, no texts.
+TINY_CONFIG = TrainConfig(tune_trials=4, use_text=False, device="cpu", seed=0)
+#: The λ-conditioned network: two epochs of a narrow model.
+TINY_WEIGHTED = TrainConfig(model="weighted", epochs=2, dim=8, use_text=False, device="cpu", seed=0)
 
 
 def make_finished_job(

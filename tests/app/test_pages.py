@@ -129,19 +129,28 @@ def test_train_page_submits_a_job(home: Path) -> None:
     at = _app(dataset="ml-100k")
     at.switch_page("pages/train.py").run()
     _no_exception(at)
-    at.number_input(key="opt_epochs").set_value(1)
+    assert at.radio(key="opt_model").value == "auto"
+    at.number_input(key="opt_trials").set_value(3)
     at.checkbox(key="opt_text").uncheck()
     at.radio(key="opt_device").set_value("cpu")
     at.button(key="start_training").click().run()
     _no_exception(at)
-    jobs = JobStore(home).list()
-    assert len(jobs) == 1
-    job = jobs[0]
+    (job,) = JobStore(home).list()
     assert job.task == studio.TRAINING_TASK
     assert job.spec["sample"] == "ml-100k"
-    assert job.spec["config"]["epochs"] == 1 and job.spec["config"]["use_text"] is False
+    config = job.spec["config"]
+    assert config["model"] == "auto" and config["tune_trials"] == 3
+    assert config["use_text"] is False
     assert at.query_params["job"] == job.id
     JobStore(home).request_cancel(job.id)
+    # the λ-conditioned network has its own options
+    at.radio(key="opt_model").set_value("weighted").run()
+    at.number_input(key="opt_epochs").set_value(1)
+    at.button(key="start_training").click().run()
+    _no_exception(at)
+    newest = max(JobStore(home).list(), key=lambda j: j.created)
+    assert newest.spec["config"]["model"] == "weighted" and newest.spec["config"]["epochs"] == 1
+    JobStore(home).request_cancel(newest.id)
 
 
 def test_train_page_reattaches_from_the_url(trained: tuple[Path, str]) -> None:
@@ -151,7 +160,7 @@ def test_train_page_reattaches_from_the_url(trained: tuple[Path, str]) -> None:
     _no_exception(at)
     shown = _metrics(at)
     assert shown["State"] == "succeeded"
-    assert shown["Epoch"] == "2/2"
+    assert shown["Trial"] == "4/4"
     assert job_id in at.dataframe[0].value["id"].tolist()
 
 
@@ -166,7 +175,7 @@ def test_tradeoffs_slider_changes_metrics_and_list(trained: tuple[Path, str]) ->
     recs_before = at.table[0].value.copy()
     assert len(recs_before) == 10 and recs_before["because"].str.len().gt(0).all()
     charts = at.get("plotly_chart")
-    assert len(charts) == 3  # front, metrics vs λ, sparsity curve
+    assert len(charts) == 2  # front, metrics vs λ (the linear base has no sparsity curve)
     slider.set_value(float(slider.max)).run()
     _no_exception(at)
     after = _metrics(at)
@@ -193,8 +202,10 @@ def test_recommendations_and_export_pages_render(trained: tuple[Path, str]) -> N
     assert at.get("download_button")
 
 
-def test_tradeoffs_objective_weight_sliders_are_live(trained: tuple[Path, str]) -> None:
-    _root, job_id = trained
+def test_tradeoffs_objective_weight_sliders_are_live(
+    trained_weighted: tuple[Path, str],
+) -> None:
+    _root, job_id = trained_weighted
     at = _app(job=job_id)
     at.switch_page("pages/tradeoffs.py").run()
     _no_exception(at)

@@ -23,11 +23,31 @@ def _write_log(path: Path) -> None:
     pd.DataFrame({"user_id": users, "item_id": items}).to_csv(path, index=False)
 
 
+def test_default_training_job_tunes_on_validation(root: Path, tmp_path: Path) -> None:
+    log = tmp_path / "log.csv"
+    _write_log(log)
+    store = JobStore(root)
+    config = {"tune_trials": 4, "use_text": False, "device": "cpu"}
+    job_id = store.submit(TRAINING_TASK, {"train": str(log), "config": config})
+    run_worker(root, once=True, poll_s=0.1)
+    job = store.get(job_id)
+    assert job.state == "succeeded", job.error
+    progress = [e for e in store.events(job_id) if e.get("kind") == "progress"]
+    assert [e["trial"] for e in progress] == [1, 2, 3, 4]
+    assert all(e["best"] >= e["score"] for e in progress)
+    assert (root / "jobs" / job_id / "model.study.sqlite").is_file()  # trials stay inspectable
+    loaded = recolab.load(Path(job.result["bundle"]))
+    assert loaded.config["model_type"] == "linear-rerank"
+    assert loaded.config["selection"]["validation"].startswith("per-user random 20%")
+    assert len([r for r in loaded.config["front"] if r["model"] == "recolab"]) == 11
+    assert len(loaded.recommend([loaded.model.users_.ids[0]], k=5, lam=loaded.lambda_range[1])) == 5
+
+
 def test_training_job_leaves_a_bundle(root: Path, tmp_path: Path) -> None:
     log = tmp_path / "log.csv"
     _write_log(log)
     store = JobStore(root)
-    config = {"epochs": 3, "dim": 8, "use_text": False, "device": "auto"}
+    config = {"model": "weighted", "epochs": 3, "dim": 8, "use_text": False, "device": "auto"}
     job_id = store.submit(TRAINING_TASK, {"train": str(log), "config": config})
     run_worker(root, once=True, poll_s=0.1)
     job = store.get(job_id)
@@ -65,7 +85,7 @@ def test_training_job_with_a_validation_file(root: Path, tmp_path: Path) -> None
     pairs = frame.drop_duplicates().sample(150, random_state=1)  # unique: nothing merged
     pd.concat([pairs, extra]).to_csv(valid, index=False)
     store = JobStore(root)
-    config = {"epochs": 2, "dim": 8, "use_text": False}
+    config = {"model": "weighted", "epochs": 2, "dim": 8, "use_text": False}
     job_id = store.submit(TRAINING_TASK, {"train": str(log), "valid": str(valid), "config": config})
     run_worker(root, once=True, poll_s=0.1)
     job = store.get(job_id)
