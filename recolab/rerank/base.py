@@ -230,6 +230,23 @@ def greedy_columns(
     return out
 
 
+def greedy_in_batches(
+    cand: Candidates,
+    k: int,
+    lam: float,
+    per_user: int,
+    penalty_of: Callable[[Candidates], PenaltyFn],
+) -> np.ndarray:
+    """:func:`greedy_columns` over batches of users that each gather about
+    :data:`GATHER_ELEMENTS` elements (``per_user`` each); item indices ``(n, k)``."""
+    out = np.full((cand.items.shape[0], k), -1, dtype=np.int64)
+    for batch in row_batches(cand.items.shape[0], per_user):
+        part = cand.rows(batch)
+        cols = greedy_columns(standardised_relevance(part), part.valid, k, lam, penalty_of(part))
+        out[batch] = columns_to_items(part, cols)
+    return out
+
+
 def row_batches(n: int, per_row: int) -> Iterator[slice]:
     """Slices of ``n`` rows, each gathering about :data:`GATHER_ELEMENTS` elements."""
     step = max(1, GATHER_ELEMENTS // max(per_row, 1))

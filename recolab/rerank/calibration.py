@@ -14,10 +14,7 @@ from recolab.rerank.base import (
     PenaltyFn,
     ReRanker,
     base_order,
-    columns_to_items,
-    greedy_columns,
-    row_batches,
-    standardised_relevance,
+    greedy_in_batches,
 )
 
 logger = logging.getLogger(__name__)
@@ -113,15 +110,8 @@ class Calibration(ReRanker):
         lam = self._begin(cand, k, lam)
         if lam == 0:
             return base_order(cand, k)
-        out = np.full((cand.items.shape[0], k), -1, dtype=np.int64)
         per_user = cand.n_candidates * self.categories_.shape[1]
-        for batch in row_batches(cand.items.shape[0], per_user):
-            part = cand.rows(batch)
-            cols = greedy_columns(
-                standardised_relevance(part), part.valid, k, lam, self._penalty(part)
-            )
-            out[batch] = columns_to_items(part, cols)
-        return out
+        return greedy_in_batches(cand, k, lam, per_user, self._penalty)
 
     def _user_profiles(self, users: np.ndarray) -> np.ndarray:
         """``p(c|u)`` rows; zero for users unknown to the training data."""
