@@ -2,8 +2,10 @@
 
 1. Carve validation out of the training data (:func:`~recolab.tuning.validation_split`).
 2. Tune the closed-form base on it (:func:`~recolab.tuning.tune_linear`).
-3. Calibrate every trade-off mechanism's λ range and front on it, and keep the one with the
-   largest hypervolume as the default (:func:`~recolab.tuning.fronts.choose_mechanism`).
+3. For each of the (at most 3) trials within 0.5 % of the best validation score, calibrate
+   every trade-off mechanism's λ range and front on validation; keep the base and mechanism
+   with the largest hypervolume (:func:`~recolab.tuning.fronts.choose_mechanism`). Equally
+   accurate bases can differ by 20 % in the front they allow.
 4. Refit the base with the chosen options on the whole training data.
 
 The test set is never an argument: whatever reports on test does so once, afterwards.
@@ -26,9 +28,15 @@ from recolab.models.tradeoff import TradeoffRecommender
 from recolab.rerank import make_reranker
 from recolab.tuning.fronts import MechanismFront, choose_mechanism
 from recolab.tuning.study import TuneBudget, TuneResult, params_from, tune_linear
-from recolab.tuning.validation import validation_split
+from recolab.tuning.validation import ValidationSplit, validation_split
 
 logger = logging.getLogger(__name__)
+
+#: Trials whose validation score is within this share of the best count as equally
+#: accurate; among them the trade-off decides (see :func:`near_best_trials`).
+ACCURACY_TOLERANCE = 0.005
+#: At most this many near-best trials get their mechanism fronts measured.
+MAX_BASES = 3
 
 
 @dataclass
@@ -41,6 +49,8 @@ class TunedModel:
         The training data the base is fitted on.
     base:
         The tuned linear autoencoder, refitted on the whole training data.
+    values:
+        The study's values of the chosen trial (see :func:`near_best_trials`).
     tuning:
         The study's result.
     validation:
@@ -55,6 +65,7 @@ class TunedModel:
 
     train: InteractionData
     base: LinearAutoencoder
+    values: dict[str, float]
     tuning: TuneResult
     validation: str
     mechanism: MechanismFront
@@ -89,9 +100,14 @@ class TunedModel:
             "validation": self.validation,
             "base": {
                 "type": "linear-autoencoder",
-                "params": self.tuning.params.to_dict(),
-                "l2_scale": self.tuning.l2_scale,
-                "validation_score": self.tuning.score,
+                "params": self.base.params.to_dict(),
+                "trial": self.values,
+                "validation_score": next(
+                    t["score"]
+                    for t in self.tuning.trials
+                    if all(t[k] == v for k, v in self.values.items())
+                ),
+                "best_validation_score": self.tuning.score,
                 "validation_metrics": self.tuning.metrics,
                 "trials": self.tuning.trials,
             },
@@ -99,6 +115,35 @@ class TunedModel:
             "mechanisms": [f.summary() for f in self.fronts],
             "seconds": self.seconds,
         }
+
+
+def near_best_trials(tuning: TuneResult) -> list[dict[str, float]]:
+    """Values of the trials within :data:`ACCURACY_TOLERANCE` of the best validation score
+    (the best first, at most :data:`MAX_BASES`)."""
+    ranked = sorted(tuning.trials, key=lambda t: -t["score"])
+    keep = [t for t in ranked if t["score"] >= (1.0 - ACCURACY_TOLERANCE) * tuning.score]
+    return [{k: float(t[k]) for k in tuning.values} for t in keep[:MAX_BASES]] or [tuning.values]
+
+
+def _choose_base_and_mechanism(
+    tuning: TuneResult,
+    split: ValidationSplit,
+    vectors: np.ndarray | None,
+    categories: np.ndarray | None,
+    mechanisms: list[str] | None,
+    device: str,
+) -> tuple[dict[str, float], LinearAutoencoder, MechanismFront, list[MechanismFront]]:
+    """Among the near-best trials, the base whose best mechanism has the largest validation
+    hypervolume: accuracy ties are broken by the trade-off they allow."""
+    fit_x = split.fit.matrix(binary=True)
+    options = []
+    for values in near_best_trials(tuning):
+        base = LinearAutoencoder(params_from(values, fit_x), device=device).fit(split.fit)
+        mechanism, fronts = choose_mechanism(
+            base, split.fit, split.valid, vectors=vectors, categories=categories, names=mechanisms
+        )
+        options.append((values, base, mechanism, fronts))
+    return max(options, key=lambda option: option[2].hypervolume)  # the first on a tie
 
 
 def fit_tuned(
@@ -144,22 +189,16 @@ def fit_tuned(
         on_trial=on_trial,
         should_stop=should_stop,
     )
-    fit_params = params_from(tuning.values, split.fit.matrix(binary=True))
-    base_on_fit = LinearAutoencoder(fit_params, device=device).fit(split.fit)
-    best, fronts = choose_mechanism(
-        base_on_fit,
-        split.fit,
-        split.valid,
-        vectors=vectors,
-        categories=categories,
-        names=mechanisms,
-    )
-    base = base_on_fit if split.method == "given" else None
-    if base is None:
-        base = LinearAutoencoder(tuning.params, device=device).fit(train)
+    chosen = _choose_base_and_mechanism(tuning, split, vectors, categories, mechanisms, device)
+    values, base_on_fit, best, fronts = chosen
+    if split.method == "given":
+        base = base_on_fit
+    else:
+        base = LinearAutoencoder(params_from(values, full_x), device=device).fit(train)
     model = TunedModel(
         train=train,
         base=base,
+        values=values,
         tuning=tuning,
         validation=split.description,
         mechanism=best,
@@ -171,7 +210,7 @@ def fit_tuned(
     logger.info(
         "default model chosen in %.1f s: base %s, mechanism %s",
         model.seconds,
-        tuning.params,
+        base.params,
         best.name,
     )
     return model

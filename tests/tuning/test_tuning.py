@@ -12,7 +12,9 @@ import pytest
 from recolab.data import build_interactions
 from recolab.data.interactions import InteractionData
 from recolab.errors import DataError
-from recolab.tuning import TuneBudget, tune_linear, tune_score, validation_split
+from recolab.models.linear import LinearParams
+from recolab.tuning import TuneBudget, TuneResult, tune_linear, tune_score, validation_split
+from recolab.tuning.select import near_best_trials
 from recolab.tuning.study import EASE_TRIAL, START_TRIALS, mean_gram_diagonal
 from tests.models._ml100k import ml100k_u1
 
@@ -114,3 +116,21 @@ def test_same_seed_same_trials() -> None:
     a = tune_linear(split, budget=TuneBudget(n_trials=3, seconds=60), seed=5)
     b = tune_linear(split, budget=TuneBudget(n_trials=3, seconds=60), seed=5)
     assert [t["l2_scale"] for t in a.trials] == [t["l2_scale"] for t in b.trials]
+
+
+def test_near_best_trials_by_hand() -> None:
+    # best 0.300; within 0.5 %: ≥ 0.2985 → trials 0, 1, 3 (best first), not 2 (0.298)
+    def trial(number: int, score: float) -> dict:
+        return {
+            "number": number,
+            "l2_scale": float(number),
+            "dropout": 0.0,
+            "user_norm": 0.0,
+            "item_norm": 0.0,
+            "score": score,
+        }
+
+    trials = [trial(0, 0.300), trial(1, 0.299), trial(2, 0.298), trial(3, 0.2986)]
+    values = {k: trials[0][k] for k in EASE_TRIAL}
+    result = TuneResult(LinearParams(), 0.0, 0.300, {}, values=values, trials=trials)
+    assert [v["l2_scale"] for v in near_best_trials(result)] == [0.0, 1.0, 3.0]
