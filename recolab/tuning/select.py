@@ -2,10 +2,12 @@
 
 1. Carve validation out of the training data (:func:`~recolab.tuning.validation_split`).
 2. Tune the closed-form base on it (:func:`~recolab.tuning.tune_linear`).
-3. For each of the (at most 3) trials within 0.5 % of the best validation score, calibrate
-   every trade-off mechanism's λ range and front on validation; keep the base and mechanism
-   with the largest hypervolume (:func:`~recolab.tuning.fronts.choose_mechanism`). Equally
-   accurate bases can differ by 20 % in the front they allow.
+3. Calibrate every trade-off mechanism's λ range and front on validation over the most
+   accurate trial's base, and keep the one with the largest hypervolume
+   (:func:`~recolab.tuning.fronts.choose_mechanism`); then measure that mechanism's front
+   over the other trials within 0.5 % of the best score (at most 2 more) and keep the base
+   whose front is largest: equally accurate bases can differ by 20 % in the front they
+   allow.
 4. Refit the base with the chosen options on the whole training data.
 
 The test set is never an argument: whatever reports on test does so once, afterwards.
@@ -26,7 +28,7 @@ from recolab.data.interactions import InteractionData
 from recolab.models.linear import LinearAutoencoder
 from recolab.models.tradeoff import TradeoffRecommender
 from recolab.rerank import make_reranker
-from recolab.tuning.fronts import MechanismFront, choose_mechanism
+from recolab.tuning.fronts import MechanismFront, choose_mechanism, mechanism_front
 from recolab.tuning.study import TuneBudget, TuneResult, params_from, tune_linear
 from recolab.tuning.validation import ValidationSplit, validation_split
 
@@ -133,17 +135,25 @@ def _choose_base_and_mechanism(
     mechanisms: list[str] | None,
     device: str,
 ) -> tuple[dict[str, float], LinearAutoencoder, MechanismFront, list[MechanismFront]]:
-    """Among the near-best trials, the base whose best mechanism has the largest validation
-    hypervolume: accuracy ties are broken by the trade-off they allow."""
+    """Every mechanism's validation front over the most accurate trial's base; then, among
+    the near-best trials, the base whose front of the chosen mechanism has the largest
+    validation hypervolume: accuracy ties are broken by the trade-off they allow."""
     fit_x = split.fit.matrix(binary=True)
-    options = []
-    for values in near_best_trials(tuning):
-        base = LinearAutoencoder(params_from(values, fit_x), device=device).fit(split.fit)
-        mechanism, fronts = choose_mechanism(
-            base, split.fit, split.valid, vectors=vectors, categories=categories, names=mechanisms
+    first, *others = near_best_trials(tuning)
+    base = LinearAutoencoder(params_from(first, fit_x), device=device).fit(split.fit)
+    mechanism, fronts = choose_mechanism(
+        base, split.fit, split.valid, vectors=vectors, categories=categories, names=mechanisms
+    )
+    best = (first, base, mechanism, fronts)
+    for values in others:
+        other = LinearAutoencoder(params_from(values, fit_x), device=device).fit(split.fit)
+        front = mechanism_front(
+            other, mechanism.name, split.fit, split.valid, vectors=vectors, categories=categories
         )
-        options.append((values, base, mechanism, fronts))
-    return max(options, key=lambda option: option[2].hypervolume)  # the first on a tie
+        if front.hypervolume > best[2].hypervolume:
+            swapped = [front if f.name == front.name else f for f in fronts]
+            best = (values, other, front, swapped)
+    return best
 
 
 def fit_tuned(
