@@ -235,14 +235,16 @@ def greedy_in_batches(
     k: int,
     lam: float,
     per_user: int,
-    penalty_of: Callable[[Candidates], PenaltyFn],
+    penalty_of: Callable[[Candidates, slice], PenaltyFn],
 ) -> np.ndarray:
     """:func:`greedy_columns` over batches of users that each gather about
-    :data:`GATHER_ELEMENTS` elements (``per_user`` each); item indices ``(n, k)``."""
+    :data:`GATHER_ELEMENTS` elements (``per_user`` each); ``penalty_of(part, batch)`` gives
+    the penalty of the users ``cand.rows(batch)``. Returns item indices ``(n, k)``."""
     out = np.full((cand.items.shape[0], k), -1, dtype=np.int64)
     for batch in row_batches(cand.items.shape[0], per_user):
         part = cand.rows(batch)
-        cols = greedy_columns(standardised_relevance(part), part.valid, k, lam, penalty_of(part))
+        penalty = penalty_of(part, batch)
+        cols = greedy_columns(standardised_relevance(part), part.valid, k, lam, penalty)
         out[batch] = columns_to_items(part, cols)
     return out
 

@@ -111,7 +111,7 @@ class Calibration(ReRanker):
         if lam == 0:
             return base_order(cand, k)
         per_user = cand.n_candidates * self.categories_.shape[1]
-        return greedy_in_batches(cand, k, lam, per_user, self._penalty)
+        return greedy_in_batches(cand, k, lam, per_user, lambda part, _: self._penalty(part))
 
     def _user_profiles(self, users: np.ndarray) -> np.ndarray:
         """``p(c|u)`` rows; zero for users unknown to the training data."""

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import weakref
+from collections.abc import Callable
 from typing import ClassVar, Self
 
 import numpy as np
@@ -14,9 +16,14 @@ from recolab.rerank.base import (
     ReRanker,
     base_order,
     greedy_in_batches,
+    row_batches,
 )
 
 logger = logging.getLogger(__name__)
+
+#: Most candidate-pair cosines (users × C × C, float32) MMR keeps for a candidate set:
+#: 2²⁵ = 128 MiB; above it the cosines are recomputed at each position instead.
+PAIR_CACHE_ELEMENTS = 1 << 25
 
 
 class MMR(ReRanker):
@@ -71,22 +78,57 @@ class MMR(ReRanker):
         lam = self._begin(cand, k, lam)
         if lam == 0:
             return base_order(cand, k)
+        pairs = self._pair_similarities(cand)
+        if pairs is not None:
+            width = cand.n_candidates**2
+            return greedy_in_batches(
+                cand, k, lam, width, lambda _part, batch: _pair_penalty(pairs[batch])
+            )
         per_user = cand.n_candidates * self.vectors_.shape[1]
-        return greedy_in_batches(cand, k, lam, per_user, self._penalty)
+        return greedy_in_batches(cand, k, lam, per_user, lambda part, _: self._penalty(part))
+
+    def _pair_similarities(self, cand: Candidates) -> np.ndarray | None:
+        """Cosines between each user's candidates, ``(n, C, C)`` float32, computed once per
+        candidate set (a new λ over the same candidates reuses them); ``None`` when they
+        would take more than :data:`PAIR_CACHE_ELEMENTS`."""
+        n, width = cand.items.shape
+        if n * width * width > PAIR_CACHE_ELEMENTS:
+            return None
+        cached = getattr(self, "_pairs", None)
+        if cached is not None and cached[0]() is cand:
+            return cached[1]
+        pairs = np.empty((n, width, width), dtype=np.float32)
+        per_user = width * self.vectors_.shape[1]
+        for batch in row_batches(n, per_user):
+            vecs = self.vectors_[np.where(cand.valid[batch], cand.items[batch], 0)]
+            pairs[batch] = vecs @ vecs.transpose(0, 2, 1)
+        self._pairs = (weakref.ref(cand), pairs)
+        return pairs
 
     def _penalty(self, cand: Candidates) -> PenaltyFn:
         """Max cosine of each candidate to the items picked so far (0 before any pick)."""
         vecs = self.vectors_[np.where(cand.valid, cand.items, 0)]  # (n, C, d)
         rows = np.arange(cand.items.shape[0])
-        state: dict[str, np.ndarray] = {}
+        return _running_max(lambda col: np.einsum("ncd,nd->nc", vecs, vecs[rows, col]))
 
-        def penalty(last: np.ndarray | None) -> np.ndarray | float:
-            if last is None:
-                return 0.0
-            picked = vecs[rows, np.maximum(last, 0)]  # (n, d)
-            sim = np.einsum("ncd,nd->nc", vecs, picked).astype(np.float64)
-            sim[last < 0] = -np.inf  # nothing picked: leaves the running max unchanged
-            state["max"] = np.maximum(state["max"], sim) if "max" in state else sim
-            return np.where(np.isfinite(state["max"]), state["max"], 0.0)
 
-        return penalty
+def _pair_penalty(pairs: np.ndarray) -> PenaltyFn:
+    """:meth:`MMR._penalty` from the candidates' precomputed pair cosines ``(n, C, C)``."""
+    rows = np.arange(pairs.shape[0])
+    return _running_max(lambda col: pairs[rows, :, col])
+
+
+def _running_max(similarity: Callable[[np.ndarray], np.ndarray]) -> PenaltyFn:
+    """The penalty of MMR: the running max over picks of ``similarity(picked columns)``
+    (users × candidates); 0 before the first pick and for users who picked nothing."""
+    state: dict[str, np.ndarray] = {}
+
+    def penalty(last: np.ndarray | None) -> np.ndarray | float:
+        if last is None:
+            return 0.0
+        sim = similarity(np.maximum(last, 0)).astype(np.float64)
+        sim[last < 0] = -np.inf  # nothing picked: leaves the running max unchanged
+        state["max"] = np.maximum(state["max"], sim) if "max" in state else sim
+        return np.where(np.isfinite(state["max"]), state["max"], 0.0)
+
+    return penalty

@@ -170,11 +170,11 @@ def _run(page, url: str, home: Path, shots: Path, tmp_path: Path) -> None:
     assert "dataset=ml-100k" in page.url
     page.screenshot(path=str(shots / "data.png"))
 
-    # Train: a short run without texts
+    # Train: the default model with a short study, without texts
     _nav(page, "Train")
-    epochs = page.get_by_label("Epochs")
-    epochs.fill("2")
-    epochs.press("Tab")
+    trials = page.get_by_label("Tuning trials")
+    trials.fill("5")
+    trials.press("Tab")
     _idle(page)
     page.get_by_text("Use item texts").click()
     _idle(page)

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from recolab.rerank import MMR
+from recolab.rerank import mmr as mmr_module
 from tests.rerank._tiny import cand, implicit
 
 ITEMS = ["i0", "i1", "i2", "i3", "i4"]
@@ -74,3 +75,23 @@ def test_needs_item_vectors() -> None:
         MMR().fit(train)
     with pytest.raises(ValueError, match="n_items=5"):
         MMR().fit(train, item_vectors=np.ones((4, 2)))
+
+
+def test_cached_pair_cosines_give_the_same_lists(monkeypatch: pytest.MonkeyPatch) -> None:
+    rng = np.random.default_rng(3)
+    n_items, n_users, width = 40, 7, 12
+    reranker = MMR()
+    reranker.vectors_ = rng.normal(size=(n_items, 5)).astype(np.float32)
+    reranker.vectors_ /= np.linalg.norm(reranker.vectors_, axis=1, keepdims=True)
+    reranker.n_items_ = n_items
+    items = np.stack([rng.permutation(n_items)[:width] for _ in range(n_users)])
+    items[0, -3:] = -1  # padding at the end of one list
+    scores = np.sort(rng.normal(size=(n_users, width)), axis=1)[:, ::-1].copy()
+    c = cand(items.tolist(), scores.tolist())
+    cached = reranker.rerank(c, 6, 0.7)
+    assert reranker._pairs[0]() is c  # kept for the next λ over the same candidates
+    pairs = reranker._pairs[1]
+    reranker.rerank(c, 6, 1.5)
+    assert reranker._pairs[1] is pairs
+    monkeypatch.setattr(mmr_module, "PAIR_CACHE_ELEMENTS", 0)  # recomputed at each position
+    np.testing.assert_array_equal(reranker.rerank(c, 6, 0.7), cached)
