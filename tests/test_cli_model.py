@@ -162,6 +162,7 @@ def test_default_model_train_evaluate_recommend(files, tmp_path):
         *("--test", str(files["u1.test"]), "--json", str(out)),
     )
     assert r.returncode == 0, r.stderr
+    assert "model chosen on: per-user random 20% of training interactions" in r.stdout
     result = json.loads(out.read_text())
     assert result["model"] == "recolab linear-rerank"
     first, top = result["lambdas"][0]["metrics"], result["lambdas"][-1]["metrics"]

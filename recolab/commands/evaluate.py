@@ -93,6 +93,8 @@ def run(args: argparse.Namespace) -> int:
     emit(f"data: {source}")
     for rule in protocol["rules"]:
         emit(f"  - {rule}")
+    if protocol.get("model_selection"):
+        emit(f"  - model chosen on: {protocol['model_selection']}")
     keys = [k for k in TABLE_KEYS if any(k in r for r in rows.values())]
     emit(format_table(rows, keys=keys))
     if args.json:
@@ -119,6 +121,9 @@ def _evaluate_bundle(
     from recolab.pipeline import lambda_front
 
     loaded = load(args.model_dir)
+    selection = (loaded.config.get("selection") or {}).get("validation")
+    if selection:
+        protocol["model_selection"] = f"{selection}, carved out of its training data"
     lo, hi = loaded.lambda_range
     lambdas = args.lambdas or [round(lo + f * (hi - lo), 6) for f in (0, 0.25, 0.5, 0.75, 1.0)]
     front = lambda_front(
