@@ -60,19 +60,6 @@ SPARSE_STORE_THRESHOLD = 0.5
 TRADEOFF_TYPE = "linear-rerank"
 
 
-def data_fingerprint(data: InteractionData) -> str:
-    """SHA-256 of the binary user × item matrix and the user and item ids (order-sensitive:
-    the same file loaded the same way gives the same fingerprint)."""
-    m = data.matrix(binary=True)
-    h = hashlib.sha256()
-    for a in (m.indptr, m.indices):
-        h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
-    for ids in (data.users.ids, data.items.ids):
-        h.update("\x1f".join(map(str, ids)).encode())
-        h.update(b"\x1e")
-    return h.hexdigest()
-
-
 def _library_versions() -> dict[str, str]:
     import scipy
     import transformers

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -164,3 +165,16 @@ def item_titles(data: InteractionData) -> list[str] | None:
         return None
     titles = meta[column].reindex(pd.Index(data.items.ids))
     return [("" if pd.isna(t) else str(t)) for t in titles]
+
+
+def data_fingerprint(data: InteractionData) -> str:
+    """SHA-256 of the binary user × item matrix and the user and item ids (order-sensitive:
+    the same file loaded the same way gives the same fingerprint)."""
+    m = data.matrix(binary=True)
+    h = hashlib.sha256()
+    for a in (m.indptr, m.indices):
+        h.update(np.ascontiguousarray(a, dtype=np.int64).tobytes())
+    for ids in (data.users.ids, data.items.ids):
+        h.update("\x1f".join(map(str, ids)).encode())
+        h.update(b"\x1e")
+    return h.hexdigest()

@@ -414,7 +414,7 @@ class WeightedObjectiveRecommender(Recommender):
         user_attributes: tuple[UserAttributeEncoder, sp.csr_matrix] | None = None,
     ) -> None:
         """Keep the trained network and derive the cached scoring arrays."""
-        from recolab.bundle import data_fingerprint
+        from recolab.data.interactions import data_fingerprint
 
         self._set_user_attributes(user_attributes)
         self._remember(train)

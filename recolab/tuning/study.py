@@ -229,7 +229,7 @@ def tune_linear(
 def _split_key(split: ValidationSplit) -> str:
     """A short fingerprint of both halves, so a stored study is resumed only for the same
     data."""
-    from recolab.bundle import data_fingerprint
+    from recolab.data.interactions import data_fingerprint
 
     both = data_fingerprint(split.fit) + data_fingerprint(split.valid)
     return hashlib.sha256(both.encode()).hexdigest()[:16]
