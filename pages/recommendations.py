@@ -52,7 +52,4 @@ for col, lam, key in ((left, lam_a, "recs_a"), (right, lam_b, "recs_b")):
         with common.guard("Recommending"):
             recs = studio.recommendations(loaded, lam, k=int(k), **kwargs)
             st.dataframe(recs, hide_index=True, width="stretch", key=key)
-st.caption(
-    "*because*: the items of the history closest to the recommended item "
-    "(cosine of the model's item vectors)."
-)
+st.caption(studio.because_caption(loaded))

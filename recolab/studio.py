@@ -767,6 +767,19 @@ def explain(
     return out
 
 
+def because_caption(loaded: Any) -> str:
+    """What the "because" column of :func:`recommendations` means for this model."""
+    if hasattr(loaded.model, "contributions"):
+        return (
+            "*because*: the items of the history that add most to the recommended item's "
+            "score (their item-item weight)."
+        )
+    return (
+        "*because*: the items of the history closest to the recommended item "
+        "(cosine of the model's item vectors)."
+    )
+
+
 def recommendations(
     loaded: Any,
     lam: float | Mapping[str, float],

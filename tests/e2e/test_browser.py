@@ -232,7 +232,8 @@ def _run(page, url: str, home: Path, shots: Path, tmp_path: Path) -> None:
 
     # Recommendations
     _nav(page, "Recommendations")
-    page.get_by_text("because").first.wait_for()
+    # the column header sits in the grid's hidden DOM: wait for the caption that explains it
+    page.locator('[data-testid="stCaptionContainer"]', has_text="because").wait_for()
     page.screenshot(path=str(shots / "recommendations.png"))
 
     # Export: download the bundle and load it
