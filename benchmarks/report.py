@@ -18,6 +18,8 @@ RESULTS = HERE / "RESULTS.md"
 #: Order of the sections in RESULTS.md (missing ones are skipped).
 ORDER = (
     "header",
+    "generalisation",
+    "relambda",
     "ml100k",
     "targets",
     "second_split",

@@ -59,10 +59,12 @@ def run(args: argparse.Namespace) -> int:
         df = model.recommend_for_history(
             items, k=args.k, lam=at, exclude_seen=exclude, attributes=attributes
         )
-    shown = ", ".join(f"{k}={v:g}" for k, v in weights.items()) if weights else "as trained"
-    emit(
-        f"λ = {lam:g} (trained range {model.lambda_range[0]:g}–{model.lambda_range[1]:g}); "
-        f"objective weights: {shown}"
-    )
+    lo, hi = model.lambda_range
+    mechanism = (model.config.get("mechanism") or {}).get("name")
+    if mechanism:
+        emit(f"λ = {lam:g} (range {lo:g}–{hi:g}, calibrated on validation); re-ranker: {mechanism}")
+    else:
+        shown = ", ".join(f"{k}={v:g}" for k, v in weights.items()) if weights else "as trained"
+        emit(f"λ = {lam:g} (trained range {lo:g}–{hi:g}); objective weights: {shown}")
     emit(df.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     return 0
