@@ -118,10 +118,18 @@ with left:
         )
         st.table(recs.set_index("rank"))
 with right:
+    mechanisms = studio.mechanism_table(loaded.config)
+    if not mechanisms.empty:
+        st.markdown("**Trade-off mechanisms, measured on validation**")
+        st.dataframe(mechanisms, hide_index=True, width="stretch", key="mechanisms")
+        st.caption(
+            "The default has the largest hypervolume of (ndcg@10, coverage@20) on the "
+            "validation split; λ ranges end where validation ndcg@10 has fallen 20 %."
+        )
     table = studio.sparsity_table(result)
-    if table.empty:
+    if table.empty and mechanisms.empty:
         st.caption("No sparsity curve stored for this job.")
-    else:
+    elif not table.empty:
         with common.guard("Drawing the sparsity curve"):
             st.plotly_chart(
                 plots.sparsity_curve_figure(table, y=f"recall@{k}", title="Accuracy vs pruning"),

@@ -666,6 +666,28 @@ def format_bytes(n: int | float | None) -> str:
     return f"{size:.1f} GB"  # pragma: no cover
 
 
+def mechanism_table(config: Mapping[str, Any]) -> pd.DataFrame:
+    """Every trade-off mechanism measured on validation for a tuned bundle (empty for other
+    models): its λ range, candidates and hypervolumes, the default first."""
+    selection = config.get("selection") or {}
+    chosen = selection.get("mechanism")
+    rows = [
+        {
+            "mechanism": m["name"] + (" (default)" if m["name"] == chosen else ""),
+            "serves": m["objective"],
+            "λ range": f"0 – {m['lambda_range'][1]:.3g}",
+            "candidates": m.get("n_candidates"),
+            "HV ndcg@10 × coverage@20": m["hypervolumes"].get("ndcg@10|coverage@20"),
+            "HV ndcg@10 × novelty@20": m["hypervolumes"].get("ndcg@10|novelty@20"),
+        }
+        for m in selection.get("mechanisms") or []
+    ]
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    return table.sort_values("mechanism", key=lambda c: ~c.str.endswith("(default)"), kind="stable")
+
+
 def sparsity_table(result: Mapping[str, Any]) -> pd.DataFrame:
     """The sparsity curve of a job's ``result.json`` (empty when absent)."""
     return pd.DataFrame(list(result.get("sparsity_curve") or []))

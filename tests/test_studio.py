@@ -440,3 +440,14 @@ def test_model_card_and_export_at_chosen_lambda(
     pd.testing.assert_frame_equal(
         again.recommend([user], k=5), loaded.recommend([user], k=5, lam=lam)
     )
+
+
+def test_mechanism_table_lists_every_mechanism_default_first(loaded: object) -> None:
+    table = studio.mechanism_table(loaded.config)
+    names = [n.removesuffix(" (default)") for n in table["mechanism"]]
+    assert sorted(names) == ["calibration", "exposure", "mmr", "popularity"]  # genres: all 4
+    assert table["mechanism"].iloc[0].endswith("(default)")
+    assert table["mechanism"].str.endswith("(default)").sum() == 1
+    hv = table["HV ndcg@10 × coverage@20"]
+    assert hv.iloc[0] == hv.max()  # the default has the largest validation hypervolume
+    assert studio.mechanism_table({}).empty

@@ -176,6 +176,8 @@ def test_tradeoffs_slider_changes_metrics_and_list(trained: tuple[Path, str]) ->
     assert len(recs_before) == 10 and recs_before["because"].str.len().gt(0).all()
     charts = at.get("plotly_chart")
     assert len(charts) == 2  # front, metrics vs λ (the linear base has no sparsity curve)
+    (mechanisms,) = [d.value for d in at.dataframe if "mechanism" in d.value.columns]
+    assert mechanisms["mechanism"].iloc[0].endswith("(default)") and len(mechanisms) == 4
     slider.set_value(float(slider.max)).run()
     _no_exception(at)
     after = _metrics(at)
