@@ -15,6 +15,7 @@ from typing import Any
 import streamlit as st
 
 from recolab import studio
+from recolab.data.samples import available_samples
 from recolab.errors import RecolabError
 
 log = logging.getLogger("recolab.app")
@@ -46,8 +47,9 @@ def sync_ids() -> None:
             set_current("dataset", studio.job_dataset(studio.job_spec(root(), job)))
 
 
-#: What a first visit shows before anything is chosen: the dashboard opens on sample data.
-DEFAULTS = {"dataset": "ml-100k"}
+#: What a first visit shows before anything is chosen: the dashboard opens on sample data
+#: (MovieLens 100K where a licensed copy is present, else the shipped retail sample).
+DEFAULTS = {"dataset": (available_samples() or ("retail-sample",))[0]}
 
 
 def current(key: str) -> str | None:

@@ -4,7 +4,7 @@ import streamlit as st
 
 from pages import common
 from recolab import plots, studio
-from recolab.data.samples import SAMPLES
+from recolab.data.samples import available_samples
 
 st.title("Data")
 root = common.root()
@@ -15,8 +15,9 @@ source = st.radio(
 
 if source == "Sample":
     cur = common.current("dataset")
+    samples = available_samples()
     sample = st.selectbox(
-        "Sample", SAMPLES, index=SAMPLES.index(cur) if cur in SAMPLES else 0, key="data_sample"
+        "Sample", samples, index=samples.index(cur) if cur in samples else 0, key="data_sample"
     )
     if st.button("Use this sample", key="use_sample", type="primary"):
         common.set_current("dataset", sample)

@@ -271,9 +271,9 @@ def get_dataset(root: Path, dataset_id: str) -> DatasetInfo:
 
 def list_datasets(root: Path) -> list[DatasetInfo]:
     """The samples, then the uploads (newest first)."""
-    from recolab.data.samples import SAMPLES
+    from recolab.data.samples import available_samples
 
-    out = [DatasetInfo(id=s, name=s, kind="sample") for s in SAMPLES]
+    out = [DatasetInfo(id=s, name=s, kind="sample") for s in available_samples()]
     uploads = []
     for meta in sorted((Path(root) / "datasets").glob("*/meta.json")):
         try:

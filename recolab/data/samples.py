@@ -1,7 +1,11 @@
-"""Small real data sets shipped in ``sample_data/`` (each with its licence beside it).
+"""Small real data sets: shipped in ``sample_data/`` where their licence allows it.
 
 The folder is ``sample_data/`` at the top of the repository (next to the ``recolab``
 package); the environment variable ``RECOLAB_SAMPLE_DATA`` points elsewhere.
+
+MovieLens 100K's licence forbids redistribution, so it is not shipped: it is read from
+``sample_data/ml-100k`` when a user put a copy there, else from the project's licensed copy
+in ``../shared/datasets/ml-100k`` beside the checkout (development and CI).
 """
 
 from __future__ import annotations
@@ -29,17 +33,45 @@ def sample_dir() -> Path:
     return Path(__file__).resolve().parents[2] / "sample_data"
 
 
+def _shared_copy(name: str) -> Path | None:
+    """``../shared/datasets/<name>`` beside the checkout, for samples not shipped."""
+    if name != "ml-100k" or os.environ.get("RECOLAB_SAMPLE_DATA"):
+        return None
+    return Path(__file__).resolve().parents[3] / "shared" / "datasets" / name
+
+
 def sample_path(name: str) -> Path:
     """The folder of sample ``name``; raises :class:`DataError` if unknown or absent."""
     if name not in SAMPLES:
         raise DataError(f"unknown sample {name!r}; samples are {', '.join(SAMPLES)}")
     folder = sample_dir() / name
-    if not folder.is_dir():
+    if folder.is_dir():
+        return folder
+    shared = _shared_copy(name)
+    if shared is not None and shared.is_dir():
+        return shared
+    if name == "ml-100k":
         raise DataError(
-            f"sample folder {folder} not found (set RECOLAB_SAMPLE_DATA to the folder "
-            "holding the samples)"
+            "MovieLens 100K is not shipped with recolab (its licence forbids "
+            f"redistribution): download it from GroupLens and unpack it as {folder}, or set "
+            "RECOLAB_SAMPLE_DATA to the folder holding it"
         )
-    return folder
+    raise DataError(
+        f"sample folder {folder} not found (set RECOLAB_SAMPLE_DATA to the folder "
+        "holding the samples)"
+    )
+
+
+def available_samples() -> tuple[str, ...]:
+    """The samples that can be loaded on this machine, in :data:`SAMPLES` order."""
+    out = []
+    for name in SAMPLES:
+        try:
+            sample_path(name)
+        except DataError:
+            continue
+        out.append(name)
+    return tuple(out)
 
 
 def load_sample(name: str) -> InteractionData:
@@ -79,7 +111,7 @@ def load_ml100k_split(split: str = "u1") -> tuple[InteractionData, InteractionDa
     """The canonical ML-100K train/test split (``u1.base`` / ``u1.test`` for ``"u1"``).
 
     Both halves share vocabularies (indices agree) and carry ``item_meta`` and
-    ``user_meta``. Only the files shipped in ``sample_data/ml-100k`` can be loaded (``u1``).
+    ``user_meta``. Only a split whose files are present can be loaded (the shared copy: ``u1``).
     """
     if split not in ML100K_SPLITS:
         raise DataError(f"unknown ML-100K split {split!r}; splits are {', '.join(ML100K_SPLITS)}")

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from recolab.data.samples import SAMPLES, load_ml100k_split, load_sample, sample_dir
+from recolab.data.samples import (
+    SAMPLES,
+    available_samples,
+    load_ml100k_split,
+    load_sample,
+    sample_dir,
+    sample_path,
+)
 from recolab.errors import DataError
 
 REPO = Path(__file__).resolve().parents[2]
@@ -16,8 +23,10 @@ REPO = Path(__file__).resolve().parents[2]
 def test_sample_files_and_licences_present() -> None:
     assert SAMPLES == ("ml-100k", "retail-sample")
     root = REPO / "sample_data"
-    for f in ("README", "u.data", "u.item", "u.genre", "u.user", "u.info", "u1.base", "u1.test"):
-        assert (root / "ml-100k" / f).is_file()
+    # MovieLens 100K may not be redistributed: it is read from the licensed shared copy
+    assert not (root / "ml-100k").exists()
+    assert sample_path("ml-100k") == (REPO / ".." / "shared" / "datasets" / "ml-100k").resolve()
+    assert available_samples() == SAMPLES
     licence = (root / "retail-sample" / "LICENSE.txt").read_text()
     assert "CC BY 4.0" in licence and "Chen" in licence and "Sain" in licence
 
@@ -49,7 +58,7 @@ def test_load_ml100k_split_u1() -> None:
     assert train.items is test.items and train.users is test.users
     assert train.item_meta is not None and test.user_meta is not None
     with pytest.raises(DataError, match="not shipped"):
-        load_ml100k_split("u2")
+        load_ml100k_split("u2")  # the shared copy holds u1 only
 
 
 def test_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -57,7 +66,8 @@ def test_env_override(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("RECOLAB_SAMPLE_DATA", str(tmp_path))
     assert sample_dir() == tmp_path
     assert load_sample("retail-sample").report.source.startswith(str(tmp_path))  # type: ignore[union-attr]
-    with pytest.raises(DataError, match="not found"):
+    with pytest.raises(DataError, match=r"not shipped with recolab .* licence"):
         load_sample("ml-100k")
+    assert available_samples() == ("retail-sample",)
     with pytest.raises(DataError, match="unknown sample"):
         load_sample("nope")
