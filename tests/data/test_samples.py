@@ -25,7 +25,8 @@ def test_sample_files_and_licences_present() -> None:
     root = REPO / "sample_data"
     # MovieLens 100K may not be redistributed: it is read from the licensed shared copy
     assert not (root / "ml-100k").exists()
-    assert sample_path("ml-100k") == (REPO / ".." / "shared" / "datasets" / "ml-100k").resolve()
+    shared = (REPO / ".." / "shared" / "datasets" / "ml-100k").resolve()
+    assert sample_path("ml-100k").resolve() == shared
     assert available_samples() == SAMPLES
     licence = (root / "retail-sample" / "LICENSE.txt").read_text()
     assert "CC BY 4.0" in licence and "Chen" in licence and "Sain" in licence
