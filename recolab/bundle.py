@@ -502,7 +502,7 @@ class AlignedModel(Recommender):
         reranker = getattr(self.inner, "reranker", None)
         if reranker is None:
             return super().recommend(users, k, lam=lam, exclude_seen=exclude_seen)
-        from recolab.rerank import Candidates
+        from recolab.rerank.base import Candidates, scores_of
 
         users = np.asarray(users, dtype=np.int64)
         width = max(int(self.inner.n_candidates), k)
@@ -515,9 +515,7 @@ class AlignedModel(Recommender):
         known = self.item_map_ >= 0
         back[self.item_map_[known]] = np.flatnonzero(known)
         picked = back[order]  # order's -1 reads back[-1], which is -1
-        column = (inner_items[:, :, None] == order[:, None, :]).argmax(axis=1)
-        out_scores = np.take_along_axis(scores, column, axis=1)
-        return picked, np.where(picked >= 0, out_scores, -np.inf).astype(np.float32)
+        return picked, np.where(picked >= 0, scores_of(cand, order), -np.inf).astype(np.float32)
 
     @property
     def predict_ratings(self) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:

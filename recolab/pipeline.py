@@ -245,16 +245,8 @@ def train_and_export(
     if prune_to > 0:
         model = model.prune(prune_to)
     say(f"trained in {result.seconds:.1f} s on {result.device} ({result.stopped_by})")
-    lambdas = [round(f * config.lam_high, 6) for f in FRONT_FRACTIONS]
-    if test is not None:
-        front = lambda_front(model, train, test, lambdas, item_vectors=features.diversity)
-        refs = reference_rows(train, test, item_vectors=features.diversity)
-        curve = sparsity_curve(model, train, test)
-        protocol = Protocol().describe(train, test)
-        at_zero = front.iloc[0].drop(["model"]).to_dict()
-    else:
-        front = pd.DataFrame({"model": ["recolab"] * len(lambdas), "lam": lambdas})
-        refs, curve, protocol, at_zero = pd.DataFrame(), pd.DataFrame(), {}, {}
+    front, refs, protocol, at_zero = _test_report(model, train, test, features, config.lam_high)
+    curve = sparsity_curve(model, train, test) if test is not None else pd.DataFrame()
     front["sparsity"] = model.sparsity()
     front["train_seconds"] = result.seconds
     path = export_bundle(
@@ -338,7 +330,7 @@ def train_tuned_and_export(
     model = tuned.recommender()
     seconds = time.perf_counter() - start
     device = str(resolve_device(config.device))
-    front, refs, protocol, at_zero = _test_report(model, train, test, features)
+    front, refs, protocol, at_zero = _test_report(model, train, test, features, model.lam_high)
     front["sparsity"] = model.sparsity()
     front["train_seconds"] = seconds
     path = export_bundle(
@@ -381,10 +373,11 @@ def _test_report(
     train: InteractionData,
     test: InteractionData | None,
     features: Features,
+    lam_high: float,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], dict[str, Any]]:
-    """The front over the model's λ range, the reference rows and the protocol on
-    ``test``, measured once, after every choice was made (empty without ``test``)."""
-    lam_high = float(getattr(model, "lam_high", 0.0))
+    """The front over λ ∈ [0, ``lam_high``], the reference rows, the protocol and the
+    metrics at λ = 0 on ``test``, measured once, after every choice was made (only the λ
+    grid without ``test``)."""
     lambdas = [round(f * lam_high, 6) for f in FRONT_FRACTIONS]
     if test is None:
         front = pd.DataFrame({"model": ["recolab"] * len(lambdas), "lam": lambdas})

@@ -512,10 +512,10 @@ class ReRankedRecommender(Recommender):
             value,
             1000 * (time.perf_counter() - start),
         )
-        return items, _scores_of(cand, items)
+        return items, scores_of(cand, items)
 
 
-def _scores_of(cand: Candidates, items: np.ndarray) -> np.ndarray:
+def scores_of(cand: Candidates, items: np.ndarray) -> np.ndarray:
     """Base scores of chosen ``items`` (each a candidate of its row); ``-inf`` at padding."""
     n, width = cand.items.shape
     if n == 0 or width == 0:
