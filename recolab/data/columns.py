@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
+from recolab.errors import DataError
+
 #: Aliases per interaction-file role, most specific first. Compared after :func:`normalise`.
 ROLE_ALIASES: dict[str, tuple[str, ...]] = {
     "user": (
@@ -137,3 +139,42 @@ def resolve_column(name: str, names: Sequence[str]) -> str | None:
         return name
     lowered = [n for n in names if str(n).lower() == name.lower()]
     return lowered[0] if len(lowered) == 1 else None
+
+
+def list_columns(names: Sequence[str], *, limit: int = 30, width: int = 40) -> str:
+    """Column names for a message: each cut to ``width`` characters, at most ``limit``."""
+    shown = [n if len(n) <= width else n[: width - 1] + "…" for n in map(str, names[:limit])]
+    more = len(names) - limit
+    return ", ".join(shown) + (f", … ({more} more)" if more > 0 else "")
+
+
+def mapped_roles(
+    mapping: Mapping[str, str] | None,
+    columns: list[str],
+    aliases: Mapping[str, object],
+    name: str,
+) -> dict[str, str]:
+    """Resolve an explicit role → column mapping against a file's columns.
+
+    Raises
+    ------
+    DataError
+        An unknown role, or a column the file lacks (naming the file and the column).
+    """
+    roles: dict[str, str] = {}
+    for role, col in (mapping or {}).items():
+        if role not in aliases:
+            raise DataError(
+                f"unknown role {role!r} in the column mapping; roles are " + ", ".join(aliases),
+                file=name,
+            )
+        resolved = resolve_column(str(col), columns)
+        if resolved is None:
+            raise DataError(
+                f"the mapping names column {col!r} for {role}, but the file has no such "
+                f"column; columns found: {list_columns(columns)}",
+                file=name,
+                column=str(col),
+            )
+        roles[role] = resolved
+    return roles

@@ -8,6 +8,70 @@ from typing import Any
 
 
 @dataclass
+class CatalogueReport:
+    """What loading an item catalogue saw and did.
+
+    The counts add up: ``rows_read == rows_kept + sum(dropped.values())``.
+    """
+
+    source: str
+    rows_read: int = 0
+    rows_kept: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+    examples: dict[str, list[int]] = field(default_factory=dict)
+    rules: list[str] = field(default_factory=list)
+
+    def drop(self, reason: str, count: int, rows: list[int] | None = None) -> None:
+        """Count ``count`` rows dropped for ``reason`` (and keep a few example row numbers)."""
+        _count(self.dropped, self.examples, reason, count, rows)
+
+    def check_balance(self) -> None:
+        """Raise ``AssertionError`` if the counts do not add up."""
+        total = self.rows_kept + sum(self.dropped.values())
+        if total != self.rows_read:
+            raise AssertionError(
+                f"catalogue report for {self.source} does not add up: read {self.rows_read}, "
+                f"kept {self.rows_kept} + dropped {sum(self.dropped.values())} = {total}"
+            )
+
+    def summary_lines(self) -> list[str]:
+        """Human-readable lines, as :meth:`DataReport.summary_lines`."""
+        lines = [f"item catalogue: {self.source}", f"  catalogue rows read: {self.rows_read}"]
+        lines += _drop_lines(self.dropped, self.examples, "    ")
+        dropped = sum(self.dropped.values())
+        lines.append(
+            f"  catalogue check: {self.rows_kept} kept + {dropped} dropped = "
+            f"{self.rows_kept + dropped} read"
+        )
+        lines += [f"  catalogue rule: {r}" for r in self.rules]
+        return lines
+
+
+def _count(
+    dropped: dict[str, int],
+    examples: dict[str, list[int]],
+    reason: str,
+    count: int,
+    rows: list[int] | None,
+) -> None:
+    if count <= 0:
+        return
+    dropped[reason] = dropped.get(reason, 0) + int(count)
+    if rows:
+        kept = examples.setdefault(reason, [])
+        kept.extend(int(r) for r in rows[: max(0, 5 - len(kept))])
+
+
+def _drop_lines(dropped: dict[str, int], examples: dict[str, list[int]], indent: str) -> list[str]:
+    lines = []
+    for reason, n in sorted(dropped.items(), key=lambda kv: -kv[1]):
+        ex = examples.get(reason)
+        suffix = f" (e.g. rows {', '.join(map(str, ex))})" if ex else ""
+        lines.append(f"{indent}dropped, {reason}: {n}{suffix}")
+    return lines
+
+
+@dataclass
 class DataReport:
     """A record of one load: rows read, rows dropped per reason, merges, rules applied.
 
@@ -33,15 +97,12 @@ class DataReport:
     cold_users: int = 0
     cold_items: int = 0
     examples: dict[str, list[int]] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    catalogue: CatalogueReport | None = None
 
     def drop(self, reason: str, count: int, rows: list[int] | None = None) -> None:
         """Count ``count`` rows dropped for ``reason`` (and keep a few example row numbers)."""
-        if count <= 0:
-            return
-        self.dropped[reason] = self.dropped.get(reason, 0) + int(count)
-        if rows:
-            kept = self.examples.setdefault(reason, [])
-            kept.extend(int(r) for r in rows[: max(0, 5 - len(kept))])
+        _count(self.dropped, self.examples, reason, count, rows)
 
     @property
     def rows_dropped(self) -> int:
@@ -49,7 +110,9 @@ class DataReport:
         return sum(self.dropped.values())
 
     def check_balance(self) -> None:
-        """Raise ``AssertionError`` if the counts do not add up."""
+        """Raise ``AssertionError`` if the counts (and the catalogue's) do not add up."""
+        if self.catalogue is not None:
+            self.catalogue.check_balance()
         total = self.rows_kept + self.rows_dropped + self.duplicates_merged
         if total != self.rows_read:
             raise AssertionError(
@@ -74,10 +137,7 @@ class DataReport:
             f"kind: {self.kind}",
             f"rows read: {self.rows_read}",
         ]
-        for reason, n in sorted(self.dropped.items(), key=lambda kv: -kv[1]):
-            ex = self.examples.get(reason)
-            suffix = f" (e.g. rows {', '.join(map(str, ex))})" if ex else ""
-            lines.append(f"  dropped, {reason}: {n}{suffix}")
+        lines += _drop_lines(self.dropped, self.examples, "  ")
         lines.append(
             f"  merged into another row (duplicate user-item, policy {self.duplicate_policy}): "
             f"{self.duplicates_merged}"
@@ -95,5 +155,8 @@ class DataReport:
             f"users with < 5 interactions: {self.cold_users}, "
             f"items with < 5 interactions: {self.cold_items}",
         ]
+        lines += [f"warning: {w}" for w in self.warnings]
         lines += [f"note: {n}" for n in self.notes]
+        if self.catalogue is not None:
+            lines += self.catalogue.summary_lines()
         return lines

@@ -134,7 +134,7 @@ def test_ml100k_shape_detected_under_another_name(tmp_path: Path) -> None:
 
 
 def test_ml100k_u_user(caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.INFO, logger="recolab.data.io"):
+    with caplog.at_level(logging.INFO, logger="recolab.data.users"):
         users = load_users(ML / "u.user")
     assert "943 users" in caplog.text and "4 attribute columns" in caplog.text
     assert users.shape == (943, 4)
