@@ -51,3 +51,8 @@ class BundleError(RecolabError, ValueError):
 
 class Cancelled(RecolabError):  # noqa: N818 - a state, not a fault
     """Work stopped because the caller asked it to (e.g. a job was cancelled)."""
+
+
+class WorkspaceError(RecolabError):
+    """The workspace folder or its job store cannot be used: missing, not a folder,
+    read-only, full, locked by another process, or corrupt. The message names the path."""

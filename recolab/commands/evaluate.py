@@ -8,7 +8,14 @@ import math
 from pathlib import Path
 from typing import Any
 
-from recolab.cli import emit, parse_pairs
+from recolab.cli import (
+    check_weights_apply,
+    emit,
+    float_in,
+    int_in,
+    objective_weight,
+    weights_dict,
+)
 
 NAME = "evaluate"
 HELP = "evaluate a baseline, or an exported model across λ, under the evaluation protocol"
@@ -37,16 +44,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--model", choices=BASELINES, help="a baseline to fit and evaluate")
     what.add_argument("--model-dir", metavar="MODEL_DIR", help="an exported bundle (.zip/folder)")
-    p.add_argument("--lambdas", type=float, nargs="+", help="λ values (with --model-dir)")
+    p.add_argument(
+        "--lambdas", type=float_in(0.0), nargs="+", help="λ values ≥ 0 (with --model-dir)"
+    )
     p.add_argument(
         "--weights",
         nargs="+",
+        type=objective_weight,
         metavar="OBJECTIVE=W",
         help="per-objective weights (with --model-dir), e.g. novelty=0.5 exposure=1; "
         "λ_objective = λ × W; default: the trained weights",
     )
-    p.add_argument("--k", type=int, nargs="+", default=[10, 20], help="cut-offs (default 10 20)")
-    p.add_argument("--l2", type=float, default=400.0, help="EASE L2 (default 400)")
+    p.add_argument(
+        "--k", type=int_in(1, 10_000), nargs="+", default=[10, 20], help="cut-offs (default 10 20)"
+    )
+    p.add_argument(
+        "--l2", type=float_in(0.0, lo_open=True), default=400.0, help="EASE L2 (default 400)"
+    )
     p.add_argument("--json", metavar="OUT.json", help="write the results as JSON here")
 
 
@@ -124,6 +138,8 @@ def _evaluate_bundle(
     selection = (loaded.config.get("selection") or {}).get("validation")
     if selection:
         protocol["model_selection"] = f"{selection}, carved out of its training data"
+    weights = weights_dict(args.weights)
+    check_weights_apply(loaded, weights, args.model_dir)
     lo, hi = loaded.lambda_range
     lambdas = args.lambdas or [round(lo + f * (hi - lo), 6) for f in (0, 0.25, 0.5, 0.75, 1.0)]
     front = lambda_front(
@@ -133,7 +149,7 @@ def _evaluate_bundle(
         lambdas,
         ks=args.k,
         item_vectors=vectors,
-        weights=parse_pairs(args.weights, "--weights", "OBJECTIVE=NUMBER", float) or None,
+        weights=weights,
     )
     path = Path(args.model_dir)
     size = bundle_size(path)

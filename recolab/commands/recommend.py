@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from recolab.cli import emit, parse_pairs
+from recolab.cli import (
+    check_weights_apply,
+    emit,
+    float_in,
+    int_in,
+    objective_weight,
+    parse_pairs,
+    weights_dict,
+)
+
+#: Longest list ``-k`` may ask for.
+MAX_K = 10_000
 
 NAME = "recommend"
 HELP = "recommend from an exported bundle, for a known user or a new user's history"
@@ -23,11 +34,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="a new user's attributes, e.g. age=31 occupation=writer (models trained with "
         "user attributes; with or without --history)",
     )
-    p.add_argument("-k", type=int, default=10, help="list length (default 10)")
-    p.add_argument("--lambda", dest="lam", type=float, help="trade-off λ (default: as exported)")
+    p.add_argument(
+        "-k", type=int_in(1, MAX_K), default=10, help=f"list length, 1-{MAX_K} (default 10)"
+    )
+    p.add_argument(
+        "--lambda",
+        dest="lam",
+        type=float_in(0.0),
+        help="trade-off λ, a finite number ≥ 0 (default: as exported)",
+    )
     p.add_argument(
         "--weights",
         nargs="+",
+        type=objective_weight,
         metavar="OBJECTIVE=W",
         help="per-objective weights, e.g. exposure=0 novelty=1 (λ_objective = λ × W)",
     )
@@ -49,7 +68,8 @@ def run(args: argparse.Namespace) -> int:
     if attributes and not model.config.get("user_attributes"):
         raise RecolabError(f"{args.bundle}: the model was trained without user attributes")
     exclude = not args.include_seen
-    weights = parse_pairs(args.weights, "--weights", "OBJECTIVE=NUMBER", float) or None
+    weights = weights_dict(args.weights)
+    check_weights_apply(model, weights, args.bundle)
     lam = model.default_lam if args.lam is None else args.lam
     at = objective_lambdas(lam, weights) if weights else args.lam
     if args.user is not None:

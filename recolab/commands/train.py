@@ -6,7 +6,7 @@ import argparse
 import logging
 from typing import Any
 
-from recolab.cli import emit, users_mapping
+from recolab.cli import emit, float_in, int_in, users_mapping
 
 NAME = "train"
 HELP = (
@@ -51,14 +51,20 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="auto (default): tuned linear base + trade-off mechanism; weighted: the "
         "λ-conditioned network",
     )
-    p.add_argument("--trials", type=int, help="auto: most tuning trials (default 30)")
-    p.add_argument("--tune-seconds", type=float, help="auto: tuning budget (default 60 s)")
+    p.add_argument("--trials", type=int_in(1), help="auto: most tuning trials (default 30)")
+    p.add_argument(
+        "--tune-seconds",
+        type=float_in(0.0, lo_open=True),
+        help="auto: tuning budget (default 60 s)",
+    )
     p.add_argument(
         "--mechanism",
         choices=("auto", "popularity", "exposure", "mmr", "calibration"),
         help="auto: the trade-off mechanism (default: the best on validation)",
     )
-    p.add_argument("--epochs", type=int, help="weighted: maximum epochs (overrides the config)")
+    p.add_argument(
+        "--epochs", type=int_in(1), help="weighted: maximum epochs (overrides the config)"
+    )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to train")
     p.add_argument("--no-text", action="store_true", help="do not use item text embeddings")
 

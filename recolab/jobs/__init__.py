@@ -9,7 +9,7 @@ Examples
 >>> from recolab.jobs import JobStore, ensure_worker, workspace_root   # doctest: +SKIP
 >>> root = workspace_root()
 >>> store = JobStore(root)
->>> job_id = store.submit("recolab.training:run_training_job", {"train": "ratings.csv"})
+>>> job_id = store.submit("train", {"train": "ratings.csv"})  # a registered task name
 >>> ensure_worker(root)
 >>> store.events(job_id, after_seq=0)       # poll; pass the last seq seen next time
 >>> store.wait(job_id, timeout=600).state
@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+from recolab.jobs import tasks
 from recolab.jobs.store import (
     CANCELLED,
     DEFAULT_STALE_S,
@@ -30,14 +31,16 @@ from recolab.jobs.store import (
     Cancelled,
     Job,
     JobStore,
+    JobStoreError,
     UnknownJobError,
     pid_alive,
 )
+from recolab.jobs.tasks import JobSpecError, UnknownTaskError
 from recolab.jobs.worker import (
+    AUTO_IDLE_EXIT_S,
     TRAINING_TASK,
     JobContext,
     ensure_worker,
-    import_task,
     live_worker_pid,
     resolve_device,
     run_worker,
@@ -45,6 +48,7 @@ from recolab.jobs.worker import (
 from recolab.jobs.workspace import atomic_path, job_dir, workspace_root
 
 __all__ = [
+    "AUTO_IDLE_EXIT_S",
     "CANCELLED",
     "DEFAULT_STALE_S",
     "FAILED",
@@ -57,15 +61,18 @@ __all__ = [
     "Cancelled",
     "Job",
     "JobContext",
+    "JobSpecError",
     "JobStore",
+    "JobStoreError",
     "UnknownJobError",
+    "UnknownTaskError",
     "atomic_path",
     "ensure_worker",
-    "import_task",
     "job_dir",
     "live_worker_pid",
     "pid_alive",
     "resolve_device",
     "run_worker",
+    "tasks",
     "workspace_root",
 ]

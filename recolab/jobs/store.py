@@ -1,8 +1,11 @@
 """The job store: one SQLite file (WAL mode) shared by the app, the CLI and the worker.
 
-Every process (and every thread) opens its own connection; no connection ever crosses a
-process boundary. Writes are short ``BEGIN IMMEDIATE`` transactions, so readers (the app
-polling progress) never block the worker and the worker never blocks them for long.
+Every process (and every thread) opens its own connections; no connection ever crosses a
+process boundary. Reads go through a read-only connection (``mode=ro``): they never take
+the write lock, so they work on a read-only workspace and while another process holds the
+write lock. Writes are short ``BEGIN IMMEDIATE`` transactions, retried with backoff while
+another writer holds the lock, up to ``busy_timeout_s``. Every SQLite or file-system fault
+becomes a :class:`JobStoreError` that names the store and the reason.
 
 States::
 
@@ -19,22 +22,26 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import math
 import os
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from recolab.errors import Cancelled, RecolabError
-from recolab.jobs.workspace import DB_NAME, ensure_layout
+from recolab.errors import Cancelled, RecolabError, WorkspaceError
+from recolab.jobs import tasks
+from recolab.jobs.workspace import DB_NAME, describe_os_error, ensure_layout
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Cancelled", "Job", "JobStore", "UnknownJobError", "pid_alive"]
+__all__ = ["Cancelled", "Job", "JobStore", "JobStoreError", "UnknownJobError", "pid_alive"]
+
+T = TypeVar("T")
 
 QUEUED = "queued"
 RUNNING = "running"
@@ -46,6 +53,10 @@ FINAL_STATES = frozenset({SUCCEEDED, FAILED, CANCELLED})
 
 #: Seconds without a heartbeat after which a running job counts as dead.
 DEFAULT_STALE_S = 60.0
+#: Environment variable: seconds a write waits for another process's write lock (default 30).
+BUSY_TIMEOUT_ENV = "RECOLAB_BUSY_TIMEOUT_S"
+DEFAULT_BUSY_TIMEOUT_S = 30.0
+_BUSY_SLICE_S = 1.0  # SQLite's own wait per attempt; the retry loop spans the whole timeout
 
 _SCHEMA_VERSION = 1
 _SCHEMA = f"""
@@ -82,6 +93,47 @@ class UnknownJobError(RecolabError, LookupError):
     """No job with that id in the store."""
 
 
+class JobStoreError(WorkspaceError):
+    """The job store cannot be read or written (read-only, full, locked, corrupt...)."""
+
+
+def _is_busy(exc: sqlite3.Error) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def _store_error(exc: sqlite3.Error, path: Path, doing: str) -> JobStoreError:
+    """One sentence naming the store, what was being done and why it failed."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    low = text.lower()
+    if _is_busy(exc):
+        reason = "another process holds its write lock and did not release it in time"
+    elif "readonly" in low or "read-only" in low:
+        reason = "the workspace is read-only (jobs can be listed and shown, not changed)"
+    elif "disk is full" in low or "disk i/o" in low:
+        reason = f"{text} (is the disk full, or a file-size limit reached?)"
+    elif "unable to open" in low:
+        reason = "cannot open the database file (permission denied, or its folder is missing)"
+    elif "malformed" in low or "not a database" in low:
+        reason = f"it is corrupt or not a job store ({text})"
+    else:
+        reason = text
+    return JobStoreError(f"cannot {doing} {path}: {reason}")
+
+
+def _busy_timeout_from_env() -> float:
+    text = os.environ.get(BUSY_TIMEOUT_ENV, "").strip()
+    if not text:
+        return DEFAULT_BUSY_TIMEOUT_S
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not math.isfinite(value) or value < 0:
+        raise WorkspaceError(f"${BUSY_TIMEOUT_ENV} must be seconds ≥ 0, got {text!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Job:
     """One row of the ``jobs`` table, decoded.
@@ -91,7 +143,7 @@ class Job:
     id:
         12 hex characters.
     task:
-        ``"module.path:function"`` run by the worker.
+        The name of a registered task (see :mod:`recolab.jobs.tasks`).
     spec:
         The JSON spec handed to the task.
     state:
@@ -201,81 +253,183 @@ class JobStore:
     Parameters
     ----------
     root:
-        The workspace folder (see :func:`recolab.jobs.workspace_root`).
+        The workspace folder (see :func:`recolab.jobs.workspace_root`). Nothing is created
+        until the first write: a reader works on a read-only or missing workspace.
     busy_timeout_s:
-        How long a statement waits for another writer before failing.
+        How long a write waits (retrying with backoff) for another process's write lock;
+        default ``$RECOLAB_BUSY_TIMEOUT_S`` or 30 s.
 
     Notes
     -----
-    Safe to use from several threads and processes: connections are opened lazily, one per
-    (process, thread). Create the store in each process rather than passing it across.
+    Safe to use from several threads and processes: connections are opened lazily, one
+    read-only and one read-write per (process, thread). Create the store in each process
+    rather than passing it across.
 
     Examples
     --------
     >>> store = JobStore(tmp_path)                          # doctest: +SKIP
-    >>> job_id = store.submit("pkg.mod:fn", {"epochs": 3})  # doctest: +SKIP
+    >>> job_id = store.submit("train", {"train": "/data/ratings.csv"})  # doctest: +SKIP
     >>> store.get(job_id).state                             # doctest: +SKIP
     'queued'
     """
 
-    def __init__(self, root: str | os.PathLike[str], *, busy_timeout_s: float = 30.0) -> None:
-        self.root = Path(root).resolve()
-        ensure_layout(self.root)
+    def __init__(
+        self, root: str | os.PathLike[str], *, busy_timeout_s: float | None = None
+    ) -> None:
+        self.root = Path(root).absolute()
         self.path = self.root / DB_NAME
+        if busy_timeout_s is None:
+            busy_timeout_s = _busy_timeout_from_env()
         self.busy_timeout_s = float(busy_timeout_s)
         self._local = threading.local()
-        self._init_schema()
+        self._schema_ready = False
 
     # -- connections -------------------------------------------------------------------
-    def _conn(self) -> sqlite3.Connection:
+    def _cached(self, name: str) -> sqlite3.Connection | None:
         local = self._local
-        conn: sqlite3.Connection | None = getattr(local, "conn", None)
-        if conn is None or getattr(local, "pid", None) != os.getpid():
-            conn = sqlite3.connect(
-                self.path,
-                timeout=self.busy_timeout_s,
-                isolation_level=None,
-                check_same_thread=True,
-            )
-            conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = NORMAL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            local.conn = conn
+        if getattr(local, "pid", None) != os.getpid():
+            local.rw = local.ro = None  # inherited from a parent process: never reuse
             local.pid = os.getpid()
+        return getattr(local, name, None)
+
+    def _connect(self, target: str, uri: bool = False) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            target,
+            timeout=min(self.busy_timeout_s, _BUSY_SLICE_S),
+            isolation_level=None,
+            check_same_thread=True,
+            uri=uri,
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {int(min(self.busy_timeout_s, _BUSY_SLICE_S) * 1000)}")
         return conn
 
-    def close(self) -> None:
-        """Close this thread's connection (others close when their thread ends)."""
-        conn = getattr(self._local, "conn", None)
-        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
-            conn.close()
-        self._local.conn = None
+    def _writer(self) -> sqlite3.Connection:
+        conn = self._cached("rw")
+        if conn is None:
+            ensure_layout(self.root)
+            conn = self._connect(str(self.path))
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = NORMAL")
+                conn.execute("PRAGMA foreign_keys = ON")
+            except BaseException:
+                conn.close()
+                raise
+            self._local.rw = conn
+        if not self._schema_ready:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+            self._schema_ready = True
+        return conn
 
     @contextlib.contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """A short write transaction (``BEGIN IMMEDIATE``: takes the write lock up front)."""
-        conn = self._conn()
-        conn.execute("BEGIN IMMEDIATE")
-        try:
+    def _reader(self) -> Iterator[sqlite3.Connection]:
+        """A read-only connection: never takes the write lock, works on a read-only disk."""
+        conn = self._cached("ro")
+        if conn is not None:
             yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+            return
+        conn = self._connect(self.path.as_uri() + "?mode=ro", uri=True)
+        try:
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError:
+            conn.close()
+            # A WAL database whose -shm file is gone cannot be opened read-only in a folder
+            # we may not write; with no -wal content either, the file itself is complete.
+            wal = self.path.with_name(self.path.name + "-wal")
+            if wal.exists() and wal.stat().st_size > 0:
+                raise
+            conn = self._connect(self.path.as_uri() + "?mode=ro&immutable=1", uri=True)
+            try:  # immutable: a snapshot, so never cached
+                yield conn
+            finally:
+                conn.close()
+            return
+        self._local.ro = conn
+        yield conn
 
-    def _init_schema(self) -> None:
-        with self._tx() as conn:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
+    def close(self) -> None:
+        """Close this thread's connections (others close when their thread ends)."""
+        for name in ("rw", "ro"):
+            conn = self._cached(name)
+            if conn is not None:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+            setattr(self._local, name, None)
+
+    def _retrying(self, attempt: Callable[[], T], doing: str) -> T:
+        """Run ``attempt``, retrying with backoff while the store is busy; every SQLite or
+        file-system fault becomes a :class:`JobStoreError`."""
+        deadline = time.monotonic() + self.busy_timeout_s
+        delay = 0.02
+        while True:
+            try:
+                return attempt()
+            except sqlite3.Error as exc:
+                if not _is_busy(exc) or time.monotonic() >= deadline:
+                    raise _store_error(exc, self.path, doing) from exc
+                log.debug("job store busy (%s): retrying in %.2f s", exc, delay)
+            except OSError as exc:
+                raise JobStoreError(
+                    f"cannot {doing} {self.path}: {describe_os_error(exc)}"
+                ) from exc
+            time.sleep(max(0.0, min(delay, deadline - time.monotonic())))
+            delay = min(delay * 2, 1.0)
+
+    def _write(self, body: Callable[[sqlite3.Connection], T], doing: str) -> T:
+        """Run ``body`` in one ``BEGIN IMMEDIATE`` transaction (retried while busy)."""
+
+        def attempt() -> T:
+            conn = self._writer()
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                out = body(conn)
+                conn.execute("COMMIT")
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    conn.execute("ROLLBACK")
+                raise
+            return out
+
+        return self._retrying(attempt, doing)
+
+    def _read(self, body: Callable[[sqlite3.Connection], T], empty: T, doing: str) -> T:
+        """Run ``body`` on a read-only connection; ``empty`` when there is no store yet."""
+        try:
+            os.stat(self.path)
+        except FileNotFoundError:
+            return empty
+        except OSError as exc:
+            raise JobStoreError(f"cannot {doing} {self.path}: {describe_os_error(exc)}") from exc
+
+        def attempt() -> T:
+            with self._reader() as conn:
+                try:
+                    return body(conn)
+                except sqlite3.OperationalError as exc:
+                    if "no such table" in str(exc):  # created, schema not yet written
+                        return empty
+                    raise
+
+        return self._retrying(attempt, doing)
 
     def __getstate__(self) -> None:
         raise TypeError("JobStore does not cross processes; pass its root and reopen it")
 
     # -- reading -------------------------------------------------------------------------
+    def _unknown(self, job_id: str) -> UnknownJobError:
+        return UnknownJobError(f"no job with id {job_id!r} in {self.path}")
+
     def get(self, job_id: str) -> Job:
         """The job ``job_id``.
 
@@ -284,9 +438,13 @@ class JobStore:
         UnknownJobError
             When no job has that id.
         """
-        row = self._conn().execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        row = self._read(
+            lambda c: c.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone(),
+            None,
+            "read",
+        )
         if row is None:
-            raise UnknownJobError(f"no job with id {job_id!r} in {self.path}")
+            raise self._unknown(job_id)
         return Job._from_row(row)
 
     def list(self, limit: int = 50, state: str | None = None) -> list[Job]:
@@ -299,7 +457,7 @@ class JobStore:
             sql += " WHERE state = ?"
             params = (state,)
         sql += " ORDER BY created DESC, rowid DESC LIMIT ?"
-        rows = self._conn().execute(sql, (*params, int(limit))).fetchall()
+        rows = self._read(lambda c: c.execute(sql, (*params, int(limit))).fetchall(), [], "read")
         return [Job._from_row(r) for r in rows]
 
     def events(self, job_id: str, after_seq: int = 0, limit: int | None = None) -> list[dict]:
@@ -308,29 +466,34 @@ class JobStore:
         Each event is its payload plus ``seq`` (1, 2, 3... per job, no gaps) and ``ts``
         (Unix time). Poll with the last ``seq`` seen to get only what is new.
         """
-        conn = self._conn()
         sql = "SELECT seq, ts, payload FROM events WHERE job_id = ? AND seq > ? ORDER BY seq"
         params: tuple[Any, ...] = (job_id, int(after_seq))
         if limit is not None:
             sql += " LIMIT ?"
             params = (*params, int(limit))
-        rows = conn.execute(sql, params).fetchall()
-        if (
-            not rows
-            and conn.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is None
-        ):
-            raise UnknownJobError(f"no job with id {job_id!r} in {self.path}")
+
+        def body(conn: sqlite3.Connection) -> tuple[list[sqlite3.Row], bool]:
+            rows = conn.execute(sql, params).fetchall()
+            known = (
+                bool(rows)
+                or conn.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is not None
+            )
+            return rows, known
+
+        rows, known = self._read(body, ([], False), "read")
+        if not known:
+            raise self._unknown(job_id)
         return [{**json.loads(r["payload"]), "seq": r["seq"], "ts": r["ts"]} for r in rows]
 
     def last_events(self, job_id: str, n: int = 10) -> list[dict]:
         """The last ``n`` events of ``job_id``, oldest first."""
-        rows = (
-            self._conn()
-            .execute(
+        rows = self._read(
+            lambda c: c.execute(
                 "SELECT seq, ts, payload FROM events WHERE job_id = ? ORDER BY seq DESC LIMIT ?",
                 (job_id, int(n)),
-            )
-            .fetchall()
+            ).fetchall(),
+            [],
+            "read",
         )
         if not rows:
             self.get(job_id)  # raises for an unknown id
@@ -340,19 +503,28 @@ class JobStore:
 
     def cancel_requested(self, job_id: str) -> bool:
         """Whether someone asked ``job_id`` to stop (or it is no longer running)."""
-        row = (
-            self._conn()
-            .execute("SELECT cancel_requested, state FROM jobs WHERE id = ?", (job_id,))
-            .fetchone()
+        row = self._read(
+            lambda c: c.execute(
+                "SELECT cancel_requested, state FROM jobs WHERE id = ?", (job_id,)
+            ).fetchone(),
+            None,
+            "read",
         )
         if row is None:
-            raise UnknownJobError(f"no job with id {job_id!r} in {self.path}")
+            raise self._unknown(job_id)
         return bool(row["cancel_requested"]) or row["state"] in FINAL_STATES
 
     def running_count(self) -> int:
         """How many jobs are running right now."""
-        row = self._conn().execute("SELECT COUNT(*) FROM jobs WHERE state = ?", (RUNNING,))
-        return int(row.fetchone()[0])
+        return int(
+            self._read(
+                lambda c: c.execute(
+                    "SELECT COUNT(*) FROM jobs WHERE state = ?", (RUNNING,)
+                ).fetchone()[0],
+                0,
+                "read",
+            )
+        )
 
     # -- writing -------------------------------------------------------------------------
     def submit(self, task: str, spec: dict[str, Any]) -> str:
@@ -361,28 +533,39 @@ class JobStore:
         Parameters
         ----------
         task:
-            ``"module.path:function"``; the function takes ``(spec, ctx)``.
+            The name of a registered task (:func:`recolab.jobs.tasks.register`); the
+            function behind it takes ``(spec, ctx)``. A module path is never imported.
         spec:
-            JSON-able dict handed to the task.
+            JSON-able dict handed to the task, checked here by the task's validator (paths
+            exist and are readable files, the config has known keys of the right types...)
+            and stored as the validator returns it (e.g. with absolute paths).
+
+        Raises
+        ------
+        UnknownTaskError, JobSpecError
+            An unregistered task, or a spec its task refuses: nothing is queued.
         """
-        if not isinstance(task, str) or ":" not in task:
-            raise RecolabError(f"task must look like 'module.path:function', got {task!r}")
-        if not isinstance(spec, dict):
-            raise RecolabError(f"job spec must be a dict, got {type(spec).__name__}")
+        spec = tasks.validate_spec(task, spec)
         spec_json = _dumps(spec, "job spec")
         job_id = uuid.uuid4().hex[:12]
-        with self._tx() as conn:
-            conn.execute(
+        self._write(
+            lambda c: c.execute(
                 "INSERT INTO jobs (id, task, spec, state, created) VALUES (?, ?, ?, ?, ?)",
                 (job_id, task, spec_json, QUEUED, time.time()),
-            )
+            ),
+            "queue a job in",
+        )
         log.info("job %s queued (%s)", job_id, task)
         return job_id
 
     def resubmit(self, job_id: str) -> str:
-        """Queue a new job with the task and spec of ``job_id``; returns the new id."""
+        """Queue a new job with the task and spec of ``job_id`` (checked again, as at submit);
+        returns the new id. Both jobs get a note naming the other."""
         job = self.get(job_id)
-        return self.submit(job.task, job.spec)
+        new_id = self.submit(job.task, job.spec)
+        self.append_event(new_id, {"kind": "note", "message": f"retry of job {job_id}"})
+        self.append_event(job_id, {"kind": "note", "message": f"retried as job {new_id}"})
+        return new_id
 
     def append_event(self, job_id: str, payload: dict[str, Any], *, heartbeat: bool = False) -> int:
         """Append an event to ``job_id``; returns its ``seq``.
@@ -394,9 +577,10 @@ class JobStore:
             raise RecolabError(f"event payload must be a dict, got {type(payload).__name__}")
         payload_json = _dumps(payload, "event payload")
         now = time.time()
-        with self._tx() as conn:
+
+        def body(conn: sqlite3.Connection) -> int:
             if conn.execute("SELECT 1 FROM jobs WHERE id = ?", (job_id,)).fetchone() is None:
-                raise UnknownJobError(f"no job with id {job_id!r} in {self.path}")
+                raise self._unknown(job_id)
             seq = conn.execute(
                 "SELECT COALESCE(MAX(seq), 0) + 1 FROM events WHERE job_id = ?", (job_id,)
             ).fetchone()[0]
@@ -411,7 +595,9 @@ class JobStore:
                     "UPDATE jobs SET heartbeat = ? WHERE id = ? AND state = ?",
                     (now, job_id, RUNNING),
                 )
-        return int(seq)
+            return int(seq)
+
+        return self._write(body, f"record an event of job {job_id} in")
 
     def request_cancel(self, job_id: str) -> Job:
         """Ask ``job_id`` to stop.
@@ -421,10 +607,11 @@ class JobStore:
         job is left as it is. Returns the job after the request.
         """
         now = time.time()
-        with self._tx() as conn:
+
+        def body(conn: sqlite3.Connection) -> None:
             row = conn.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
-                raise UnknownJobError(f"no job with id {job_id!r} in {self.path}")
+                raise self._unknown(job_id)
             if row["state"] == QUEUED:
                 conn.execute(
                     "UPDATE jobs SET state = ?, finished = ?, cancel_requested = 1, error = ?"
@@ -437,6 +624,9 @@ class JobStore:
                 self._insert_event(
                     conn, job_id, now, {"kind": "note", "message": "cancel requested"}
                 )
+
+        self.get(job_id)  # an unknown id is an error even where the store cannot be written
+        self._write(body, f"cancel job {job_id} in")
         log.info("cancel requested for job %s", job_id)
         return self.get(job_id)
 
@@ -446,7 +636,8 @@ class JobStore:
         Returns ``None`` when nothing is queued or ``max_parallel`` jobs already run.
         """
         now = time.time()
-        with self._tx() as conn:
+
+        def body(conn: sqlite3.Connection) -> str | None:
             running = conn.execute(
                 "SELECT COUNT(*) FROM jobs WHERE state = ?", (RUNNING,)
             ).fetchone()[0]
@@ -465,25 +656,36 @@ class JobStore:
             self._insert_event(
                 conn, row["id"], now, {"kind": "state", "state": RUNNING, "worker_pid": worker_pid}
             )
-        log.info("job %s claimed by worker %d", row["id"], worker_pid)
-        return self.get(row["id"])
+            return str(row["id"])
+
+        job_id = self._write(body, "claim a job in")
+        if job_id is None:
+            return None
+        log.info("job %s claimed by worker %d", job_id, worker_pid)
+        return self.get(job_id)
 
     def mark_started(self, job_id: str, *, child_pid: int, device: str) -> None:
         """Record the job process and the device it trains on."""
-        with self._tx() as conn:
-            conn.execute(
+        self._write(
+            lambda c: c.execute(
                 "UPDATE jobs SET child_pid = ?, device = ?, heartbeat = ? WHERE id = ?",
                 (int(child_pid), device, time.time(), job_id),
-            )
+            ),
+            f"update job {job_id} in",
+        )
 
     def heartbeat(self, job_id: str) -> bool:
         """Refresh the heartbeat of a running job; ``False`` when it is no longer running."""
-        with self._tx() as conn:
-            cur = conn.execute(
-                "UPDATE jobs SET heartbeat = ? WHERE id = ? AND state = ?",
-                (time.time(), job_id, RUNNING),
-            )
-            return cur.rowcount > 0
+        return self._write(
+            lambda c: (
+                c.execute(
+                    "UPDATE jobs SET heartbeat = ? WHERE id = ? AND state = ?",
+                    (time.time(), job_id, RUNNING),
+                ).rowcount
+                > 0
+            ),
+            f"update job {job_id} in",
+        )
 
     def finish(
         self,
@@ -501,10 +703,11 @@ class JobStore:
             raise RecolabError(f"finish needs a final state {sorted(FINAL_STATES)}, got {state!r}")
         result_json = _dumps(result, "job result") if result is not None else None
         now = time.time()
-        with self._tx() as conn:
+
+        def body(conn: sqlite3.Connection) -> bool:
             row = conn.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
             if row is None:
-                raise UnknownJobError(f"no job with id {job_id!r} in {self.path}")
+                raise self._unknown(job_id)
             if row["state"] in FINAL_STATES:
                 return False
             conn.execute(
@@ -515,25 +718,33 @@ class JobStore:
             if error:
                 event["error"] = error
             self._insert_event(conn, job_id, now, event)
+            return True
+
+        if not self._write(body, f"finish job {job_id} in"):
+            return False
         log.info("job %s %s%s", job_id, state, f": {error}" if error else "")
         return True
 
-    def reap_stale(self, timeout_s: float = DEFAULT_STALE_S) -> list[str]:
+    def _running_rows(self, exclude_worker: int | None = None) -> list[sqlite3.Row]:
+        sql = "SELECT id, worker_pid, heartbeat, started, created FROM jobs WHERE state = ?"
+        params: tuple[Any, ...] = (RUNNING,)
+        if exclude_worker is not None:
+            sql += " AND (worker_pid IS NULL OR worker_pid != ?)"
+            params = (RUNNING, int(exclude_worker))
+        return self._read(lambda c: c.execute(sql, params).fetchall(), [], "read")
+
+    def reap_stale(
+        self, timeout_s: float = DEFAULT_STALE_S, *, best_effort: bool = False
+    ) -> list[str]:
         """Fail running jobs whose worker died or whose heartbeat is older than ``timeout_s``.
 
         Cheap enough to call from readers (the app, ``jobs wait``). Returns the reaped ids.
+        With ``best_effort`` (readers), a store that cannot be written (read-only, locked)
+        is logged as a warning and the dead job stays as it is.
         """
         now = time.time()
         reaped = []
-        rows = (
-            self._conn()
-            .execute(
-                "SELECT id, worker_pid, heartbeat, started, created FROM jobs WHERE state = ?",
-                (RUNNING,),
-            )
-            .fetchall()
-        )
-        for r in rows:
+        for r in self._running_rows():
             last = r["heartbeat"] or r["started"] or r["created"]
             age = now - last
             pid = r["worker_pid"]
@@ -543,8 +754,13 @@ class JobStore:
                 reason = f"worker unresponsive (pid {pid}) — no heartbeat for {age:.0f} s"
             else:
                 continue
-            if self._finish_if_running_since(r["id"], last, reason):
-                reaped.append(r["id"])
+            try:
+                if self._finish_if_running_since(r["id"], last, reason):
+                    reaped.append(r["id"])
+            except JobStoreError as exc:
+                if not best_effort:
+                    raise
+                log.warning("job %s looks dead (%s) but %s", r["id"], reason, exc)
         return reaped
 
     def fail_orphans(self, current_worker_pid: int) -> list[str]:
@@ -555,16 +771,7 @@ class JobStore:
         """
         now = time.time()
         reaped = []
-        rows = (
-            self._conn()
-            .execute(
-                "SELECT id, worker_pid, heartbeat, started, created FROM jobs"
-                " WHERE state = ? AND (worker_pid IS NULL OR worker_pid != ?)",
-                (RUNNING, int(current_worker_pid)),
-            )
-            .fetchall()
-        )
-        for r in rows:
+        for r in self._running_rows(exclude_worker=current_worker_pid):
             last = r["heartbeat"] or r["started"] or r["created"]
             reason = f"worker died (pid {r['worker_pid']}) — no heartbeat for {now - last:.0f} s"
             if self._finish_if_running_since(r["id"], last, reason):
@@ -574,7 +781,8 @@ class JobStore:
     def _finish_if_running_since(self, job_id: str, last: float, reason: str) -> bool:
         """Fail ``job_id`` unless it finished or beat again since we looked."""
         now = time.time()
-        with self._tx() as conn:
+
+        def body(conn: sqlite3.Connection) -> bool:
             row = conn.execute(
                 "SELECT state, heartbeat, started, created FROM jobs WHERE id = ?", (job_id,)
             ).fetchone()
@@ -589,14 +797,18 @@ class JobStore:
             self._insert_event(
                 conn, job_id, now, {"kind": "state", "state": FAILED, "error": reason}
             )
+            return True
+
+        if not self._write(body, f"record that job {job_id} failed in"):
+            return False
         log.warning("job %s failed: %s", job_id, reason)
         return True
 
     def wait(self, job_id: str, timeout: float | None = None, poll_s: float = 0.25) -> Job:
         """Block until ``job_id`` is final or ``timeout`` seconds pass; returns the job.
 
-        Jobs of dead workers are reaped while waiting, so this never hangs on a crash.
-        Check :attr:`Job.done` to tell a timeout from completion.
+        Jobs of dead workers are reaped while waiting (best effort), so this never hangs on
+        a crash. Check :attr:`Job.done` to tell a timeout from completion.
         """
         deadline = None if timeout is None else time.monotonic() + timeout
         next_reap = 0.0
@@ -605,7 +817,7 @@ class JobStore:
             if job.done:
                 return job
             if time.monotonic() >= next_reap:
-                self.reap_stale()
+                self.reap_stale(best_effort=True)
                 next_reap = time.monotonic() + 2.0
             if deadline is not None and time.monotonic() >= deadline:
                 return job

@@ -3,7 +3,12 @@
 Process tree::
 
     worker (python -m recolab worker)       holds <root>/worker.lock, supervises
-      └─ job process (multiprocessing spawn)  imports the task, trains, reports, beats
+      └─ job process (multiprocessing spawn)  runs the task, trains, reports, beats
+
+A job names a task of the allow-list in :mod:`recolab.jobs.tasks`; the worker looks the
+name up and hands the job process the function registered for it, never a module path
+taken from the job. A worker started on demand (:func:`ensure_worker`) exits after
+:data:`AUTO_IDLE_EXIT_S` seconds with nothing to do.
 
 The job process never imports streamlit (it is a fresh interpreter: ``spawn`` shares no
 memory with the app, and CUDA works in it). It writes its log to ``jobs/<id>/log.txt``,
@@ -19,7 +24,6 @@ import contextlib
 import copy
 import fcntl
 import gc
-import importlib
 import logging
 import multiprocessing
 import os
@@ -35,7 +39,8 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from recolab.errors import RecolabError
+from recolab.errors import RecolabError, WorkspaceError
+from recolab.jobs import tasks
 from recolab.jobs.store import (
     CANCELLED,
     DEFAULT_STALE_S,
@@ -58,7 +63,9 @@ from recolab.jobs.workspace import (
 log = logging.getLogger(__name__)
 
 #: The task the ``train`` command and the app submit.
-TRAINING_TASK = "recolab.training:run_training_job"
+TRAINING_TASK = tasks.TRAINING_TASK
+#: Seconds a worker started by :func:`ensure_worker` waits idle before it exits.
+AUTO_IDLE_EXIT_S = 300.0
 HEARTBEAT_S = 1.0
 CANCEL_GRACE_S = 5.0
 KILL_GRACE_S = 3.0
@@ -187,21 +194,6 @@ class JobContext:
 # ----------------------------------------------------------------------------------------
 # The job process
 # ----------------------------------------------------------------------------------------
-def import_task(task: str) -> TaskFn:
-    """Import ``"module.path:function"``."""
-    module_name, _, attr = task.partition(":")
-    if not module_name or not attr:
-        raise RecolabError(f"task must look like 'module.path:function', got {task!r}")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise RecolabError(f"cannot import task module {module_name!r}: {exc}") from exc
-    fn = getattr(module, attr, None)
-    if not callable(fn):
-        raise RecolabError(f"task {task!r}: {module_name} has no function {attr!r}")
-    return fn
-
-
 def resolve_device(requested: str | None) -> tuple[str, str | None]:
     """Pick the device for a job: ``(device, note for the user or None)``.
 
@@ -252,15 +244,16 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
-def _execute(store: JobStore, job: Job, artifact_dir: Path) -> None:
-    """Run ``job`` in this process and record its final state (never raises)."""
+def _execute(store: JobStore, job: Job, artifact_dir: Path, task: tasks.Task) -> None:
+    """Run ``job`` (the registered ``task``) in this process and record its final state
+    (never raises)."""
     try:
         device, device_note = resolve_device(job.spec.get("device"))
         store.mark_started(job.id, child_pid=os.getpid(), device=device)
         ctx = JobContext(job.id, store, artifact_dir, device)
         if device_note:
             ctx.note(device_note)
-        fn = import_task(job.task)
+        fn: TaskFn = tasks.load(task)
     except Exception as exc:
         log.exception("job %s could not start", job.id)
         store.finish(job.id, FAILED, error=_describe(exc))
@@ -350,8 +343,9 @@ def _setup_child_logging(path: Path) -> None:
     logging.captureWarnings(True)
 
 
-def _child_main(root: str, job_id: str, worker_pid: int) -> None:
-    """Entry point of the job process (module level so ``spawn`` can import it)."""
+def _child_main(root: str, job_id: str, worker_pid: int, task: tasks.Task) -> None:
+    """Entry point of the job process (module level so ``spawn`` can import it); ``task``
+    is the registered task the worker looked up for the job."""
     # Ctrl-C in a terminal reaches the whole process group: let the worker decide.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     artifact_dir = job_dir(Path(root), job_id)
@@ -368,7 +362,7 @@ def _child_main(root: str, job_id: str, worker_pid: int) -> None:
     )
     beat.start()
     try:
-        _execute(store, job, artifact_dir)
+        _execute(store, job, artifact_dir, task)
     finally:
         stop.set()
         beat.join(timeout=5)
@@ -439,10 +433,10 @@ class _WorkerLock:
 
 def live_worker_pid(root: str | os.PathLike[str] | None = None) -> int | None:
     """The pid of the live worker of this workspace, or ``None`` when none runs."""
-    path = workspace_root(root) / LOCK_NAME
     try:
+        path = workspace_root(root, create=False) / LOCK_NAME
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    except OSError:
+    except (OSError, WorkspaceError):  # no workspace, or one we cannot write: no worker
         return None
     try:
         try:
@@ -465,12 +459,13 @@ def ensure_worker(
     root: str | os.PathLike[str] | None = None,
     max_parallel: int = 1,
     *,
-    idle_exit_s: float | None = None,
+    idle_exit_s: float | None = AUTO_IDLE_EXIT_S,
 ) -> int | None:
     """Start a detached worker for the workspace unless one is alive.
 
     The worker runs ``python -m recolab worker`` in its own session (it outlives the app
-    or CLI that started it); its output goes to ``<root>/worker.log``.
+    or CLI that started it); its output goes to ``<root>/worker.log``. It exits after
+    ``idle_exit_s`` seconds with nothing queued or running (``None``: it never does).
 
     Returns
     -------
@@ -537,9 +532,16 @@ class _Worker:
         self.mp = multiprocessing.get_context("spawn")
 
     def start_child(self, job: Job) -> None:
+        try:
+            task = tasks.get(job.task)
+        except RecolabError as exc:  # e.g. a store written by a version with other tasks
+            log.error("job %s: %s", job.id, exc)
+            self.store.finish(job.id, FAILED, error=str(exc))
+            return
         proc = self.mp.Process(
             target=_child_main,
-            args=(str(self.root), job.id, os.getpid()),
+            # name and target only: what the job process imports is the registered target
+            args=(str(self.root), job.id, os.getpid(), tasks.Task(task.name, task.target)),
             name=f"recolab-job-{job.id}",
             daemon=False,
         )

@@ -10,17 +10,21 @@ Layout::
       jobs/<job_id>/     one folder per job: ``log.txt`` and the artifacts the task writes
       models/            exported model bundles
 
-The root is ``$RECOLAB_HOME`` when set, else ``./workspace``.
+The root is ``$RECOLAB_HOME`` when set, else ``./workspace``. Every fault of the folder
+itself (a file in its place, no permission, read-only, disk full) is a
+:class:`~recolab.errors.WorkspaceError` that names the path, never a raw ``OSError``.
 """
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
+from recolab.errors import WorkspaceError
 from recolab.fileio import atomic_path
 
-__all__ = ["atomic_path", "ensure_layout", "job_dir", "workspace_root"]
+__all__ = ["atomic_path", "describe_os_error", "ensure_layout", "job_dir", "workspace_root"]
 
 ENV_VAR = "RECOLAB_HOME"
 DB_NAME = "jobs.sqlite"
@@ -28,36 +32,88 @@ LOCK_NAME = "worker.lock"
 WORKER_LOG_NAME = "worker.log"
 SUBDIRS = ("datasets", "jobs", "models")
 
+_HINTS = {
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.EROFS: "read-only file system",
+    errno.ENOSPC: "no space left on device",
+    errno.EDQUOT: "disk quota exceeded",
+    errno.EFBIG: "file too large (disk full or a file-size limit)",
+    errno.ENOTDIR: "a path component is a file, not a folder",
+    errno.EEXIST: "a file is in the way",
+}
 
-def workspace_root(home: str | os.PathLike[str] | None = None) -> Path:
-    """The workspace folder, created with its layout if missing.
+
+def describe_os_error(exc: OSError) -> str:
+    """A short reason for ``exc`` in words (``permission denied``, ``no space left``...)."""
+    return _HINTS.get(exc.errno or 0) or exc.strerror or str(exc)
+
+
+def workspace_root(home: str | os.PathLike[str] | None = None, *, create: bool = True) -> Path:
+    """The workspace folder, created with its layout if missing (``create=True``).
 
     Parameters
     ----------
     home:
         Explicit folder; when ``None``, ``$RECOLAB_HOME`` or else ``./workspace``.
+    create:
+        Create the folder and its sub-folders. Readers pass ``False``: they work on a
+        read-only or missing workspace (a missing one simply has no jobs).
 
     Returns
     -------
     Path
         Absolute path of the workspace root.
+
+    Raises
+    ------
+    WorkspaceError
+        The path is a file, or the folder cannot be created.
     """
+    source = "--home" if home is not None else f"${ENV_VAR}" if os.environ.get(ENV_VAR) else None
     if home is None:
         home = os.environ.get(ENV_VAR) or "workspace"
-    root = Path(home).expanduser().resolve()
-    ensure_layout(root)
+    root = Path(home).expanduser().absolute()
+    try:
+        root = root.resolve()
+        if root.exists() and not root.is_dir():
+            named = f" (set by {source})" if source else ""
+            raise WorkspaceError(f"workspace {root}{named} is a file, not a folder")
+    except OSError as exc:
+        raise WorkspaceError(f"workspace {root}: {describe_os_error(exc)}") from exc
+    if create:
+        ensure_layout(root)
     return root
 
 
 def ensure_layout(root: Path) -> None:
-    """Create ``root`` and its sub-folders (``datasets``, ``jobs``, ``models``) if missing."""
-    root.mkdir(parents=True, exist_ok=True)
-    for name in SUBDIRS:
-        (root / name).mkdir(exist_ok=True)
+    """Create ``root`` and its sub-folders (``datasets``, ``jobs``, ``models``) if missing.
+
+    Raises
+    ------
+    WorkspaceError
+        A folder cannot be created (permission, read-only, a file in the way, disk full).
+    """
+    for path in (root, *(root / name for name in SUBDIRS)):
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except FileExistsError as exc:
+            raise WorkspaceError(
+                f"cannot create workspace folder {path}: a file is in the way"
+            ) from exc
+        except OSError as exc:
+            raise WorkspaceError(
+                f"cannot create workspace folder {path}: {describe_os_error(exc)}"
+            ) from exc
 
 
-def job_dir(root: Path, job_id: str) -> Path:
-    """The folder of one job (log and artifacts); created if missing."""
+def job_dir(root: Path, job_id: str, *, create: bool = True) -> Path:
+    """The folder of one job (log and artifacts); created if missing unless ``create=False``."""
     path = Path(root) / "jobs" / job_id
-    path.mkdir(parents=True, exist_ok=True)
+    if not create:
+        return path
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise WorkspaceError(f"cannot create job folder {path}: {describe_os_error(exc)}") from exc
     return path

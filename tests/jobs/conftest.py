@@ -13,7 +13,9 @@ from pathlib import Path
 
 import pytest
 
+import tests.jobs.tasks  # noqa: F401 - registers the test.* tasks in this process
 from recolab.jobs import JobStore, live_worker_pid, pid_alive
+from recolab.jobs.tasks import PLUGINS_ENV
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -23,7 +25,14 @@ def child_env(root: Path) -> dict[str, str]:
     env = dict(os.environ)
     env["RECOLAB_HOME"] = str(root)
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env[PLUGINS_ENV] = "tests.jobs.tasks"  # the test.* tasks, in workers and job processes
     return env
+
+
+@pytest.fixture(autouse=True)
+def _test_tasks_in_subprocesses(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers started by ``ensure_worker`` inherit this: they know the ``test.*`` tasks."""
+    monkeypatch.setenv(PLUGINS_ENV, "tests.jobs.tasks")
 
 
 @pytest.fixture

@@ -1,4 +1,9 @@
-"""Small real tasks for the job tests (imported by dotted path in spawned job processes)."""
+"""Small real tasks for the job tests, registered as ``test.<name>`` when imported.
+
+Tests import this module (conftest does); worker subprocesses get it through
+``$RECOLAB_TASK_MODULES`` (see :func:`tests.jobs.conftest.child_env`). The job process
+imports the function the worker looked up in the registry.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from recolab.jobs import Cancelled, JobContext, JobStore
+from recolab.jobs import Cancelled, JobContext, JobStore, tasks
 
 
 def count(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
@@ -119,3 +124,7 @@ def cuda_alloc(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     n = batch * 2**38 if batch > spec["fits"] else 1024  # float32: batch TiB
     x = torch.ones(n, device=ctx.device)
     return {"batch_size": batch, "device": str(x.device), "sum": float(x.sum())}
+
+
+for _fn in (count, boom, crash, stubborn, oom, not_json, cuda_alloc):
+    tasks.register(f"test.{_fn.__name__}", _fn)

@@ -12,7 +12,7 @@ from recolab.cli import main
 from recolab.jobs import CANCELLED, JobStore, live_worker_pid
 from tests.jobs.conftest import REPO, child_env, wait_for
 
-COUNT = "tests.jobs.tasks:count"
+COUNT = "test.count"
 
 
 def cli(root: Path, *args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
@@ -82,7 +82,7 @@ def test_submit_config_cancel_and_wait_failure(root, tmp_path, capsys):
     train = tmp_path / "train.csv"
     train.write_text("user,item\n1,2\n")
     cfg = tmp_path / "cfg.toml"
-    cfg.write_text("epochs = 3\nbatch_size = 128\n[objectives]\nnovelty = 0.5\n")
+    cfg.write_text("[train]\nepochs = 3\nbatch_size = 128\nnovelty = 0.5\n")  # as the README
     items = tmp_path / "items.csv"
     items.write_text("item,title\n2,x\n")
     code, out = cli_inproc(
@@ -104,11 +104,11 @@ def test_submit_config_cancel_and_wait_failure(root, tmp_path, capsys):
     job_id = out.strip()
     assert live_worker_pid(root) is None
     job = JobStore(root).get(job_id)
-    assert job.task == "recolab.training:run_training_job"
+    assert job.task == "train"  # the registered name of the training task
     assert job.spec == {
         "train": str(train.resolve()),
         "items": str(items.resolve()),
-        "config": {"epochs": 7, "batch_size": 128, "objectives": {"novelty": 0.5}},
+        "config": {"epochs": 7, "batch_size": 128, "novelty": 0.5},
         "device": "auto",
     }
     code, out = cli_inproc(root, capsys, "jobs", "cancel", job_id)
@@ -181,7 +181,7 @@ def test_wait_timeout_and_worker_once(root, tmp_path, capsys):
         "cpu",
         "--no-worker",
         "--task",
-        "tests.jobs.tasks:boom",
+        "test.boom",
     )
     job_id = out.strip()
     code, out = cli_inproc(root, capsys, "jobs", "wait", job_id, "--timeout", "0.2")

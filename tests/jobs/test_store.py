@@ -22,8 +22,9 @@ from recolab.jobs import (
     pid_alive,
     workspace_root,
 )
+from recolab.jobs.tasks import JobSpecError, UnknownTaskError
 
-TASK = "tests.jobs.tasks:count"
+TASK = "test.count"
 
 
 def dead_pid() -> int:
@@ -76,8 +77,11 @@ def test_unknown_job_is_a_clear_error(store):
 
 
 def test_bad_submissions(store):
-    with pytest.raises(RecolabError, match=r"module\.path:function"):
-        store.submit("no_colon", {})
+    for task in ("no_colon", "builtins:print", "os:system", "tests.jobs.tasks:count", None):
+        with pytest.raises(UnknownTaskError, match=r"registered tasks only .*never a module path"):
+            store.submit(task, {})
+    with pytest.raises(JobSpecError, match="must be a JSON object"):
+        store.submit(TASK, ["not", "a", "dict"])
     with pytest.raises(RecolabError, match="JSON"):
         store.submit(TASK, {"x": object()})
     with pytest.raises(RecolabError, match="JSON"):
@@ -179,8 +183,10 @@ def test_reap_stale_dead_worker_and_stale_heartbeat(store):
     store.claim_next(pid, 3)  # a: worker is dead
     store.claim_next(os.getpid(), 3)  # b: live worker
     store.claim_next(os.getpid(), 3)  # c: live worker, fresh beat
-    with store._tx() as conn:  # b's heartbeat is old
-        conn.execute("UPDATE jobs SET heartbeat = ? WHERE id = ?", (time.time() - 100, b))
+    store._write(  # b's heartbeat is old
+        lambda c: c.execute("UPDATE jobs SET heartbeat = ? WHERE id = ?", (time.time() - 100, b)),
+        "age a heartbeat in",
+    )
     reaped = store.reap_stale(timeout_s=30)
     assert sorted(reaped) == sorted([a, b])
     ja, jb, jc = store.get(a), store.get(b), store.get(c)
