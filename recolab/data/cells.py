@@ -5,8 +5,8 @@ Rules, all per cell:
 - **Ids** are strings. Only an empty cell (or a real null in Parquet) is missing. NA-like
   words (``NA``, ``None``, ``null``, ``nan``, ``N/A``, …) are ids, unless every other cell
   of the column is a number: then they are missing-value markers. Surrounding spaces are
-  removed, and an integral decimal (``17.0``) is the integer (``17``) in every cell of the
-  column, so ``17`` and ``17.0`` are one id.
+  removed, accents are put in one form (Unicode NFC), and an integral decimal (``17.0``)
+  is the integer (``17``) in every cell of the column, so ``17`` and ``17.0`` are one id.
 - **Numbers** are floats; NaN where missing or unparsable (``inf`` stays infinite, for the
   caller to count).
 - **Timestamps**: each cell is read as Unix time (when the column is mostly numbers) or as a
@@ -67,6 +67,8 @@ class CleanIds:
         Cells rewritten from an integral decimal (``17.0``) to an integer (``17``).
     stripped:
         Cells whose surrounding spaces were removed.
+    unicode:
+        Cells rewritten to Unicode NFC (``e`` + combining accent → ``é``).
     na_words_kept:
         Cells holding an NA-like word kept as an id (the column is not numeric).
     """
@@ -76,6 +78,7 @@ class CleanIds:
     na_marker: np.ndarray
     decimals: int = 0
     stripped: int = 0
+    unicode: int = 0
     na_words_kept: int = 0
 
     def rules(self, role: str) -> list[str]:
@@ -88,6 +91,11 @@ class CleanIds:
             )
         if self.stripped:
             out.append(f"{role} ids: surrounding spaces removed in {self.stripped} cells")
+        if self.unicode:
+            out.append(
+                f"{role} ids: accents written as combining marks rewritten to one character "
+                f"(Unicode NFC), so they match: {self.unicode} cells"
+            )
         if self.na_words_kept:
             out.append(
                 f"{role} ids: NA-like words (NA, None, null, nan, N/A, …) are ids here, not "
@@ -121,6 +129,19 @@ def _numeric_ids(series: pd.Series) -> CleanIds:
     )
 
 
+def _nfc(text: pd.Series) -> tuple[pd.Series, int]:
+    """Non-ASCII cells in Unicode NFC, and how many changed."""
+    nonascii = ~text.str.isascii().fillna(True)
+    if not nonascii.any():
+        return text, 0
+    fixed = text[nonascii].str.normalize("NFC")
+    changed = int((fixed != text[nonascii]).sum())
+    if changed:
+        text = text.copy()
+        text[nonascii] = fixed
+    return text, changed
+
+
 def clean_ids(series: pd.Series) -> CleanIds:
     """Clean an id column (see the module docstring for the rules)."""
     if pd.api.types.is_numeric_dtype(series.dtype):
@@ -133,6 +154,7 @@ def clean_ids(series: pd.Series) -> CleanIds:
     rest = stripped[~empty & ~words]
     numeric = bool(len(rest)) and bool(pd.to_numeric(rest, errors="coerce").notna().all())
     marker = words if numeric else np.zeros(len(series), dtype=bool)
+    stripped, n_nfc = _nfc(stripped)
     decimal = stripped.str.fullmatch(_INTEGRAL_DECIMAL).fillna(False).to_numpy(dtype=bool)
     decimal &= ~empty
     if decimal.any():
@@ -144,15 +166,14 @@ def clean_ids(series: pd.Series) -> CleanIds:
         na_marker=marker,
         decimals=int(decimal.sum()),
         stripped=n_stripped,
+        unicode=n_nfc,
         na_words_kept=0 if numeric else int(words.sum()),
     )
 
 
 def parse_numbers(series: pd.Series) -> pd.Series:
     """Float values of a column; NaN where missing or unparsable, ``±inf`` kept."""
-    if pd.api.types.is_bool_dtype(series.dtype):
-        return pd.Series(np.nan, index=series.index, dtype="float64")
-    if pd.api.types.is_numeric_dtype(series.dtype):
+    if pd.api.types.is_numeric_dtype(series.dtype):  # booleans too: 0 / 1
         return series.astype("float64")
     text = series.astype("string").str.strip()
     return pd.to_numeric(text, errors="coerce").astype("float64")

@@ -122,6 +122,12 @@ def _is_non_product(items: pd.Series) -> pd.Series:
 def _assign_roles(raw: RawTable, mapping: Mapping[str, str] | None, name: str) -> dict[str, str]:
     columns = list(raw.frame.columns)
     roles = mapped_roles(mapping, columns, ROLE_ALIASES, name)
+    if len(columns) == 1 and raw.fmt == "csv":
+        raise DataError(
+            "only one column found: no comma, tab, semicolon or | separates the fields "
+            "(spaces do not); a log needs at least a user and an item column",
+            file=name,
+        )
     if raw.header:
         roles.update(detect_columns(columns, taken=roles))
     else:
@@ -227,7 +233,7 @@ def _number_column(values: pd.Series, what: str, bound: float, rows: _Rows) -> p
     rows.drop(f"missing or unparsable {what}", values.isna().to_numpy())
     rows.drop(f"non-finite {what} (inf)", np.isinf(values.to_numpy()))
     rows.drop(
-        f"{what} beyond ±{bound:g} (extreme value)",
+        f"{what} beyond ±{bound:,.0f} (extreme value)",
         (np.abs(values.fillna(0).to_numpy()) > bound),
     )
     return values

@@ -116,9 +116,8 @@ class _CappedStream(io.RawIOBase):
             data = self._inner.read(max(want, 1))
         except EOFError as exc:
             raise DataError(
-                f"the {self._compression} data is truncated (the file ends after "
-                f"{self.bytes_read} decompressed bytes, before the compressed stream does); "
-                "download or compress it again",
+                f"the {self._compression} data is truncated (the file ends before the "
+                "compressed stream does); download or compress it again",
                 file=self._name,
             ) from exc
         except (OSError, zlib.error, lzma.LZMAError, ValueError) as exc:

@@ -20,7 +20,13 @@ import numpy as np
 import pandas as pd
 
 from recolab.data.columns import ITEM_ROLE_ALIASES, ROLE_ALIASES, normalise
-from recolab.data.sources import Source, foreign_kind, open_source
+from recolab.data.sources import (
+    MAX_DECOMPRESSED_ENV,
+    Source,
+    foreign_kind,
+    max_decompressed_bytes,
+    open_source,
+)
 from recolab.errors import DataError
 
 log = logging.getLogger(__name__)
@@ -121,6 +127,18 @@ def _decode_head(head: bytes, truncated: bool, name: str) -> tuple[str, str]:
         ) from exc
 
 
+def _text_kind(text: str) -> str | None:
+    """What a text that is not a delimited table is (JSON, HTML, XML), else None."""
+    start = text.lstrip()[:200].lower()
+    if start.startswith(("<!doctype html", "<html")):
+        return "an HTML page, not a table (a download that failed?); save the data as CSV"
+    if start.startswith("<?xml"):
+        return "an XML document, not a table; export the data as CSV"
+    if start.startswith(("{", "[")) and re.match(r'^[\[{]\s*("|\{|\[|\]|\})', start):
+        return "JSON, not a table; convert it to CSV (one row per interaction) or Parquet"
+    return None
+
+
 def _is_binary(text: str) -> bool:
     if "\x00" in text:
         return True
@@ -196,17 +214,40 @@ def _split_rows(lines: list[str], delimiter: str) -> list[list[str]]:
 def _parser_error(exc: Exception, name: str, has_header: bool) -> DataError:
     """A :class:`DataError` for a pandas parser error, naming the row when pandas says it."""
     message = str(exc).strip().splitlines()[-1].strip() if str(exc).strip() else type(exc).__name__
-    m = re.search(r"(?:line|row) (\d+)", message)
     row = None
-    if m:
-        line = int(m.group(1))
-        row = line - 1 if has_header else line
+    line = re.search(r"line (\d+)", message)  # 1-based lines, the header included
+    if line:
+        row = int(line.group(1)) - (1 if has_header else 0)
+    zero_based = re.search(r"row (\d+)", message)  # 0-based records, the header included
+    if zero_based and row is None:
+        row = int(zero_based.group(1)) + (0 if has_header else 1)
+    if "EOF inside string" in message:
+        message = 'a quoted field is never closed (a stray " ?): ' + message
     return DataError(f"malformed row: {message[:300]}", file=name, row=row)
+
+
+def _check_parquet_size(src: Source) -> None:
+    """Refuse a Parquet file whose declared uncompressed size passes the cap."""
+    import pyarrow.parquet as pq
+
+    meta = pq.ParquetFile(src.path).metadata
+    declared = sum(meta.row_group(i).total_byte_size for i in range(meta.num_row_groups))
+    cap = max_decompressed_bytes()
+    if declared > cap:
+        raise DataError(
+            f"the Parquet file declares {declared:,} bytes of data uncompressed, more than the "
+            f"decompressed-size cap of {cap:,} (raise it with {MAX_DECOMPRESSED_ENV} if the "
+            "file is genuine)",
+            file=src.name,
+        )
 
 
 def _read_parquet(src: Source) -> RawTable:
     try:
+        _check_parquet_size(src)
         frame = pd.read_parquet(src.path)
+    except DataError:
+        raise
     except Exception as exc:  # pyarrow raises several types for corrupt files
         raise DataError(f"cannot read as Parquet: {str(exc)[:300]}", file=src.name) from exc
     if len(frame) == 0:
@@ -223,8 +264,7 @@ def _sniff_lines(src: Source) -> tuple[list[str], str]:
     inner = foreign_kind(head) if src.compression else None
     if inner or (src.compression and head.startswith(b"PAR1")):
         raise DataError(
-            f"the {src.compression} file holds {inner or 'a Parquet file'}; "
-            "decompress it and load the table inside",
+            f"the {src.compression} file holds {inner or 'a Parquet file; decompress it'}",
             file=src.name,
         )
     text, encoding = _decode_head(head, truncated, src.name)
@@ -234,6 +274,9 @@ def _sniff_lines(src: Source) -> tuple[list[str], str]:
             "expected CSV, TSV or Parquet",
             file=src.name,
         )
+    not_table = _text_kind(text)
+    if not_table:
+        raise DataError(f"this is {not_table}", file=src.name)
     lines = text.splitlines()
     if truncated and len(lines) > 1:
         lines = lines[:-1]  # the last line may be cut
@@ -243,7 +286,9 @@ def _sniff_lines(src: Source) -> tuple[list[str], str]:
     return lines, encoding
 
 
-def _read_text(src: Source, has_header: bool, delimiter: str, n_cols: int, enc: str):
+def _read_text(
+    src: Source, has_header: bool, delimiter: str, n_cols: int, enc: str, skip: int = 0
+) -> pd.DataFrame:
     """pandas.read_csv over the (decompressed) bytes; only empty cells are NA."""
     kwargs: dict[str, object] = {}
     if not has_header:
@@ -261,6 +306,7 @@ def _read_text(src: Source, has_header: bool, delimiter: str, n_cols: int, enc: 
             keep_default_na=False,
             na_values=[""],
             skip_blank_lines=False,
+            skiprows=skip,
             encoding=enc,
             compression=None,
             engine="c",
@@ -300,12 +346,17 @@ def read_table(path: str | Path, *, header: bool | None = None) -> RawTable:
     if src.parquet and src.compression is None:
         return _read_parquet(src)
     lines, encoding = _sniff_lines(src)
-    delimiter = _sniff_delimiter(lines)
+    skip = 0
+    excel_sep = re.fullmatch(r"sep=(.)", lines[0].strip())
+    if excel_sep and len(lines) > 1:  # Excel's "sep=;" first line
+        delimiter, skip, lines = excel_sep.group(1), 1, lines[1:]
+    else:
+        delimiter = _sniff_delimiter(lines)
     rows = _split_rows(lines, delimiter)
     has_header = _sniff_header(rows) if header is None else header
     _fallback_count.n = 0
     try:
-        frame = _read_text(src, has_header, delimiter, len(rows[0]), encoding)
+        frame = _read_text(src, has_header, delimiter, len(rows[0]), encoding, skip)
     except pd.errors.EmptyDataError as exc:
         raise DataError("the file is empty", file=src.name) from exc
     except (pd.errors.ParserError, csv.Error, OverflowError) as exc:

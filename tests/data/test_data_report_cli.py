@@ -58,3 +58,19 @@ def test_bad_input_exit_code(tmp_path: Path) -> None:
     assert main(["data-report", str(path), "--map", "item=nope"]) == 2
     assert main(["data-report", str(path), "--map", "oops"]) == 2
     assert main(["data-report", str(tmp_path / "missing.csv")]) == 2
+
+
+def test_catalogue_and_warnings_are_printed(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text(
+        "user,item,rating\n" + "".join(f"u{k},a,{1 + k % 5}\n" for k in range(20)) + "v,b,90\n"
+    )
+    items = tmp_path / "items.csv"
+    items.write_text("item,title\na,Apple\n,No id\na,Again\n")
+    assert main(["data-report", str(log), "--items", str(items)]) == 0
+    text = capsys.readouterr().out
+    assert "warning: mixed rating scales" in text
+    assert "dropped, missing item id: 1 (e.g. rows 2)" in text
+    assert "catalogue check: 1 kept + 2 dropped = 3 read" in text
