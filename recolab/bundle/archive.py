@@ -44,6 +44,10 @@ MAX_COMPRESSION_RATIO = 100
 RATIO_SLACK_BYTES = 1 << 20
 #: Caps of the small JSON members.
 SMALL_MEMBER_CAPS = {"config.json": 16 << 20, "signature.json": 64 << 10}
+#: The model's members; any other member (a model card, notes) may hold at most
+#: :data:`EXTRA_MEMBER_CAP` bytes.
+MODEL_MEMBERS = ("weights.safetensors", "history.safetensors", "users.csv", "items.csv")
+EXTRA_MEMBER_CAP = 16 << 20
 #: Bytes kept from the start of each member (room for a safetensors header).
 HEAD_BYTES = (1 << 20) + 8
 _COMPRESSIONS = (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
@@ -184,6 +188,14 @@ class Archive:
         if self._zip is not None:
             self._zip.close()
 
+    def stored_bytes(self, infos: dict[str, MemberInfo]) -> int:
+        """Bytes the members take in the archive: compressed sizes in a zip, file sizes in
+        a folder (what a crafted bundle cannot inflate without growing)."""
+        return sum(
+            info.size if self._sizes.get(name) is None else int(self._sizes[name] or 0)
+            for name, info in infos.items()
+        )
+
     @property
     def names(self) -> list[str]:
         """Member names, in archive order."""
@@ -211,7 +223,8 @@ class Archive:
 
     def cap(self, name: str) -> int:
         """Most bytes ``name`` may unpack to before reading stops."""
-        cap = SMALL_MEMBER_CAPS.get(name, MAX_UNPACKED_BYTES)
+        default = MAX_UNPACKED_BYTES if name in MODEL_MEMBERS else EXTRA_MEMBER_CAP
+        cap = SMALL_MEMBER_CAPS.get(name, default)
         compressed = self._sizes.get(name)
         if compressed is not None:
             cap = min(cap, MAX_COMPRESSION_RATIO * compressed + RATIO_SLACK_BYTES)

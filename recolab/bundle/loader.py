@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +87,12 @@ def _headers(path: Path, cfg: Config, infos: dict[str, MemberInfo]) -> int:
     return history["indices"].shape[0]
 
 
-def _plan(path: Path, cfg: Config, infos: dict[str, MemberInfo], nnz: int, budget: int) -> None:
+def _plan(
+    path: Path, cfg: Config, infos: dict[str, MemberInfo], nnz: int, limits: tuple[int, int | None]
+) -> None:
+    """Refuse a load that would need more than the budget; an unverified bundle also more
+    than :data:`schema.MAX_EXPANSION` times its stored size (see there)."""
+    budget, expansion_cap = limits
     sizes = {n: infos[n].size for n in FILES}
     need = schema.memory_plan(cfg, sizes, nnz)
     if need > budget:
@@ -96,6 +102,25 @@ def _plan(path: Path, cfg: Config, infos: dict[str, MemberInfo], nnz: int, budge
             f"loading would need about {need:,} bytes of memory, over the budget of "
             f"{budget:,} (set {schema.BUDGET_ENV} or max_bytes to change it)",
         )
+    if expansion_cap is not None and need > expansion_cap:
+        raise bundle_error(
+            path,
+            "config.json",
+            f"loading would need about {need:,} bytes, more than {schema.MAX_EXPANSION}x "
+            f"what the bundle stores; refused for an unverified bundle (sign it with "
+            f"{signing.KEY_ENV}, or set {schema.BUDGET_ENV} or max_bytes to trust it)",
+        )
+
+
+def _limits(
+    archive: Any, infos: dict[str, MemberInfo], status: str, max_bytes: int | None
+) -> tuple[int, int | None]:
+    explicit = max_bytes is not None or bool(os.environ.get(schema.BUDGET_ENV, "").strip())
+    budget = schema.default_budget() if max_bytes is None else int(max_bytes)
+    if explicit or status == signing.SIGNED:
+        return budget, None
+    stored = archive.stored_bytes({n: infos[n] for n in ("config.json", *FILES)})
+    return budget, max(schema.PLAN_FLOOR_BYTES, schema.MAX_EXPANSION * stored)
 
 
 def load(
@@ -117,7 +142,9 @@ def load(
         Verification key; default ``RECOLAB_BUNDLE_KEY``. When there is a key, a bundle
         whose signature does not verify (tampered, stripped, another key) is always refused.
     max_bytes:
-        Most memory the load may allocate; default :func:`schema.default_budget`.
+        Most memory the load may allocate; default :func:`schema.default_budget`. Without
+        it, a bundle not verified by a signature may also need at most
+        :data:`schema.MAX_EXPANSION` times the bytes it stores.
 
     Raises
     ------
@@ -129,7 +156,6 @@ def load(
     """
     path = Path(path)
     secret = _key(path, key)
-    budget = schema.default_budget() if max_bytes is None else int(max_bytes)
     with open_archive(path) as archive:
         missing = [n for n in ("config.json", *FILES) if n not in archive.names]
         if missing:
@@ -138,7 +164,7 @@ def load(
         status = _verify(path, infos, secret, require_signature)
         raw, cfg = _config(path, infos)
         nnz = _headers(path, cfg, infos)
-        _plan(path, cfg, infos, nnz, budget)
+        _plan(path, cfg, infos, nnz, _limits(archive, infos, status, max_bytes))
         files = {name: archive.read(infos[name]) for name in FILES}
     model = _build(path, raw, cfg, files)
     return LoadedModel(model=model, config=raw, path=path, signature=status)
