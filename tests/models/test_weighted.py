@@ -134,8 +134,7 @@ def test_fixed_lambda_model_is_validated_at_its_lambda(skewed):
 
 
 def test_weight_decay_reaches_vector_matrices_only():
-    from recolab.models.weighted import WeightedObjectiveNet
-    from recolab.training import optimiser_groups
+    from recolab.models.weighted import WeightedObjectiveNet, optimiser_groups
 
     n_items = 12
     net = WeightedObjectiveNet(
