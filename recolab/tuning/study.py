@@ -34,11 +34,15 @@ EASE_TRIAL = {"l2_scale": 8.0, "dropout": 0.0, "user_norm": 0.0, "item_norm": 0.
 #: Trials run before the sampler's own: EASE, then EDLAE with moderate dropout emphasis
 #: (Steck 2020), then EDLAE with DAN's user and item normalisation (Park et al. 2025), so
 #: that a small budget (a large catalogue gets few trials in 60 s) starts from the known
-#: good regions instead of random points.
+#: good regions instead of random points; then EASE at a 4× smaller and larger l2, so the
+#: study always holds a tuned plain EASE (:func:`~recolab.tuning.select.candidate_trials`
+#: weighs its trade-off front against the most accurate bases').
 START_TRIALS = (
     EASE_TRIAL,
     {"l2_scale": 1.0, "dropout": 0.5, "user_norm": 0.0, "item_norm": 0.0},
     {"l2_scale": 1.0, "dropout": 0.5, "user_norm": 0.5, "item_norm": 0.1},
+    {**EASE_TRIAL, "l2_scale": 2.0},
+    {**EASE_TRIAL, "l2_scale": 32.0},
 )
 #: Random trials of the TPE sampler after :data:`START_TRIALS`, before it models the space.
 RANDOM_TRIALS = 5
@@ -112,6 +116,11 @@ def params_from(values: dict[str, Any], x: sp.csr_matrix) -> LinearParams:
         user_norm=user_norm,
         item_norm=float(values["item_norm"]),
     )
+
+
+def is_ease(values: dict[str, Any]) -> bool:
+    """Whether a trial's values describe plain EASE (no dropout emphasis, no normalisation)."""
+    return all(float(values[k]) == 0.0 for k in ("dropout", "user_norm", "item_norm"))
 
 
 def _suggest(trial: optuna.Trial) -> dict[str, float]:

@@ -14,7 +14,7 @@ from recolab.data.interactions import InteractionData
 from recolab.errors import DataError
 from recolab.models.linear import LinearParams
 from recolab.tuning import TuneBudget, TuneResult, tune_linear, tune_score, validation_split
-from recolab.tuning.select import near_best_trials
+from recolab.tuning.select import candidate_trials, near_best_trials
 from recolab.tuning.study import EASE_TRIAL, START_TRIALS, mean_gram_diagonal
 from tests.models._ml100k import ml100k_u1
 
@@ -92,8 +92,8 @@ def test_tiny_study_runs_end_to_end_and_never_reads_test(tmp_path: Path) -> None
     assert len(result.trials) == 4
     # the first trials are the fixed start points (plain EASE first); the best is at least
     # as good as EASE on validation
-    starts = [{k: t[k] for k in EASE_TRIAL} for t in result.trials[: len(START_TRIALS)]]
-    assert starts == list(START_TRIALS) and starts[0] == EASE_TRIAL
+    starts = [{k: t[k] for k in EASE_TRIAL} for t in result.trials]
+    assert starts == list(START_TRIALS[:4]) and starts[0] == EASE_TRIAL
     assert result.score >= result.trials[0]["score"]
     assert result.score == max(t["score"] for t in result.trials)
     assert result.metrics["ndcg@10"] > 0.2
@@ -134,3 +134,33 @@ def test_near_best_trials_by_hand() -> None:
     values = {k: trials[0][k] for k in EASE_TRIAL}
     result = TuneResult(LinearParams(), 0.0, 0.300, {}, values=values, trials=trials)
     assert [v["l2_scale"] for v in near_best_trials(result)] == [0.0, 1.0, 3.0]
+
+
+def test_candidate_trials_add_the_best_plain_ease_by_hand() -> None:
+    # near-best (within 0.5 % of 0.300): trials 0 and 1; the best plain EASE (no dropout,
+    # no normalisation) is trial 3 (0.290 > trial 2's 0.280), far below: it is added as
+    # the last candidate, in place of a third near-best trial
+    def trial(number: int, score: float, dropout: float) -> dict:
+        return {
+            "number": number,
+            "l2_scale": float(number),
+            "dropout": dropout,
+            "user_norm": 0.0,
+            "item_norm": 0.0,
+            "score": score,
+        }
+
+    trials = [
+        trial(0, 0.300, 0.5),
+        trial(1, 0.299, 0.4),
+        trial(2, 0.280, 0.0),
+        trial(3, 0.290, 0.0),
+        trial(4, 0.2995, 0.3),
+    ]
+    values = {k: trials[0][k] for k in EASE_TRIAL}
+    result = TuneResult(LinearParams(), 0.0, 0.300, {}, values=values, trials=trials)
+    assert [v["l2_scale"] for v in near_best_trials(result)] == [0.0, 4.0, 1.0]
+    assert [v["l2_scale"] for v in candidate_trials(result)] == [0.0, 4.0, 3.0]
+    # when the best trial is plain EASE, nothing is added
+    trials[0]["dropout"] = 0.0
+    assert [v["l2_scale"] for v in candidate_trials(result)] == [0.0, 4.0, 1.0]
