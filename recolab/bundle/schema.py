@@ -314,7 +314,7 @@ def _check_dimensions(cfg: TradeoffConfig | WeightedConfig) -> None:
             want["item_item"] = (n, n)
         if dims.text_dim:
             want["text"] = (n, dims.text_dim)
-        allowed = set(layout)
+        allowed = set(layout) - {k for k in ("item_item", "text") if k not in want}
         for name, shape in layout.items():
             if name not in want and any(s > max(n, MAX_WIDTH) for s in shape):
                 raise ValueError(f"tensor {name!r} of shape {list(shape)} is out of bounds")

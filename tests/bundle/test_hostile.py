@@ -329,3 +329,58 @@ def test_a_trusted_large_bundle_is_bound_by_the_budget_only(bundles: dict, tmp_p
     loaded = load(signed, key=KEY)
     assert loaded.model.n_items == 5_000
     assert np.count_nonzero(loaded.model.base.weights_) == 10
+
+
+@pytest.fixture(scope="module")
+def weighted_bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from recolab.models.weighted import WeightedObjectiveRecommender
+    from recolab.training import TrainConfig
+
+    data = synthetic_interactions(120, 60, n_interactions=2000, rank=4, seed=3)
+    model = WeightedObjectiveRecommender(TrainConfig(epochs=2, dim=8, seed=0)).fit(data)
+    return export_bundle(model, tmp_path_factory.mktemp("w") / "weighted.zip", lam=0.1)
+
+
+def _set_path(cfg: dict, dotted: str, value: object) -> None:
+    *parents, last = dotted.split(".")
+    for p in parents:
+        cfg = cfg[p]
+    cfg[last] = value
+
+
+@pytest.mark.parametrize(
+    ("dotted", "value", "message"),
+    [
+        ("train_config.dim", 10**6, "train_config.dim"),
+        ("train_config.dim", "8", "train_config.dim"),
+        ("dimensions.dim", 9, "differs from train_config.dim"),
+        ("dimensions.item_item", False, "unexpected|item_item"),
+        ("dimensions.text_dim", 16, "'text'"),
+        ("user_attributes", {"columns": [{"kind": "numeric"}]}, "user"),
+        ("conditioned_objectives", ["novelty"] * 40, "conditioned_objectives"),
+        ("weights_layout.item_embedding.shape", [10**6, 8], "item_embedding"),
+    ],
+)
+def test_weighted_bundle_config_edits_are_bundle_errors(
+    weighted_bundle: Path, tmp_path: Path, dotted: str, value: object, message: str
+) -> None:
+    files = read_members(weighted_bundle)
+    cfg = config_of(files)
+    _set_path(cfg, dotted, value)
+    path = write_zip(tmp_path / "w.zip", with_config(files, cfg))
+    with pytest.raises(BundleError, match=message) as info:
+        load(path)
+    assert str(info.value).startswith(f"bundle {path}, member ")
+
+
+def test_weighted_bundle_signed_round_trip(weighted_bundle: Path, tmp_path: Path) -> None:
+    files = read_members(weighted_bundle)
+    files["signature.json"] = signature_member(KEY.encode(), files)
+    path = write_zip(tmp_path / "ws.zip", files)
+    signed = load(path, key=KEY, require_signature=True)
+    plain = load(weighted_bundle)
+    users = plain.model.users_.ids[:10].tolist()
+    assert signed.signed and signed.default_lam == pytest.approx(0.1)
+    pd_a = signed.recommend(users, k=5, lam=0.1)
+    pd_b = plain.recommend(users, k=5, lam=0.1)
+    assert pd_a["item"].tolist() == pd_b["item"].tolist()
