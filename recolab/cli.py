@@ -140,7 +140,7 @@ def objective_weight(text: str) -> tuple[str, float]:
     try:
         weight = float_in(0.0)(value.strip())
     except argparse.ArgumentTypeError as exc:
-        raise argparse.ArgumentTypeError(f"{name}: weight {exc}") from None
+        raise argparse.ArgumentTypeError(f"weight of {name}: {exc}") from None
     return name, weight
 
 

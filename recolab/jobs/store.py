@@ -625,7 +625,9 @@ class JobStore:
                     conn, job_id, now, {"kind": "note", "message": "cancel requested"}
                 )
 
-        self.get(job_id)  # an unknown id is an error even where the store cannot be written
+        job = self.get(job_id)  # unknown ids fail even where the store cannot be written
+        if job.done:
+            return job  # nothing to do, nothing written
         self._write(body, f"cancel job {job_id} in")
         log.info("cancel requested for job %s", job_id)
         return self.get(job_id)

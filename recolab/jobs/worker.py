@@ -56,6 +56,7 @@ from recolab.jobs.workspace import (
     LOCK_NAME,
     WORKER_LOG_NAME,
     atomic_path,
+    describe_os_error,
     job_dir,
     workspace_root,
 )
@@ -405,7 +406,12 @@ class _WorkerLock:
 
     def acquire(self, wait_s: float = 2.0) -> bool:
         """Take the lock; retries for ``wait_s`` because probes hold it for an instant."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise WorkspaceError(
+                f"cannot take the worker lock {self.path}: {describe_os_error(exc)}"
+            ) from exc
         deadline = time.monotonic() + wait_s
         while True:
             try:
