@@ -5,6 +5,7 @@ Nothing here is UI: each function takes data or paths and returns data, files or
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -14,12 +15,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import torch
 
+from recolab.config import TrainConfig
 from recolab.data.interactions import InteractionData
 from recolab.device import resolve_device
 from recolab.evaluation import Protocol, evaluate
 from recolab.models.base import Recommender
-from recolab.training import ProgressCallback, StopCallback, TrainConfig
+from recolab.training import ProgressCallback, StopCallback
 
 log = logging.getLogger(__name__)
 
@@ -330,14 +333,16 @@ def train_tuned_and_export(
     model = tuned.recommender()
     seconds = time.perf_counter() - start
     device = str(resolve_device(config.device))
-    front, refs, protocol, at_zero = _test_report(model, train, test, features, model.lam_high)
+    front, refs, protocol, at_default = _test_report(
+        model, train, test, features, model.lam_high, model.lam_default
+    )
     front["sparsity"] = model.sparsity()
     front["train_seconds"] = seconds
     path = export_bundle(
         model,
         out,
-        lam=0.0,
-        metrics=at_zero,
+        lam=model.lam_default,
+        metrics=at_default,
         front=_records(pd.concat([front, refs], ignore_index=True)) if test is not None else [],
         protocol={**protocol, "validation": tuned.validation},
         train_seconds=seconds,
@@ -355,7 +360,7 @@ def train_tuned_and_export(
         "peak_memory_bytes": None,
         "model_bytes": size,
         "sparsity": model.sparsity(),
-        "metrics": at_zero,
+        "metrics": at_default,
         "front": _records(front),
         "references": _records(refs),
         "sparsity_curve": [],
@@ -374,18 +379,20 @@ def _test_report(
     test: InteractionData | None,
     features: Features,
     lam_high: float,
+    lam_default: float = 0.0,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], dict[str, Any]]:
-    """The front over λ ∈ [0, ``lam_high``], the reference rows, the protocol and the
-    metrics at λ = 0 on ``test``, measured once, after every choice was made (only the λ
-    grid without ``test``)."""
-    lambdas = [round(f * lam_high, 6) for f in FRONT_FRACTIONS]
+    """The front over λ ∈ [0, ``lam_high``] (with ``lam_default`` among its points), the
+    reference rows, the protocol and the metrics at ``lam_default`` on ``test``, measured
+    once, after every choice was made (only the λ grid without ``test``)."""
+    lambdas = sorted({round(f * lam_high, 6) for f in FRONT_FRACTIONS} | {round(lam_default, 6)})
     if test is None:
         front = pd.DataFrame({"model": ["recolab"] * len(lambdas), "lam": lambdas})
         return front, pd.DataFrame(), {}, {}
     front = lambda_front(model, train, test, lambdas, item_vectors=features.diversity)
     refs = reference_rows(train, test, item_vectors=features.diversity)
     protocol = Protocol().describe(train, test)
-    return front, refs, protocol, front.iloc[0].drop(["model"]).to_dict()
+    at = front.loc[front["lam"] == round(lam_default, 6)].iloc[0]
+    return front, refs, protocol, at.drop(["model"]).to_dict()
 
 
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
@@ -395,3 +402,58 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
         {k: (float(v) if isinstance(v, np.floating) else v) for k, v in r.items()}
         for r in clean.to_dict("records")
     ]
+
+
+def run_training_job(spec: dict[str, Any], ctx: Any) -> dict[str, Any]:
+    """Worker task: train, evaluate over λ and export a bundle into the job's folder.
+
+    ``spec`` keys: ``sample`` (a built-in sample name) or ``train`` (path) with optional
+    ``test``, ``valid``, ``items`` paths and ``mapping``; ``config`` (a :class:`TrainConfig`
+    dict); ``prune_to`` (share of weights to prune after training). ``ctx`` is a
+    :class:`recolab.jobs.worker.JobContext`.
+    """
+    from recolab.data.interactions import build_interactions
+    from recolab.data.io import load_interactions
+
+    config = TrainConfig.from_dict(dict(spec.get("config") or {}))
+    if config.device == "auto":
+        config.device = ctx.device
+    if config.device == "cpu" and not torch.cuda.is_available():
+        ctx.note("no GPU found: training on CPU")
+    ctx.note("loading data")
+    train, test = split_from_spec(spec, config.seed)
+    valid = None
+    if spec.get("valid"):
+        v = load_interactions(spec["valid"], spec.get("mapping"))
+        known = (train.users.index(v.frame["user"]) >= 0) & (
+            train.items.index(v.frame["item"]) >= 0
+        )
+        if not known.all():
+            ctx.note(
+                f"validation: {int((~known).sum())} of {len(known)} rows name a user or item "
+                "absent from training and cannot be scored; they are left out of validation"
+            )
+        valid = build_interactions(
+            v.frame[known][["user", "item", "value"]],
+            kind=train.kind,
+            users=train.users,
+            items=train.items,
+            name="valid",
+        )
+    ctx.check_cancelled()
+    # export_bundle writes the zip atomically (temporary name, then rename)
+    result = train_and_export(
+        train,
+        test,
+        config,
+        ctx.artifact_path("model.zip"),
+        valid=valid,
+        on_progress=ctx.progress,
+        should_stop=ctx.should_stop,
+        note=ctx.note,
+        prune_to=float(spec.get("prune_to", 0.0)),
+    )
+    result["bundle"] = str(ctx.artifact_path("model.zip"))
+    with ctx.atomic_artifact("result.json") as tmp:
+        tmp.write_text(json.dumps(result, default=str))
+    return {k: result[k] for k in ("bundle", "device", "train_seconds", "metrics", "model_bytes")}

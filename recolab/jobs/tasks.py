@@ -199,7 +199,7 @@ def _validate_training(spec: dict[str, Any]) -> dict[str, Any]:
 
 register(
     TRAINING_TASK,
-    "recolab.training:run_training_job",
+    "recolab.pipeline:run_training_job",
     validate=_validate_training,
     aliases=("recolab.training:run_training_job",),  # the name stores and the app used
 )

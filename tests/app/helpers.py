@@ -7,10 +7,11 @@ import signal
 import time
 from pathlib import Path
 
+from recolab.config import TrainConfig
 from recolab.jobs import SUCCEEDED, JobContext, JobStore, live_worker_pid, pid_alive
 from recolab.jobs.workspace import job_dir
+from recolab.pipeline import run_training_job
 from recolab.studio import TRAINING_TASK
-from recolab.training import TrainConfig, run_training_job
 
 #: Small and quick: the default model with a 4-trial study on the ML-100K u1 split, no texts.
 TINY_CONFIG = TrainConfig(tune_trials=4, use_text=False, device="cpu", seed=0)
