@@ -33,11 +33,11 @@ from peers import DEVICE  # noqa: E402
 from report import assemble, code_block, markdown_table, save_section  # noqa: E402
 
 from recolab import pipeline  # noqa: E402
+from recolab.config import TrainConfig  # noqa: E402
 from recolab.data.interactions import InteractionData  # noqa: E402
 from recolab.data.samples import load_ml100k_split  # noqa: E402
 from recolab.evaluation import evaluate  # noqa: E402
 from recolab.models.weighted import WeightedObjectiveRecommender  # noqa: E402
-from recolab.training import TrainConfig  # noqa: E402
 
 log = logging.getLogger("benchmarks.conditioning")
 

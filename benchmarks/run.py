@@ -53,6 +53,7 @@ from peers import (  # noqa: E402
 from report import assemble, code_block, markdown_table, save_section  # noqa: E402
 
 from recolab import pipeline  # noqa: E402
+from recolab.config import TrainConfig  # noqa: E402
 from recolab.data.interactions import InteractionData  # noqa: E402
 from recolab.data.samples import load_ml100k_split, load_sample  # noqa: E402
 from recolab.data.splits import cold_item_split, cold_user_split, random_holdout  # noqa: E402
@@ -62,7 +63,6 @@ from recolab.models.ease import EASERecommender  # noqa: E402
 from recolab.models.itemknn import ItemKNNRecommender  # noqa: E402
 from recolab.models.popularity import PopularityRecommender  # noqa: E402
 from recolab.models.weighted import WeightedObjectiveRecommender  # noqa: E402
-from recolab.training import TrainConfig  # noqa: E402
 
 log = logging.getLogger("benchmarks.run")
 

@@ -60,9 +60,9 @@ def measure(n: int) -> list[dict[str, Any]]:
     # whenever one thread is descheduled, and epoch times then vary by 10x run to run.
     torch.set_num_threads(THREADS)
 
+    from recolab.config import TrainConfig
     from recolab.data.synthetic import synthetic_interactions
     from recolab.models.weighted import WeightedObjectiveRecommender
-    from recolab.training import TrainConfig
 
     start = time.perf_counter()
     data = synthetic_interactions(n // PER_USER, N_ITEMS, n_interactions=n, seed=0)

@@ -4,7 +4,7 @@ import streamlit as st
 
 from pages import common
 from recolab import plots, studio
-from recolab.training import TrainConfig
+from recolab.config import TrainConfig
 
 st.title("Train")
 root = common.root()

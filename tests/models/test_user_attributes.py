@@ -7,13 +7,13 @@ import pandas as pd
 import pytest
 
 from recolab.bundle import export_bundle, load
+from recolab.config import TrainConfig
 from recolab.data import build_interactions
 from recolab.data.samples import load_sample
 from recolab.data.splits import cold_user_split
 from recolab.evaluation import evaluate
 from recolab.models.popularity import PopularityRecommender
 from recolab.models.weighted import WeightedObjectiveRecommender
-from recolab.training import TrainConfig
 
 
 def _two_groups(seed: int = 0):

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from recolab.config import TrainConfig
 from recolab.data.synthetic import synthetic_interactions
 from recolab.errors import Cancelled, TrainingError
 from recolab.models.weighted import WeightedObjectiveRecommender
-from recolab.training import TrainConfig, train_loop
+from recolab.training import train_loop
 from tests.models._mixin import RecommenderContract
 
 
