@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from recolab import __version__
+from recolab._version import __version__
 from recolab.bundle import signing
 from recolab.bundle.archive import safe_member_name
 from recolab.bundle.schema import FORMAT, SCHEMA_VERSION, TRADEOFF_TYPE
