@@ -1,9 +1,12 @@
 """Export page: the chosen model as a bundle (default λ = the chosen one) with a model card."""
 
+import os
+
 import streamlit as st
 
 from pages import common
 from recolab import studio
+from recolab.bundle import describe, signature_status
 
 st.title("Export")
 root = common.root()
@@ -27,12 +30,12 @@ st.caption(f"α (precision, recall, F1) = {alpha}; set λ and α on the Trade-of
 
 
 @st.cache_data(show_spinner="Writing the bundle…", max_entries=4)
-def bundle_for(job_id: str, lam: float, alpha: tuple, card: str) -> bytes:
-    """Bundle bytes for (job, λ, α), written into the workspace's models folder."""
+def bundle_for(job_id: str, lam: float, alpha: tuple, card: str, key_set: bool) -> tuple:
+    """Bundle bytes for (job, λ, α), written into the workspace's models folder (signed when
+    RECOLAB_BUNDLE_KEY is set), and its signature status."""
     out = root / "models" / f"{job_id}-lam{lam:.3f}.zip"
-    return studio.read_bytes(
-        studio.export_at(common.model_for_job(job_id), lam, out, alpha=alpha, card=card)
-    )
+    path = studio.export_at(common.model_for_job(job_id), lam, out, alpha=alpha, card=card)
+    return studio.read_bytes(path), signature_status(path)
 
 
 with common.guard("Preparing the export"):
@@ -50,7 +53,8 @@ with common.guard("Preparing the export"):
         dataset=studio.job_dataset(studio.job_spec(root, job_id)),
         size_bytes=size,
     )
-    data = bundle_for(job_id, round(float(lam), 6), alpha, card)
+    key_set = bool(os.environ.get("RECOLAB_BUNDLE_KEY"))
+    data, signature = bundle_for(job_id, round(float(lam), 6), alpha, card, key_set)
     c1, c2 = st.columns(2)
     c1.download_button(
         "Download bundle (.zip)",
@@ -70,6 +74,10 @@ with common.guard("Preparing the export"):
     st.caption(
         f"{studio.format_bytes(len(data))}; load it with `recolab.load(path)` or "
         "`python -m recolab recommend`. The zip contains MODEL_CARD.md."
+    )
+    st.caption(
+        f"Exported bundle: **{describe(signature)}**. "
+        f"Trained bundle as loaded: {describe(loaded.signature)}."
     )
     st.divider()
     st.markdown(card)

@@ -62,6 +62,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "--l2", type=float_in(0.0, lo_open=True), default=400.0, help="EASE L2 (default 400)"
     )
     p.add_argument("--json", metavar="OUT.json", help="write the results as JSON here")
+    p.add_argument(
+        "--require-signature",
+        action="store_true",
+        help="with --model-dir: refuse a bundle that is unsigned or not verified with "
+        "RECOLAB_BUNDLE_KEY",
+    )
 
 
 def _split(args: argparse.Namespace) -> tuple[Any, Any, str]:
@@ -134,7 +140,7 @@ def _evaluate_bundle(
     from recolab.bundle import bundle_size, load
     from recolab.pipeline import lambda_front
 
-    loaded = load(args.model_dir)
+    loaded = load(args.model_dir, require_signature=args.require_signature)
     selection = (loaded.config.get("selection") or {}).get("validation")
     if selection:
         protocol["model_selection"] = f"{selection}, carved out of its training data"

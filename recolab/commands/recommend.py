@@ -51,6 +51,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         help="per-objective weights, e.g. exposure=0 novelty=1 (λ_objective = λ × W)",
     )
     p.add_argument("--include-seen", action="store_true", help="keep the user's own items")
+    p.add_argument(
+        "--require-signature",
+        action="store_true",
+        help="refuse a bundle that is unsigned or not verified with RECOLAB_BUNDLE_KEY",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     if args.user is not None and args.attributes:
         raise RecolabError("--attributes describe a new user; a known --user has their own")
     attributes = parse_pairs(args.attributes, "--attributes", "NAME=VALUE") or None
-    model = load(args.bundle)
+    model = load(args.bundle, require_signature=args.require_signature)
     if attributes and not model.config.get("user_attributes"):
         raise RecolabError(f"{args.bundle}: the model was trained without user attributes")
     exclude = not args.include_seen

@@ -384,3 +384,24 @@ def test_weighted_bundle_signed_round_trip(weighted_bundle: Path, tmp_path: Path
     pd_a = signed.recommend(users, k=5, lam=0.1)
     pd_b = plain.recommend(users, k=5, lam=0.1)
     assert pd_a["item"].tolist() == pd_b["item"].tolist()
+
+
+def test_cli_recommend_require_signature(
+    model: TradeoffRecommender,
+    bundles: dict,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from recolab.cli import main
+
+    user = str(model.users_.ids[0])
+    args = ["recommend", "--user", user, "-k", "3", "--require-signature"]
+    assert main([*args, "--bundle", str(bundles["unsigned"])]) == 2
+    assert "not signed and a signature is required" in caplog.text
+    monkeypatch.setenv(KEY_ENV, KEY)
+    assert main([*args, "--bundle", str(bundles["signed"])]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n") >= 4 and user in out
+    assert main(["recommend", "--user", user, "--bundle", str(bundles["unsigned"])]) == 2
+    assert "not signed and RECOLAB_BUNDLE_KEY is set" in caplog.text
