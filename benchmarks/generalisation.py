@@ -279,6 +279,8 @@ def run_case(dataset: str, seed: int) -> dict[str, Any]:
     fit, valid = split.fit, split.valid
     ours0 = eval_metrics(tuned.base, case, (case.train, case.test))
     mech = tuned.mechanism
+    # what the exported model serves unless asked: the front's most accurate λ on validation
+    ours_default = eval_metrics(tuned.recommender(), case, (case.train, case.test))
     ours_front, _ = test_front(tuned.base, tuned.base, mech.name, case, (fit, valid), mech)
     peers = {fam: tune_peer(fam, case, fit, valid) for fam in ("ease", "als", "bpr")}
     ease0 = eval_metrics(peers["ease"]["final"], case, (case.train, case.test))
@@ -314,6 +316,8 @@ def run_case(dataset: str, seed: int) -> dict[str, Any]:
         "lam_high": mech.lam_high,
         "validation_hv": {f.name: f.hypervolume for f in tuned.fronts},
         "ours0": ours0,
+        "lam_default": mech.lam_default,
+        "ours_default": ours_default,
         "ease0": ease0,
         "ease_label": peers["ease"]["label"],
         "peer_labels": {k: v["label"] for k, v in peers.items()},

@@ -29,7 +29,8 @@ log = logging.getLogger("benchmarks.generalisation_report")
 PAIR = "ndcg@10|coverage@20"
 NOVELTY_PAIR = "ndcg@10|novelty@20"
 DETAIL_COLUMNS = [
-    *("dataset", "seed", "r20", "n10", "diff", "p", "hv", "best_peer", "hv_valid_peer"),
+    *("dataset", "seed", "r20", "n10", "r20_def", "n10_def", "lam_def", "diff", "p"),
+    *("hv", "best_peer", "hv_valid_peer"),
     *("hv_nov", "hv_floor", "cov5", "mechanism", "ease", "seconds"),
 ]
 ORDER = ["ml100k-u1", "ml100k-random", "retail-temporal", "retail-random", "synthetic"]
@@ -58,6 +59,9 @@ def per_seed(run: dict[str, Any]) -> dict[str, Any]:
         "seed": run["seed"],
         "r20": run["ours0"]["recall@20"] / run["ease0"]["recall@20"],
         "n10": run["ours0"]["ndcg@10"] / run["ease0"]["ndcg@10"],
+        "r20_def": _at_default(run, "recall@20"),
+        "n10_def": _at_default(run, "ndcg@10"),
+        "lam_def": run.get("lam_default", 0.0),
         "p": run["wilcoxon_ndcg10"]["p"],
         "diff": run["wilcoxon_ndcg10"]["mean_diff"],
         "hv": run["hv_ours"][PAIR] / peers[best_test][PAIR],
@@ -71,6 +75,11 @@ def per_seed(run: dict[str, Any]) -> dict[str, Any]:
         "peak_mib": run["peak_mib"],
         "ease": run["ease_label"],
     }
+
+
+def _at_default(run: dict[str, Any], metric: str) -> float:
+    """Test ``metric`` at the served default λ over tuned EASE's (λ = 0 in older runs)."""
+    return run.get("ours_default", run["ours0"])[metric] / run["ease0"][metric]
 
 
 def mean_sd(values: pd.Series, digits: int = 3) -> str:
@@ -90,6 +99,8 @@ def summary_rows(rows: pd.DataFrame) -> list[dict[str, object]]:
                 "seeds": len(g),
                 "R@20 / EASE": mean_sd(g["r20"]),
                 "N@10 / EASE": mean_sd(g["n10"]),
+                "R@20 / EASE, default λ": mean_sd(g["r20_def"]),
+                "N@10 / EASE, default λ": mean_sd(g["n10_def"]),
                 "HV cov / peers max": mean_sd(g["hv"]),
                 "HV cov / peer (valid)": mean_sd(g["hv_valid_peer"]),
                 "HV nov / peers max": mean_sd(g["hv_nov"]),

@@ -14,7 +14,7 @@ root = common.root()
 job_id, loaded, ctx = common.finished_model()
 
 lo, hi = loaded.lambda_range
-chosen = float(min(max(st.session_state.get("chosen_lam", lo), lo), hi))
+chosen = float(min(max(st.session_state.get("chosen_lam", loaded.default_lam), lo), hi))
 alpha = tuple(st.session_state.get("chosen_alpha", (0.0, 1.0, 0.0)))
 lam = st.slider(
     "λ stored as the bundle's default",

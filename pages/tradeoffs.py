@@ -20,7 +20,7 @@ with s1:
         "λ (weight of the secondary objectives against accuracy)",
         min_value=float(lo),
         max_value=float(hi),
-        value=float(min(max(st.session_state.get("chosen_lam", lo), lo), hi)),
+        value=float(min(max(st.session_state.get("chosen_lam", loaded.default_lam), lo), hi)),
         step=float((hi - lo) / 100) or 0.01,
         format="%.3f",
         key="lam_slider",

@@ -328,7 +328,7 @@ def train_tuned_and_export(
     say(
         f"tuned the base on validation ({tuned.validation}) over "
         f"{len(tuned.tuning.trials)} trials; trade-off mechanism: {tuned.mechanism.name} "
-        f"(λ up to {tuned.mechanism.lam_high:.3g})"
+        f"(λ up to {tuned.mechanism.lam_high:.3g}, default {tuned.mechanism.lam_default:.3g})"
     )
     model = tuned.recommender()
     seconds = time.perf_counter() - start

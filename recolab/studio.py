@@ -668,7 +668,8 @@ def format_bytes(n: int | float | None) -> str:
 
 def mechanism_table(config: Mapping[str, Any]) -> pd.DataFrame:
     """Every trade-off mechanism measured on validation for a tuned bundle (empty for other
-    models): its λ range, candidates and hypervolumes, the default first."""
+    models): its λ range, its most accurate λ (the one served by default), candidates and
+    hypervolumes, the default mechanism first."""
     selection = config.get("selection") or {}
     chosen = selection.get("mechanism")
     rows = [
@@ -676,6 +677,7 @@ def mechanism_table(config: Mapping[str, Any]) -> pd.DataFrame:
             "mechanism": m["name"] + (" (default)" if m["name"] == chosen else ""),
             "serves": m["objective"],
             "λ range": f"0 – {m['lambda_range'][1]:.3g}",
+            "most accurate λ": m.get("lambda_default", 0.0),
             "candidates": m.get("n_candidates"),
             "HV ndcg@10 × coverage@20": m["hypervolumes"].get("ndcg@10|coverage@20"),
             "HV ndcg@10 × novelty@20": m["hypervolumes"].get("ndcg@10|novelty@20"),

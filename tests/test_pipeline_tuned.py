@@ -15,6 +15,7 @@ from recolab.errors import BundleError
 from recolab.evaluation import evaluate
 from recolab.pipeline import train_tuned_and_export
 from recolab.training import TrainConfig
+from recolab.tuning import tune_score
 from recolab.tuning.select import TunedModel
 from tests.models._ml100k import ml100k_u1
 
@@ -65,9 +66,16 @@ def test_selection_never_reads_test_and_reports_once(trained) -> None:
     best = max(selection["mechanisms"], key=lambda m: m["hypervolumes"]["ndcg@10|coverage@20"])
     assert selection["mechanism"] == best["name"]
     # the tuned base is a strong model at λ = 0 (EASE with l2 = 400: ndcg@10 0.566)
-    assert result["metrics"]["ndcg@10"] > 0.54
     front = result["front"]
     assert front[0]["lam"] == 0.0 and front[-1]["lam"] > 0
+    assert front[0]["ndcg@10"] > 0.54
+    # the served default is the chosen front's most accurate λ on validation; the reported
+    # metrics are the test row at that λ
+    chosen = next(m for m in selection["mechanisms"] if m["name"] == selection["mechanism"])
+    valid = {row["lam"]: tune_score(row) for row in chosen["front"]}
+    assert chosen["lambda_default"] == max(valid, key=valid.get)
+    at_default = next(r for r in front if r["lam"] == chosen["lambda_default"])
+    assert result["metrics"]["ndcg@10"] == at_default["ndcg@10"]
     assert front[-1]["coverage@20"] > 1.5 * front[0]["coverage@20"]
 
 
@@ -79,6 +87,13 @@ def test_bundle_serves_the_front(trained) -> None:
     assert loaded.config["model_type"] == "linear-rerank"
     lo, hi = loaded.lambda_range
     assert lo == 0.0 and hi == pytest.approx(result["front"][-1]["lam"])
+    default = result["selection"]["mechanisms"]
+    default = next(m for m in default if m["name"] == result["selection"]["mechanism"])
+    assert loaded.default_lam == pytest.approx(default["lambda_default"])
+    served = loaded.recommend(["1"], k=10)  # no λ: the default
+    assert list(served["item"]) == list(
+        loaded.recommend(["1"], k=10, lam=loaded.default_lam)["item"]
+    )
     aligned = loaded.for_data(train)
     for row in (result["front"][0], result["front"][-1]):
         metrics = evaluate(aligned, train, test, lam=row["lam"]).metrics

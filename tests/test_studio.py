@@ -450,4 +450,6 @@ def test_mechanism_table_lists_every_mechanism_default_first(loaded: object) -> 
     assert table["mechanism"].str.endswith("(default)").sum() == 1
     hv = table["HV ndcg@10 × coverage@20"]
     assert hv.iloc[0] == hv.max()  # the default has the largest validation hypervolume
+    # the default mechanism's most accurate λ is what the bundle serves without a λ
+    assert table["most accurate λ"].iloc[0] == pytest.approx(loaded.default_lam)
     assert studio.mechanism_table({}).empty

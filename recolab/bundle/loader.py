@@ -325,6 +325,7 @@ def _load_tradeoff(
         float(config["lambda_range"][1]),
         n_candidates=int(config.get("n_candidates", 100)),
         item_vectors=state.get("item_vectors"),
+        lam_default=float(config["objectives"]["lam"]),
     ).fit(data)
     model.candidates_ = candidates
     model.selection_ = config.get("selection") or {}

@@ -90,10 +90,13 @@ def summary_line(result: dict[str, Any]) -> str:
     size = f"bundle {result['model_bytes']:,} bytes"
     if result.get("model_type") == "linear-rerank":
         selection = result["selection"]
+        chosen = next(m for m in selection["mechanisms"] if m["name"] == selection["mechanism"])
+        lo, hi = chosen["lambda_range"]
         return (
             f"tuned {result['epochs_run']} trials on validation ({selection['validation']}); "
-            f"trade-off mechanism {selection['mechanism']}; {result['train_seconds']:.1f} s on "
-            f"{result['device']}; {size}"
+            f"trade-off mechanism {selection['mechanism']}, λ in [{lo:.3g}, {hi:.3g}], "
+            f"default λ {chosen['lambda_default']:.3g} (most accurate on validation); "
+            f"{result['train_seconds']:.1f} s on {result['device']}; {size}"
         )
     return (
         f"trained {result['epochs_run']} epochs in {result['train_seconds']:.1f} s on "

@@ -38,6 +38,9 @@ class TradeoffRecommender(ReRankedRecommender):
         Top of the λ range calibrated on validation.
     item_vectors:
         What the re-ranker needs (MMR: item vectors; calibration: category vectors).
+    lam_default:
+        The λ served when none is asked for (the front's most accurate point on
+        validation, :func:`~recolab.tuning.fronts.most_accurate_lam`); λ = 0 is the base.
 
     Attributes
     ----------
@@ -55,9 +58,15 @@ class TradeoffRecommender(ReRankedRecommender):
         *,
         n_candidates: int = 100,
         item_vectors: np.ndarray | None = None,
+        lam_default: float = 0.0,
     ) -> None:
         super().__init__(base, reranker, n_candidates=n_candidates, item_vectors=item_vectors)
         self.lam_high = float(lam_high)
+        self.lam_default = float(lam_default)
+
+    def resolve_lam(self, lam: float | Mapping[str, float] | None) -> float:
+        """λ of the re-ranker: ``None`` → :attr:`lam_default`; else as the base class."""
+        return super().resolve_lam(self.lam_default if lam is None else lam)
 
     def fit(self, train: InteractionData) -> TradeoffRecommender:
         """Fit the re-ranker (and the base, unless fitted) and keep the vocabularies."""

@@ -2,8 +2,9 @@
 mechanism whose front dominates most.
 
 For every mechanism the λ range is calibrated on validation so that the slider spans the
-whole front on any data: from λ = 0 (the base, the accuracy optimum) to the λ at which
-validation ndcg@10 has fallen by ``max_loss`` (default 20 %). The front over that range is
+whole front on any data: from λ = 0 (the base) to the λ at which validation ndcg@10 has
+fallen by ``max_loss`` (default 20 %) below the base's. The default λ is the front's most
+accurate point on validation, which is not always λ = 0. The front over that range is
 measured on validation, and the mechanism with the largest hypervolume of
 (ndcg@10, coverage@20) becomes the default.
 """
@@ -23,6 +24,7 @@ from recolab.evaluation import evaluate
 from recolab.models.base import Recommender
 from recolab.pareto import hypervolume
 from recolab.rerank import ReRankedRecommender, make_reranker
+from recolab.tuning.study import tune_score
 
 logger = logging.getLogger(__name__)
 
@@ -64,6 +66,9 @@ class MechanismFront:
         One row per λ (column ``lam``) with the metrics at ``KS``.
     hypervolumes:
         ``"ndcg@10|coverage@20"`` → hypervolume (reference at the origin).
+    lam_default:
+        The most accurate λ of the front on validation (:func:`most_accurate_lam`): where
+        the slider starts and what the model serves unless asked for another λ.
     """
 
     name: str
@@ -72,6 +77,7 @@ class MechanismFront:
     n_candidates: int
     rows: pd.DataFrame
     hypervolumes: dict[str, float] = field(default_factory=dict)
+    lam_default: float = 0.0
 
     @property
     def hypervolume(self) -> float:
@@ -85,6 +91,7 @@ class MechanismFront:
             "name": self.name,
             "objective": self.objective,
             "lambda_range": [0.0, float(self.lam_high)],
+            "lambda_default": float(self.lam_default),
             "n_candidates": int(self.n_candidates),
             "hypervolumes": {k: float(v) for k, v in self.hypervolumes.items()},
             "front": rows.to_dict("records"),
@@ -98,6 +105,18 @@ def front_hypervolumes(rows: pd.DataFrame) -> dict[str, float]:
         if x in rows.columns and y in rows.columns:
             out[f"{x}|{y}"] = hypervolume(rows[[x, y]].to_numpy(float), reference=[0.0, 0.0])
     return out
+
+
+def most_accurate_lam(rows: pd.DataFrame) -> float:
+    """The λ of the row with the highest tuning score (the geometric mean of recall@20 and
+    ndcg@10, :func:`~recolab.tuning.study.tune_score`), the smallest such λ on a tie.
+
+    A mechanism can raise accuracy before it lowers it: a light popularity penalty lifted
+    validation ndcg@10 on ML-100K and the retail log, so serving λ = 0 would give away
+    accuracy and the novelty it comes with.
+    """
+    scores = [tune_score(row) for row in rows.to_dict("records")]
+    return float(rows["lam"].iloc[int(np.argmax(scores))])
 
 
 def _metrics_at(
@@ -201,7 +220,15 @@ def _front_at(
     lambdas = np.round(np.linspace(0.0, lam_high, n_points), 6)
     rows = measure_front(model, fit, valid, lambdas, vectors)
     hypervolumes = front_hypervolumes(rows)
-    return MechanismFront(name, reranker.objective, lam_high, n_candidates, rows, hypervolumes)
+    return MechanismFront(
+        name,
+        reranker.objective,
+        lam_high,
+        n_candidates,
+        rows,
+        hypervolumes,
+        lam_default=most_accurate_lam(rows),
+    )
 
 
 def available_mechanisms(vectors: np.ndarray | None, categories: np.ndarray | None) -> list[str]:

@@ -88,6 +88,7 @@ class TunedModel:
             front.lam_high,
             n_candidates=front.n_candidates,
             item_vectors=side,
+            lam_default=front.lam_default,
         ).fit(self.train)
         model.selection_ = self.summary()
         return model

@@ -14,6 +14,7 @@ from recolab.data.interactions import InteractionData
 from recolab.errors import DataError
 from recolab.models.linear import LinearParams
 from recolab.tuning import TuneBudget, TuneResult, tune_linear, tune_score, validation_split
+from recolab.tuning.fronts import most_accurate_lam
 from recolab.tuning.select import candidate_trials, near_best_trials
 from recolab.tuning.study import EASE_TRIAL, START_TRIALS, mean_gram_diagonal
 from tests.models._ml100k import ml100k_u1
@@ -164,3 +165,15 @@ def test_candidate_trials_add_the_best_plain_ease_by_hand() -> None:
     # when the best trial is plain EASE, nothing is added
     trials[0]["dropout"] = 0.0
     assert [v["l2_scale"] for v in candidate_trials(result)] == [0.0, 4.0, 1.0]
+
+
+def test_most_accurate_lam_by_hand() -> None:
+    # scores √(R·N): λ=0 √(0.30·0.50)=0.387, λ=1 √(0.32·0.52)=0.408, λ=2 √(0.33·0.48)=0.398
+    rows = pd.DataFrame(
+        {"lam": [0.0, 1.0, 2.0], "recall@20": [0.30, 0.32, 0.33], "ndcg@10": [0.50, 0.52, 0.48]}
+    )
+    assert most_accurate_lam(rows) == 1.0
+    # a tie keeps the smallest λ; a falling front keeps λ = 0
+    assert most_accurate_lam(rows.assign(**{"recall@20": 0.3, "ndcg@10": 0.5})) == 0.0
+    falling = rows.assign(**{"ndcg@10": [0.5, 0.4, 0.3], "recall@20": [0.3, 0.3, 0.3]})
+    assert most_accurate_lam(falling) == 0.0
