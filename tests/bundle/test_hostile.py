@@ -42,12 +42,6 @@ PEAK_LIMIT_KIB = 500 * 1024
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(autouse=True)
-def _no_key(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(KEY_ENV, raising=False)
-    monkeypatch.delenv("RECOLAB_BUNDLE_MAX_BYTES", raising=False)
-
-
 @pytest.fixture(scope="module")
 def model() -> TradeoffRecommender:
     data = synthetic_interactions(150, 80, n_interactions=3000, rank=6, seed=2)
