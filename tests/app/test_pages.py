@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
+import recolab
 from recolab import studio
 from recolab.jobs import JobStore
 
@@ -165,12 +166,14 @@ def test_train_page_reattaches_from_the_url(trained: tuple[Path, str]) -> None:
 
 
 def test_tradeoffs_slider_changes_metrics_and_list(trained: tuple[Path, str]) -> None:
-    _root, job_id = trained
+    root, job_id = trained
     at = _app(job=job_id)
     at.switch_page("pages/tradeoffs.py").run()
     _no_exception(at)
     slider = at.slider(key="lam_slider")
-    assert slider.value == pytest.approx(0.0)
+    # it opens at the λ the bundle serves by default (the most accurate on validation)
+    served = recolab.load(studio.bundle_path(root, job_id)).default_lam
+    assert slider.value == pytest.approx(served, abs=1e-9)
     before = _metrics(at)
     recs_before = at.table[0].value.copy()
     assert len(recs_before) == 10 and recs_before["because"].str.len().gt(0).all()
@@ -178,7 +181,8 @@ def test_tradeoffs_slider_changes_metrics_and_list(trained: tuple[Path, str]) ->
     assert len(charts) == 2  # front, metrics vs λ (the linear base has no sparsity curve)
     (mechanisms,) = [d.value for d in at.dataframe if "mechanism" in d.value.columns]
     assert mechanisms["mechanism"].iloc[0].endswith("(default)") and len(mechanisms) == 4
-    slider.set_value(float(slider.max)).run()
+    other = float(slider.min) if served > slider.min else float(slider.max)
+    slider.set_value(other).run()
     _no_exception(at)
     after = _metrics(at)
     changed = [k for k in ("Recall@20", "Coverage@20", "Novelty@20") if before[k] != after[k]]
