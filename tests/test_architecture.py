@@ -191,3 +191,31 @@ def test_model_core_does_not_import_the_layers_above_it(module):
     above = ("recolab.pipeline", "recolab.jobs", "recolab.studio", "recolab.cli", "recolab.bundle")
     reached = sorted(m for m in seen if any(m == a or m.startswith(a + ".") for a in above))
     assert not reached, f"{module} reaches {reached}"
+
+
+#: NumPy/SciPy dense LAPACK entry points. The OpenBLAS that NumPy and SciPy bundle here
+#: ends the process with a segmentation fault on item × item matrices from ≈ 15 k items
+#: with 2 threads (``x = np.ones((2000, 15388)); x.T @ x`` exits with SIGSEGV, as does
+#: ``scipy.linalg.cho_factor``), so every dense items × items solve goes through torch
+#: (:func:`recolab.models.linear.ease_weights`).
+DENSE_LAPACK = ("np.linalg.", "numpy.linalg.", "scipy.linalg", "from scipy import linalg")
+#: The only NumPy linear algebra allowed: vector norms.
+ALLOWED_LINALG = ("np.linalg.norm", "numpy.linalg.norm")
+
+
+def test_no_numpy_or_scipy_dense_lapack_in_recolab() -> None:
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+            code = line.split("#", 1)[0]
+            for allowed in ALLOWED_LINALG:
+                code = code.replace(allowed, "")
+            if any(pattern in code for pattern in DENSE_LAPACK):
+                found.append(f"{path.relative_to(PACKAGE.parent)}:{number}: {line.strip()}")
+    assert not found, "dense LAPACK through NumPy/SciPy (use torch):\n" + "\n".join(found)
+
+
+def test_the_dense_lapack_rule_sees_a_call() -> None:
+    line = "p = np.linalg.inv(g)  # item × item"
+    assert any(p in line.split("#", 1)[0] for p in DENSE_LAPACK)
+    assert not any(p in "n = np.linalg.norm(v)".replace("np.linalg.norm", "") for p in DENSE_LAPACK)

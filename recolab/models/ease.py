@@ -6,11 +6,11 @@ import logging
 from typing import Self
 
 import numpy as np
-import scipy.linalg
 
 from recolab.data.interactions import InteractionData
-from recolab.errors import DataError, TrainingError
+from recolab.errors import DataError
 from recolab.models.base import Recommender
+from recolab.models.linear import ease_weights
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +21,8 @@ MAX_ITEMS = 30_000
 class EASERecommender(Recommender):
     """Item–item weights ``B = I − P·diag(1/diag(P))`` with ``P = (XᵀX + λI)⁻¹``, ``diag(B) = 0``.
 
-    ``X`` is the binary train matrix; the inverse is taken in float64 and ``B`` is kept as
+    ``X`` is the binary train matrix; the inverse is taken in float64 with torch
+    (:func:`~recolab.models.linear.ease_weights`, memory checked first) and ``B`` is kept as
     float32. A user's scores are ``X_u B``.
 
     Parameters
@@ -74,21 +75,8 @@ class EASERecommender(Recommender):
                 "Use ItemKNNRecommender, or keep fewer items."
             )
         self._remember(train)
-        x = self.train_.astype(np.float64)
-        gram = np.asarray((x.T @ x).toarray(), dtype=np.float64)
-        gram[np.diag_indices_from(gram)] += self.l2
-        try:
-            factor = scipy.linalg.cho_factor(gram, overwrite_a=True, check_finite=False)
-            p = scipy.linalg.cho_solve(
-                factor, np.eye(gram.shape[0]), overwrite_b=True, check_finite=False
-            )
-        except np.linalg.LinAlgError as exc:  # pragma: no cover - λ > 0 makes it SPD
-            raise TrainingError(f"EASERecommender: XᵀX + λI is not invertible: {exc}") from exc
-        b = -p / np.diag(p)[None, :]
-        b[np.diag_indices_from(b)] = 0.0
-        if not np.all(np.isfinite(b)):
-            raise TrainingError("EASERecommender: the weight matrix has non-finite entries")
-        self.weights_ = b.astype(np.float32)
+        b = ease_weights(self.train_, self.l2, "cpu")
+        self.weights_ = b
         logger.info("EASE fitted: %d items, l2=%g", b.shape[0], self.l2)
         return self
 

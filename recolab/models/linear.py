@@ -92,19 +92,27 @@ def solve_memory_bytes(n_items: int, device: torch.device) -> int:
     return _DENSE_COPIES * width * n_items * n_items
 
 
-def check_solve_fits(n_items: int, device: torch.device) -> None:
-    """Raise :class:`DataError` naming the size when the dense solve would not fit."""
-    need = solve_memory_bytes(n_items, device)
+def memory_shortfall(need: int, device: torch.device) -> str | None:
+    """``None`` when ``need`` bytes fit in 80 % of the free memory of ``device``, else a
+    sentence naming both sizes."""
     if device.type == "cuda":
         have = int(torch.cuda.mem_get_info(device)[0])
         where = f"free memory on {device}"
     else:
         have = available_memory_bytes()
         where = "available memory"
-    if need > 0.8 * have:
+    if need <= 0.8 * have:
+        return None
+    return f"needs {need / 2**30:.1f} GiB, more than 80 % of the {have / 2**30:.1f} GiB {where}"
+
+
+def check_solve_fits(n_items: int, device: torch.device, extra_bytes: int = 0) -> None:
+    """Raise :class:`DataError` naming the size when the dense solve (plus ``extra_bytes``
+    kept alongside it) would not fit."""
+    short = memory_shortfall(solve_memory_bytes(n_items, device) + extra_bytes, device)
+    if short is not None:
         raise DataError(
-            f"the item × item solve for {n_items:,} items needs {need / 2**30:.1f} GiB, "
-            f"more than 80 % of the {have / 2**30:.1f} GiB {where}; keep fewer items "
+            f"the item × item solve for {n_items:,} items {short}; keep fewer items "
             "(e.g. drop the rarest) or use a machine with more memory"
         )
 
@@ -150,6 +158,21 @@ def solve_weights(
     if not bool(torch.isfinite(b).all()):
         raise TrainingError("the linear model's weight matrix has non-finite entries")
     return b.to(torch.float32).cpu().numpy()
+
+
+def ease_weights(x: sp.csr_matrix, l2: float, device: str | torch.device = "cpu") -> np.ndarray:
+    """Plain EASE weights (zero diagonal, float32) of a binary users × items matrix: the
+    same torch solve as :class:`LinearAutoencoder`, after checking that it fits in memory.
+
+    Every dense item × item solve in recolab goes through torch on purpose: the OpenBLAS
+    bundled with NumPy and SciPy here ends the process with a segmentation fault on item ×
+    item matrices from ≈ 15 k items with 2 threads (``x.T @ x`` and ``cho_factor`` alike;
+    ``tests/models/test_dense_algebra.py``).
+    """
+    device = torch.device(device)
+    check_solve_fits(x.shape[1], device)
+    counts = np.asarray(x.getnnz(axis=0), dtype=np.float64)
+    return solve_weights(gram_matrix(x, 0.0), counts, LinearParams(l2=l2), device)
 
 
 class LinearAutoencoder(Recommender):

@@ -1,6 +1,7 @@
-"""Fixed starting points of the weighted model, in closed form (NumPy, no training).
+"""Fixed starting points of the weighted model, in closed form (no training).
 
-* :func:`ease_weights`: the EASE item-item weights B, the model's collaborative memory;
+* :func:`ease_weights`: the EASE item-item weights B, the model's collaborative memory
+  (:func:`recolab.models.linear.ease_weights`: the torch solve every model shares);
 * :func:`rating_baseline`: the baseline rating predictor μ + b_u + b_i its rating head
   learns a residual on.
 """
@@ -10,18 +11,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
+from recolab.models.linear import ease_weights
+
+__all__ = ["ITEM_ITEM_MAX_ITEMS", "ease_weights", "rating_baseline"]
+
 #: Item-item memory is used only up to this many items (it costs items² floats).
 ITEM_ITEM_MAX_ITEMS = 20_000
-
-
-def ease_weights(x: sp.csr_matrix, l2: float) -> np.ndarray:
-    """EASE closed form B (items × items, zero diagonal) of a binary user × item matrix."""
-    g = (x.T @ x).toarray().astype(np.float64)
-    g[np.diag_indices_from(g)] += l2
-    p = np.linalg.inv(g)
-    b = -p / np.diag(p)[None, :]
-    b[np.diag_indices_from(b)] = 0.0
-    return b.astype(np.float32)
 
 
 def rating_baseline(

@@ -37,9 +37,10 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from recolab.config import MULTIPLIER_HIGH, TrainConfig, conditioned_objectives
 from recolab.data.interactions import InteractionData
 from recolab.device import resolve_device
-from recolab.errors import Cancelled, RecolabError, TrainingError
+from recolab.errors import Cancelled, DataError, RecolabError, TrainingError
 from recolab.features.users import UserAttributeEncoder
 from recolab.metrics import ranking_metrics
+from recolab.models.linear import memory_shortfall, solve_memory_bytes
 from recolab.models.weighted.closed_form import ITEM_ITEM_MAX_ITEMS, ease_weights, rating_baseline
 from recolab.models.weighted.histories import Histories, bag_tensors, split_histories
 from recolab.models.weighted.network import WeightedObjectiveNet, optimiser_groups
@@ -134,6 +135,28 @@ class TrainingInputs:
         return int(self.x.shape[1])
 
 
+def _use_item_item(n_items: int, cfg: TrainConfig, device: torch.device) -> bool:
+    """Whether to build the EASE memory, planned before anything is allocated: the solve
+    plus B and its out-of-fold copies (float32). ``auto`` skips it, with a warning, above
+    :data:`ITEM_ITEM_MAX_ITEMS` items or when the plan does not fit in memory; ``on`` raises
+    :class:`~recolab.errors.DataError` naming the size instead."""
+    if cfg.item_item == "off" or (cfg.item_item == "auto" and n_items > ITEM_ITEM_MAX_ITEMS):
+        return False
+    cpu = torch.device("cpu")
+    square = 4 * n_items * n_items  # one float32 items × items matrix
+    folds = (OOF_FOLDS if cfg.oof_memory else 0) * square  # out-of-fold B's, on ``device``
+    cpu_need = solve_memory_bytes(n_items, cpu) + square + (folds if device.type == "cpu" else 0)
+    short = memory_shortfall(cpu_need, cpu)
+    if short is None and device.type != "cpu":
+        short = memory_shortfall(folds, device)
+    if short is None:
+        return True
+    if cfg.item_item == "on":
+        raise DataError(f"item-item memory (item_item='on') for {n_items:,} items {short}")
+    log.warning("item-item memory skipped: for %d items it %s", n_items, short)
+    return False
+
+
 def _item_item_memory(
     x: sp.csr_matrix, cfg: TrainConfig, rng: np.random.Generator, device: torch.device
 ) -> tuple[np.ndarray | None, np.ndarray, list[torch.Tensor]]:
@@ -142,10 +165,7 @@ def _item_item_memory(
     Out-of-fold memory for training: a user's memory comes from B fitted without that user's
     fold, so the hidden target items are not already baked into B (stacking).
     """
-    n_items = x.shape[1]
-    use_memory = cfg.item_item == "on" or (
-        cfg.item_item == "auto" and n_items <= ITEM_ITEM_MAX_ITEMS
-    )
+    use_memory = _use_item_item(x.shape[1], cfg, device)
     t0 = time.perf_counter()
     memory = ease_weights(x, cfg.item_item_l2) if use_memory else None
     fold = rng.integers(0, OOF_FOLDS, size=x.shape[0])

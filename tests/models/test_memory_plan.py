@@ -1,0 +1,59 @@
+"""Item × item memory is planned before it is allocated: a clear error or a fallback, never
+a MemoryError or a crash."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+
+import recolab.models.linear as linear
+from recolab.config import TrainConfig
+from recolab.data.synthetic import synthetic_interactions
+from recolab.errors import DataError
+from recolab.models.ease import EASERecommender
+from recolab.models.linear import LinearAutoencoder, solve_memory_bytes
+from recolab.models.weighted.trainer import OOF_FOLDS, _use_item_item
+
+CPU = torch.device("cpu")
+
+
+@pytest.fixture
+def one_mib(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(linear, "available_memory_bytes", lambda: 2**20)
+
+
+def test_solve_bytes_by_hand() -> None:
+    # three float64 (CPU) or float32 (GPU) items × items matrices at the peak
+    assert solve_memory_bytes(1000, CPU) == 3 * 8 * 1000 * 1000
+    assert solve_memory_bytes(1000, torch.device("cuda")) == 3 * 4 * 1000 * 1000
+
+
+def test_linear_models_refuse_a_solve_that_does_not_fit(one_mib: None) -> None:
+    # 300 items: 3 × 8 × 300² = 2.2 MB > 80 % of 1 MiB
+    data = synthetic_interactions(100, 300, n_interactions=2000, seed=0)
+    for model in (LinearAutoencoder(l2=10.0, device="cpu"), EASERecommender(l2=10.0)):
+        with pytest.raises(DataError, match=r"300 items needs 0\.0 GiB, more than 80 %"):
+            model.fit(data)
+
+
+def test_small_catalogue_fits(one_mib: None) -> None:
+    # 50 items: 3 × 8 × 50² = 60 kB
+    data = synthetic_interactions(100, 50, n_interactions=1000, seed=0)
+    assert EASERecommender(l2=10.0).fit(data).weights_.shape == (50, 50)
+
+
+def test_weighted_item_item_memory_falls_back_or_refuses(
+    one_mib: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    # 300 items: solve 2.2 MB + B and its out-of-fold copies: over the 0.8 MiB allowed
+    with caplog.at_level(logging.WARNING):
+        assert _use_item_item(300, TrainConfig(item_item="auto"), CPU) is False
+    assert "item-item memory skipped: for 300 items it needs" in caplog.text
+    with pytest.raises(DataError, match=r"item_item='on'.*300 items needs"):
+        _use_item_item(300, TrainConfig(item_item="on"), CPU)
+    assert _use_item_item(300, TrainConfig(item_item="off"), CPU) is False
+    # 40 items: 3·8·1600 + (1 + folds)·4·1600 bytes fit
+    assert 3 * 8 * 1600 + (1 + OOF_FOLDS) * 4 * 1600 < 0.8 * 2**20
+    assert _use_item_item(40, TrainConfig(item_item="auto"), CPU) is True
