@@ -380,6 +380,6 @@ def default_budget() -> int:
             return max(0, int(float(text)))
         except ValueError:
             pass
-    from recolab.models.linear import available_memory_bytes
+    from recolab.memory import available_memory_bytes
 
     return min(MAX_MODEL_BYTES, int(0.8 * available_memory_bytes()))

@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from recolab.errors import RecolabError
+from recolab.errors import DataError, RecolabError
 from recolab.fileio import atomic_path
+from recolab.memory import memory_shortfall
 
 if TYPE_CHECKING:
     from recolab.data.interactions import InteractionData
@@ -383,6 +384,16 @@ class TextEncoder:
         logger.info("merged %d embedding cache shards into %s", len(readable), target.name)
 
     # ------------------------------------------------------------------ public
+    def _check_fits(self, n_texts: int) -> None:
+        """Refuse, naming the sizes, to embed more texts than memory holds: the result and
+        the cached vectors, float32 each (:func:`recolab.memory.memory_shortfall`)."""
+        short = memory_shortfall(2 * 4 * n_texts * self.dim)
+        if short is not None:
+            raise DataError(
+                f"embedding {n_texts:,} item texts ({self.dim} floats each) {short}; "
+                "train without item texts (--no-text) or on a machine with more memory"
+            )
+
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         """Embed ``texts``.
 
@@ -401,6 +412,7 @@ class TextEncoder:
             duplicates are computed once.
         """
         texts = [t if isinstance(t, str) else str(t) for t in texts]
+        self._check_fits(len(texts))
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         nonempty = [i for i, t in enumerate(texts) if t.strip()]
         if not nonempty:

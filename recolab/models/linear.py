@@ -20,7 +20,6 @@ A user's scores are ``x_u W``. With ``dropout = user_norm = item_norm = 0`` this
 from __future__ import annotations
 
 import logging
-import os
 from dataclasses import asdict, dataclass
 from typing import Any, Self
 
@@ -31,6 +30,7 @@ import torch
 from recolab.data.interactions import InteractionData
 from recolab.device import resolve_device
 from recolab.errors import DataError, TrainingError
+from recolab.memory import memory_shortfall
 from recolab.models.base import Recommender
 
 logger = logging.getLogger(__name__)
@@ -73,37 +73,10 @@ class LinearParams:
         return cls(**d)
 
 
-def available_memory_bytes() -> int:
-    """Memory the process may still use: ``MemAvailable`` from /proc/meminfo where there is
-    one, else the physical memory."""
-    try:
-        with open("/proc/meminfo", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return int(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
-
-
 def solve_memory_bytes(n_items: int, device: torch.device) -> int:
     """Bytes the dense solve for ``n_items`` items needs at its peak."""
     width = 8 if device.type == "cpu" else 4
     return _DENSE_COPIES * width * n_items * n_items
-
-
-def memory_shortfall(need: int, device: torch.device) -> str | None:
-    """``None`` when ``need`` bytes fit in 80 % of the free memory of ``device``, else a
-    sentence naming both sizes."""
-    if device.type == "cuda":
-        have = int(torch.cuda.mem_get_info(device)[0])
-        where = f"free memory on {device}"
-    else:
-        have = available_memory_bytes()
-        where = "available memory"
-    if need <= 0.8 * have:
-        return None
-    return f"needs {need / 2**30:.1f} GiB, more than 80 % of the {have / 2**30:.1f} GiB {where}"
 
 
 def check_solve_fits(n_items: int, device: torch.device, extra_bytes: int = 0) -> None:

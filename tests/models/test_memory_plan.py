@@ -8,7 +8,7 @@ import logging
 import pytest
 import torch
 
-import recolab.models.linear as linear
+import recolab.memory
 from recolab.config import TrainConfig
 from recolab.data.synthetic import synthetic_interactions
 from recolab.errors import DataError
@@ -21,7 +21,7 @@ CPU = torch.device("cpu")
 
 @pytest.fixture
 def one_mib(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(linear, "available_memory_bytes", lambda: 2**20)
+    monkeypatch.setattr(recolab.memory, "available_memory_bytes", lambda: 2**20)
 
 
 def test_solve_bytes_by_hand() -> None:
@@ -34,7 +34,8 @@ def test_linear_models_refuse_a_solve_that_does_not_fit(one_mib: None) -> None:
     # 300 items: 3 × 8 × 300² = 2.2 MB > 80 % of 1 MiB
     data = synthetic_interactions(100, 300, n_interactions=2000, seed=0)
     for model in (LinearAutoencoder(l2=10.0, device="cpu"), EASERecommender(l2=10.0)):
-        with pytest.raises(DataError, match=r"300 items needs 0\.0 GiB, more than 80 %"):
+        expected = r"300 items needs 2\.1 MiB, more than 80 % of the 1\.0 MiB"
+        with pytest.raises(DataError, match=expected):
             model.fit(data)
 
 
@@ -57,3 +58,13 @@ def test_weighted_item_item_memory_falls_back_or_refuses(
     # 40 items: 3·8·1600 + (1 + folds)·4·1600 bytes fit
     assert 3 * 8 * 1600 + (1 + OOF_FOLDS) * 4 * 1600 < 0.8 * 2**20
     assert _use_item_item(40, TrainConfig(item_item="auto"), CPU) is True
+
+
+def test_text_embeddings_refuse_what_memory_cannot_hold(one_mib: None) -> None:
+    from recolab.features.text import TextEncoder
+
+    encoder = TextEncoder(cache=False)
+    # 2 × 4 × 1,000 × 384 bytes = 3.1 MB > 80 % of 1 MiB, refused before the model loads
+    with pytest.raises(DataError, match=r"embedding 1,000 item texts \(384 floats each\) needs"):
+        encoder.encode(["a title"] * 1000)
+    assert encoder._model is None

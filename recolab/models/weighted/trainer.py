@@ -39,8 +39,9 @@ from recolab.data.interactions import InteractionData
 from recolab.device import resolve_device
 from recolab.errors import Cancelled, DataError, RecolabError, TrainingError
 from recolab.features.users import UserAttributeEncoder
+from recolab.memory import memory_shortfall
 from recolab.metrics import ranking_metrics
-from recolab.models.linear import memory_shortfall, solve_memory_bytes
+from recolab.models.linear import solve_memory_bytes
 from recolab.models.weighted.closed_form import ITEM_ITEM_MAX_ITEMS, ease_weights, rating_baseline
 from recolab.models.weighted.histories import Histories, bag_tensors, split_histories
 from recolab.models.weighted.network import WeightedObjectiveNet, optimiser_groups
