@@ -14,7 +14,9 @@ GPU). With ``X`` the binary users × items matrix and ``c_i`` item i's interacti
   leans the ranking away from popular items.
 
 A user's scores are ``x_u W``. With ``dropout = user_norm = item_norm = 0`` this is exactly
-:class:`~recolab.models.ease.EASERecommender`.
+:class:`~recolab.models.ease.EASERecommender`. ``top_k > 0`` then keeps, in each column of
+``W`` (one target item), only the ``top_k`` weights largest in magnitude, so the model is
+stored sparse (:func:`prune_top_k`; the tuner picks ``top_k`` on validation).
 """
 
 from __future__ import annotations
@@ -48,8 +50,12 @@ class LinearParams:
     user_norm: float = 0.0
     item_norm: float = 0.0
     zero_diagonal: bool = True
+    top_k: int = 0
 
     def __post_init__(self) -> None:
+        if self.top_k < 0 or int(self.top_k) != self.top_k:
+            raise ValueError(f"top_k must be a whole number ≥ 0 (0: dense), got {self.top_k!r}")
+        object.__setattr__(self, "top_k", int(self.top_k))
         if not (np.isfinite(self.l2) and self.l2 > 0):
             raise ValueError(f"l2 must be a finite number > 0, got {self.l2!r}")
         if not 0.0 <= self.dropout < 1.0:
@@ -71,6 +77,29 @@ class LinearParams:
         if extra:
             raise ValueError(f"unknown linear-model options: {sorted(extra)}")
         return cls(**d)
+
+
+#: Columns pruned at once by :func:`prune_top_k` (bounds its temporary memory).
+_PRUNE_BLOCK = 1024
+
+
+def prune_top_k(weights: np.ndarray, k: int) -> np.ndarray:
+    """A copy of ``weights`` keeping, in each column, the ``k`` entries largest in magnitude
+    (ties: any of them) and zero elsewhere; ``k ≤ 0`` or ``k ≥`` rows keeps everything.
+
+    >>> prune_top_k(np.array([[1.0, -3.0], [-2.0, 1.0], [0.5, 2.0]]), 1).tolist()
+    [[0.0, -3.0], [-2.0, 0.0], [0.0, 0.0]]
+    """
+    n_rows, n_cols = weights.shape
+    if k <= 0 or k >= n_rows:
+        return weights.copy()
+    out = np.zeros_like(weights)
+    for start in range(0, n_cols, _PRUNE_BLOCK):
+        block = weights[:, start : start + _PRUNE_BLOCK]
+        rows = np.argpartition(-np.abs(block), k - 1, axis=0)[:k]
+        cols = np.arange(block.shape[1])[None, :]
+        out[rows, start + cols] = block[rows, cols]
+    return out
 
 
 def solve_memory_bytes(n_items: int, device: torch.device) -> int:
@@ -192,7 +221,8 @@ class LinearAutoencoder(Recommender):
 
     def _solve(self, x: sp.csr_matrix, device: torch.device) -> np.ndarray:
         counts = np.asarray(x.getnnz(axis=0), dtype=np.float64)
-        return solve_weights(gram_matrix(x, self.params.user_norm), counts, self.params, device)
+        w = solve_weights(gram_matrix(x, self.params.user_norm), counts, self.params, device)
+        return prune_top_k(w, self.params.top_k) if self.params.top_k else w
 
     @classmethod
     def from_weights(

@@ -9,7 +9,9 @@
    most 2 more, :func:`candidate_trials`) and keep the base whose front is largest:
    equally accurate bases can differ by 20 % in the front they allow, and the most
    accurate base is not always the one with the largest front.
-4. Refit the base with the chosen options on the whole training data.
+4. Keep the fewest weights per item that hold validation accuracy within 0.5 %
+   (:func:`~recolab.tuning.sparsity.choose_top_k`), so the bundle is stored sparse.
+5. Refit the base with the chosen options on the whole training data.
 
 The test set is never an argument: whatever reports on test does so once, afterwards.
 """
@@ -19,7 +21,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +32,7 @@ from recolab.models.linear import LinearAutoencoder
 from recolab.models.tradeoff import TradeoffRecommender
 from recolab.rerank import make_reranker
 from recolab.tuning.fronts import MechanismFront, choose_mechanism, mechanism_front
+from recolab.tuning.sparsity import SparsityChoice, choose_top_k
 from recolab.tuning.study import TuneBudget, TuneResult, is_ease, params_from, tune_linear
 from recolab.tuning.validation import ValidationSplit, validation_split
 
@@ -74,6 +77,7 @@ class TunedModel:
     mechanism: MechanismFront
     fronts: list[MechanismFront]
     seconds: float
+    sparsity: SparsityChoice | None = None
     vectors: np.ndarray | None = None
     categories: np.ndarray | None = None
 
@@ -114,6 +118,7 @@ class TunedModel:
                 "best_validation_score": self.tuning.score,
                 "validation_metrics": self.tuning.metrics,
                 "trials": self.tuning.trials,
+                "sparsity": self.sparsity.summary() if self.sparsity else None,
             },
             "mechanism": self.mechanism.name,
             "mechanisms": [f.summary() for f in self.fronts],
@@ -223,10 +228,10 @@ def fit_tuned(
     )
     chosen = _choose_base_and_mechanism(tuning, split, vectors, categories, mechanisms, device)
     values, base_on_fit, best, fronts = chosen
-    if split.method == "given":
-        base = base_on_fit
-    else:
-        base = LinearAutoencoder(params_from(values, full_x), device=device).fit(train)
+    sparsity = choose_top_k(base_on_fit, split)
+    on = split.fit if split.method == "given" else train
+    params = replace(params_from(values, on.matrix(binary=True)), top_k=sparsity.top_k)
+    base = LinearAutoencoder(params, device=device).fit(on)
     model = TunedModel(
         train=train,
         base=base,
@@ -236,6 +241,7 @@ def fit_tuned(
         mechanism=best,
         fronts=fronts,
         seconds=time.perf_counter() - start,
+        sparsity=sparsity,
         vectors=vectors,
         categories=categories,
     )

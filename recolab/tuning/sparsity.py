@@ -1,0 +1,77 @@
+"""How sparse the base may be: the fewest weights per item that keep validation accuracy.
+
+Keeping the ``k`` largest weights of each column of ``W`` (:func:`~recolab.models.linear.
+prune_top_k`) shrinks a bundle from ``4·n²`` bytes to about ``12·k·n`` (stored as row, column,
+value). The smallest ``k`` of :data:`K_GRID` whose validation score is within
+:data:`MAX_LOSS` of the dense base's is kept; none is when no ``k`` would shrink the bundle
+(``12·k ≥ 4·n``) or all lose more.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from recolab.evaluation import evaluate
+from recolab.models.linear import LinearAutoencoder, prune_top_k
+from recolab.tuning.study import tune_score
+from recolab.tuning.validation import ValidationSplit
+
+logger = logging.getLogger(__name__)
+
+#: Weights kept per item (column of ``W``) that are tried, smallest first.
+K_GRID = (16, 32, 64, 128, 256, 512, 1024)
+#: The largest share of the dense base's validation score the pruned base may give up.
+MAX_LOSS = 0.005
+#: Bytes per stored weight: dense float32, and sparse (int32 row, int32 column, float32).
+DENSE_BYTES, SPARSE_BYTES = 4, 12
+
+
+@dataclass
+class SparsityChoice:
+    """The chosen ``top_k`` (0: dense) and every tried ``k``'s validation score."""
+
+    top_k: int
+    dense_score: float
+    scores: dict[int, float] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "top_k": self.top_k,
+            "dense_validation_score": self.dense_score,
+            "validation_scores": {str(k): v for k, v in self.scores.items()},
+            "max_loss": MAX_LOSS,
+        }
+
+
+def shrinking_ks(n_items: int) -> list[int]:
+    """The ``k`` of :data:`K_GRID` whose sparse storage is smaller than the dense matrix."""
+    return [k for k in K_GRID if SPARSE_BYTES * k < DENSE_BYTES * n_items]
+
+
+def choose_top_k(base: LinearAutoencoder, split: ValidationSplit) -> SparsityChoice:
+    """The smallest ``k`` keeping ``base`` (fitted on ``split.fit``) within :data:`MAX_LOSS`
+    of its dense validation score (see the module docstring)."""
+    dense = _score(base, split)
+    choice = SparsityChoice(top_k=0, dense_score=dense)
+    for k in shrinking_ks(base.n_items):
+        pruned = LinearAutoencoder.from_weights(
+            prune_top_k(base.weights_, k), split.fit, replace(base.params, top_k=k)
+        )
+        choice.scores[k] = _score(pruned, split)
+        if choice.scores[k] > (1.0 - MAX_LOSS) * dense:
+            choice.top_k = k
+            break
+    logger.info(
+        "sparsity: top_k=%s (dense validation score %.4f, tried %s)",
+        choice.top_k or "dense",
+        dense,
+        {k: round(v, 4) for k, v in choice.scores.items()},
+    )
+    return choice
+
+
+def _score(model: LinearAutoencoder, split: ValidationSplit) -> float:
+    return tune_score(evaluate(model, split.fit, split.valid, ks=(10, 20)).metrics)

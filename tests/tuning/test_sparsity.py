@@ -1,0 +1,87 @@
+"""Top-k sparsity of the linear base: pruning by hand, k chosen on validation, and a sparse
+bundle that serves the same lists."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+import recolab
+from recolab.bundle import export_bundle
+from recolab.data import build_interactions
+from recolab.data.interactions import InteractionData
+from recolab.models.linear import LinearAutoencoder, LinearParams, prune_top_k
+from recolab.models.tradeoff import TradeoffRecommender
+from recolab.rerank import make_reranker
+from recolab.tuning import validation_split
+from recolab.tuning.sparsity import choose_top_k, shrinking_ks
+
+
+def clustered(n_clusters: int = 30, size: int = 10, users_per: int = 8) -> InteractionData:
+    """Users who each touch 6 items of one cluster: XᵀX, and so EASE's W, is block diagonal
+    with blocks of ``size`` items."""
+    return build_interactions(clustered_frame(n_clusters, size, users_per), kind="implicit")
+
+
+def clustered_frame(n_clusters: int, size: int, users_per: int) -> pd.DataFrame:
+    """The (user, item, value) rows of :func:`clustered`."""
+    rng = np.random.default_rng(0)
+    rows = []
+    for c in range(n_clusters):
+        for u in range(users_per):
+            for i in rng.choice(size, 6, replace=False):
+                rows.append((f"u{c}-{u}", f"i{c * size + i}"))
+    return pd.DataFrame(rows, columns=["user", "item"]).assign(value=1.0)
+
+
+def test_shrinking_ks_by_hand() -> None:
+    # sparse storage costs 12 bytes per kept weight, dense 4 per entry: k < n / 3
+    assert shrinking_ks(100) == [16, 32]
+    assert shrinking_ks(40) == []
+    assert shrinking_ks(9000)[-1] == 1024
+
+
+def test_fit_keeps_at_most_k_weights_per_column() -> None:
+    data = clustered()
+    dense = LinearAutoencoder(l2=5.0, device="cpu").fit(data).weights_
+    sparse = LinearAutoencoder(l2=5.0, top_k=3, device="cpu").fit(data).weights_
+    assert (np.count_nonzero(sparse, axis=0) <= 3).all()
+    np.testing.assert_array_equal(sparse, prune_top_k(dense, 3))
+    # what is kept is each column's 3 largest magnitudes
+    col = np.abs(dense[:, 0])
+    assert set(np.flatnonzero(sparse[:, 0])) == set(np.argsort(-col)[:3])
+
+
+def test_block_diagonal_weights_lose_nothing_at_16() -> None:
+    data = clustered()
+    split = validation_split(data, seed=0)
+    base = LinearAutoencoder(l2=5.0, device="cpu").fit(split.fit)
+    assert np.count_nonzero(base.weights_, axis=0).max() <= 9  # blocks of 10, zero diagonal
+    choice = choose_top_k(base, split)
+    assert choice.top_k == 16  # the first k tried, and it keeps every nonzero weight
+    assert choice.scores[16] == choice.dense_score
+
+
+def test_sparse_bundle_is_smaller_and_serves_the_pruned_lists(tmp_path: Path) -> None:
+    rng = np.random.default_rng(1)
+    noise = pd.DataFrame(  # users across clusters: W becomes dense
+        {"user": [f"n{u % 100}" for u in range(600)], "item": rng.integers(0, 300, 600)}
+    ).assign(item=lambda f: "i" + f["item"].astype(str), value=1.0)
+    frame = pd.concat([clustered_frame(20, 15, 12), noise], ignore_index=True)
+    data = build_interactions(frame.drop_duplicates(["user", "item"]), kind="implicit")
+    users = np.arange(data.n_users)
+    sizes = {}
+    for k in (0, 16):
+        base = LinearAutoencoder(LinearParams(l2=5.0, top_k=k), device="cpu").fit(data)
+        assert (np.mean(base.weights_ == 0) > 0.9) == (k == 16)
+        model = TradeoffRecommender(base, make_reranker("popularity"), 1.0, n_candidates=20)
+        path = export_bundle(model.fit(data), tmp_path / f"k{k}.zip", lam=0.0)
+        sizes[k] = path.stat().st_size
+        loaded = recolab.load(path)
+        assert loaded.model.base.params.top_k == k
+        np.testing.assert_array_equal(loaded.model.base.weights_, base.weights_)
+        expected = model.recommend(users, 5)[0]
+        np.testing.assert_array_equal(loaded.model.recommend(users, 5)[0], expected)
+    assert sizes[16] < 0.5 * sizes[0]
