@@ -5,6 +5,12 @@ prune_top_k`) shrinks a bundle from ``4·n²`` bytes to about ``12·k·n`` (stor
 value). The smallest ``k`` of :data:`K_GRID` whose validation score is within
 :data:`MAX_LOSS` of the dense base's is kept; none is when no ``k`` would shrink the bundle
 (``12·k ≥ 4·n``) or all lose more.
+
+Only a dense ``W`` over :data:`DENSE_LIMIT_BYTES` is pruned: the smallest ``k`` within the
+tolerance gives up close to all of it, and on test more (ML-100K, 1,682 items, three random
+splits: k = 256–512 kept validation within 0.5 % and cost 0.2–1.4 % ndcg@10 and up to 5 %
+of the front's hypervolume on test), a price worth paying for a 400 MB bundle, not for a
+12 MB one.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ K_GRID = (16, 32, 64, 128, 256, 512, 1024)
 MAX_LOSS = 0.005
 #: Bytes per stored weight: dense float32, and sparse (int32 row, int32 column, float32).
 DENSE_BYTES, SPARSE_BYTES = 4, 12
+#: A dense ``W`` up to this size is kept dense (64 MiB: 4,096 items).
+DENSE_LIMIT_BYTES = 64 * 2**20
 
 
 @dataclass
@@ -46,17 +54,23 @@ class SparsityChoice:
         }
 
 
-def shrinking_ks(n_items: int) -> list[int]:
-    """The ``k`` of :data:`K_GRID` whose sparse storage is smaller than the dense matrix."""
+def shrinking_ks(n_items: int, dense_limit: int = DENSE_LIMIT_BYTES) -> list[int]:
+    """The ``k`` of :data:`K_GRID` whose sparse storage is smaller than the dense matrix;
+    none when the dense matrix is at most ``dense_limit`` bytes."""
+    if DENSE_BYTES * n_items * n_items <= dense_limit:
+        return []
     return [k for k in K_GRID if SPARSE_BYTES * k < DENSE_BYTES * n_items]
 
 
-def choose_top_k(base: LinearAutoencoder, split: ValidationSplit) -> SparsityChoice:
+def choose_top_k(
+    base: LinearAutoencoder, split: ValidationSplit, dense_limit: int = DENSE_LIMIT_BYTES
+) -> SparsityChoice:
     """The smallest ``k`` keeping ``base`` (fitted on ``split.fit``) within :data:`MAX_LOSS`
-    of its dense validation score (see the module docstring)."""
+    of its dense validation score; dense at most ``dense_limit`` bytes (see the module
+    docstring)."""
     dense = _score(base, split)
     choice = SparsityChoice(top_k=0, dense_score=dense)
-    for k in shrinking_ks(base.n_items):
+    for k in shrinking_ks(base.n_items, dense_limit):
         pruned = LinearAutoencoder.from_weights(
             prune_top_k(base.weights_, k), split.fit, replace(base.params, top_k=k)
         )

@@ -16,7 +16,7 @@ from recolab.models.linear import LinearAutoencoder, LinearParams, prune_top_k
 from recolab.models.tradeoff import TradeoffRecommender
 from recolab.rerank import make_reranker
 from recolab.tuning import validation_split
-from recolab.tuning.sparsity import choose_top_k, shrinking_ks
+from recolab.tuning.sparsity import K_GRID, choose_top_k, shrinking_ks
 
 
 def clustered(n_clusters: int = 30, size: int = 10, users_per: int = 8) -> InteractionData:
@@ -38,9 +38,11 @@ def clustered_frame(n_clusters: int, size: int, users_per: int) -> pd.DataFrame:
 
 def test_shrinking_ks_by_hand() -> None:
     # sparse storage costs 12 bytes per kept weight, dense 4 per entry: k < n / 3
-    assert shrinking_ks(100) == [16, 32]
-    assert shrinking_ks(40) == []
+    assert shrinking_ks(100, dense_limit=0) == [16, 32]
+    assert shrinking_ks(40, dense_limit=0) == []
     assert shrinking_ks(9000)[-1] == 1024
+    # a dense W up to 64 MiB (4,096 items) stays dense
+    assert shrinking_ks(4096) == [] and shrinking_ks(4097) == list(K_GRID)
 
 
 def test_fit_keeps_at_most_k_weights_per_column() -> None:
@@ -59,7 +61,8 @@ def test_block_diagonal_weights_lose_nothing_at_16() -> None:
     split = validation_split(data, seed=0)
     base = LinearAutoencoder(l2=5.0, device="cpu").fit(split.fit)
     assert np.count_nonzero(base.weights_, axis=0).max() <= 9  # blocks of 10, zero diagonal
-    choice = choose_top_k(base, split)
+    assert choose_top_k(base, split).top_k == 0  # 300 items: small enough to stay dense
+    choice = choose_top_k(base, split, dense_limit=0)
     assert choice.top_k == 16  # the first k tried, and it keeps every nonzero weight
     assert choice.scores[16] == choice.dense_score
 
