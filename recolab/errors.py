@@ -56,3 +56,14 @@ class Cancelled(RecolabError):  # noqa: N818 - a state, not a fault
 class WorkspaceError(RecolabError):
     """The workspace folder or its job store cannot be used: missing, not a folder,
     read-only, full, locked by another process, or corrupt. The message names the path."""
+
+
+class UnknownTaskError(RecolabError, LookupError):
+    """A job names a task that is not registered (:mod:`recolab.jobs.tasks`)."""
+
+
+class JobSpecError(RecolabError, ValueError):
+    """A job spec its task refuses (unknown key, wrong type, missing file...)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(f"job spec: {message}")

@@ -35,8 +35,8 @@ from recolab.features.users import user_attribute_summary  # noqa: F401  (the Da
 
 log = logging.getLogger(__name__)
 
-#: Task run by the worker for a training job.
-TRAINING_TASK = "recolab.training:run_training_job"
+#: Task run by the worker for a training job (the registered name, :mod:`recolab.jobs.tasks`).
+TRAINING_TASK = "train"
 #: The Train page's names of the models ``TrainConfig.model`` can ask for.
 MODEL_LABELS = {
     "auto": "Tuned base + trade-off re-ranker (default)",

@@ -16,7 +16,7 @@ import typing
 from pathlib import Path
 from typing import Any
 
-from recolab.jobs.tasks import JobSpecError
+from recolab.errors import JobSpecError
 
 __all__ = [
     "PATH_KEYS",

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from recolab.errors import RecolabError
+from recolab.errors import JobSpecError, RecolabError, UnknownTaskError
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +49,6 @@ TRAINING_TASK = "train"
 
 TaskFn = Callable[[dict[str, Any], Any], "dict[str, Any] | None"]
 SpecValidator = Callable[[dict[str, Any]], dict[str, Any]]
-
-
-class UnknownTaskError(RecolabError, LookupError):
-    """A job names a task that is not registered."""
-
-
-class JobSpecError(RecolabError, ValueError):
-    """A job spec its task refuses (unknown key, wrong type, missing file...)."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(f"job spec: {message}")
 
 
 @dataclass(frozen=True)
