@@ -5,6 +5,7 @@ the current dataset and job ids live in the URL so a page reattaches after a ref
 """
 
 import logging
+from pathlib import Path
 
 import streamlit as st
 
@@ -12,7 +13,9 @@ from pages import common
 
 logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
-st.set_page_config(page_title="recolab", page_icon=":material/balance:", layout="wide")
+# a local icon: a named icon as favicon is fetched from a font CDN, which fails offline
+ICON = Path(__file__).resolve().parent / "docs" / "icon.png"
+st.set_page_config(page_title="recolab", page_icon=str(ICON), layout="wide")
 
 PAGES = [
     st.Page(

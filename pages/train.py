@@ -96,9 +96,9 @@ else:
             config["budget_seconds"] = float(budget) if budget else None
     with c3:
         gpu = common.cuda_available()
-        config["device"] = st.radio(
+        config["device"] = st.radio(  # cuda only where there is one
             "Device",
-            ["auto", "cpu", "cuda"],
+            ["auto", "cpu", "cuda"] if gpu else ["auto", "cpu"],
             index=0,
             key="opt_device",
             horizontal=True,
