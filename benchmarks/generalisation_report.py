@@ -165,7 +165,11 @@ and each peer's re-ranker range) is made on validation**, then test is read once
 
 - recolab: `fit_tuned` defaults (30-trial Optuna study over the linear base, 60 s budget;
   every mechanism's front on validation, the largest (ndcg@10, coverage@20) hypervolume
-  chosen).
+  chosen; the base chosen by that front among the near-best trials and the best plain EASE;
+  top-k sparsity only above 4,096 items, so none here).
+- "R@20 / EASE", "N@10 / EASE": recolab at λ = 0 (its base) over tuned EASE on test; ", default
+  λ": at the λ the model serves by default, its front's most accurate point on validation
+  (`lam_def` in the table of runs).
 - Peers, tuned on the same validation split and refitted on train: EASE (l2 grid of 8),
   `implicit` ALS (6 configs) and BPR (4 configs); each with every re-ranker, calibrated the
   same way as recolab's.
