@@ -324,16 +324,19 @@ def metrics_vs_lambda_figure(
     metrics: Sequence[str],
     current_lam: float | None = None,
     *,
-    normalize: bool = True,
+    scale: str = "relative",
     lam_col: str = "lam",
     title: str | None = None,
 ) -> go.Figure:
     """Several metrics as curves against λ, with a vertical line at the current λ.
 
     Metrics live on very different scales (recall ≈ 0.1, novelty ≈ 10, bytes ≈ 10⁶), and a
-    secondary axis only helps for two of them, so by default every metric is min–max scaled
-    to [0, 1] over the λ grid (a constant metric is drawn at 0.5); the raw value is shown in
-    the hover text. ``normalize=False`` plots raw values on a single axis.
+    secondary axis only helps for two of them, so by default (``scale="relative"``) every
+    metric is drawn as its % change from its value at the smallest λ: a recall falling from
+    0.309 to 0.273 reads −11.7 %, not "1 → 0". A metric that is 0 there is drawn as % of
+    its largest magnitude instead (its legend says so). The raw value is in the hover text.
+    ``scale="minmax"`` scales each metric to [0, 1] over the grid (a constant one at 0.5);
+    ``scale="raw"`` plots raw values on a single axis.
 
     Parameters
     ----------
@@ -343,8 +346,8 @@ def metrics_vs_lambda_figure(
         Metric columns to plot (one trace each, in this order).
     current_lam:
         λ of the slider, drawn as a dashed vertical line (a layout shape, not a trace).
-    normalize:
-        Min–max scale each metric (default) or plot raw values.
+    scale:
+        ``"relative"`` (default), ``"minmax"`` or ``"raw"`` (see above).
     lam_col:
         Name of the λ column.
     title:
@@ -363,6 +366,8 @@ def metrics_vs_lambda_figure(
         metric is all NaN.
     """
     what = "metrics_vs_lambda_figure"
+    if scale not in _SCALE_TITLES:
+        raise ValueError(f"{what}: scale must be one of {sorted(_SCALE_TITLES)}, got {scale!r}")
     metrics = list(metrics)
     if not metrics:
         raise ValueError(f"{what}: no metrics given")
@@ -379,18 +384,14 @@ def metrics_vs_lambda_figure(
             logger.warning("%s: metric %r has no finite value; not plotted", what, metric)
             continue
         raw = part[metric].to_numpy()
-        if normalize:
-            lo, hi = float(raw.min()), float(raw.max())
-            shown = (raw - lo) / (hi - lo) if hi > lo else np.full_like(raw, 0.5)
-        else:
-            shown = raw
+        shown, suffix = _scaled(raw, scale)
         label = axis_label(metric)
         fig.add_trace(
             go.Scatter(
                 x=part[lam_col].to_numpy(),
                 y=shown,
                 mode="lines+markers",
-                name=label,
+                name=label + suffix,
                 customdata=raw,
                 hovertemplate=(f"λ = %{{x:.4g}}<br>{label} = %{{customdata:.4g}}<extra></extra>"),
             )
@@ -407,10 +408,31 @@ def metrics_vs_lambda_figure(
     fig.update_layout(
         title={"text": title or "Metrics against λ"},
         xaxis_title={"text": "λ (trade-off weight)"},
-        yaxis_title={"text": "value, min–max scaled per metric" if normalize else "metric value"},
+        yaxis_title={"text": _SCALE_TITLES[scale]},
         hovermode="x unified",
     )
     return fig
+
+
+_SCALE_TITLES = {
+    "relative": "% change from the smallest λ",
+    "minmax": "value, min–max scaled per metric",
+    "raw": "metric value",
+}
+
+
+def _scaled(raw: np.ndarray, scale: str) -> tuple[np.ndarray, str]:
+    """A metric's values as drawn under ``scale``, and a legend suffix."""
+    if scale == "raw":
+        return raw, ""
+    if scale == "minmax":
+        lo, hi = float(raw.min()), float(raw.max())
+        return ((raw - lo) / (hi - lo) if hi > lo else np.full_like(raw, 0.5)), ""
+    first = float(raw[0])
+    if first != 0.0:
+        return 100.0 * (raw - first) / abs(first), ""
+    peak = float(np.abs(raw).max())
+    return (100.0 * raw / peak if peak > 0 else np.zeros_like(raw)), " (% of its largest)"
 
 
 def _is_loss_column(col: str) -> bool:
