@@ -632,7 +632,8 @@ def metric_cards(
     train_seconds: float | None,
     baseline: Mapping[str, float] | None = None,
 ) -> list[tuple[str, str, str | None]]:
-    """Cards of the Trade-offs page: (label, value, delta vs ``baseline`` or ``None``)."""
+    """Cards of the Trade-offs page: (label, value, delta vs ``baseline``, or ``None`` without
+    a baseline or when the change rounds to 0 at four decimals)."""
     cards: list[tuple[str, str, str | None]] = []
     for label, template in CARD_METRICS:
         col = template.format(k=k)
@@ -640,7 +641,8 @@ def metric_cards(
         delta = None
         if baseline is not None and value is not None and baseline.get(col) is not None:
             d = float(value) - float(baseline[col])
-            delta = f"{d:+.4f} vs λ=0"
+            # no arrow for a change that rounds to zero (it read "↑ +0.0000")
+            delta = f"{d:+.4f} vs λ=0" if abs(d) >= 5e-5 else None
         cards.append((f"{label}@{k}", _fmt(value), delta))
     cards.append(("Sparsity", f"{sparsity:.1%}" if sparsity is not None else "–", None))
     cards.append(("Size", format_bytes(size_bytes), None))

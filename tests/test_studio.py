@@ -343,6 +343,17 @@ def test_metric_cards_labels_values_and_deltas() -> None:
     assert by_label["Novelty@10"][1] == "–" and by_label["F1@10"][1] == "–"
     assert by_label["Sparsity"][1] == "50.0%" and by_label["Size"][1] == "2.0 KB"
     assert by_label["Train time"][1] == "3.2 s"
+    # a change that rounds to zero gets no delta (no "↑ +0.0000"); a small real one does
+    same = studio.metric_cards(
+        {"recall@10": 0.40002, "precision@10": 0.2501},
+        10,
+        sparsity=None,
+        size_bytes=None,
+        train_seconds=None,
+        baseline={"recall@10": 0.4, "precision@10": 0.25},
+    )
+    deltas = {c[0]: c[2] for c in same}
+    assert deltas["Recall@10"] is None and deltas["Precision@10"] == "+0.0001 vs λ=0"
 
 
 def test_format_bytes() -> None:
