@@ -36,13 +36,19 @@ else:
         value="Star Wars, Fargo",
         key="rec_history",
     )
-    ids, unknown = studio.parse_history(loaded, text)
-    if unknown:
-        st.warning("Not found, ignored: " + ", ".join(unknown))
+    matches = studio.match_history(loaded, text)
+    taken = {m.item: m.label for m in matches if m.item is not None}
+    ids = list(taken)
+    for m in matches:
+        if m.how == "ambiguous":
+            st.warning(f"“{m.entry}” fits several titles, type one of: " + "; ".join(m.options))
+    missing = [m.entry for m in matches if m.how == "none"]
+    if missing:
+        st.warning("Not found, ignored: " + ", ".join(missing))
     if not ids:
         st.info("Type at least one item id or title.")
         st.stop()
-    st.caption("Using: " + ", ".join(ids))
+    st.caption("Using: " + ", ".join(str(label) for label in taken.values()))
     kwargs = {"history_ids": ids}
 
 left, right = st.columns(2)

@@ -402,6 +402,22 @@ def test_recommendations_for_a_known_user(loaded: object) -> None:
         studio.user_history(loaded, "no-such-user")
 
 
+def test_typed_history_matches_ids_then_titles_never_substrings(loaded: object) -> None:
+    matches = studio.match_history(loaded, "Heat; 100; fargo (1996); theater 3000; star")
+    by = {m.entry: m for m in matches}
+    # "Heat" is Heat (1995), not Mystery Science Theater 3000 ("tHEATer")
+    assert (by["Heat"].how, by["Heat"].item) == ("title without year", "273")
+    assert by["Heat"].label == "Heat (1995) (273)"
+    assert (by["100"].how, by["100"].item) == ("id", "100")
+    assert (by["fargo (1996)"].how, by["fargo (1996)"].item) == ("title", "100")
+    assert (by["theater 3000"].how, by["theater 3000"].item) == ("words", "109")
+    # a word in many titles is not taken silently: the options are given back
+    assert by["star"].how == "ambiguous" and by["star"].item is None
+    assert "Star Wars (1977)" in by["star"].options
+    ids, unknown = studio.parse_history(loaded, "Heat; star")
+    assert ids == ["273"] and unknown == ["star"]
+
+
 def test_new_user_history_by_ids_and_titles(loaded: object) -> None:
     ids, unknown = studio.parse_history(loaded, "star wars\n100; zzz-nothing, 100")
     assert ids == ["50", "100"] and unknown == ["zzz-nothing"]
