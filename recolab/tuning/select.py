@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from recolab.data.interactions import InteractionData
-from recolab.models.linear import LinearAutoencoder
+from recolab.models.linear import LinearAutoencoder, prune_top_k
 from recolab.models.tradeoff import TradeoffRecommender
 from recolab.rerank import make_reranker
 from recolab.tuning.fronts import MechanismFront, choose_mechanism, mechanism_front
@@ -229,9 +229,13 @@ def fit_tuned(
     chosen = _choose_base_and_mechanism(tuning, split, vectors, categories, mechanisms, device)
     values, base_on_fit, best, fronts = chosen
     sparsity = choose_top_k(base_on_fit, split)
-    on = split.fit if split.method == "given" else train
-    params = replace(params_from(values, on.matrix(binary=True)), top_k=sparsity.top_k)
-    base = LinearAutoencoder(params, device=device).fit(on)
+    if split.method == "given":  # already fitted on the training data: prune, never re-solve
+        params = replace(base_on_fit.params, top_k=sparsity.top_k)
+        weights = prune_top_k(base_on_fit.weights_, sparsity.top_k)
+        base = LinearAutoencoder.from_weights(weights, split.fit, params)
+    else:
+        params = replace(params_from(values, full_x), top_k=sparsity.top_k)
+        base = LinearAutoencoder(params, device=device).fit(train)
     model = TunedModel(
         train=train,
         base=base,

@@ -15,7 +15,7 @@ from recolab.data.interactions import InteractionData
 from recolab.models.linear import LinearAutoencoder, LinearParams, prune_top_k
 from recolab.models.tradeoff import TradeoffRecommender
 from recolab.rerank import make_reranker
-from recolab.tuning import validation_split
+from recolab.tuning import TuneBudget, fit_tuned, validation_split
 from recolab.tuning.sparsity import K_GRID, choose_top_k, shrinking_ks
 
 
@@ -88,3 +88,19 @@ def test_sparse_bundle_is_smaller_and_serves_the_pruned_lists(tmp_path: Path) ->
         expected = model.recommend(users, 5)[0]
         np.testing.assert_array_equal(loaded.model.recommend(users, 5)[0], expected)
     assert sizes[16] < 0.5 * sizes[0]
+
+
+def test_given_validation_keeps_the_fitted_base_without_a_second_solve() -> None:
+    data = clustered()
+    split = validation_split(data, seed=0)
+    tuned = fit_tuned(
+        split.fit,
+        valid=split.valid,
+        budget=TuneBudget(n_trials=2, seconds=30),
+        mechanisms=["popularity"],
+        device="cpu",
+    )
+    assert tuned.validation.startswith("given")
+    assert tuned.base.params.top_k == 0  # 300 items: small enough to stay dense
+    again = LinearAutoencoder(tuned.base.params, device="cpu").fit(split.fit)
+    np.testing.assert_allclose(tuned.base.weights_, again.weights_, atol=1e-6)
