@@ -37,6 +37,7 @@ import pandas as pd
 
 __all__ = [
     "alpha_score",
+    "best_within_loss",
     "front_table",
     "hypervolume",
     "non_dominated_sort",
@@ -447,3 +448,67 @@ def front_table(df: pd.DataFrame, objectives: dict[str, bool]) -> pd.DataFrame:
     out["rank"] = ranks
     out["on_front"] = ranks == 0
     return out
+
+
+def best_within_loss(
+    df: pd.DataFrame,
+    objective: str,
+    *,
+    accuracy: str = "ndcg@10",
+    max_loss: float = 0.05,
+    lam_col: str = "lam",
+) -> Hashable:
+    """Index label of the row with the most ``objective`` among the rows whose ``accuracy``
+    is at most ``max_loss`` (a share) below the table's best ``accuracy``: "the λ with the
+    most coverage at an ndcg@10 loss of at most 5 %".
+
+    Parameters
+    ----------
+    df:
+        One row per λ (e.g. a validation front) with columns ``objective`` and ``accuracy``.
+    objective:
+        The column to maximise (coverage, novelty, diversity, revenue …).
+    accuracy:
+        The accuracy column whose loss is bounded.
+    max_loss:
+        Largest share of the best accuracy that may be given up, in [0, 1].
+    lam_col:
+        Among rows equal in ``objective``, the more accurate wins, then the smaller λ (when
+        the column exists).
+
+    Raises
+    ------
+    ValueError
+        An empty table, a missing column, ``max_loss`` outside [0, 1], or no row with finite
+        values in both columns.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"lam": [0.0, 1.0, 2.0], "ndcg@10": [0.50, 0.48, 0.40],
+    ...                   "coverage@20": [0.2, 0.3, 0.5]})
+    >>> best_within_loss(t, "coverage@20", max_loss=0.05)
+    1
+    >>> best_within_loss(t, "coverage@20", max_loss=0.2)
+    2
+    """
+    if not 0.0 <= float(max_loss) <= 1.0:
+        raise ValueError(f"max_loss must be a share in [0, 1], got {max_loss!r}")
+    missing = [c for c in (objective, accuracy) if c not in df.columns]
+    if missing:
+        raise ValueError(f"best_within_loss: missing column(s) {missing}; has {list(df.columns)}")
+    obj = pd.to_numeric(df[objective], errors="coerce").to_numpy(dtype=float)
+    acc = pd.to_numeric(df[accuracy], errors="coerce").to_numpy(dtype=float)
+    ok = np.isfinite(obj) & np.isfinite(acc)
+    if not ok.any():
+        raise ValueError(f"best_within_loss: no row has finite {objective} and {accuracy}")
+    floor = float(acc[ok].max()) - float(max_loss) * abs(float(acc[ok].max()))
+    eligible = np.flatnonzero(ok & (acc >= floor - 1e-12))
+    lams = (
+        pd.to_numeric(df[lam_col], errors="coerce").to_numpy(dtype=float)
+        if lam_col in df.columns
+        else np.arange(len(df), dtype=float)
+    )
+    # most objective, then most accurate, then smallest λ
+    pos = min(eligible, key=lambda i: (-obj[i], -acc[i], lams[i]))
+    label = df.index[int(pos)]
+    return label.item() if isinstance(label, np.generic) else label

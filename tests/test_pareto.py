@@ -344,3 +344,28 @@ def test_front_table_errors() -> None:
         front_table(df, {"b": True})
     with pytest.raises(ValueError, match="at least one"):
         front_table(df, {})
+
+
+def test_best_within_loss_by_hand() -> None:
+    from recolab.pareto import best_within_loss
+
+    t = pd.DataFrame(
+        {
+            "lam": [0.0, 0.5, 1.0, 1.5],
+            "ndcg@10": [0.50, 0.52, 0.48, 0.40],
+            "coverage@20": [0.20, 0.30, 0.45, 0.60],
+        },
+        index=[10, 11, 12, 13],
+    )
+    # best ndcg@10 is 0.52: 5 % → floor 0.494 keeps λ 0 and 0.5; 10 % → 0.468 adds λ 1
+    assert best_within_loss(t, "coverage@20", max_loss=0.05) == 11
+    assert best_within_loss(t, "coverage@20", max_loss=0.10) == 12
+    assert best_within_loss(t, "coverage@20", max_loss=0.0) == 11
+    assert best_within_loss(t, "coverage@20", max_loss=0.30) == 13
+    # equal objective: the more accurate row wins, then the smaller λ
+    tied = t.assign(**{"coverage@20": [0.3, 0.3, 0.3, 0.3]})
+    assert best_within_loss(tied, "coverage@20", max_loss=1.0) == 11
+    with pytest.raises(ValueError, match="max_loss"):
+        best_within_loss(t, "coverage@20", max_loss=-0.1)
+    with pytest.raises(ValueError, match="missing"):
+        best_within_loss(t, "revenue@20")
