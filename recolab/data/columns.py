@@ -13,6 +13,33 @@ from collections.abc import Mapping, Sequence
 
 from recolab.errors import DataError
 
+#: Header names of an item's title or name, most specific first (after :func:`normalise`).
+TITLE_ALIASES: tuple[str, ...] = (
+    "title",
+    "name",
+    "movietitle",
+    "productname",
+    "producttitle",
+    "itemname",
+    "itemtitle",
+    "booktitle",
+    "articlename",
+)
+
+#: Header names of an item's description, most specific first (after :func:`normalise`).
+DESCRIPTION_ALIASES: tuple[str, ...] = (
+    "description",
+    "productdescription",
+    "itemdescription",
+    "stockdescription",
+    "desc",
+    "summary",
+    "overview",
+    "text",
+    "plot",
+    "details",
+)
+
 #: Aliases per interaction-file role, most specific first. Compared after :func:`normalise`.
 ROLE_ALIASES: dict[str, tuple[str, ...]] = {
     "user": (
@@ -67,13 +94,16 @@ ROLE_ALIASES: dict[str, tuple[str, ...]] = {
     "price": ("unitprice", "price"),
     "event": ("event", "eventtype", "action", "interaction", "behavior", "behaviour"),
     "invoice": ("invoiceno", "invoice", "invoiceid", "orderid", "order", "transactionid"),
+    # the item's name, repeated on each row of a log (the Online Retail log's Description):
+    # each item's most frequent non-empty value becomes its title
+    "title": TITLE_ALIASES + DESCRIPTION_ALIASES[:4],
 }
 
 #: Aliases per item-catalogue role (used by :func:`recolab.data.io.load_items`).
 ITEM_ROLE_ALIASES: dict[str, tuple[str, ...]] = {
     "item": ROLE_ALIASES["item"],
-    "title": ("title", "name", "movietitle", "productname", "itemname", "booktitle"),
-    "description": ("description", "desc", "summary", "overview", "text", "plot", "details"),
+    "title": TITLE_ALIASES,
+    "description": DESCRIPTION_ALIASES,
     "genres": ("genres", "genre", "category", "categories", "tags", "categoryid"),
     "price": ("unitprice", "price"),
 }

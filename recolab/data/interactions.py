@@ -155,16 +155,21 @@ def build_interactions(
 
 
 def item_titles(data: InteractionData) -> list[str] | None:
-    """Titles per item index from the item metadata (column ``title``, else
-    ``description`` or ``name``), ``""`` where missing; ``None`` without such a column."""
+    """Titles per item index from the item metadata: its ``title``, else its ``name``, else
+    its ``description`` (per item, the first non-empty), ``""`` where none; ``None`` when the
+    metadata has none of these columns."""
     meta = data.item_meta
     if meta is None:
         return None
-    column = next((c for c in ("title", "description", "name") if c in meta.columns), None)
-    if column is None:
+    columns = [c for c in ("title", "name", "description") if c in meta.columns]
+    if not columns:
         return None
-    titles = meta[column].reindex(pd.Index(data.items.ids))
-    return [("" if pd.isna(t) else str(t)) for t in titles]
+    index = pd.Index(data.items.ids)
+    titles = pd.Series("", index=index, dtype=object)
+    for column in reversed(columns):
+        values = meta[column].reindex(index).fillna("").astype(str).str.strip()
+        titles = values.where(values != "", titles)
+    return [str(t) for t in titles]
 
 
 def data_fingerprint(data: InteractionData) -> str:

@@ -29,8 +29,14 @@ from recolab.data.columns import (
     list_columns,
     mapped_roles,
 )
-from recolab.data.interactions import InteractionData
-from recolab.data.items import ML100K_GENRES, load_items, read_items
+from recolab.data.interactions import InteractionData, item_titles
+from recolab.data.items import (
+    ML100K_GENRES,
+    load_items,
+    read_items,
+    titles_from_log,
+    with_log_titles,
+)
 from recolab.data.report import DataReport
 from recolab.data.tables import DELIMITERS, RawTable, read_table
 from recolab.data.users import (
@@ -372,6 +378,8 @@ def _clean(
         _timestamp_column(df, roles, out, rows)
     if "event" in roles:
         out["event"] = df[roles["event"]].astype("string").str.strip().fillna("").astype("object")
+    if "title" in roles:
+        out["title"] = df[roles["title"]]
     report.rules.append(
         "each dropped row is counted once, under the first reason that applies, checked in "
         "this order: " + "; ".join(rows.checked)
@@ -461,6 +469,9 @@ def load_interactions(
         raise DataError(
             f"no usable rows after cleaning: all {n} rows were dropped ({reasons})", file=name
         )
+    titles, varied = (
+        titles_from_log(out["item"], out.pop("title")) if "title" in roles else (None, 0)
+    )
     _value_column(out, kind, report)
     policy = duplicate_policy or ("last" if kind == "explicit" else "sum")
     report.duplicate_policy = policy
@@ -472,7 +483,11 @@ def load_interactions(
     item_meta = None
     if items is not None:
         item_meta, report.catalogue = read_items(items)
+    if titles is not None:
+        item_meta = with_log_titles(item_meta, titles)
     data = _build(out, kind=kind, item_meta=item_meta, report=report, name=Path(name).name)
+    if titles is not None:
+        _note_titles(data, report, roles["title"], varied)
     if item_meta is not None:
         missing = int((~data.frame["item"].drop_duplicates().isin(item_meta.index)).sum())
         report.notes.append(
@@ -483,6 +498,20 @@ def load_interactions(
     report.check_balance()
     log.info("%s: kept %d of %d rows", name, report.rows_kept, report.rows_read)
     return data
+
+
+def _note_titles(data: InteractionData, report: DataReport, column: str, varied: int) -> None:
+    """Say in the report where titles came from and how many items have none."""
+    found = item_titles(data) or []
+    missing = sum(1 for t in found if not t.strip()) if found else data.n_items
+    report.rules.append(
+        f"item titles from column {column!r}: each item's most frequent non-empty value "
+        f"({varied} items had more than one)"
+    )
+    report.notes.append(
+        f"items with a title: {data.n_items - missing} of {data.n_items}; "
+        f"without one (shown by id): {missing}"
+    )
 
 
 def _build(

@@ -188,3 +188,62 @@ def load_items(path: str | Path, mapping: Mapping[str, str] | None = None) -> pd
         As :func:`~recolab.data.tables.read_table`, or no item id column.
     """
     return read_items(path, mapping)[0]
+
+
+def titles_from_log(items: pd.Series, titles: pd.Series) -> tuple[pd.Series, int]:
+    """Each item's title from a log that repeats it on every row (the Online Retail log's
+    Description): the item's most frequent non-empty value, the first seen on a tie.
+
+    Parameters
+    ----------
+    items, titles:
+        The item id and the title cell of each kept row (aligned).
+
+    Returns
+    -------
+    (titles, varied)
+        Title per item id (str index ``item``; items whose rows are all empty are absent)
+        and how many items had more than one distinct non-empty title.
+    """
+    text = titles.astype("string").str.strip()
+    pairs = pd.DataFrame(
+        {"item": items.astype("str").to_numpy(), "title": text.to_numpy()}
+    ).dropna()
+    pairs = pairs[pairs["title"] != ""]
+    if pairs.empty:
+        return pd.Series([], index=pd.Index([], name="item"), dtype=object), 0
+    counts = pairs.groupby(["item", "title"], sort=False).size().reset_index(name="n")
+    varied = int((counts["item"].value_counts() > 1).sum())
+    best = counts.sort_values("n", ascending=False, kind="stable").drop_duplicates("item")
+    out = pd.Series(
+        best["title"].astype(str).to_numpy(),
+        index=pd.Index(best["item"].to_numpy(), name="item"),
+        dtype=object,
+    )
+    return out, varied
+
+
+def with_log_titles(item_meta: pd.DataFrame | None, titles: pd.Series) -> pd.DataFrame | None:
+    """Item metadata with the titles read from the log (see :func:`titles_from_log`).
+
+    Without a catalogue: a table of ``title`` and ``text`` (= the title, what the text
+    encoder embeds). With one: its own titles (or descriptions) win; the log's fill the
+    items it leaves without one, and items it lacks get a row.
+    """
+    if titles.empty:
+        return item_meta
+    if item_meta is None:
+        return pd.DataFrame({"title": titles, "text": titles}, index=titles.index)
+    meta = item_meta.copy()
+    meta.index = meta.index.astype(str)
+    own = next((c for c in ("title", "description") if c in meta.columns), None)
+    current = meta[own].fillna("").astype(str).str.strip() if own else pd.Series("", meta.index)
+    meta["title"] = current.where(current != "", titles.reindex(meta.index)).fillna("")
+    extra = titles[~titles.index.isin(meta.index)]
+    if len(extra):
+        rows = pd.DataFrame({"title": extra, "text": extra}, index=extra.index)
+        meta = pd.concat([meta, rows])
+    text = meta["text"].fillna("").astype(str) if "text" in meta.columns else meta["title"]
+    meta["text"] = text.where(text.str.strip() != "", meta["title"])
+    meta.index.name = "item"
+    return meta
