@@ -37,6 +37,7 @@ from recolab.data.items import (
     titles_from_log,
     with_log_titles,
 )
+from recolab.data.prices import ITEM_PRICE, add_item_prices, price_report
 from recolab.data.report import DataReport
 from recolab.data.tables import DELIMITERS, RawTable, read_table
 from recolab.data.users import (
@@ -273,6 +274,11 @@ def _log_columns(df: pd.DataFrame, roles: dict[str, str], out: pd.DataFrame, row
         price = _number_column(parse_numbers(df[roles["price"]]), "price", MAX_ABS_VALUE, rows)
         rows.drop("negative price", (price < 0).to_numpy())
         out["price"] = price
+        rows.report.rules.append(
+            "prices: rows priced below 0 (returns, bad-debt adjustments) are dropped and "
+            "counted; rows priced 0 are kept as interactions but not used for the item's "
+            "price; an item's price is the median unit price of its rows priced above 0"
+        )
 
 
 def _flag_scales(rating: pd.Series, rows: _Rows) -> None:
@@ -473,6 +479,8 @@ def load_interactions(
         titles_from_log(out["item"], out.pop("title")) if "title" in roles else (None, 0)
     )
     _value_column(out, kind, report)
+    if "price" in out.columns:
+        out = add_item_prices(out, report.prices)
     policy = duplicate_policy or ("last" if kind == "explicit" else "sum")
     report.duplicate_policy = policy
     out, merged = _merge_duplicates(out, policy, kind)
@@ -495,6 +503,7 @@ def load_interactions(
             f"{missing} interacted items have no catalogue entry"
         )
     fill_report_stats(data, report)
+    report.prices.update(price_report(data))
     report.check_balance()
     log.info("%s: kept %d of %d rows", name, report.rows_kept, report.rows_read)
     return data
@@ -567,6 +576,8 @@ def _merge_duplicates(out: pd.DataFrame, policy: str, kind: str) -> tuple[pd.Dat
         agg["quantity"] = policy if kind == "implicit" else "sum"
     if "price" in out.columns:
         agg["price"] = "mean"
+    if ITEM_PRICE in out.columns:
+        agg[ITEM_PRICE] = "first"  # the same on every row of an item
     if "timestamp" in out.columns:
         agg["timestamp"] = "max"
     if "event" in out.columns:

@@ -99,6 +99,8 @@ class DataReport:
     examples: dict[str, list[int]] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     catalogue: CatalogueReport | None = None
+    #: Item prices: items with and without one, rows priced 0 (see recolab.data.prices).
+    prices: dict[str, int] = field(default_factory=dict)
 
     def drop(self, reason: str, count: int, rows: list[int] | None = None) -> None:
         """Count ``count`` rows dropped for ``reason`` (and keep a few example row numbers)."""
@@ -155,6 +157,7 @@ class DataReport:
             f"users with < 5 interactions: {self.cold_users}, "
             f"items with < 5 interactions: {self.cold_items}",
         ]
+        lines += [f"prices, {what}: {n}" for what, n in self.prices.items()]
         lines += [f"warning: {w}" for w in self.warnings]
         lines += [f"note: {n}" for n in self.notes]
         if self.catalogue is not None:
