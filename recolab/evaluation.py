@@ -31,9 +31,10 @@ from typing import Any
 import numpy as np
 
 from recolab.data.interactions import InteractionData
+from recolab.data.prices import item_prices
 from recolab.errors import DataError
 from recolab.features.tabular import genre_vectors
-from recolab.metrics import mae, ranking_metrics, rmse
+from recolab.metrics import mae, ranking_metrics, revenue_metrics, rmse
 from recolab.models.base import Recommender
 
 logger = logging.getLogger(__name__)
@@ -252,7 +253,10 @@ def evaluate(
         n_train_users=n_train_users,
         item_vectors=item_vectors,
     )
+    revenue, priced = _revenue(topk, test_m[eval_users], train, test, eval_users, protocol.ks)
+    metrics.update(revenue)
     described = protocol.describe(train, test)
+    described.update(priced)
     described["diversity_vectors"] = (
         "none (diversity omitted)" if item_vectors is None else f"{item_vectors.shape[1]} dims"
     )
@@ -287,6 +291,40 @@ def evaluate(
     )
 
 
+REVENUE_RULE = (
+    "revenue@k = Σ price × quantity over the hits in the top k (quantity held out; 1 without "
+    "a quantity column), averaged over evaluated users; price_recall@k = Σ price of the hits "
+    "/ Σ price of the user's test items. An item's price is its catalogue price, else the "
+    "median unit price of its log rows priced above 0; hits on items without a price add 0 "
+    "(counted in n_test_interactions_unpriced)."
+)
+
+
+def _revenue(
+    topk: np.ndarray,
+    test_rows: Any,
+    train: InteractionData,
+    test: InteractionData,
+    eval_users: np.ndarray,
+    ks: Sequence[int],
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """revenue@k and price_recall@k, and the rule and price counts for the protocol, when
+    the data have prices; two empty dicts otherwise."""
+    prices = item_prices(train, test)
+    if prices is None:
+        return {}, {}
+    quantities = None
+    if "quantity" in test.frame.columns:
+        quantities = test.matrix("quantity")[eval_users]
+    metrics = revenue_metrics(topk, test_rows, prices.filled(), ks, quantities=quantities)
+    return metrics, {
+        "revenue": REVENUE_RULE,
+        "price_source": prices.source,
+        "prices": prices.counts,
+        "n_test_interactions_unpriced": int((~prices.known[test_rows.indices]).sum()),
+    }
+
+
 DEFAULT_TABLE_KEYS = (
     "precision@10",
     "recall@10",
@@ -298,6 +336,7 @@ DEFAULT_TABLE_KEYS = (
     "novelty@20",
     "diversity@20",
     "exposure_equality@20",
+    "revenue@20",
 )
 
 

@@ -305,6 +305,94 @@ def _pair(predicted: np.ndarray, actual: np.ndarray) -> tuple[np.ndarray, np.nda
     return p, a
 
 
+def revenue_metrics(
+    topk: np.ndarray,
+    test: sp.spmatrix | np.ndarray,
+    prices: np.ndarray,
+    ks: Sequence[int] | int = (10, 20),
+    *,
+    quantities: sp.spmatrix | np.ndarray | None = None,
+) -> dict[str, float]:
+    """Revenue of the hits and price-weighted recall at several cut-offs.
+
+    ``revenue@k`` of a user is ``Σ price_i × quantity_ui`` over the hits ``i`` in their top
+    ``k``; ``price_recall@k`` is ``Σ price_i`` over those hits divided by ``Σ price_i`` over
+    all the user's relevant items. Both are averaged over the users with ≥1 relevant item
+    (price recall over those whose relevant items have a total price above 0; NaN if none).
+
+    Parameters
+    ----------
+    topk:
+        ``n_users × K`` item indices, best first, ``-1`` padding; ``K ≥ max(ks)``.
+    test:
+        ``n_users × n_items`` relevance, rows aligned with ``topk`` (nonzero = relevant).
+    prices:
+        float ``(n_items,)`` price per item, ≥ 0. An item without a price must be given as
+        0 by the caller, who says so (:meth:`recolab.data.prices.ItemPrices.filled`): its
+        hits then add no revenue.
+    ks:
+        Cut-offs.
+    quantities:
+        ``n_users × n_items`` held-out quantities, aligned with ``test`` (read at the relevant
+        entries). ``None``: every relevant item counts quantity 1.
+
+    Returns
+    -------
+    dict
+        ``{"revenue@10": ..., "price_recall@10": ..., "revenue@20": ..., ...}``.
+
+    Examples
+    --------
+    >>> topk = np.array([[0, 1], [2, 0]])
+    >>> test = sp.csr_matrix(np.array([[1, 0, 1], [1, 1, 0]], dtype=np.float32))
+    >>> qty = sp.csr_matrix(np.array([[2, 0, 1], [3, 1, 0]], dtype=np.float32))
+    >>> m = revenue_metrics(topk, test, np.array([10.0, 1.0, 4.0]), (2,), quantities=qty)
+    >>> m["revenue@2"], m["price_recall@2"]  # (20 + 30) / 2; (10/14 + 10/11) / 2
+    (25.0, 0.8116883116883117)
+    """
+    topk = _check_topk(topk)
+    ks = _check_ks(ks, topk.shape[1])
+    rel = _relevant(test, topk.shape[0])
+    prices = np.asarray(prices, dtype=np.float64).reshape(-1)
+    if prices.shape != (rel.shape[1],):
+        raise ValueError(f"prices has shape {prices.shape}, expected ({rel.shape[1]},)")
+    if not np.all(np.isfinite(prices)) or np.any(prices < 0):
+        raise ValueError("prices must be finite and ≥ 0 (give items without a price as 0)")
+    kmax = max(ks)
+    head = topk[:, :kmax]
+    hits = _hits(head, rel)
+    items = np.where(hits, head, 0)
+    hit_price = np.where(hits, prices[items], 0.0)
+    qty = np.ones(head.shape) if quantities is None else _quantity_at(quantities, head, hits)
+    has_rel = np.diff(rel.indptr) > 0
+    rows = np.repeat(np.arange(rel.shape[0]), np.diff(rel.indptr))
+    total_price = np.bincount(rows, weights=prices[rel.indices], minlength=rel.shape[0])
+    priced = has_rel & (total_price > 0)
+    out: dict[str, float] = {}
+    for k in sorted(ks):
+        revenue = (hit_price[:, :k] * qty[:, :k]).sum(axis=1)
+        share = hit_price[:, :k].sum(axis=1) / np.where(priced, total_price, 1.0)
+        out[f"revenue@{k}"] = float(revenue[has_rel].mean()) if has_rel.any() else float("nan")
+        out[f"price_recall@{k}"] = float(share[priced].mean()) if priced.any() else float("nan")
+    return out
+
+
+def _quantity_at(
+    quantities: sp.spmatrix | np.ndarray, head: np.ndarray, hits: np.ndarray
+) -> np.ndarray:
+    """Held-out quantity of each hit of ``head`` (0 elsewhere); a hit must have one > 0."""
+    q = sp.csr_matrix(quantities)
+    if q.shape[0] != head.shape[0]:
+        raise ValueError(f"quantities has {q.shape[0]} rows but topk has {head.shape[0]}")
+    rows = np.broadcast_to(np.arange(head.shape[0])[:, None], head.shape)
+    out = np.zeros(head.shape)
+    if hits.any():
+        out[hits] = np.asarray(q[rows[hits], head[hits]]).ravel()
+    if not np.all(out[hits] > 0):  # also catches NaN
+        raise ValueError("quantities: a relevant test item has no quantity above 0")
+    return out
+
+
 def ranking_metrics(
     topk: np.ndarray,
     test: sp.spmatrix | np.ndarray,
