@@ -34,6 +34,7 @@ __all__ = [
     "long_tail_figure",
     "metrics_vs_lambda_figure",
     "pareto_figure",
+    "revenue_front_figure",
     "sparsity_curve_figure",
     "training_curves_figure",
 ]
@@ -53,6 +54,8 @@ _METRIC_NAMES = {
     "exposure_equality": "Exposure equality (1 − Gini)",
     "gini": "Gini",
     "rmse": "RMSE",
+    "revenue": "Revenue",
+    "price_recall": "Price-weighted recall",
     "mae": "MAE",
 }
 _PLAIN_NAMES = {
@@ -317,6 +320,48 @@ def pareto_figure(
         hovermode="closest",
     )
     return fig
+
+
+def revenue_front_figure(
+    df: pd.DataFrame,
+    k: int = 20,
+    *,
+    accuracy: str = "ndcg@10",
+    current_lam: float | None = None,
+    references: pd.DataFrame | None = None,
+    lam_col: str = "lam",
+) -> go.Figure:
+    """The front of accuracy against revenue: ``accuracy`` (default ndcg@10) over λ against
+    ``revenue@k``, drawn by :func:`pareto_figure` (both maximised).
+
+    Raises
+    ------
+    ValueError
+        When ``df`` has no ``revenue@k`` column: the data had no prices, so there is no
+        revenue to plot (evaluation reports revenue@k only when prices are known).
+
+    Examples
+    --------
+    >>> rows = pd.DataFrame({"lam": [0.0, 1.0], "ndcg@10": [0.3, 0.25],
+    ...                      "revenue@20": [40.0, 55.0]})
+    >>> revenue_front_figure(rows).layout.xaxis.title.text
+    'Revenue@20'
+    """
+    column = f"revenue@{int(k)}"
+    if isinstance(df, pd.DataFrame) and column not in df.columns:
+        raise ValueError(
+            f"revenue_front_figure: no {column!r} column; revenue is measured only when the "
+            "data have item prices"
+        )
+    return pareto_figure(
+        df,
+        x=column,
+        y=accuracy,
+        current_lam=current_lam,
+        references=references,
+        lam_col=lam_col,
+        title=f"{axis_label(accuracy)} vs {axis_label(column)}",
+    )
 
 
 def metrics_vs_lambda_figure(

@@ -9,6 +9,7 @@ name               objective        class
 ``mmr``            diversity        :class:`MMR` (needs item vectors)
 ``exposure``       coverage         :class:`ExposureGreedy`
 ``calibration``    calibration      :class:`Calibration` (needs category vectors)
+``revenue``        revenue          :class:`RevenueBoost` (needs item prices)
 =================  ===============  ==================================================
 
 Wrap a base model with :class:`ReRankedRecommender` to get a recommender whose
@@ -23,7 +24,7 @@ MMR()
 >>> make_reranker("nope")
 Traceback (most recent call last):
 ...
-ValueError: unknown re-ranker 'nope'; known re-rankers: calibration, exposure, mmr, popularity
+ValueError: unknown re-ranker 'nope'; known re-rankers: calibration, exposure, mmr, popularity, revenue
 """
 
 from __future__ import annotations
@@ -35,10 +36,11 @@ from recolab.rerank.calibration import Calibration
 from recolab.rerank.exposure import ExposureGreedy
 from recolab.rerank.mmr import MMR
 from recolab.rerank.popularity import PopularityPenalty
+from recolab.rerank.revenue import RevenueBoost
 
 #: Re-ranker classes by :attr:`ReRanker.name`.
 RERANKERS: dict[str, type[ReRanker]] = {
-    cls.name: cls for cls in (PopularityPenalty, MMR, ExposureGreedy, Calibration)
+    cls.name: cls for cls in (PopularityPenalty, MMR, ExposureGreedy, Calibration, RevenueBoost)
 }
 
 
@@ -77,5 +79,6 @@ __all__ = [
     "PopularityPenalty",
     "ReRankedRecommender",
     "ReRanker",
+    "RevenueBoost",
     "make_reranker",
 ]

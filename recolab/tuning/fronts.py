@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from recolab.data.interactions import InteractionData
+from recolab.data.prices import item_prices
 from recolab.evaluation import evaluate
 from recolab.models.base import Recommender
 from recolab.pareto import hypervolume
@@ -35,7 +36,9 @@ LAM_CEILING = 64.0
 #: Points of a front (including λ = 0 and the top of the range).
 FRONT_POINTS = 11
 #: The objective pairs whose hypervolumes are reported (the first one chooses).
-HV_PAIRS = (("ndcg@10", "coverage@20"), ("ndcg@10", "novelty@20"))
+#: (ndcg@10, revenue@20) is reported only where the data have prices (evaluate reports
+#: revenue@k only then).
+HV_PAIRS = (("ndcg@10", "coverage@20"), ("ndcg@10", "novelty@20"), ("ndcg@10", "revenue@20"))
 #: Cut-offs evaluated along a front.
 KS = (10, 20)
 #: Candidate-list lengths tried per mechanism: longer lists let the slider reach further,
@@ -47,6 +50,7 @@ CANDIDATE_GRID = {
     "exposure": (100, 200, 400),
     "mmr": (100,),
     "calibration": (100,),
+    "revenue": (100, 200, 400),
 }
 
 
@@ -231,14 +235,26 @@ def _front_at(
     )
 
 
-def available_mechanisms(vectors: np.ndarray | None, categories: np.ndarray | None) -> list[str]:
-    """The re-rankers the data allow: MMR needs item vectors, calibration categories."""
+def available_mechanisms(
+    vectors: np.ndarray | None, categories: np.ndarray | None, prices: bool = False
+) -> list[str]:
+    """The re-rankers the data allow: MMR needs item vectors, calibration categories, the
+    revenue boost item prices (``prices``: whether any item has one, see
+    :func:`has_prices`)."""
     names = ["popularity", "exposure"]
     if vectors is not None:
         names.append("mmr")
     if categories is not None:
         names.append("calibration")
+    if prices:
+        names.append("revenue")
     return names
+
+
+def has_prices(data: InteractionData) -> bool:
+    """Whether at least one item of ``data`` has a price (log or catalogue)."""
+    prices = item_prices(data)
+    return prices is not None and bool(prices.known.any())
 
 
 def choose_mechanism(
@@ -253,7 +269,7 @@ def choose_mechanism(
 ) -> tuple[MechanismFront, list[MechanismFront]]:
     """Every available mechanism's validation front, and the one with the largest
     (ndcg@10, coverage@20) hypervolume (first in ``names`` on a tie)."""
-    names = list(names or available_mechanisms(vectors, categories))
+    names = list(names or available_mechanisms(vectors, categories, has_prices(fit)))
     fronts = [
         mechanism_front(
             base, n, fit, valid, vectors=vectors, categories=categories, max_loss=max_loss

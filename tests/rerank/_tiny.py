@@ -6,6 +6,7 @@ import numpy as np
 import pandas as pd
 
 from recolab.data import InteractionData, Vocabulary, build_interactions
+from recolab.data.prices import ITEM_PRICE
 from recolab.rerank import Candidates
 
 
@@ -25,9 +26,12 @@ def implicit(
     """Implicit data from (user, item) pairs; ``users``/``items`` fix the index order."""
     frame = pd.DataFrame(pairs, columns=["user", "item"])
     frame["value"] = 1.0
-    return build_interactions(
+    data = build_interactions(
         frame,
         kind="implicit",
         users=Vocabulary.from_ids(users) if users is not None else None,
         items=Vocabulary.from_ids(items) if items is not None else None,
     )
+    # every item priced 1, 4 or 7 (by index), so the revenue re-ranker has prices to use
+    priced = data.frame.assign(**{ITEM_PRICE: 1.0 + 3.0 * (data.frame["item_idx"] % 3)})
+    return data.with_frame(priced)

@@ -17,12 +17,13 @@ from recolab.rerank import (
     ExposureGreedy,
     PopularityPenalty,
     ReRanker,
+    RevenueBoost,
     make_reranker,
 )
 from recolab.rerank.base import base_order, check_lam, standardised_relevance
 from tests.rerank._tiny import cand, implicit
 
-MODULES = ["__init__", "base", "popularity", "mmr", "exposure", "calibration"]
+MODULES = ["__init__", "base", "popularity", "mmr", "exposure", "calibration", "revenue"]
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -80,6 +81,7 @@ def test_registry_and_names() -> None:
         "mmr": MMR,
         "exposure": ExposureGreedy,
         "calibration": Calibration,
+        "revenue": RevenueBoost,
     }
     assert expected == RERANKERS
     objectives = {name: cls.objective for name, cls in RERANKERS.items()}
@@ -88,6 +90,7 @@ def test_registry_and_names() -> None:
         "mmr": "diversity",
         "exposure": "coverage",
         "calibration": "calibration",
+        "revenue": "revenue",
     }
 
 
