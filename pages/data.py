@@ -34,8 +34,37 @@ elif source == "Upload":
         "User attributes (optional: id, then columns such as age, gender, occupation)",
         key="upload_users",
     )
-    if st.button("Save upload", key="save_upload", type="primary", disabled=inter is None):
-        with common.guard("Saving the upload"):
+    up_mapping: dict[str, str] = {}
+    readable = False
+    if inter is not None:
+        with common.guard(f"Reading {inter.name}"):
+            up_columns, up_detected = studio.upload_columns(root, inter.name, inter.getvalue())
+            readable = True
+            with st.expander("Column mapping", expanded=True):
+                st.caption("Pre-filled by detection; the file is checked with it on saving.")
+                up_options = ["", *up_columns]
+                for role, col in zip(studio.MAPPING_ROLES, st.columns(4) * 3, strict=False):
+                    with col:
+                        up_mapping[role] = st.selectbox(
+                            role,
+                            up_options,
+                            index=up_options.index(up_detected.get(role, "")),
+                            key=f"upmap_{inter.name}_{role}",
+                        )
+    up_users: dict[str, str] | None = None
+    if readable and users is not None:
+        with common.guard(f"Reading {users.name}"):
+            readable = False
+            u_cols, _ = studio.upload_columns(root, users.name, users.getvalue())
+            u_pick = st.selectbox(
+                "User attributes: user id column (empty: detect)",
+                ["", *u_cols],
+                key=f"upusers_{users.name}",
+            )
+            up_users = {"user": u_pick} if u_pick else None
+            readable = True
+    if st.button("Save upload", key="save_upload", type="primary", disabled=not readable):
+        with common.guard(f"Saving {inter.name}"):
             info = studio.save_upload(
                 root,
                 inter.name,
@@ -44,6 +73,8 @@ elif source == "Upload":
                 items_data=items.getvalue() if items else None,
                 users_name=users.name if users else None,
                 users_data=users.getvalue() if users else None,
+                mapping=up_mapping,
+                users_mapping=up_users,
             )
             common.set_current("dataset", info.id)
             st.success(f"Saved as dataset `{info.id}` in the workspace.")
@@ -93,8 +124,9 @@ if info.kind == "upload" and info.interactions is not None:
                         key=f"map_{info.id}_{role}",
                     )
             if st.button("Apply mapping", key="apply_mapping"):
-                info = studio.set_mapping(root, info.id, mapping)
-                st.success("Mapping saved.")
+                with common.guard("Applying the mapping (the previous one is kept)"):
+                    info = studio.set_mapping(root, info.id, mapping)
+                    st.success("Mapping saved.")
         st.markdown("**Preview**")
         st.dataframe(studio.preview(info.interactions), hide_index=True, height=240)
     if info.users is not None:

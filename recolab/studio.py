@@ -17,7 +17,10 @@ import io
 import json
 import logging
 import math
+import os
 import re
+import shutil
+import tempfile
 import time
 import zipfile
 from collections.abc import Mapping, Sequence
@@ -44,7 +47,17 @@ MODEL_LABELS = {
 }
 
 #: Roles offered in the column-mapping selectboxes of the Data page.
-MAPPING_ROLES = ("user", "item", "rating", "timestamp", "quantity", "price", "event", "invoice")
+MAPPING_ROLES = (
+    "user",
+    "item",
+    "rating",
+    "timestamp",
+    "quantity",
+    "price",
+    "event",
+    "invoice",
+    "title",
+)
 
 #: Metric cards of the Trade-offs page: (label, column template) — ``{k}`` is the cut-off.
 CARD_METRICS = (
@@ -126,6 +139,68 @@ def _write_atomic(path: Path, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
+@dataclass(frozen=True)
+class _UploadFile:
+    """One uploaded file: its name in the dataset folder, its original name and bytes."""
+
+    stored: str
+    original: str
+    data: bytes
+
+
+def _upload_files(
+    name: str,
+    data: bytes,
+    items: tuple[str | None, bytes | None],
+    users: tuple[str | None, bytes | None],
+) -> dict[str, _UploadFile]:
+    """The files of an upload by role (interactions, items, users), named as stored."""
+    files = {
+        "interactions": _UploadFile("interactions-" + _safe_name(name, "data.csv"), name, data)
+    }
+    for role, (fname, blob) in (("items", items), ("users", users)):
+        if blob:
+            original = fname or f"{role}.csv"
+            files[role] = _UploadFile(
+                f"{role}-" + _safe_name(original, f"{role}.csv"), original, blob
+            )
+    return files
+
+
+def _renamed(exc: DataError, folder: Path, files: Mapping[str, _UploadFile]) -> DataError:
+    """``exc`` naming the uploaded file as the user called it, not its staging path."""
+    text = str(exc)
+    for f in files.values():
+        text = text.replace(str(folder / f.stored), f.original)
+    out = DataError(text)
+    out.file = next(
+        (f.original for f in files.values() if exc.file == str(folder / f.stored)), exc.file
+    )
+    out.row, out.column = exc.row, exc.column
+    return out
+
+
+def _validate_upload(
+    folder: Path,
+    files: Mapping[str, _UploadFile],
+    mapping: Mapping[str, str],
+    users_mapping: Mapping[str, str],
+) -> InteractionData:
+    """Load the staged files as :func:`load_dataset` would (read, map, clean)."""
+    from recolab.data.io import load_interactions, load_users
+
+    items = folder / files["items"].stored if "items" in files else None
+    try:
+        data = load_interactions(
+            folder / files["interactions"].stored, mapping or None, items=items
+        )
+        if "users" in files:
+            data.user_meta = load_users(folder / files["users"].stored, users_mapping or None)
+    except DataError as exc:
+        raise _renamed(exc, folder, files) from exc
+    return data
+
+
 def save_upload(
     root: Path,
     name: str,
@@ -135,13 +210,18 @@ def save_upload(
     items_data: bytes | None = None,
     users_name: str | None = None,
     users_data: bytes | None = None,
+    mapping: Mapping[str, str] | None = None,
+    users_mapping: Mapping[str, str] | None = None,
 ) -> DatasetInfo:
-    """Save an uploaded interactions file (and optional item and user files) as a workspace
-    dataset.
+    """Check an uploaded interactions file (and optional item and user files) and save it as
+    a workspace dataset.
 
-    The id is derived from the content, so uploading the same files twice gives the same
-    dataset. Files are written atomically (temporary name, then rename): a dataset folder
-    never holds half a file.
+    The files are written to a staging folder and loaded there exactly as
+    :func:`load_dataset` loads them (read, map columns, clean); only when that succeeds do
+    they move into the dataset folder. A file that cannot be used (an image, one column, a
+    mapping naming a missing column, no usable rows …) leaves the workspace as it was. The id
+    is derived from the content, so uploading the same files twice gives the same dataset;
+    files are written atomically.
 
     Parameters
     ----------
@@ -153,18 +233,23 @@ def save_upload(
         Same for the optional item catalogue (titles, descriptions, genres).
     users_name, users_data:
         Same for the optional user attributes (a user id column, then attribute columns such
-        as age, gender, occupation; or MovieLens ``u.user``). Checked by
-        :func:`load_dataset`, not here.
+        as age, gender, occupation; or MovieLens ``u.user``).
+    mapping:
+        Role → column of the interactions file (empty values ignored); ``None``: detection,
+        or the mapping stored for the same files before.
+    users_mapping:
+        ``{"user": COLUMN}`` for the users file; ``None``: detection (or as stored).
 
     Returns
     -------
     DatasetInfo
-        The saved dataset (not yet validated: call :func:`load_dataset`).
+        The saved dataset.
 
     Raises
     ------
     DataError
-        If the interactions file is empty.
+        The files cannot be loaded; the message names the uploaded file (as the user named
+        it), and the row and column where they apply. Nothing is written then.
     """
     if not data:
         raise DataError("the uploaded file is empty", file=name)
@@ -174,40 +259,71 @@ def save_upload(
     if users_data:
         digest.update(b"\0users\0" + users_data)
     dataset_id = "up-" + digest.hexdigest()[:12]
-    folder = Path(root) / "datasets" / dataset_id
-    folder.mkdir(parents=True, exist_ok=True)
-    inter_file = "interactions-" + _safe_name(name, "data.csv")
-    _write_atomic(folder / inter_file, data)
-    items_file = None
-    if items_data:
-        items_file = "items-" + _safe_name(items_name or "items.csv", "items.csv")
-        _write_atomic(folder / items_file, items_data)
-    users_file = None
-    if users_data:
-        users_file = "users-" + _safe_name(users_name or "users.csv", "users.csv")
-        _write_atomic(folder / users_file, users_data)
-    meta_path = folder / "meta.json"
-    mapping: dict[str, str] = {}
-    users_mapping: dict[str, str] = {}
-    if meta_path.is_file():
-        old = json.loads(meta_path.read_text())
-        mapping = dict(old.get("mapping") or {})
-        users_mapping = dict(old.get("users_mapping") or {})
+    files = _upload_files(name, data, (items_name, items_data), (users_name, users_data))
+    datasets = Path(root) / "datasets"
+    folder = datasets / dataset_id
+    old = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").is_file() else {}
+    chosen = _clean_mapping(mapping if mapping is not None else old.get("mapping") or {})
+    users_chosen = _clean_mapping(
+        users_mapping if users_mapping is not None else old.get("users_mapping") or {}
+    )
+    if not users_data:
+        users_chosen = {}
+    datasets.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=datasets))
+    try:
+        for f in files.values():
+            _write_atomic(staging / f.stored, f.data)
+        _validate_upload(staging, files, chosen, users_chosen)
+        folder.mkdir(parents=True, exist_ok=True)
+        for f in files.values():
+            os.replace(staging / f.stored, folder / f.stored)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     meta = {
         "id": dataset_id,
         "name": str(name),
-        "interactions": inter_file,
-        "items": items_file,
+        "interactions": files["interactions"].stored,
+        "items": files["items"].stored if "items" in files else None,
         "items_name": items_name,
-        "users": users_file,
+        "users": files["users"].stored if "users" in files else None,
         "users_name": users_name if users_data else None,
-        "mapping": mapping,
-        "users_mapping": users_mapping if users_data else {},
+        "mapping": chosen,
+        "users_mapping": users_chosen,
         "created": time.time(),
     }
-    _write_atomic(meta_path, json.dumps(meta, indent=2).encode())
+    _write_atomic(folder / "meta.json", json.dumps(meta, indent=2).encode())
     log.info("saved upload %s as dataset %s", name, dataset_id)
     return get_dataset(root, dataset_id)
+
+
+def _clean_mapping(mapping: Mapping[str, str]) -> dict[str, str]:
+    """Role → column without the empty choices."""
+    return {str(k): str(v) for k, v in mapping.items() if v}
+
+
+def upload_columns(root: Path, name: str, data: bytes) -> tuple[list[str], dict[str, str]]:
+    """The columns of an uploaded file not yet saved, and the roles detected for them (as
+    :func:`detect_mapping`), read from a staging copy that is removed afterwards.
+
+    Raises
+    ------
+    DataError
+        If the file cannot be read as a table (naming the file as the user called it).
+    """
+    if not data:
+        raise DataError("the uploaded file is empty", file=name)
+    datasets = Path(root) / "datasets"
+    datasets.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=datasets))
+    files = {"interactions": _UploadFile("upload-" + _safe_name(name, "data.csv"), name, data)}
+    try:
+        _write_atomic(staging / files["interactions"].stored, data)
+        return detect_mapping(staging / files["interactions"].stored)
+    except DataError as exc:
+        raise _renamed(exc, staging, files) from exc
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _upload_meta(root: Path, dataset_id: str) -> tuple[Path, dict[str, Any]]:
@@ -220,9 +336,17 @@ def _upload_meta(root: Path, dataset_id: str) -> tuple[Path, dict[str, Any]]:
 
 
 def set_mapping(root: Path, dataset_id: str, mapping: Mapping[str, str]) -> DatasetInfo:
-    """Store the column mapping chosen for an uploaded dataset (empty values are dropped)."""
+    """Store the column mapping chosen for an uploaded dataset (empty values are dropped),
+    once the log loads with it; a mapping that fails raises :class:`DataError` and the stored
+    one stays."""
     meta_path, meta = _upload_meta(root, dataset_id)
-    meta["mapping"] = {str(k): str(v) for k, v in mapping.items() if v}
+    info = get_dataset(root, dataset_id)
+    chosen = _clean_mapping(mapping)
+    assert info.interactions is not None
+    from recolab.data.io import load_interactions
+
+    load_interactions(info.interactions, chosen or None, items=info.items)  # refuse a bad one
+    meta["mapping"] = chosen
     _write_atomic(meta_path, json.dumps(meta, indent=2).encode())
     return get_dataset(root, dataset_id)
 

@@ -90,12 +90,16 @@ def test_detect_mapping_with_and_without_header(tmp_path: Path) -> None:
 
 
 def test_set_mapping_fixes_a_load(root: Path) -> None:
-    info = studio.save_upload(root, "p.csv", b"person,sku\np1,a\np1,b\np2,a\n")
+    csv = b"person,sku\np1,a\np1,b\np2,a\n"
     with pytest.raises(DataError, match="no user column") as err:
-        studio.load_dataset(root, info.id)
-    assert "p.csv" in str(err.value)
-    studio.set_mapping(root, info.id, {"user": "person", "rating": ""})
+        studio.save_upload(root, "p.csv", csv)  # refused before anything is written
+    assert "file p.csv:" in str(err.value) and err.value.file == "p.csv"
+    assert [d.id for d in studio.list_datasets(root) if d.kind == "upload"] == []
+    info = studio.save_upload(root, "p.csv", csv, mapping={"user": "person", "rating": ""})
     assert studio.get_dataset(root, info.id).mapping == {"user": "person"}
+    with pytest.raises(DataError, match="no such column"):
+        studio.set_mapping(root, info.id, {"user": "nobody"})
+    assert studio.get_dataset(root, info.id).mapping == {"user": "person"}  # kept
     data = studio.load_dataset(root, info.id)
     assert (data.n_users, data.n_items, data.n_interactions) == (2, 2, 3)
     stats = studio.dataset_stats(data)
@@ -113,8 +117,13 @@ def test_preview_returns_first_rows(tmp_path: Path) -> None:
 def test_training_spec_for_sample_and_upload(root: Path) -> None:
     spec = studio.training_spec(root, "ml-100k", {"epochs": 3})
     assert spec["sample"] == "ml-100k" and spec["config"]["epochs"] == 3 and "train" not in spec
-    info = studio.save_upload(root, "p.csv", b"person,sku\np1,a\n", items_data=b"sku,title\na,A\n")
-    studio.set_mapping(root, info.id, {"user": "person"})
+    info = studio.save_upload(
+        root,
+        "p.csv",
+        b"person,sku\np1,a\n",
+        items_data=b"sku,title\na,A\n",
+        mapping={"user": "person"},
+    )
     spec = studio.training_spec(root, info.id, {})
     assert spec["train"] == str(info.interactions) and spec["items"] == str(info.items)
     assert spec["mapping"] == {"user": "person"} and "sample" not in spec
@@ -183,9 +192,8 @@ def test_users_file_with_a_repeated_id_is_a_data_error_on_load(root: Path) -> No
     ratings, _ = _ml100k_slice(200)
     lines = (ML100K / "u.user").read_bytes().splitlines(keepends=True)
     users = b"".join([*lines[:5], lines[2]])  # user 3 again on row 6
-    info = studio.save_upload(root, "u.data", ratings, users_name="u.user", users_data=users)
     with pytest.raises(DataError, match="appears again") as err:
-        studio.load_dataset(root, info.id)
+        studio.save_upload(root, "u.data", ratings, users_name="u.user", users_data=users)
     assert err.value.row == 6 and "'3'" in str(err.value)
     assert "row 6" in str(err.value) and "u.user" in str(err.value)
 
@@ -213,12 +221,19 @@ def test_users_id_column_chosen_by_hand(root: Path) -> None:
 
     log_csv = b"user,item\nu1,a\nu2,b\nu3,a\n"
     users_csv = b"member,age,city\nu1,30,Paris\nu2,41,Lyon\n"
-    info = studio.save_upload(root, "log.csv", log_csv, users_name="m.csv", users_data=users_csv)
-    assert info.users is not None and info.users_mapping == {}
+    with pytest.raises(DataError, match="no user id column found; columns found: member") as err:
+        studio.save_upload(root, "log.csv", log_csv, users_name="m.csv", users_data=users_csv)
+    assert "m.csv" in str(err.value)
+    info = studio.save_upload(
+        root,
+        "log.csv",
+        log_csv,
+        users_name="m.csv",
+        users_data=users_csv,
+        users_mapping={"user": "member"},
+    )
+    assert info.users is not None
     assert studio.detect_user_id_column(info.users) == (["member", "age", "city"], None)
-    with pytest.raises(DataError, match="no user id column found; columns found: member"):
-        studio.load_dataset(root, info.id)
-    info = studio.set_users_mapping(root, info.id, "member")
     assert info.users_mapping == {"user": "member"}
     data = studio.load_dataset(root, info.id)
     assert list(data.user_meta.columns) == ["age", "city"]

@@ -48,49 +48,80 @@ def test_data_page_loads_a_sample_and_shows_the_report(home: Path) -> None:
     assert shown["Users with attributes"] == "943 / 943"  # the sample ships u.user
 
 
-def test_bad_upload_shows_a_readable_error_and_the_app_keeps_working(home: Path) -> None:
-    bad = studio.save_upload(home, "clicks.csv", b"visitor,when\nv1,2020-01-01\nv2,2020-01-02\n")
-    at = _app(dataset=bad.id)
+def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.radio(key="data_source").set_value("Upload").run()
+    at.file_uploader(key="upload_inter").upload(name, data)
+    return at.run()  # an upload reruns the page
+
+
+PNG = (
+    b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01\x08\x02"
+    b"\x00\x00\x00\x90wS\xde\x00\x00\x00\x0cIDATx\x9cc\xf8\xcf\xc0\x00\x00\x03\x01"
+    b"\x01\x00\xc9\xfe\x92\xef\x00\x00\x00\x00IEND\xaeB`\x82"
+)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "match"),
+    [("photo.png", PNG, "png"), ("one.csv", b"user item\nu1 a\nu2 b\n", "only one column")],
+)
+def test_a_broken_upload_leaves_the_previous_dataset_current(
+    home: Path, name: str, data: bytes, match: str
+) -> None:
+    at = _app(dataset="ml-100k")
+    before = [d.id for d in studio.list_datasets(home)]
+    _upload(at, name, data)
     _no_exception(at)
+    save = at.button(key="save_upload")
+    if not save.disabled:  # a file that reads as a table is checked on saving
+        save.click().run()
+        _no_exception(at)
     errors = [e.value for e in at.error]
-    assert errors, "a bad upload must show st.error"
-    assert any("no item column found" in e and "clicks.csv" in e for e in errors), errors
-    # the same session then works on a good dataset
-    at.button(key="use_sample").click().run()
+    assert len(errors) == 1, errors
+    assert name in errors[0] and match in errors[0].lower(), errors
+    assert not at.success
+    assert at.query_params["dataset"] == "ml-100k"
+    assert [d.id for d in studio.list_datasets(home)] == before
+    assert _metrics(at)["Users"] == "943"  # the previous dataset is still the one shown
+
+
+def test_mapping_chosen_before_saving_an_upload(home: Path) -> None:
+    at = _upload(_app(), "odd.csv", b"person,sku,when\np1,a,1\np1,b,2\np2,a,3\np2,c,4\n")
     _no_exception(at)
-    assert _metrics(at)["Users"] == "943"
-    assert not at.error
-
-
-def test_mapping_override_fixes_an_upload(home: Path) -> None:
-    csv = b"person,sku,when\np1,a,1\np1,b,2\np2,a,3\np2,c,4\n"
-    info = studio.save_upload(home, "odd.csv", csv)
-    at = _app(dataset=info.id)
-    assert at.error  # 'sku' is detected as item, but "person" is no known user name
-    assert at.selectbox(key=f"map_{info.id}_item").value == "sku"
-    at.selectbox(key=f"map_{info.id}_user").set_value("person")
+    assert at.selectbox(key="upmap_odd.csv_item").value == "sku"
+    assert at.selectbox(key="upmap_odd.csv_user").value == ""  # "person" is no known name
+    at.selectbox(key="upmap_odd.csv_user").set_value("person")
+    at.button(key="save_upload").click().run()
+    _no_exception(at)
+    assert not at.error, [e.value for e in at.error]
+    dataset_id = at.query_params["dataset"]
+    assert studio.get_dataset(home, dataset_id).mapping["user"] == "person"
+    assert _metrics(at)["Users"] == "2"
+    # a mapping that does not load is refused, and the stored one stays
+    at.radio(key="data_source").set_value("Saved datasets").run()
+    at.selectbox(key=f"map_{dataset_id}_rating").set_value("sku")  # text: no usable rows
     at.button(key="apply_mapping").click().run()
     _no_exception(at)
-    assert studio.get_dataset(home, info.id).mapping["user"] == "person"
-    assert not at.error, [e.value for e in at.error]
-    assert _metrics(at)["Users"] == "2"
+    assert any("no usable rows" in e.value for e in at.error), [e.value for e in at.error]
+    assert studio.get_dataset(home, dataset_id).mapping["user"] == "person"
 
 
 def test_users_id_column_chosen_on_the_page(home: Path) -> None:
     log_csv = b"user,item\nu1,a\nu2,b\nu3,a\n"
     users_csv = b"member,age,city\nu1,30,Paris\nu2,41,Lyon\n"
-    info = studio.save_upload(home, "log.csv", log_csv, users_name="m.csv", users_data=users_csv)
+    info = studio.save_upload(
+        home,
+        "log.csv",
+        log_csv,
+        users_name="m.csv",
+        users_data=users_csv,
+        users_mapping={"user": "member"},
+    )
     at = _app(dataset=info.id)
     _no_exception(at)
-    errors = [e.value for e in at.error]
-    assert any("no user id column found" in e and "m.csv" in e for e in errors), errors
-    box = at.selectbox(key=f"users_id_{info.id}")
-    assert box.value == "" and box.options == ["", "member", "age", "city"]
-    box.set_value("member")
-    at.button(key="apply_users_id").click().run()
-    _no_exception(at)
     assert not at.error, [e.value for e in at.error]
-    assert studio.get_dataset(home, info.id).users_mapping == {"user": "member"}
+    box = at.selectbox(key=f"users_id_{info.id}")
+    assert box.value == "member" and box.options == ["", "member", "age", "city"]
     shown = _metrics(at)
     assert shown["Users with attributes"] == "2 / 3"
     assert shown["Attribute columns"] == "2"
@@ -176,9 +207,11 @@ def test_tradeoffs_slider_changes_metrics_and_list(trained: tuple[Path, str]) ->
     assert slider.value == pytest.approx(served, abs=1e-9)
     before = _metrics(at)
     recs_before = at.table[0].value.copy()
-    assert len(recs_before) == 10 and recs_before["because"].str.len().gt(0).all()
+    k_star = at.session_state["chosen_k"]
+    assert len(recs_before) == k_star and recs_before["because"].str.len().gt(0).all()
     charts = at.get("plotly_chart")
-    assert len(charts) == 2  # front, metrics vs λ (the linear base has no sparsity curve)
+    # front, metrics vs λ, precision-recall over k (the linear base has no sparsity curve)
+    assert len(charts) == 3
     (mechanisms,) = [d.value for d in at.dataframe if "mechanism" in d.value.columns]
     assert mechanisms["mechanism"].iloc[0].endswith("(default)") and len(mechanisms) == 4
     other = float(slider.min) if served > slider.min else float(slider.max)
@@ -190,6 +223,53 @@ def test_tradeoffs_slider_changes_metrics_and_list(trained: tuple[Path, str]) ->
     recs_after = at.table[0].value
     assert not recs_after[["item", "score"]].equals(recs_before[["item", "score"]])
     assert after["Size"] == before["Size"]  # no retraining: same model
+
+
+def test_tradeoffs_alpha_picks_the_list_length(trained: tuple[Path, str]) -> None:
+    root, job_id = trained
+    at = _app(job=job_id)
+    at.switch_page("pages/tradeoffs.py").run()
+    _no_exception(at)
+    chosen = {}
+    for alpha in ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)):
+        for key, value in zip(("alpha1", "alpha2", "alpha3"), alpha, strict=True):
+            at.slider(key=key).set_value(value)
+        at.run()
+        _no_exception(at)
+        chosen[alpha] = at.session_state["chosen_k"]
+        assert len(at.table[0].value) == chosen[alpha]  # the example list has k* items
+    # precision prefers the shortest list, recall the longest: α moves k*
+    assert chosen[(1.0, 0.0, 0.0)] < chosen[(0.0, 0.0, 1.0)] < chosen[(0.0, 1.0, 0.0)]
+    for key in ("alpha1", "alpha2", "alpha3"):
+        at.slider(key=key).set_value(0.0)
+    at.run()
+    _no_exception(at)
+    assert any("all zero" in i.value for i in at.info)
+    assert at.session_state["chosen_k"] == chosen[(0.0, 0.0, 1.0)]  # the current k is kept
+    # the export carries k*: its bundle serves lists of that length by default
+    for key, value in zip(("alpha1", "alpha2", "alpha3"), (1.0, 0.0, 0.0), strict=True):
+        at.slider(key=key).set_value(value)
+    at.run()
+    at.switch_page("pages/export.py").run()
+    _no_exception(at)
+    exported = sorted((root / "models").glob(f"{job_id}-*.zip"))
+    assert exported and recolab.load(exported[-1]).default_k == chosen[(1.0, 0.0, 0.0)]
+
+
+def test_tradeoffs_constraint_picker_moves_lambda(trained: tuple[Path, str]) -> None:
+    _root, job_id = trained
+    at = _app(job=job_id)
+    at.switch_page("pages/tradeoffs.py").run()
+    _no_exception(at)
+    at.slider(key="constraint_loss").set_value(20.0).run()
+    at.button(key="use_constraint_lam").click().run()
+    _no_exception(at)
+    wide = at.slider(key="lam_slider").value
+    at.slider(key="constraint_loss").set_value(0.0).run()
+    at.button(key="use_constraint_lam").click().run()
+    _no_exception(at)
+    # no loss allowed: the most accurate point; 20 % allowed: a λ with more coverage
+    assert at.slider(key="lam_slider").value < wide
 
 
 def test_recommendations_and_export_pages_render(trained: tuple[Path, str]) -> None:
