@@ -225,3 +225,24 @@ def test_revenue_hypervolume_reported_only_when_present() -> None:
     assert fig.layout.xaxis.title.text == "Revenue@20"
     with pytest.raises(ValueError, match="no 'revenue@10'"):
         revenue_front_figure(rows, k=10)
+
+
+def test_revenue_mechanism_survives_a_bundle(tmp_path: Path) -> None:
+    from recolab.bundle import export_bundle, load
+    from recolab.data.synthetic import synthetic_interactions
+    from recolab.models.linear import LinearAutoencoder, LinearParams
+    from recolab.models.tradeoff import TradeoffRecommender
+
+    data = synthetic_interactions(120, 60, n_interactions=2500, rank=5, seed=3)
+    price = np.random.default_rng(0).lognormal(1.0, 1.0, data.n_items)
+    price[:5] = np.nan  # five items without a price
+    data = data.with_frame(data.frame.assign(**{ITEM_PRICE: price[data.frame["item_idx"]]}))
+    base = LinearAutoencoder(LinearParams(l2=20.0), device="cpu").fit(data)
+    model = TradeoffRecommender(base, RevenueBoost(), 4.0, n_candidates=40).fit(data)
+    users = np.arange(data.n_users)
+    before, _ = model.recommend(users, 10, lam=1.0)
+    assert not np.array_equal(before, model.recommend(users, 10, lam=0.0)[0])
+    loaded = load(export_bundle(model, tmp_path / "revenue.zip", lam=1.0))
+    np.testing.assert_allclose(loaded.model.reranker.boost_, model.reranker.boost_)
+    after, _ = loaded.model.recommend(users, 10, lam=1.0)  # the bundle's history has no prices
+    np.testing.assert_array_equal(after, before)
