@@ -15,7 +15,7 @@ job_id, loaded, ctx = common.finished_model()
 
 lo, hi = loaded.lambda_range
 chosen = float(min(max(st.session_state.get("chosen_lam", loaded.default_lam), lo), hi))
-alpha = tuple(st.session_state.get("chosen_alpha", (0.0, 1.0, 0.0)))
+alpha = tuple(st.session_state.get("chosen_alpha", (0.0, 0.0, 1.0)))
 lam = st.slider(
     "λ stored as the bundle's default",
     float(lo),
@@ -26,15 +26,26 @@ lam = st.slider(
     key="export_lam",
 )
 st.session_state["chosen_lam"] = float(lam)
-st.caption(f"α (precision, recall, F1) = {alpha}; set λ and α on the Trade-offs page.")
+# the list length α picks on validation at this λ: the bundle's default k
+choice = studio.alpha_cutoff(
+    loaded.config, lam, alpha, int(st.session_state.get("chosen_k", loaded.default_k))
+)
+k_star = None if choice.message else choice.k
+st.caption(
+    f"α (precision, recall, F1) = {alpha} → list length "
+    + (f"k* = {k_star}" if k_star is not None else f"not chosen ({choice.message})")
+    + "; set λ and α on the Trade-offs page."
+)
 
 
 @st.cache_data(show_spinner="Writing the bundle…", max_entries=4)
-def bundle_for(job_id: str, lam: float, alpha: tuple, card: str, key_set: bool) -> tuple:
-    """Bundle bytes for (job, λ, α), written into the workspace's models folder (signed when
-    RECOLAB_BUNDLE_KEY is set), and its signature status."""
-    out = root / "models" / f"{job_id}-lam{lam:.3f}.zip"
-    path = studio.export_at(common.model_for_job(job_id), lam, out, alpha=alpha, card=card)
+def bundle_for(
+    job_id: str, lam: float, alpha: tuple, k: int | None, card: str, key_set: bool
+) -> tuple:
+    """Bundle bytes for (job, λ, α, k*), written into the workspace's models folder (signed
+    when RECOLAB_BUNDLE_KEY is set), and its signature status."""
+    out = root / "models" / f"{job_id}-lam{lam:.3f}-k{k}.zip"
+    path = studio.export_at(common.model_for_job(job_id), lam, out, alpha=alpha, card=card, k=k)
     return studio.read_bytes(path), signature_status(path)
 
 
@@ -52,9 +63,10 @@ with common.guard("Preparing the export"):
         job_id=job_id,
         dataset=studio.job_dataset(studio.job_spec(root, job_id)),
         size_bytes=size,
+        k_star=k_star,
     )
     key_set = bool(os.environ.get("RECOLAB_BUNDLE_KEY"))
-    data, signature = bundle_for(job_id, round(float(lam), 6), alpha, card, key_set)
+    data, signature = bundle_for(job_id, round(float(lam), 6), alpha, k_star, card, key_set)
     c1, c2 = st.columns(2)
     c1.download_button(
         "Download bundle (.zip)",

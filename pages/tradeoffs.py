@@ -5,6 +5,12 @@ import streamlit as st
 from pages import common
 from recolab import plots, studio
 
+
+def _use_lam(value: float) -> None:
+    """Button callback: move the λ slider (before it is drawn on the rerun)."""
+    st.session_state["lam_slider"] = value
+
+
 st.title("Trade-offs")
 root = common.root()
 
@@ -41,11 +47,24 @@ with s1:
         )
 with s2:
     a1 = st.slider("α1 (precision)", 0.0, 1.0, 0.0, 0.05, key="alpha1")
-    a2 = st.slider("α2 (recall)", 0.0, 1.0, 1.0, 0.05, key="alpha2")
-    a3 = st.slider("α3 (F1)", 0.0, 1.0, 0.0, 0.05, key="alpha3")
-alpha = (a1, a2, a3)
+    a2 = st.slider("α2 (recall)", 0.0, 1.0, 0.0, 0.05, key="alpha2")
+    a3 = st.slider("α3 (F1)", 0.0, 1.0, 1.0, 0.05, key="alpha3")
+    alpha = (a1, a2, a3)
+    # α trades precision for recall along the list length k*, chosen on validation
+    choice = studio.alpha_cutoff(
+        loaded.config, lam, alpha, int(st.session_state.get("chosen_k", loaded.default_k))
+    )
+    if choice.message:
+        st.info(choice.message)
+    else:
+        at = choice.curve.iloc[choice.k - 1]
+        st.markdown(
+            f"α picks the list length **k\\* = {choice.k}** (validation: P {at['precision']:.3f}"
+            f", R {at['recall']:.3f}, F1 {at['f1']:.3f})"
+        )
 st.session_state["chosen_lam"] = float(lam)
 st.session_state["chosen_alpha"] = alpha
+st.session_state["chosen_k"] = choice.k
 
 metrics = {}
 with common.guard("Evaluating at this λ"):
@@ -66,14 +85,6 @@ for row in range(0, len(cards), 5):
     for col, (label, value, delta) in zip(cols, cards[row : row + 5], strict=False):
         col.metric(label, value, delta, delta_color="off")
 
-alpha_lam = None
-with common.guard("Choosing the point by α"):
-    alpha_lam = studio.alpha_lambda(curve, alpha, k)
-if alpha_lam is not None:
-    st.caption(
-        f"α = ({a1:.2f}, {a2:.2f}, {a3:.2f}) picks **λ = {alpha_lam:.3f}** on the evaluated grid."
-    )
-
 left, right = st.columns(2)
 with left:
     x_axis = st.selectbox(
@@ -88,7 +99,6 @@ with left:
                 x=x_axis,
                 y=f"recall@{k}",
                 current_lam=lam,
-                selected_lam=alpha_lam,
                 references=refs if not refs.empty else None,
             ),
             width="stretch",
@@ -105,14 +115,53 @@ with right, common.guard("Drawing metrics against λ"):
 
 left, right = st.columns(2)
 with left:
-    st.markdown(f"**Example list at λ = {lam:.3f}**")
+    if choice.curve.empty:
+        st.caption("No validation curve over the list length for this model.")
+    else:
+        with common.guard("Drawing the precision–recall curve over k"):
+            st.plotly_chart(
+                plots.cutoff_curve_figure(
+                    choice.curve,
+                    None if choice.message else choice.k,
+                    title=f"Precision vs recall over k (validation, λ = {choice.lam:.3g})",
+                ),
+                width="stretch",
+                key="cutoff_curve",
+            )
+with right:
+    st.markdown("**Most of an objective for a bounded accuracy loss** (validation front)")
+    vfront = studio.validation_front(loaded.config)
+    objectives = studio.constraint_objectives(vfront)
+    if not objectives:
+        st.caption("This model stores no validation front over λ to choose from.")
+    else:
+        target = st.selectbox("Maximise", objectives, key="constraint_objective")
+        max_loss = st.slider(
+            "…at an ndcg@10 loss of at most (%)", 0.0, 20.0, 5.0, 0.5, key="constraint_loss"
+        )
+        with common.guard("Choosing λ under the constraint"):
+            pick = studio.constrained_lambda(vfront, target, max_loss)
+            st.markdown(
+                f"**λ = {pick['lam']:.3f}**: {target} {pick[target]:.4f}, ndcg@10 "
+                f"{pick['ndcg@10']:.4f} ({pick['loss_pct']:.1f} % below the front's best)"
+            )
+            st.button(
+                "Use this λ",
+                key="use_constraint_lam",
+                on_click=_use_lam,
+                args=(float(min(max(pick["lam"], lo), hi)),),
+            )
+
+left, right = st.columns(2)
+with left:
+    st.markdown(f"**Example list at λ = {lam:.3f}, k\\* = {choice.k}**")
     users = studio.user_ids(loaded, limit=2000)
     user = st.selectbox("User", users, key="tradeoff_user")
     with common.guard("Recommending"):
         recs = studio.recommendations(
             loaded,
             studio.objective_lambdas(lam, weights or None),
-            k=10,
+            k=choice.k,
             user_id=user,
             n_reasons=1,
         )

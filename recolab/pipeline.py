@@ -252,6 +252,9 @@ def train_and_export(
     curve = sparsity_curve(model, train, test) if test is not None else pd.DataFrame()
     front["sparsity"] = model.sparsity()
     front["train_seconds"] = result.seconds
+    cutoffs = None
+    if valid is not None:  # the network was fitted on all of train: a given valid is unseen
+        cutoffs = cutoff_curves(model, valid, [0.0, config.lam_high], "given validation set")
     path = export_bundle(
         model,
         out,
@@ -262,6 +265,7 @@ def train_and_export(
         text_model=features.text_model,
         train_seconds=result.seconds,
         device=result.device,
+        cutoffs=cutoffs,
     )
     size = bundle_size(path)
     front["model_bytes"] = size
@@ -279,6 +283,7 @@ def train_and_export(
         "references": _records(refs),
         "sparsity_curve": _records(curve),
         "protocol": protocol,
+        "cutoffs": cutoffs,
         "history": result.history,
     }
 
@@ -338,6 +343,7 @@ def train_tuned_and_export(
     )
     front["sparsity"] = model.sparsity()
     front["train_seconds"] = seconds
+    cutoffs = tuned_cutoff_curves(tuned, model, train, valid, config)
     path = export_bundle(
         model,
         out,
@@ -347,6 +353,7 @@ def train_tuned_and_export(
         protocol={**protocol, "validation": tuned.validation},
         train_seconds=seconds,
         device=device,
+        cutoffs=cutoffs,
     )
     size = bundle_size(path)
     front["model_bytes"] = size
@@ -366,11 +373,57 @@ def train_tuned_and_export(
         "sparsity_curve": [],
         "protocol": protocol,
         "selection": tuned.summary(),
+        "cutoffs": cutoffs,
         "study": str(study),
         "history": [
             {"epoch": i + 1, "val_score": t["score"]} for i, t in enumerate(tuned.tuning.trials)
         ],
     }
+
+
+def cutoff_curves(
+    model: Recommender, valid: InteractionData, lambdas: Sequence[float], description: str
+) -> dict[str, Any] | None:
+    """Precision, recall and F1 over the list length k = 1 … 50 on validation at each λ
+    (:func:`recolab.tuning.cutoff.validation_cutoffs`), stored with the job and the bundle
+    so that α picks k* with no recomputation; ``None`` (logged) when validation has no
+    scorable user."""
+    from recolab.tuning.cutoff import validation_cutoffs
+
+    try:
+        return validation_cutoffs(model, valid, lambdas, description=description)
+    except ValueError as exc:
+        log.warning("no cut-off curve on validation: %s", exc)
+        return None
+
+
+def tuned_cutoff_curves(
+    tuned: Any,
+    served: Any,
+    train: InteractionData,
+    valid: InteractionData | None,
+    config: TrainConfig,
+) -> dict[str, Any] | None:
+    """:func:`cutoff_curves` of a tuned model at λ = 0, the served λ, and the middle and
+    top of its range. Measured on the validation split :func:`recolab.tuning.fit_tuned`
+    carved (the same seed), by the chosen base and mechanism fitted on the part validation
+    was carved from (one more solve): the served model has seen the validation items. With a
+    given validation set the served model is measured as it is."""
+    from dataclasses import replace
+
+    from recolab.models.linear import LinearAutoencoder
+    from recolab.tuning.study import params_from
+    from recolab.tuning.validation import validation_split
+
+    split = validation_split(train, seed=config.seed, valid=valid)
+    model = served
+    if split.method != "given":
+        params = params_from(tuned.values, split.fit.matrix(binary=True))
+        params = replace(params, top_k=served.base.params.top_k)
+        base = LinearAutoencoder(params, device=config.device).fit(split.fit)
+        model = replace(tuned, train=split.fit, base=base).recommender()
+    lambdas = [0.0, served.lam_default, served.lam_high / 2, served.lam_high]
+    return cutoff_curves(model, split.valid, lambdas, split.description)
 
 
 def _test_report(

@@ -12,6 +12,7 @@ Trace names are stable so that pages and tests can find them:
 * :func:`training_curves_figure`: one trace per loss / validation column, named by the column.
 * :func:`long_tail_figure`: ``"item popularity"``.
 * :func:`sparsity_curve_figure`: ``"λ curve"``.
+* :func:`cutoff_curve_figure`: ``"k curve"``, ``"F1 = 0.1"`` … (iso-lines), ``"k*"``.
 """
 
 from __future__ import annotations
@@ -767,3 +768,113 @@ def sparsity_curve_figure(
         yaxis_title={"text": axis_label(y)},
     )
     return fig
+
+
+def cutoff_curve_figure(
+    curve: pd.DataFrame,
+    k_star: int | None = None,
+    *,
+    f1_levels: Sequence[float] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
+    title: str | None = None,
+) -> go.Figure:
+    """Precision against recall along the list length k, with F1 iso-lines and k*.
+
+    Parameters
+    ----------
+    curve:
+        One row per cut-off with columns ``k``, ``precision``, ``recall`` (and ``f1``), as
+        :func:`recolab.tuning.cutoff.precision_recall_by_k` returns.
+    k_star:
+        The cut-off α chose (:func:`recolab.tuning.cutoff.best_cutoff`), drawn as a star
+        (``"k*"``); ``None`` draws none.
+    f1_levels:
+        F1 values of the dashed iso-lines P = F·R / (2R − F) (one trace each, named
+        ``"F1 = 0.2"`` …).
+    title:
+        Figure title; default ``"Precision vs recall over the list length k"``.
+
+    Returns
+    -------
+    plotly.graph_objects.Figure
+        Traces in order: ``"k curve"``, the F1 iso-lines, then ``"k*"`` when given.
+
+    Raises
+    ------
+    ValueError
+        If the table is empty, misses a column, has no complete row, or ``k_star`` is not
+        one of its cut-offs.
+    """
+    what = "cutoff_curve_figure"
+    _require_table(curve, ["k", "precision", "recall"], what)
+    table = _complete_rows(curve, ["k", "precision", "recall"], what).sort_values("k")
+    ks = table["k"].to_numpy().astype(int)
+    recall, precision = table["recall"].to_numpy(), table["precision"].to_numpy()
+    hover = "k = %{customdata}<br>recall = %{x:.4f}<br>precision = %{y:.4f}"
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=recall,
+            y=precision,
+            mode="lines+markers",
+            name="k curve",
+            customdata=ks,
+            hovertemplate=hover + "<extra>k curve</extra>",
+            marker={"size": 6, "color": ks, "colorscale": "Viridis"},
+            line={"color": "rgba(120,120,120,0.6)"},
+        )
+    )
+    x_top = float(min(1.0, max(recall.max() * 1.1, 1e-3)))
+    y_top = float(min(1.0, max(precision.max() * 1.1, 1e-3)))
+    _add_f1_isolines(fig, f1_levels, x_top, y_top)
+    if k_star is not None:
+        _add_k_star(fig, table, int(k_star), hover, what)
+    fig.update_layout(
+        title={"text": title or "Precision vs recall over the list length k"},
+        xaxis_title={"text": "Recall@k (validation)"},
+        yaxis_title={"text": "Precision@k (validation)"},
+        xaxis={"range": [0, x_top]},
+        yaxis={"range": [0, y_top]},
+        margin={"t": 50, "b": 40},
+    )
+    return fig
+
+
+def _add_f1_isolines(fig: go.Figure, levels: Sequence[float], x_top: float, y_top: float) -> None:
+    """Dashed lines of equal F1 (P = F·R / (2R − F)) within the plotted box."""
+    for level in levels:
+        r = np.linspace(level / 2 + 1e-6, 1.0, 400)
+        p = level * r / (2 * r - level)
+        keep = (p <= 1.0) & (r <= x_top) & (p <= y_top)
+        if not keep.any():
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=r[keep],
+                y=p[keep],
+                mode="lines",
+                name=f"F1 = {level:g}",
+                hoverinfo="skip",
+                line={"color": "rgba(150,150,150,0.7)", "dash": "dot", "width": 1},
+                showlegend=False,
+            )
+        )
+
+
+def _add_k_star(fig: go.Figure, table: pd.DataFrame, k_star: int, hover: str, what: str) -> None:
+    """The star at the cut-off α chose (``"k*"``)."""
+    row = table[table["k"] == k_star]
+    if row.empty:
+        raise ValueError(f"{what}: k* = {k_star} is not a cut-off of the curve")
+    fig.add_trace(
+        go.Scatter(
+            x=row["recall"],
+            y=row["precision"],
+            mode="markers+text",
+            name="k*",
+            text=[f"k* = {k_star}"],
+            textposition="top right",
+            customdata=row["k"].astype(int),
+            hovertemplate=hover + "<extra>k* chosen by α</extra>",
+            marker={"size": 18, "symbol": "star", "color": "#d62728"},
+        )
+    )

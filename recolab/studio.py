@@ -737,14 +737,97 @@ def front_frames(config: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]
     return curve, refs
 
 
-def alpha_lambda(curve: pd.DataFrame, alpha: Sequence[float], k: int = 20) -> float | None:
-    """λ of the row of the λ curve that α picks (``None`` if α is all zero or no curve)."""
-    from recolab.pareto import select_by_alpha
+@dataclass
+class CutoffChoice:
+    """The list length α chose (:func:`alpha_cutoff`).
 
-    if curve.empty or not any(a > 0 for a in alpha):
-        return None
-    label = select_by_alpha(curve, list(alpha), k)
-    return float(curve.loc[label, "lam"])
+    Attributes
+    ----------
+    k:
+        k* when α chose one, else the list length kept.
+    lam:
+        λ of the validation curve it was chosen on (``None`` without a curve).
+    curve:
+        That curve (columns k, precision, recall, f1); empty without one.
+    message:
+        Why α chose nothing (α all zero, or no curve stored); ``None`` when it chose.
+    """
+
+    k: int
+    lam: float | None
+    curve: pd.DataFrame
+    message: str | None = None
+
+
+def alpha_cutoff(
+    config: Mapping[str, Any], lam: float, alpha: Sequence[float], current_k: int
+) -> CutoffChoice:
+    """k* = the list length in 1 … 50 with the largest α1·P@k + α2·R@k + α3·F1@k on the
+    validation curve stored nearest ``lam`` (:mod:`recolab.tuning.cutoff`). With α all zero,
+    or no curve in the bundle, ``current_k`` is kept and ``message`` says why."""
+    from recolab.tuning.cutoff import best_cutoff, curves_from, nearest_curve
+
+    near = nearest_curve(curves_from(config.get("cutoffs")), lam)
+    if near is None:
+        return CutoffChoice(
+            current_k,
+            None,
+            pd.DataFrame(),
+            "This model stores no validation curve over the list length (trained before "
+            f"k* existed, or without a validation split): lists keep k = {current_k}.",
+        )
+    curve_lam, curve = near
+    if not any(float(a) > 0 for a in alpha):
+        return CutoffChoice(
+            current_k,
+            curve_lam,
+            curve,
+            f"α is all zero: there is nothing to weigh, so no list length is chosen; lists "
+            f"keep k = {current_k}. Raise α1, α2 or α3.",
+        )
+    return CutoffChoice(best_cutoff(curve, alpha), curve_lam, curve)
+
+
+#: Secondary objectives the constraint picker offers, when the validation front has them.
+CONSTRAINT_OBJECTIVES = ("coverage@20", "novelty@20", "diversity@20", "revenue@20")
+
+
+def validation_front(config: Mapping[str, Any]) -> pd.DataFrame:
+    """The default mechanism's front measured on validation (one row per λ; empty for a
+    model without one, e.g. the λ-conditioned network)."""
+    selection = config.get("selection") or {}
+    for mechanism in selection.get("mechanisms") or []:
+        if mechanism.get("name") == selection.get("mechanism"):
+            return pd.DataFrame(list(mechanism.get("front") or []))
+    return pd.DataFrame()
+
+
+def constraint_objectives(front: pd.DataFrame) -> list[str]:
+    """The objectives of :data:`CONSTRAINT_OBJECTIVES` the validation front measured."""
+    return [
+        c
+        for c in CONSTRAINT_OBJECTIVES
+        if c in front.columns and pd.to_numeric(front[c], errors="coerce").notna().any()
+    ]
+
+
+def constrained_lambda(
+    front: pd.DataFrame, objective: str, max_loss_pct: float
+) -> dict[str, float]:
+    """The λ of the validation front with the most ``objective`` at an ndcg@10 loss of at
+    most ``max_loss_pct`` % of the front's best (:func:`recolab.pareto.best_within_loss`),
+    with its ndcg@10, the loss and the objective's value."""
+    from recolab.pareto import best_within_loss
+
+    label = best_within_loss(front, objective, max_loss=float(max_loss_pct) / 100.0)
+    row = front.loc[label]
+    best = float(pd.to_numeric(front["ndcg@10"], errors="coerce").max())
+    return {
+        "lam": float(row["lam"]),
+        "ndcg@10": float(row["ndcg@10"]),
+        "loss_pct": 100.0 * (best - float(row["ndcg@10"])) / best if best else 0.0,
+        objective: float(row[objective]),
+    }
 
 
 def metric_cards(
@@ -1073,15 +1156,17 @@ def model_card(
     lam: float,
     metrics: Mapping[str, float],
     *,
-    alpha: Sequence[float] = (0.0, 1.0, 0.0),
+    alpha: Sequence[float] = (0.0, 0.0, 1.0),
     position: Mapping[str, Any] | None = None,
     job_id: str | None = None,
     dataset: str | None = None,
     size_bytes: int | None = None,
     k: int = 20,
+    k_star: int | None = None,
 ) -> str:
     """A model card in markdown: data, training config, objectives, metrics at the chosen λ,
-    position on the Pareto front, references and the evaluation protocol."""
+    position on the Pareto front, references and the evaluation protocol. ``k_star`` is the
+    list length α chose on validation (the bundle's default ``k``)."""
     cfg = loaded.config
     tc = cfg.get("train_config") or _selection_options(cfg)
     lines = [
@@ -1089,6 +1174,12 @@ def model_card(
         "",
         f"- **Model**: {_model_line(cfg)}",
         f"- **Chosen λ**: {lam:.4g}  ·  **α** (P, R, F1): {tuple(round(a, 3) for a in alpha)}",
+        "- **List length k\\***: "
+        + (
+            f"{k_star} (α's choice on validation; `recommend` serves it unless asked for k)"
+            if k_star is not None
+            else "not chosen (α all zero or no validation curve); `recommend` serves 10"
+        ),
     ]
     if job_id:
         lines.append(f"- **Job**: `{job_id}`")
@@ -1186,12 +1277,14 @@ def export_at(
     lam: float,
     out: str | Path,
     *,
-    alpha: Sequence[float] = (0.0, 1.0, 0.0),
+    alpha: Sequence[float] = (0.0, 0.0, 1.0),
     metrics: Mapping[str, float] | None = None,
     card: str | None = None,
+    k: int | None = None,
 ) -> Path:
-    """Write the loaded model as a bundle whose default λ is ``lam`` (same weights, front and
-    protocol), with ``MODEL_CARD.md`` added to the zip; returns its path."""
+    """Write the loaded model as a bundle whose default λ is ``lam`` and default list length
+    ``k`` (k* chosen by α; ``None``: unset), with the same weights, front, validation
+    cut-off curves and protocol, and ``MODEL_CARD.md`` added to the zip; returns its path."""
     from recolab.bundle import export_bundle
 
     cfg = loaded.config
@@ -1207,6 +1300,8 @@ def export_at(
         train_seconds=cfg.get("train_seconds"),
         device=cfg.get("device"),
         extra_files={"MODEL_CARD.md": card.encode()} if card is not None else None,
+        k=k,
+        cutoffs=cfg.get("cutoffs"),
     )
     return Path(path)
 

@@ -325,20 +325,59 @@ def test_metrics_change_with_lambda_without_retraining(
     assert np.isfinite(at_lo["diversity@20"])  # genre vectors, as in training
 
 
-def test_alpha_lambda_picks_rows_of_the_curve() -> None:
-    curve = pd.DataFrame(
-        {
-            "lam": [0.0, 0.5, 1.0],
-            "precision@20": [0.3, 0.2, 0.1],
-            "recall@20": [0.1, 0.2, 0.4],
-            "f1@20": [0.15, 0.2, 0.16],
+def _cutoff_config() -> dict:
+    """Two stored validation curves: at λ = 0 precision falls 1/k and recall rises k/10;
+    at λ = 1 recall rises k/20."""
+    ks = np.arange(1, 11)
+    curves = []
+    for lam, recall in ((0.0, ks / 10.0), (1.0, ks / 20.0)):
+        p = 1.0 / ks
+        f1 = 2 * p * recall / (p + recall)
+        curves.append(
+            {"lam": lam, "precision": p.tolist(), "recall": recall.tolist(), "f1": f1.tolist()}
+        )
+    return {"cutoffs": {"validation": "v", "max_k": 10, "curves": curves}}
+
+
+def test_alpha_cutoff_picks_the_list_length_on_the_nearest_curve() -> None:
+    cfg = _cutoff_config()
+    assert studio.alpha_cutoff(cfg, 0.0, (1, 0, 0), 10).k == 1  # precision: shortest list
+    assert studio.alpha_cutoff(cfg, 0.0, (0, 1, 0), 10).k == 10  # recall: longest
+    # F1 = 2/(k + 10/k) at λ = 0 peaks at k = 3; 2/(k + 20/k) at λ = 1 peaks at k = 4
+    chosen = studio.alpha_cutoff(cfg, 0.2, (0, 0, 1), 10)
+    assert (chosen.k, chosen.lam, chosen.message) == (3, 0.0, None)
+    assert studio.alpha_cutoff(cfg, 0.9, (0, 0, 1), 10).k == 4
+    zero = studio.alpha_cutoff(cfg, 0.0, (0, 0, 0), 7)
+    assert zero.k == 7 and "all zero" in (zero.message or "") and len(zero.curve) == 10
+    none = studio.alpha_cutoff({}, 0.0, (0, 0, 1), 10)
+    assert none.k == 10 and none.curve.empty and "no validation curve" in (none.message or "")
+
+
+def test_constrained_lambda_on_the_validation_front() -> None:
+    front = [
+        {"lam": 0.0, "ndcg@10": 0.50, "coverage@20": 0.2, "novelty@20": 2.0},
+        {"lam": 0.5, "ndcg@10": 0.52, "coverage@20": 0.3, "novelty@20": 2.2},
+        {"lam": 1.0, "ndcg@10": 0.48, "coverage@20": 0.45, "novelty@20": 2.9},
+    ]
+    cfg = {
+        "selection": {
+            "mechanism": "popularity",
+            "mechanisms": [
+                {"name": "exposure", "front": []},
+                {"name": "popularity", "front": front},
+            ],
         }
-    )
-    assert studio.alpha_lambda(curve, (1, 0, 0)) == 0.0
-    assert studio.alpha_lambda(curve, (0, 1, 0)) == 1.0
-    assert studio.alpha_lambda(curve, (0, 0, 1)) == 0.5
-    assert studio.alpha_lambda(curve, (0, 0, 0)) is None
-    assert studio.alpha_lambda(pd.DataFrame(), (0, 1, 0)) is None
+    }
+    table = studio.validation_front(cfg)
+    assert len(table) == 3 and studio.constraint_objectives(table) == [
+        "coverage@20",
+        "novelty@20",
+    ]
+    pick = studio.constrained_lambda(table, "coverage@20", 5.0)  # floor 0.494
+    assert pick["lam"] == 0.5 and pick["loss_pct"] == pytest.approx(0.0)
+    pick = studio.constrained_lambda(table, "coverage@20", 10.0)  # floor 0.468
+    assert pick["lam"] == 1.0 and pick["loss_pct"] == pytest.approx(100 * 0.04 / 0.52)
+    assert studio.validation_front({}).empty
 
 
 def test_metric_cards_labels_values_and_deltas() -> None:

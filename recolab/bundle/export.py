@@ -18,7 +18,7 @@ import torch
 from recolab._version import __version__
 from recolab.bundle import signing
 from recolab.bundle.archive import safe_member_name
-from recolab.bundle.schema import FORMAT, SCHEMA_VERSION, TRADEOFF_TYPE
+from recolab.bundle.schema import FORMAT, MAX_K, SCHEMA_VERSION, TRADEOFF_TYPE
 from recolab.errors import BundleError
 from recolab.fileio import atomic_path
 
@@ -153,6 +153,7 @@ def _config(
         "protocol": info["protocol"],
         "metrics": info["metrics"],
         "front": info["front"],
+        "cutoffs": info.get("cutoffs"),
         "user_attributes": None if encoder is None else encoder.to_dict(),
         "sparsity": model.sparsity(),
         "train_seconds": info["train_seconds"],
@@ -197,6 +198,8 @@ def export_bundle(
     device: str | None = None,
     extra_files: dict[str, bytes] | None = None,
     key: bytes | str | None = None,
+    k: int | None = None,
+    cutoffs: dict[str, Any] | None = None,
 ) -> Path:
     """Write ``model`` as a bundle.
 
@@ -224,6 +227,12 @@ def export_bundle(
         Signing key (default: ``RECOLAB_BUNDLE_KEY``). With a key, the bundle gets a
         ``signature.json`` (HMAC-SHA256 over every member, ``config.json`` included); see
         :mod:`recolab.bundle.signing`.
+    k:
+        The list length α chose on validation (k*, stored as ``objectives.k``): what
+        ``recommend`` serves when no k is asked for. ``None``: not chosen (10 is served).
+    cutoffs:
+        The validation cut-off curves α chooses k* from
+        (:func:`recolab.tuning.cutoff.validation_cutoffs`).
 
     Returns
     -------
@@ -245,6 +254,10 @@ def export_bundle(
         state, specific = _tradeoff_payload(model, lam, alpha)
     else:
         state, specific = _weighted_payload(model, lam, alpha, text_model)
+    if k is not None:
+        if isinstance(k, bool) or int(k) != k or not 1 <= int(k) <= MAX_K:
+            raise BundleError(f"k must be a whole number in 1-{MAX_K}, got {k!r}")
+        specific["objectives"]["k"] = int(k)
     tensors, layout = _pack_weights(state)
     files = _model_files(model, tensors)
     config = _config(
@@ -255,6 +268,7 @@ def export_bundle(
         protocol=protocol or {},
         metrics=metrics or {},
         front=front or [],
+        cutoffs=cutoffs,
         train_seconds=train_seconds,
         device=device,
     )

@@ -33,6 +33,11 @@ MAX_TENSORS = 256
 MAX_LAMBDA = 1e6
 MAX_CANDIDATES = 100_000
 MAX_HEADER_BYTES = 1 << 20
+#: Longest list a bundle may name as its default cut-off k*.
+MAX_K = 10_000
+#: Longest stored validation cut-off curve, and most curves (one per λ).
+MAX_CURVE_K = 1_000
+MAX_CURVES = 64
 #: Default ceiling of what one load may allocate (also capped by available memory).
 MAX_MODEL_BYTES = 4 * 1024**3
 #: An unverified bundle may need at most this many times the bytes it takes in the archive
@@ -77,6 +82,30 @@ class Objectives(BaseModel):
     model_config = ConfigDict(allow_inf_nan=False, extra="allow")
     lam: Weight
     alpha: Annotated[list[Weight], Field(min_length=3, max_length=3)]
+    #: The list length α chose on validation (k*); absent in older bundles (then 10).
+    k: Annotated[int, Field(strict=True, ge=1, le=MAX_K)] | None = None
+
+
+Share = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class _CutoffCurve(BaseModel):
+    """Mean precision, recall and F1 on validation at k = 1 … n, at one λ."""
+
+    model_config = ConfigDict(allow_inf_nan=False, extra="forbid")
+    lam: Weight
+    precision: Annotated[list[Share], Field(min_length=1, max_length=MAX_CURVE_K)]
+    recall: Annotated[list[Share], Field(min_length=1, max_length=MAX_CURVE_K)]
+    f1: Annotated[list[Share], Field(min_length=1, max_length=MAX_CURVE_K)]
+
+
+class _Cutoffs(BaseModel):
+    """The validation curves α chooses k* from (:mod:`recolab.tuning.cutoff`)."""
+
+    model_config = ConfigDict(allow_inf_nan=False, extra="forbid")
+    validation: Annotated[str, StringConstraints(max_length=1024)] = ""
+    max_k: Annotated[int, Field(strict=True, ge=1, le=MAX_CURVE_K)]
+    curves: Annotated[list[_CutoffCurve], Field(max_length=MAX_CURVES)]
 
 
 class _Common(BaseModel):
@@ -92,6 +121,7 @@ class _Common(BaseModel):
     front: Annotated[list[dict[str, Any]], Field(max_length=100_000)] = []
     metrics: dict[str, Any] = {}
     protocol: dict[str, Any] = {}
+    cutoffs: _Cutoffs | None = None
 
 
 class _Base(BaseModel):
@@ -180,7 +210,21 @@ def parse_config(data: bytes) -> tuple[dict[str, Any], TradeoffConfig | Weighted
     lo, hi = cfg.lambda_range
     if lo > hi:
         raise ValueError(f"lambda_range {cfg.lambda_range} is not increasing")
+    _check_cutoffs(cfg.cutoffs)
     return raw, cfg
+
+
+def _check_cutoffs(cutoffs: _Cutoffs | None) -> None:
+    """Every stored curve spans exactly ``max_k`` cut-offs."""
+    if cutoffs is None:
+        return
+    for curve in cutoffs.curves:
+        lengths = {len(curve.precision), len(curve.recall), len(curve.f1)}
+        if lengths != {cutoffs.max_k}:
+            raise ValueError(
+                f"cutoffs: the curve at λ={curve.lam} has {sorted(lengths)} points, "
+                f"max_k is {cutoffs.max_k}"
+            )
 
 
 @dataclass(frozen=True)

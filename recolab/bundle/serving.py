@@ -21,6 +21,9 @@ from recolab.models.base import Recommender
 
 log = logging.getLogger(__name__)
 
+#: The list length served by a bundle that names no cut-off k* (exported before α chose one).
+DEFAULT_K = 10
+
 
 class AlignedModel(Recommender):
     """A fitted model re-indexed onto another data set's vocabularies (by external id)."""
@@ -136,6 +139,13 @@ class LoadedModel:
         return float(self.config["objectives"]["lam"])
 
     @property
+    def default_k(self) -> int:
+        """The list length served when none is asked for: the cut-off k* α chose on
+        validation at export (``objectives.k``), else 10 (bundles without one)."""
+        k = self.config["objectives"].get("k")
+        return DEFAULT_K if k is None else int(k)
+
+    @property
     def lambda_range(self) -> tuple[float, float]:
         """The λ range the model was trained on."""
         lo, hi = self.config["lambda_range"]
@@ -158,6 +168,15 @@ class LoadedModel:
             log.warning("λ=%s is outside the trained range [%s, %s]", value, lo, hi)
         return value
 
+    def _k(self, k: int | None) -> int:
+        """``k``, or :attr:`default_k` when ``None``; anything but a whole number ≥ 1 is a
+        :class:`BundleError`."""
+        if k is None:
+            return self.default_k
+        if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 1:
+            raise BundleError(f"k must be a whole number ≥ 1, got {k!r}")
+        return int(k)
+
     def _frame(self, users: list[str], idx: np.ndarray, scores: np.ndarray) -> pd.DataFrame:
         rows = []
         titles = self.model.item_titles_
@@ -177,11 +196,12 @@ class LoadedModel:
     def recommend(
         self,
         user_ids: list[str] | str,
-        k: int = 10,
+        k: int | None = None,
         lam: float | Mapping[str, float] | None = None,
         exclude_seen: bool = True,
     ) -> pd.DataFrame:
-        """Top-``k`` items for known users (columns user, rank, item, score[, title]).
+        """Top-``k`` items for known users (columns user, rank, item, score[, title]);
+        ``k=None`` serves :attr:`default_k`.
 
         Unknown user ids are a :class:`BundleError` that names them (use
         :meth:`recommend_for_history` for a new user).
@@ -194,13 +214,14 @@ class LoadedModel:
                 f"unknown user id(s) {unknown[:5]}: not in the training data; "
                 "pass their history instead (recommend_for_history / --history)"
             )
+        k = self._k(k)
         top, scores = self.model.recommend(idx, k, lam=self._lam(lam), exclude_seen=exclude_seen)
         return self._frame(users, top, scores)
 
     def recommend_for_history(
         self,
         item_ids: list[str],
-        k: int = 10,
+        k: int | None = None,
         lam: float | Mapping[str, float] | None = None,
         exclude_seen: bool = True,
         attributes: Mapping[str, Any] | None = None,
@@ -208,7 +229,9 @@ class LoadedModel:
         """Top-``k`` for a new user from the ids of items they interacted with (fold-in; may
         be empty) and, for models trained with user attributes, their attributes (column →
         value, e.g. ``{"age": 31, "occupation": "writer"}``). Unknown item ids are ignored
-        with a warning; attributes the model was not trained on are ignored."""
+        with a warning; attributes the model was not trained on are ignored. ``k=None``
+        serves :attr:`default_k`."""
+        k = self._k(k)
         idx = self.model.items_.index([str(i) for i in item_ids])
         if (idx < 0).any():
             log.warning(

@@ -35,7 +35,11 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "user attributes; with or without --history)",
     )
     p.add_argument(
-        "-k", type=int_in(1, MAX_K), default=10, help=f"list length, 1-{MAX_K} (default 10)"
+        "-k",
+        type=int_in(1, MAX_K),
+        default=None,
+        help=f"list length, 1-{MAX_K} (default: the bundle's cut-off k*, chosen by α on "
+        "validation at export; 10 for a bundle without one)",
     )
     p.add_argument(
         "--lambda",
@@ -84,6 +88,8 @@ def run(args: argparse.Namespace) -> int:
         df = model.recommend_for_history(
             items, k=args.k, lam=at, exclude_seen=exclude, attributes=attributes
         )
+    if args.k is None:
+        emit(f"k = {model.default_k} (the bundle's default list length; -k to change it)")
     lo, hi = model.lambda_range
     mechanism = (model.config.get("mechanism") or {}).get("name")
     if mechanism:

@@ -44,8 +44,6 @@ logger = logging.getLogger(__name__)
 
 #: Longest list α may choose.
 MAX_CUTOFF = 50
-#: The list length served when no cut-off was chosen (bundles exported before k*).
-DEFAULT_K = 10
 #: Columns of a cut-off curve.
 CURVE_COLUMNS = ("k", "precision", "recall", "f1")
 
