@@ -93,6 +93,9 @@ def _tradeoff_payload(
     state = {"weights": model.base.weights_}
     if model.item_vectors is not None:
         state["item_vectors"] = np.asarray(model.item_vectors, dtype=np.float32)
+    learned = getattr(model.reranker, "state_arrays", None)
+    if learned is not None:  # a trained mechanism keeps its weights (n_items × width)
+        state["mechanism_weights"] = np.asarray(learned()["weights"], dtype=np.float32)
     return state, {
         "model_type": TRADEOFF_TYPE,
         "base": {"type": "linear-autoencoder", "params": model.base.params.to_dict()},

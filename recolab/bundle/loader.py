@@ -319,6 +319,11 @@ def _load_tradeoff(
     data = interactions_from_matrix(users, items, train)
     base = LinearAutoencoder.from_weights(state["weights"], data, params)
     reranker = make_reranker(**config["mechanism"])
+    if "mechanism_weights" in state:  # a trained mechanism: its weights, not a retraining
+        load_state = getattr(reranker, "load_state", None)
+        if load_state is None:
+            raise ValueError(f"mechanism {reranker.name!r} takes no stored weights")
+        load_state({"weights": state["mechanism_weights"]})
     model = TradeoffRecommender(
         base,
         reranker,

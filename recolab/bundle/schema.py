@@ -346,11 +346,12 @@ def _check_dimensions(cfg: TradeoffConfig | WeightedConfig) -> None:
     layout = {k: tuple(v.shape) for k, v in cfg.weights_layout.items()}
     if isinstance(cfg, TradeoffConfig):
         want: dict[str, tuple[int, ...] | None] = {"weights": (n, n)}
-        allowed = {"weights", "item_vectors"}
-        if "item_vectors" in layout:
-            rows, *width = layout["item_vectors"]
-            if rows != n or len(width) != 1 or not 1 <= width[0] <= MAX_WIDTH:
-                raise ValueError(f"item_vectors shape {layout['item_vectors']} for {n} items")
+        allowed = {"weights", "item_vectors", "mechanism_weights"}
+        for name in ("item_vectors", "mechanism_weights"):
+            if name in layout:
+                rows, *width = layout[name]
+                if rows != n or len(width) != 1 or not 1 <= width[0] <= MAX_WIDTH:
+                    raise ValueError(f"{name} shape {layout[name]} for {n} items")
     else:
         d = cfg.train_config.dim
         want = {"item_embedding": (n, d), "encoder.weight": (n, d), "log_popularity": (n,)}

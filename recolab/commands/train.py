@@ -7,6 +7,7 @@ import logging
 from typing import Any
 
 from recolab.cli import emit, float_in, int_in, users_mapping
+from recolab.rerank import RERANKERS
 
 NAME = "train"
 HELP = (
@@ -59,8 +60,9 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--mechanism",
-        choices=("auto", "popularity", "exposure", "mmr", "calibration"),
-        help="auto: the trade-off mechanism (default: the best on validation)",
+        choices=("auto", *RERANKERS),
+        help="auto: the trade-off mechanism (default: the best re-ranker on validation; "
+        "'conditioned' is the trained residual, measured only when asked for)",
     )
     p.add_argument(
         "--epochs", type=int_in(1), help="weighted: maximum epochs (overrides the config)"

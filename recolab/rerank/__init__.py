@@ -10,6 +10,7 @@ name               objective        class
 ``exposure``       coverage         :class:`ExposureGreedy`
 ``calibration``    calibration      :class:`Calibration` (needs category vectors)
 ``revenue``        revenue          :class:`RevenueBoost` (needs item prices)
+``conditioned``    coverage         :class:`ConditionedResidual` (trained on the base)
 =================  ===============  ==================================================
 
 Wrap a base model with :class:`ReRankedRecommender` to get a recommender whose
@@ -21,10 +22,10 @@ Examples
 {'name': 'calibration', 'alpha': 0.05}
 >>> make_reranker(**make_reranker("mmr").to_config())
 MMR()
->>> make_reranker("nope")
+>>> make_reranker("nope")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-ValueError: unknown re-ranker 'nope'; known re-rankers: calibration, exposure, mmr, popularity, revenue
+ValueError: unknown re-ranker 'nope'; known re-rankers: calibration, conditioned, exposure, ...
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from typing import Any
 
 from recolab.rerank.base import Candidates, ReRankedRecommender, ReRanker
 from recolab.rerank.calibration import Calibration
+from recolab.rerank.conditioned import ConditionedResidual
 from recolab.rerank.exposure import ExposureGreedy
 from recolab.rerank.mmr import MMR
 from recolab.rerank.popularity import PopularityPenalty
@@ -40,7 +42,15 @@ from recolab.rerank.revenue import RevenueBoost
 
 #: Re-ranker classes by :attr:`ReRanker.name`.
 RERANKERS: dict[str, type[ReRanker]] = {
-    cls.name: cls for cls in (PopularityPenalty, MMR, ExposureGreedy, Calibration, RevenueBoost)
+    cls.name: cls
+    for cls in (
+        PopularityPenalty,
+        MMR,
+        ExposureGreedy,
+        Calibration,
+        ConditionedResidual,
+        RevenueBoost,
+    )
 }
 
 
@@ -75,6 +85,7 @@ __all__ = [
     "RERANKERS",
     "Calibration",
     "Candidates",
+    "ConditionedResidual",
     "ExposureGreedy",
     "PopularityPenalty",
     "ReRankedRecommender",

@@ -47,6 +47,10 @@ SD_FLOOR = 1e-12
 #: :meth:`recolab.rerank.ExposureGreedy.observe_base`).
 BASE_LIST_K = 20
 
+#: Training users whose candidates a trained re-ranker sees at fit time (a seeded sample
+#: beyond this; 20,000 × 400 candidates is 96 MB).
+LEARN_USERS = 20_000
+
 #: Elements (users × candidates × vector width) a re-ranker gathers at once.
 GATHER_ELEMENTS = 1 << 23
 
@@ -181,6 +185,18 @@ def base_order(cand: Candidates, k: int) -> np.ndarray:
     out = np.full((cand.items.shape[0], k), -1, dtype=np.int64)
     width = min(k, cand.n_candidates)
     out[:, :width] = cand.items[:, :width]
+    return out
+
+
+def order_by(cand: Candidates, objective: np.ndarray, k: int) -> np.ndarray:
+    """The ``k`` real candidates with the largest ``objective`` (users × candidates), best
+    first, ties in the base order; ``-1`` padding where a user has fewer than ``k``."""
+    valid = cand.valid
+    cols = np.argsort(-np.where(valid, objective, -np.inf), axis=1, kind="stable")[:, :k]
+    picked = np.take_along_axis(cand.items, cols, axis=1)
+    picked = np.where(np.take_along_axis(valid, cols, axis=1), picked, -1)
+    out = np.full((cand.items.shape[0], k), -1, dtype=np.int64)
+    out[:, : picked.shape[1]] = picked
     return out
 
 
@@ -442,10 +458,15 @@ class ReRankedRecommender(Recommender):
         self.reranker.fit(train, item_vectors=self.item_vectors)
         self.train_ = self.base.train_
         self.candidates_ = self.base.candidates_
+        users = np.flatnonzero(self.train_.getnnz(axis=1) > 0)
         observe = getattr(self.reranker, "observe_base", None)
         if observe is not None:  # re-rankers that need the base's lists of every user
-            users = np.flatnonzero(self.train_.getnnz(axis=1) > 0)
             observe(self.base.recommend(users, BASE_LIST_K)[0])
+        learn = getattr(self.reranker, "observe_candidates", None)
+        if learn is not None:  # re-rankers trained on the base's candidates
+            if users.size > LEARN_USERS:
+                users = np.sort(np.random.default_rng(0).choice(users, LEARN_USERS, False))
+            learn(Candidates.from_model(self.base, users, int(self.n_candidates)))
         self.last_candidates_: Candidates | None = None
         self._cache_key: tuple[bytes, bool, int] | None = None
         logger.info("re-ranked recommender fitted: %r on %s", self.reranker, type(self.base))

@@ -13,6 +13,7 @@ from recolab.rerank.base import (
     Candidates,
     ReRanker,
     base_order,
+    order_by,
     standardised_relevance,
 )
 
@@ -73,12 +74,5 @@ class PopularityPenalty(ReRanker):
         lam = self._begin(cand, k, lam)
         if lam == 0:
             return base_order(cand, k)
-        valid = cand.valid
-        penalty = self.penalty_[np.where(valid, cand.items, 0)]
-        objective = np.where(valid, standardised_relevance(cand) - lam * penalty, -np.inf)
-        cols = np.argsort(-objective, axis=1, kind="stable")[:, :k]
-        picked = np.take_along_axis(cand.items, cols, axis=1)
-        picked = np.where(np.take_along_axis(valid, cols, axis=1), picked, -1)
-        out = np.full((cand.items.shape[0], k), -1, dtype=np.int64)
-        out[:, : picked.shape[1]] = picked
-        return out
+        penalty = self.penalty_[np.where(cand.valid, cand.items, 0)]
+        return order_by(cand, standardised_relevance(cand) - lam * penalty, k)

@@ -51,6 +51,7 @@ CANDIDATE_GRID = {
     "mmr": (100,),
     "calibration": (100,),
     "revenue": (100, 200, 400),
+    "conditioned": (100, 200, 400),
 }
 
 

@@ -14,6 +14,7 @@ from recolab.rerank import (
     RERANKERS,
     Calibration,
     Candidates,
+    ConditionedResidual,
     ExposureGreedy,
     PopularityPenalty,
     ReRanker,
@@ -23,7 +24,16 @@ from recolab.rerank import (
 from recolab.rerank.base import base_order, check_lam, standardised_relevance
 from tests.rerank._tiny import cand, implicit
 
-MODULES = ["__init__", "base", "popularity", "mmr", "exposure", "calibration", "revenue"]
+MODULES = [
+    "__init__",
+    "base",
+    "popularity",
+    "mmr",
+    "exposure",
+    "calibration",
+    "revenue",
+    "conditioned",
+]
 
 
 @pytest.mark.parametrize("module", MODULES)
@@ -82,6 +92,7 @@ def test_registry_and_names() -> None:
         "exposure": ExposureGreedy,
         "calibration": Calibration,
         "revenue": RevenueBoost,
+        "conditioned": ConditionedResidual,
     }
     assert expected == RERANKERS
     objectives = {name: cls.objective for name, cls in RERANKERS.items()}
@@ -91,6 +102,7 @@ def test_registry_and_names() -> None:
         "exposure": "coverage",
         "calibration": "calibration",
         "revenue": "revenue",
+        "conditioned": "coverage",
     }
 
 
@@ -104,7 +116,7 @@ def test_config_round_trips_through_json(name: str) -> None:
 
 
 def test_make_reranker_unknown_names_the_known() -> None:
-    with pytest.raises(ValueError, match="calibration, exposure, mmr, popularity"):
+    with pytest.raises(ValueError, match="calibration, conditioned, exposure, mmr, popularity"):
         make_reranker("serendipity")
     assert make_reranker("calibration", alpha=0.2).to_config() == {
         "name": "calibration",
