@@ -89,7 +89,8 @@ left, right = st.columns(2)
 with left:
     x_axis = st.selectbox(
         "Front: x axis",
-        [f"coverage@{k}", f"novelty@{k}", f"diversity@{k}", f"exposure_equality@{k}"],
+        [f"coverage@{k}", f"novelty@{k}", f"diversity@{k}", f"exposure_equality@{k}"]
+        + ([f"revenue@{k}"] if f"revenue@{k}" in curve.columns else []),
         key="front_x",
     )
     with common.guard("Drawing the Pareto front"):

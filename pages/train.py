@@ -5,6 +5,7 @@ import streamlit as st
 from pages import common
 from recolab import plots, studio
 from recolab.config import TrainConfig
+from recolab.rerank import RERANKERS
 
 st.title("Train")
 root = common.root()
@@ -41,10 +42,11 @@ else:
         with c2:
             config["mechanism"] = st.selectbox(
                 "Trade-off mechanism",
-                ["auto", "popularity", "exposure", "mmr", "calibration"],
+                ["auto", *RERANKERS],
                 key="opt_mechanism",
                 help="auto: the one with the largest hypervolume of (ndcg@10, coverage@20) on "
-                "validation; the others are shown beside it.",
+                "validation; the others are shown beside it. 'revenue' needs item prices; "
+                "'conditioned' is the trained residual, measured only when chosen.",
             )
     else:
         with c1:

@@ -71,7 +71,7 @@ def users_mapping(users: str | None, id_column: str | None) -> dict[str, str] | 
 #: The secondary objectives a ``--weights`` value may name: those of the weighted network
 #: (``recolab.training.OBJECTIVES``) and of the re-rankers (``recolab.rerank``); repeated
 #: here so that parsing imports neither torch nor the models (a test keeps them equal).
-OBJECTIVE_NAMES = ("novelty", "exposure", "diversity", "coverage", "calibration")
+OBJECTIVE_NAMES = ("novelty", "exposure", "diversity", "coverage", "calibration", "revenue")
 
 
 def _bounds(lo: float | None, hi: float | None, lo_open: bool) -> str:

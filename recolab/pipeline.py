@@ -343,7 +343,7 @@ def train_tuned_and_export(
     )
     front["sparsity"] = model.sparsity()
     front["train_seconds"] = seconds
-    cutoffs = tuned_cutoff_curves(tuned, model, train, valid, config)
+    cutoffs = tuned_cutoff_curves(tuned, model)
     path = export_bundle(
         model,
         out,
@@ -397,31 +397,13 @@ def cutoff_curves(
         return None
 
 
-def tuned_cutoff_curves(
-    tuned: Any,
-    served: Any,
-    train: InteractionData,
-    valid: InteractionData | None,
-    config: TrainConfig,
-) -> dict[str, Any] | None:
+def tuned_cutoff_curves(tuned: Any, served: Any) -> dict[str, Any] | None:
     """:func:`cutoff_curves` of a tuned model at λ = 0, the served λ, and the middle and
-    top of its range. Measured on the validation split :func:`recolab.tuning.fit_tuned`
-    carved (the same seed), by the chosen base and mechanism fitted on the part validation
-    was carved from (one more solve): the served model has seen the validation items. With a
-    given validation set the served model is measured as it is."""
-    from dataclasses import replace
-
-    from recolab.models.linear import LinearAutoencoder
-    from recolab.tuning.study import params_from
-    from recolab.tuning.validation import validation_split
-
-    split = validation_split(train, seed=config.seed, valid=valid)
-    model = served
-    if split.method != "given":
-        params = params_from(tuned.values, split.fit.matrix(binary=True))
-        params = replace(params, top_k=served.base.params.top_k)
-        base = LinearAutoencoder(params, device=config.device).fit(split.fit)
-        model = replace(tuned, train=split.fit, base=base).recommender()
+    top of its range, on the validation split :func:`recolab.tuning.fit_tuned` carved, by
+    the chosen base and mechanism fitted on the part validation was carved from
+    (:meth:`~recolab.tuning.TunedModel.validation_model`): the served model has seen the
+    validation items."""
+    model, split = tuned.validation_model()
     lambdas = [0.0, served.lam_default, served.lam_high / 2, served.lam_high]
     return cutoff_curves(model, split.valid, lambdas, split.description)
 

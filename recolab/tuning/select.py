@@ -80,6 +80,19 @@ class TunedModel:
     sparsity: SparsityChoice | None = None
     vectors: np.ndarray | None = None
     categories: np.ndarray | None = None
+    split: ValidationSplit | None = None
+    fit_base: LinearAutoencoder | None = None
+
+    def validation_model(self) -> tuple[TradeoffRecommender, ValidationSplit]:
+        """The chosen base and mechanism fitted on the part validation was carved from (as
+        pruned as the served base), and the split: what validation-side measurements such as
+        the cut-off curves need, without another solve. With a given validation set the
+        served model is that model."""
+        if self.split is None or self.fit_base is None:
+            raise ValueError("this TunedModel keeps no validation split (built by hand?)")
+        if self.split.method == "given":
+            return self.recommender(), self.split
+        return replace(self, train=self.split.fit, base=self.fit_base).recommender(), self.split
 
     def recommender(self, name: str | None = None) -> TradeoffRecommender:
         """The base re-ranked by mechanism ``name`` (default: the chosen one) over its
@@ -229,10 +242,11 @@ def fit_tuned(
     chosen = _choose_base_and_mechanism(tuning, split, vectors, categories, mechanisms, device)
     values, base_on_fit, best, fronts = chosen
     sparsity = choose_top_k(base_on_fit, split)
+    params = replace(base_on_fit.params, top_k=sparsity.top_k)
+    weights = prune_top_k(base_on_fit.weights_, sparsity.top_k)
+    fit_base = LinearAutoencoder.from_weights(weights, split.fit, params)
     if split.method == "given":  # already fitted on the training data: prune, never re-solve
-        params = replace(base_on_fit.params, top_k=sparsity.top_k)
-        weights = prune_top_k(base_on_fit.weights_, sparsity.top_k)
-        base = LinearAutoencoder.from_weights(weights, split.fit, params)
+        base = fit_base
     else:
         params = replace(params_from(values, full_x), top_k=sparsity.top_k)
         base = LinearAutoencoder(params, device=device).fit(train)
@@ -248,6 +262,8 @@ def fit_tuned(
         sparsity=sparsity,
         vectors=vectors,
         categories=categories,
+        split=split,
+        fit_base=fit_base,
     )
     logger.info(
         "default model chosen in %.1f s: base %s, mechanism %s",

@@ -3,6 +3,7 @@ bundle that serves the same lists."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -104,3 +105,19 @@ def test_given_validation_keeps_the_fitted_base_without_a_second_solve() -> None
     assert tuned.base.params.top_k == 0  # 300 items: small enough to stay dense
     again = LinearAutoencoder(tuned.base.params, device="cpu").fit(split.fit)
     np.testing.assert_allclose(tuned.base.weights_, again.weights_, atol=1e-6)
+
+
+def test_validation_model_is_the_chosen_base_on_the_fit_part() -> None:
+    data = clustered()
+    tuned = fit_tuned(
+        data, budget=TuneBudget(n_trials=2, seconds=30), mechanisms=["popularity"], device="cpu"
+    )
+    model, split = tuned.validation_model()
+    assert split.method != "given" and split.fit.n_interactions < data.n_interactions
+    assert (model.base.train_ != split.fit.matrix(binary=True)).nnz == 0
+    fresh = LinearAutoencoder(model.base.params, device="cpu").fit(split.fit)
+    np.testing.assert_allclose(model.base.weights_, fresh.weights_, atol=1e-6)
+    assert model.reranker.name == tuned.mechanism.name == "popularity"
+    # the served model has the same options (l2 scaled to the data) fitted on all of training
+    assert replace(tuned.base.params, l2=model.base.params.l2) == model.base.params
+    assert (tuned.base.train_ != data.matrix(binary=True)).nnz == 0
