@@ -203,6 +203,7 @@ def export_bundle(
     key: bytes | str | None = None,
     k: int | None = None,
     cutoffs: dict[str, Any] | None = None,
+    updates: list[dict[str, Any]] | None = None,
 ) -> Path:
     """Write ``model`` as a bundle.
 
@@ -236,6 +237,9 @@ def export_bundle(
     cutoffs:
         The validation cut-off curves α chooses k* from
         (:func:`recolab.tuning.cutoff.validation_cutoffs`).
+    updates:
+        The incremental updates made since training (:mod:`recolab.update`), oldest first,
+        stored as ``updates``; ``None`` for a freshly trained model.
 
     Returns
     -------
@@ -275,6 +279,8 @@ def export_bundle(
         train_seconds=train_seconds,
         device=device,
     )
+    if updates:
+        config["updates"] = updates
     members = {"config.json": json.dumps(config, indent=2).encode(), **files, **extra}
     if secret is not None:
         members[signing.SIGNATURE_MEMBER] = signing.signature_member(secret, members)

@@ -253,6 +253,62 @@ class LoadedModel:
         top, scores = top_k(s[None, :], k)
         return self._frame(["(new user)"], top, scores)
 
+    def update(
+        self,
+        events: pd.DataFrame | str | Path | InteractionData,
+        mapping: Mapping[str, str] | None = None,
+        *,
+        device: str = "auto",
+    ) -> LoadedModel:
+        """This model with a new period of behaviour added, without a full retrain.
+
+        New users and items get vocabulary entries (new items their titles, when the
+        events carry them); the events are read and cleaned by the training loader; the
+        closed-form base is re-solved once from the Gram matrix of the updated histories
+        with its tuned options (``l2`` rescaled), and the re-ranker is refitted. That solve
+        is exactly a retrain's with the same options on old and new interactions together:
+        see :mod:`recolab.update`. An empty frame changes nothing.
+
+        Parameters
+        ----------
+        events:
+            A data frame of events (columns as in a training log), a file path, or events
+            already read by :func:`recolab.update.read_events`.
+        mapping:
+            Role → column (``{"user": "CustomerID"}``); default: detected, as at training.
+        device:
+            Where the solve runs (``"auto"``, ``"cpu"``, ``"cuda"``).
+
+        Returns
+        -------
+        LoadedModel
+            A new, unsigned model; its ``config["updates"]`` ends with what this update
+            read and changed. This one is left as it was. Save it with
+            :func:`recolab.update.export_updated`.
+
+        Raises
+        ------
+        BundleError
+            For a model that cannot be updated (the weighted-objective network).
+        DataError
+            For bad events, naming the file (or frame), row and column.
+        """
+        from recolab.update import check_updatable, read_events, update_tradeoff
+
+        check_updatable(self.config, str(self.path))
+        if isinstance(events, pd.DataFrame) and events.empty:
+            log.info("no new events: the model is unchanged")
+            return self
+        new = read_events(events, dict(mapping) if mapping else None)
+        model, summary = update_tradeoff(self.model, self.config, new, device=device)
+        dims = {**self.config["dimensions"], "n_users": len(model.users_)}
+        config = {
+            **self.config,
+            "dimensions": {**dims, "n_items": len(model.items_)},
+            "updates": [*(self.config.get("updates") or []), summary.to_dict()],
+        }
+        return LoadedModel(model=model, config=config, path=self.path, signature=UNSIGNED)
+
     def score_new_items(
         self,
         texts: list[str],
