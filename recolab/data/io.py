@@ -403,6 +403,7 @@ def load_interactions(
     duplicate_policy: str | None = None,
     kind: str | None = None,
     rating_range: tuple[float, float] | None = None,
+    merge: bool = True,
 ) -> InteractionData:
     """Load an interaction log (ratings, events, purchases) into :class:`InteractionData`.
 
@@ -430,6 +431,10 @@ def load_interactions(
         ``"explicit"`` or ``"implicit"``; default explicit exactly when a rating column exists.
     rating_range:
         ``(low, high)``: ratings outside are dropped and counted.
+    merge:
+        ``False`` keeps one row per input row (a (user, item) pair bought twice stays two
+        rows) so that a time split can cut between them; each half is then merged with
+        :func:`~recolab.data.splits.merge_pairs`. Default ``True``.
 
     Returns
     -------
@@ -483,7 +488,7 @@ def load_interactions(
         out = add_item_prices(out, report.prices)
     policy = duplicate_policy or ("last" if kind == "explicit" else "sum")
     report.duplicate_policy = policy
-    out, merged = _merge_duplicates(out, policy, kind)
+    out, merged = _merge_duplicates(out, policy, kind) if merge else (out.reset_index(drop=True), 0)
     report.duplicates_merged = merged
     if merged:
         report.rules.append(_merge_rule(out, policy))

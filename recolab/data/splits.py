@@ -6,6 +6,8 @@ exactly one half. Seeded splits are reproducible: the same data and seed give th
 
 from __future__ import annotations
 
+import copy
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -17,6 +19,8 @@ import pandas as pd
 from recolab.data.interactions import InteractionData
 from recolab.data.io import fill_report_stats, load_interactions
 from recolab.errors import DataError
+
+logger = logging.getLogger(__name__)
 
 
 def _check_fraction(name: str, value: float) -> None:
@@ -90,35 +94,47 @@ def random_holdout(
     return _halves(data, mask, f"holdout{test_fraction:g}/seed{seed}")
 
 
+#: The ``--split`` choices of ``train`` and ``evaluate`` for a single file.
+SPLIT_CHOICES = ("random", "temporal", "last-basket")
+
+
 def temporal_split(
     data: InteractionData,
     test_fraction: float | None = 0.2,
     *,
     cutoff: str | datetime | pd.Timestamp | None = None,
+    by: str = "interactions",
 ) -> tuple[InteractionData, InteractionData]:
-    """Global temporal split: interactions at or after a cutoff time go to test.
+    """Global temporal split: interactions at or after a cutoff time ``T`` go to test.
+
+    Every test timestamp is ≥ ``T`` and every training timestamp < ``T``, so no test
+    interaction happens at or before any training one.
 
     Parameters
     ----------
     data:
         Interactions with a ``timestamp`` column.
     test_fraction:
-        Without ``cutoff``: the cutoff is the timestamp of the interaction at position
-        ``⌊(1 - test_fraction) · n⌋`` in time order, so about this share goes to test
-        (interactions tied with the cutoff all go to test).
+        Without ``cutoff``: with ``by="interactions"`` the cutoff is the timestamp of the
+        interaction at position ``⌊(1 - test_fraction) · n⌋`` in time order, so about this
+        share of interactions goes to test (interactions tied with the cutoff all go to
+        test); with ``by="time"`` it is ``t_min + (1 - test_fraction) · (t_max - t_min)``,
+        the last ``test_fraction`` of the time span.
     cutoff:
         Explicit cutoff time (anything :func:`pandas.Timestamp` accepts); overrides
         ``test_fraction``.
+    by:
+        ``"interactions"`` (default) or ``"time"``: what ``test_fraction`` is a share of.
 
     Returns
     -------
     tuple of InteractionData
-        ``(train, test)``; train strictly before the cutoff.
+        ``(train, test)``; train strictly before the cutoff. Their names say the cutoff.
 
     Raises
     ------
     DataError
-        The data have no timestamps.
+        The data have no timestamps, or the cutoff leaves train or test empty.
     """
     ts = _need_timestamps(data, "temporal_split")
     if cutoff is not None:
@@ -126,15 +142,110 @@ def temporal_split(
         if cut.tzinfo is not None:
             cut = cut.tz_convert("UTC").tz_localize(None)
         cut_ns = int(cut.as_unit("ns").value)
-        label = f"temporal@{cut}"
+        how = "given date"
     else:
         if test_fraction is None:
             raise ValueError("temporal_split needs test_fraction or cutoff")
         _check_fraction("test_fraction", test_fraction)
-        pos = min(len(ts) - 1, int(np.floor((1.0 - test_fraction) * len(ts))))
-        cut_ns = int(np.partition(ts, pos)[pos])
-        label = f"temporal{test_fraction:g}"
-    return _halves(data, ts >= cut_ns, label)
+        if by == "interactions":
+            pos = min(len(ts) - 1, int(np.floor((1.0 - test_fraction) * len(ts))))
+            cut_ns = int(np.partition(ts, pos)[pos])
+        elif by == "time":
+            lo, hi = int(ts.min()), int(ts.max())
+            cut_ns = lo + int(np.ceil((1.0 - test_fraction) * (hi - lo)))
+        else:
+            raise ValueError(f"by must be 'interactions' or 'time', not {by!r}")
+        how = f"last {test_fraction:.0%} of {by}"
+    mask = ts >= cut_ns
+    if mask.all() or not mask.any():
+        side = "training" if mask.all() else "test"
+        raise DataError(
+            f"temporal split at {pd.Timestamp(cut_ns)} leaves no {side} interactions "
+            f"({data.name or 'the data'} spans {pd.Timestamp(int(ts.min()))} to "
+            f"{pd.Timestamp(int(ts.max()))})"
+        )
+    return _halves(data, mask, f"temporal: test from {pd.Timestamp(cut_ns)} ({how})")
+
+
+def leave_last_basket(
+    data: InteractionData, *, basket: str | None = None
+) -> tuple[InteractionData, InteractionData]:
+    """Per user, the last basket goes to test: leave-last-basket.
+
+    A basket is the rows sharing a timestamp, or, with ``basket`` (an invoice or basket
+    column of the frame), the rows sharing that column's value. The user's last basket is
+    the one holding their latest row; every row of the user at or after the basket's first
+    timestamp goes to test, so within each user no test timestamp is ≤ a training one.
+    Users with a single basket stay entirely in train (they have no history to predict
+    from); their number is logged.
+
+    Raises
+    ------
+    DataError
+        The data have no timestamps, or the basket column is missing or has empty cells.
+    """
+    ts = _need_timestamps(data, "leave_last_basket")
+    users = data.frame["user_idx"].to_numpy()
+    latest = pd.Series(ts).groupby(users).transform("max").to_numpy()
+    if basket is None:
+        start = latest
+        label = "leave-last-basket (basket: rows sharing a timestamp)"
+    else:
+        if basket not in data.frame.columns:
+            raise DataError(f"leave_last_basket: no column {basket!r} in {data.name or 'the data'}")
+        keys = data.frame[basket]
+        if keys.isna().any():
+            row = int(np.flatnonzero(keys.isna().to_numpy())[0])
+            raise DataError(f"leave_last_basket: empty {basket!r} at row {row}")
+        pairs = pd.MultiIndex.from_arrays([users, keys.to_numpy()])
+        in_last = pairs.isin(pairs[ts == latest])
+        first = np.where(in_last, ts, np.iinfo(np.int64).max)
+        start = pd.Series(first).groupby(users).transform("min").to_numpy()
+        label = f"leave-last-basket (basket: column {basket!r})"
+    test = ts >= start
+    only_test = pd.Series(test).groupby(users).transform("all").to_numpy()
+    single = int(np.unique(users[only_test]).size)
+    logger.info("leave_last_basket: %d users with a single basket stay in train", single)
+    return _halves(data, test & ~only_test, label)
+
+
+def time_split(
+    data: InteractionData, split: str, test_fraction: float = 0.2
+) -> tuple[InteractionData, InteractionData]:
+    """The ``--split`` of a timed file: ``"temporal"`` (:func:`temporal_split`, the last
+    ``test_fraction`` of interactions) or ``"last-basket"`` (:func:`leave_last_basket`)."""
+    if split == "temporal":
+        return temporal_split(data, test_fraction)
+    if split == "last-basket":
+        return leave_last_basket(data)
+    raise ValueError(f"time_split: split must be 'temporal' or 'last-basket', not {split!r}")
+
+
+def merge_pairs(data: InteractionData) -> InteractionData:
+    """Merge the rows of one (user, item) pair, as :func:`~recolab.data.io.load_interactions`
+    does by default (its ``duplicate_policy``; timestamp = latest), keeping the
+    vocabularies. Used on each half of a log loaded with ``merge=False`` and split in time,
+    so a pair bought before and after the cut is in both halves (a repeat purchase)."""
+    from recolab.data.io import _merge_duplicates
+
+    policy = data.report.duplicate_policy if data.report is not None else None
+    policy = policy or ("last" if data.kind == "explicit" else "sum")
+    columns = [c for c in data.frame.columns if c not in ("user_idx", "item_idx")]
+    frame, n_merged = _merge_duplicates(data.frame[columns], policy, data.kind)
+    frame["user_idx"] = data.users.index(frame["user"]).astype(np.int64)
+    frame["item_idx"] = data.items.index(frame["item"]).astype(np.int64)
+    out = data.with_frame(frame)
+    if data.report is not None:
+        report = copy.deepcopy(data.report)
+        report.duplicates_merged = n_merged
+        report.rows_kept = len(frame)
+        report.notes.append(
+            f"{data.name}: split in time before merging; {n_merged} repeat rows merged "
+            f"into {len(frame)} (user, item) pairs"
+        )
+        fill_report_stats(out, report)
+        out = replace(out, report=report)
+    return out
 
 
 def leave_last_n(data: InteractionData, n: int = 1) -> tuple[InteractionData, InteractionData]:
