@@ -29,12 +29,13 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from recolab.data.interactions import InteractionData
 from recolab.data.prices import item_prices
 from recolab.errors import DataError
 from recolab.features.tabular import genre_vectors
-from recolab.metrics import mae, ranking_metrics, revenue_metrics, rmse
+from recolab.metrics import mae, ranking_metrics, recent_share, revenue_metrics, rmse
 from recolab.models.base import Recommender
 
 logger = logging.getLogger(__name__)
@@ -43,6 +44,12 @@ UNSEEN_NOTE = (
     "Test items never seen in training still count as relevant (in |test_u|); only "
     "content-aware models can recommend them, so they cap what collaborative models can reach."
 )
+
+DEFAULT_CANDIDATES = (
+    "all items seen in training (the model's candidates), minus the user's own training items"
+)
+#: Recency window of ``recent_share@k``, in days before the last training interaction.
+RECENT_DAYS = 30
 
 
 @dataclass(frozen=True)
@@ -65,9 +72,7 @@ class Protocol:
 
     ks: tuple[int, ...] = (10, 20)
     exclude_seen: bool = True
-    candidates: str = (
-        "all items seen in training (the model's candidates), minus the user's own training items"
-    )
+    candidates: str = DEFAULT_CANDIDATES
     users: str = "users with at least one test interaction"
     relevance: str = "binary: every test interaction is relevant, whatever its rating"
 
@@ -84,8 +89,17 @@ class Protocol:
             if self.exclude_seen
             else "the user's own training items included"
         )
+        repeat = (
+            []
+            if self.exclude_seen
+            else [
+                "Repeat purchases allowed: a test item the user already had in training "
+                "counts as a hit."
+            ]
+        )
         return [
             f"Rank all items seen in training, {seen}.",
+            *repeat,
             f"Evaluate {self.users}.",
             f"Relevance is {self.relevance}.",
             UNSEEN_NOTE,
@@ -115,26 +129,42 @@ class Protocol:
         -------
         dict
         """
+        candidates = self.candidates
+        if not self.exclude_seen and candidates == DEFAULT_CANDIDATES:
+            candidates = "all items seen in training, the user's own training items included"
         out: dict[str, Any] = {
             "ks": list(self.ks),
             "exclude_seen": self.exclude_seen,
-            "candidates": self.candidates,
+            "candidates": candidates,
             "users": self.users,
             "relevance": self.relevance,
             "unseen_items_note": UNSEEN_NOTE,
             "rules": self.rules(),
         }
         if train is not None and test is not None:
+            out["split"] = test.name
             out.update(_data_counts(train, test))
         return out
 
 
 def _data_counts(train: InteractionData, test: InteractionData) -> dict[str, int]:
+    """Sizes of the split, with the test users, items and interactions training lacks
+    (cold users and items: counted, never dropped) and the repeats of training pairs."""
     tr = train.matrix(binary=True)
     te = test.matrix(binary=True)
     train_items = tr.getnnz(axis=0) > 0
+    train_users = tr.getnnz(axis=1) > 0
+    test_users = te.getnnz(axis=1) > 0
+    test_items = te.getnnz(axis=0) > 0
+    rows = np.repeat(np.arange(te.shape[0]), np.diff(te.indptr))
     unseen = int((~train_items[te.indices]).sum()) if te.nnz else 0
     return {
+        "n_test_users": int(test_users.sum()),
+        "n_test_items": int(test_items.sum()),
+        "n_test_users_unseen": int((test_users & ~train_users).sum()),
+        "n_test_items_unseen": int((test_items & ~train_items).sum()),
+        "n_test_interactions_unseen_users": int((~train_users[rows]).sum()),
+        "n_test_interactions_repeat": int(te.multiply(tr).nnz),
         "n_eval_users": int((te.getnnz(axis=1) > 0).sum()),
         "n_train_users": int((tr.getnnz(axis=1) > 0).sum()),
         "n_train_items": int(train_items.sum()),
@@ -255,8 +285,11 @@ def evaluate(
     )
     revenue, priced = _revenue(topk, test_m[eval_users], train, test, eval_users, protocol.ks)
     metrics.update(revenue)
+    recency, recent_rule = _recency(topk, train, protocol.ks)
+    metrics.update(recency)
     described = protocol.describe(train, test)
     described.update(priced)
+    described.update(recent_rule)
     described["diversity_vectors"] = (
         "none (diversity omitted)" if item_vectors is None else f"{item_vectors.shape[1]} dims"
     )
@@ -323,6 +356,31 @@ def _revenue(
         "prices": prices.counts,
         "n_test_interactions_unpriced": int((~prices.known[test_rows.indices]).sum()),
     }
+
+
+def _recency(
+    topk: np.ndarray, train: InteractionData, ks: Sequence[int]
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """recent_share@k (:func:`recolab.metrics.recent_share`) over the items bought in the
+    last :data:`RECENT_DAYS` days of training, and its rule for the protocol, when every
+    training interaction is timed; two empty dicts otherwise."""
+    frame = train.frame
+    if "timestamp" not in frame.columns or len(frame) == 0 or frame["timestamp"].isna().any():
+        return {}, {}
+    ts = frame["timestamp"].to_numpy(dtype="datetime64[ns]")
+    since = ts.max() - np.timedelta64(RECENT_DAYS, "D")
+    recent = np.zeros(train.n_items, dtype=bool)
+    recent[frame["item_idx"].to_numpy()[ts >= since]] = True
+    train_items = train.matrix(binary=True).getnnz(axis=0) > 0
+    rule = {
+        "recency": (
+            f"recent_share@k = share of the top k bought by anyone in the last {RECENT_DAYS} "
+            f"days of training (since {pd.Timestamp(since)}), averaged over evaluated users"
+        ),
+        "n_recent_items": int(recent.sum()),
+        "recent_items_share_of_training_items": float(recent.sum() / max(train_items.sum(), 1)),
+    }
+    return recent_share(topk, recent, ks), rule
 
 
 DEFAULT_TABLE_KEYS = (

@@ -393,6 +393,37 @@ def _quantity_at(
     return out
 
 
+def recent_share(topk: np.ndarray, recent: np.ndarray, ks: Sequence[int] | int) -> dict[str, float]:
+    """``recent_share@k``: per user, the share of the top ``k`` that is a recent item (bought
+    by anyone in the last days of training), averaged over users.
+
+    Parameters
+    ----------
+    topk:
+        ``n_users × K`` item indices, best first, ``-1`` padding (never recent; a padded
+        slot counts in ``k``).
+    recent:
+        Boolean, one per item: bought in the recency window.
+    ks:
+        Cut-offs.
+
+    Returns
+    -------
+    dict
+        ``{"recent_share@10": ..., ...}``; NaN without users.
+    """
+    topk = _check_topk(topk)
+    ks = _check_ks(ks, topk.shape[1])
+    recent = np.asarray(recent, dtype=bool)
+    valid = (topk >= 0) & (topk < recent.size)
+    is_recent = valid & recent[np.where(valid, topk, 0)]
+    out = {}
+    for k in sorted(ks):
+        per_user = is_recent[:, :k].sum(axis=1) / k
+        out[f"recent_share@{k}"] = float(per_user.mean()) if per_user.size else float("nan")
+    return out
+
+
 def ranking_metrics(
     topk: np.ndarray,
     test: sp.spmatrix | np.ndarray,
