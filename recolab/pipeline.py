@@ -51,16 +51,32 @@ def load_split(
     mapping: dict[str, str] | None = None,
     test_fraction: float = 0.2,
     seed: int = 0,
+    split: str = "auto",
 ) -> tuple[InteractionData, InteractionData]:
     """The (train, test) pair of a run.
 
-    ``sample="ml-100k"`` uses the canonical ``u1`` split; another sample, or a ``train`` file
-    without ``test``, is split by a seeded per-user random holdout of ``test_fraction``.
+    ``sample="ml-100k"`` uses the canonical ``u1`` split; another sample is split by a
+    seeded per-user random holdout of ``test_fraction``. A ``train`` file without ``test``
+    is split by ``split``: ``"random"`` (per-user random holdout), ``"temporal"`` (global
+    cut: the last ``test_fraction`` of interactions in time) or ``"last-basket"`` (each
+    user's last basket); ``"auto"`` is temporal for a timed behaviour log
+    (:func:`recolab.tuning.validation.is_timed_log`), random otherwise. Time splits cut the
+    log's rows before the (user, item) pairs are merged, so a repeat purchase after the cut
+    is in test while the earlier ones stay in train.
     """
     from recolab.data.io import load_interactions
     from recolab.data.samples import load_ml100k_split, load_sample
-    from recolab.data.splits import given_files, random_holdout
+    from recolab.data.splits import (
+        SPLIT_CHOICES,
+        given_files,
+        merge_pairs,
+        random_holdout,
+        time_split,
+    )
+    from recolab.tuning.validation import is_timed_log
 
+    if split not in ("auto", *SPLIT_CHOICES):
+        raise ValueError(f"split must be auto or one of {', '.join(SPLIT_CHOICES)}, not {split!r}")
     if sample == "ml-100k":
         return load_ml100k_split("u1")
     if sample is not None:
@@ -69,6 +85,13 @@ def load_split(
         raise ValueError("load_split needs a train file or a sample name")
     if test is not None:
         return given_files(train, test, items=items, mapping=mapping)
+    if split != "random":
+        rows = load_interactions(train, mapping, items=items, merge=False)
+        if split != "auto" or is_timed_log(rows):
+            chosen = "temporal" if split == "auto" else split
+            halves = time_split(rows, chosen, test_fraction)
+            log.info("split %s by time: %s", train, halves[1].name)
+            return merge_pairs(halves[0]), merge_pairs(halves[1])
     data = load_interactions(train, mapping, items=items)
     return random_holdout(data, test_fraction=test_fraction, seed=seed)
 
@@ -87,6 +110,7 @@ def split_from_spec(spec: dict[str, Any], seed: int) -> tuple[InteractionData, I
         sample=spec.get("sample"),
         mapping=spec.get("mapping"),
         seed=seed,
+        split=spec.get("split", "auto"),
     )
     if spec.get("users"):
         train.user_meta = test.user_meta = load_users(spec["users"], spec.get("users_mapping"))
@@ -129,13 +153,17 @@ def lambda_front(
     ks: Sequence[int] = (10, 20),
     item_vectors: np.ndarray | None = None,
     weights: dict[str, float] | None = None,
+    protocol: Protocol | None = None,
 ) -> pd.DataFrame:
     """Metrics of a conditioned model at each λ (one row per λ, column ``lam``), with the
-    trained mix of objectives or, given ``weights``, that mix (columns ``w_<objective>``)."""
+    trained mix of objectives or, given ``weights``, that mix (columns ``w_<objective>``),
+    under ``protocol`` (default :class:`~recolab.evaluation.Protocol`)."""
     rows = []
     for lam in lambdas:
         at = objective_lambdas(lam, weights)
-        result = evaluate(model, train, test, ks=ks, lam=at, item_vectors=item_vectors)
+        result = evaluate(
+            model, train, test, ks=ks, lam=at, item_vectors=item_vectors, protocol=protocol
+        )
         extra = {f"w_{k}": float(v) for k, v in (weights or {}).items()}
         rows.append({"model": "recolab", "lam": float(lam), **extra, **result.metrics})
     return pd.DataFrame(rows)
@@ -148,9 +176,11 @@ def reference_rows(
     ks: Sequence[int] = (10, 20),
     item_vectors: np.ndarray | None = None,
     ease_l2: float = 400.0,
+    protocol: Protocol | None = None,
 ) -> pd.DataFrame:
     """Popularity and (for catalogues small enough) EASE on the same split, as reference
-    points beside the model (DESIGN: always show the popularity baseline)."""
+    points beside the model (DESIGN: always show the popularity baseline), under
+    ``protocol``."""
     from recolab.models.ease import EASERecommender
     from recolab.models.popularity import PopularityRecommender
 
@@ -162,7 +192,7 @@ def reference_rows(
         start = time.perf_counter()
         m.fit(train)
         seconds = time.perf_counter() - start
-        result = evaluate(m, train, test, ks=ks, item_vectors=item_vectors)
+        result = evaluate(m, train, test, ks=ks, item_vectors=item_vectors, protocol=protocol)
         rows.append({"model": name, "lam": np.nan, **result.metrics, "train_seconds": seconds})
     return pd.DataFrame(rows)
 
@@ -248,7 +278,9 @@ def train_and_export(
     if prune_to > 0:
         model = model.prune(prune_to)
     say(f"trained in {result.seconds:.1f} s on {result.device} ({result.stopped_by})")
-    front, refs, protocol, at_zero = _test_report(model, train, test, features, config.lam_high)
+    front, refs, protocol, at_zero = _test_report(
+        model, train, test, features, config.lam_high, repeat=config.repeat
+    )
     curve = sparsity_curve(model, train, test) if test is not None else pd.DataFrame()
     front["sparsity"] = model.sparsity()
     front["train_seconds"] = result.seconds
@@ -339,7 +371,7 @@ def train_tuned_and_export(
     seconds = time.perf_counter() - start
     device = str(resolve_device(config.device))
     front, refs, protocol, at_default = _test_report(
-        model, train, test, features, model.lam_high, model.lam_default
+        model, train, test, features, model.lam_high, model.lam_default, repeat=config.repeat
     )
     front["sparsity"] = model.sparsity()
     front["train_seconds"] = seconds
@@ -415,17 +447,23 @@ def _test_report(
     features: Features,
     lam_high: float,
     lam_default: float = 0.0,
+    *,
+    repeat: bool = False,
 ) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any], dict[str, Any]]:
     """The front over λ ∈ [0, ``lam_high``] (with ``lam_default`` among its points), the
     reference rows, the protocol and the metrics at ``lam_default`` on ``test``, measured
-    once, after every choice was made (only the λ grid without ``test``)."""
+    once, after every choice was made (only the λ grid without ``test``); ``repeat`` keeps
+    the users' own training items among the candidates (repeat purchases)."""
     lambdas = sorted({round(f * lam_high, 6) for f in FRONT_FRACTIONS} | {round(lam_default, 6)})
     if test is None:
         front = pd.DataFrame({"model": ["recolab"] * len(lambdas), "lam": lambdas})
         return front, pd.DataFrame(), {}, {}
-    front = lambda_front(model, train, test, lambdas, item_vectors=features.diversity)
-    refs = reference_rows(train, test, item_vectors=features.diversity)
-    protocol = Protocol().describe(train, test)
+    rules = Protocol(exclude_seen=not repeat)
+    front = lambda_front(
+        model, train, test, lambdas, item_vectors=features.diversity, protocol=rules
+    )
+    refs = reference_rows(train, test, item_vectors=features.diversity, protocol=rules)
+    protocol = rules.describe(train, test)
     at = front.loc[front["lam"] == round(lam_default, 6)].iloc[0]
     return front, refs, protocol, at.drop(["model"]).to_dict()
 
