@@ -94,6 +94,9 @@ class TrainConfig:
         μ + b_u + b_i plus a learned residual.
     patience:
         Early stopping: epochs without validation improvement before stopping.
+    repeat:
+        Repeat purchases (consumables): the test report keeps each user's own training
+        items among the candidates, so a test item bought again counts as a hit.
     seed, device:
         Random seed; "auto" (CUDA when available, else CPU), "cpu" or "cuda".
     """
@@ -129,6 +132,7 @@ class TrainConfig:
     cold_user_share: float = 0.1
     rating_weight: float = 1.0
     patience: int = 5
+    repeat: bool = False
     seed: int = 0
     device: str = "auto"
     valid_k: int = 20

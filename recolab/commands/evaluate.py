@@ -29,6 +29,8 @@ TABLE_KEYS = (
     "ndcg@20",
     "coverage@20",
     "novelty@20",
+    "recent_share@20",
+    "revenue@20",
     "rmse",
 )
 
@@ -40,7 +42,18 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     src.add_argument("--test", metavar="TEST", help="test interactions (with a header)")
     src.add_argument("--items", metavar="ITEMS", help="item catalogue (titles, genres)")
     src.add_argument("--dataset", choices=("ml-100k",), help="a built-in sample")
-    src.add_argument("--split", default="u1", help="split of the built-in sample (default u1)")
+    src.add_argument(
+        "--split",
+        help="with --dataset: its split (default u1); with --train and no --test: random "
+        "(per-user 20 %%), temporal (the last 20 %% of interactions in time) or last-basket "
+        "(each user's last basket); default temporal for a timed behaviour log, else random",
+    )
+    p.add_argument(
+        "--repeat",
+        action="store_true",
+        help="repeat purchases (consumables): keep each user's own training items among the "
+        "candidates, so a test item bought again counts as a hit",
+    )
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--model", choices=BASELINES, help="a baseline to fit and evaluate")
     what.add_argument("--model-dir", metavar="MODEL_DIR", help="an exported bundle (.zip/folder)")
@@ -72,16 +85,27 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 
 def _split(args: argparse.Namespace) -> tuple[Any, Any, str]:
     from recolab.data.samples import load_ml100k_split
-    from recolab.data.splits import given_files
+    from recolab.data.splits import SPLIT_CHOICES, given_files
     from recolab.errors import DataError
+    from recolab.pipeline import load_split
 
     if args.dataset:
-        train, test = load_ml100k_split(args.split)
-        return train, test, f"{args.dataset} {args.split}"
-    if not (args.train and args.test):
-        raise DataError("evaluate needs --train and --test, or --dataset")
-    train, test = given_files(args.train, args.test, items=args.items)
-    return train, test, f"{args.train} / {args.test}"
+        name = args.split or "u1"
+        train, test = load_ml100k_split(name)
+        return train, test, f"{args.dataset} {name}"
+    if not args.train:
+        raise DataError("evaluate needs --train (and --test, or a --split of it), or --dataset")
+    if args.test:
+        if args.split:
+            raise DataError("--split splits --train into train and test: give it without --test")
+        train, test = given_files(args.train, args.test, items=args.items)
+        return train, test, f"{args.train} / {args.test}"
+    if args.split is not None and args.split not in SPLIT_CHOICES:
+        raise DataError(
+            f"--split {args.split!r}: for a --train file use one of {', '.join(SPLIT_CHOICES)}"
+        )
+    train, test = load_split(args.train, items=args.items, split=args.split or "auto")
+    return train, test, f"{args.train}, split {test.name}"
 
 
 def _clean(d: dict[str, Any]) -> dict[str, Any]:
@@ -97,11 +121,13 @@ def run(args: argparse.Namespace) -> int:
     train, test, source = _split(args)
     genres = genre_vectors(train.item_meta, train.items)
     vectors = genres if genres.shape[1] > 0 else None
-    protocol = Protocol(ks=tuple(args.k)).describe(train, test)
+    rules = Protocol(ks=tuple(args.k), exclude_seen=not args.repeat)
+    protocol = rules.describe(train, test)
     protocol["data"] = source
     if args.model:
         model = _baseline(args)
-        result = evaluate(model.fit(train), train, test, ks=args.k, item_vectors=vectors)
+        result = evaluate(model.fit(train), train, test, item_vectors=vectors, protocol=rules)
+        protocol = {**result.protocol, "data": source}
         payload: dict[str, Any] = {
             "model": args.model,
             "protocol": protocol,
@@ -111,6 +137,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         payload, rows = _evaluate_bundle(args, train, test, vectors, protocol)
     emit(f"data: {source}")
+    emit(_split_line(protocol))
     for rule in protocol["rules"]:
         emit(f"  - {rule}")
     if protocol.get("model_selection"):
@@ -120,6 +147,18 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         write_text_atomic(args.json, json.dumps(payload, indent=2, default=str))
     return 0
+
+
+def _split_line(protocol: dict[str, Any]) -> str:
+    """The split's sizes in one line, cold users and items counted."""
+    p = protocol
+    return (
+        f"split: train {p['n_train_interactions']:,} interactions, {p['n_train_users']:,} "
+        f"users, {p['n_train_items']:,} items; test {p['n_test_interactions']:,} interactions, "
+        f"{p['n_test_users']:,} users ({p['n_test_users_unseen']:,} not in train), "
+        f"{p['n_test_items']:,} items ({p['n_test_items_unseen']:,} not in train); "
+        f"{p['n_test_interactions_repeat']:,} test pairs repeat a training pair"
+    )
 
 
 def _baseline(args: argparse.Namespace) -> Any:
@@ -138,6 +177,7 @@ def _evaluate_bundle(
     args: argparse.Namespace, train: Any, test: Any, vectors: Any, protocol: dict[str, Any]
 ) -> tuple[dict[str, Any], dict[str, dict[str, float]]]:
     from recolab.bundle import bundle_size, load
+    from recolab.evaluation import Protocol
     from recolab.pipeline import lambda_front
 
     loaded = load(args.model_dir, require_signature=args.require_signature)
@@ -156,6 +196,7 @@ def _evaluate_bundle(
         ks=args.k,
         item_vectors=vectors,
         weights=weights,
+        protocol=Protocol(ks=tuple(args.k), exclude_seen=not args.repeat),
     )
     path = Path(args.model_dir)
     size = bundle_size(path)

@@ -7,6 +7,8 @@ import logging
 from typing import Any
 
 from recolab.cli import emit, float_in, int_in, users_mapping
+from recolab.data.splits import SPLIT_CHOICES
+from recolab.errors import DataError
 from recolab.rerank import RERANKERS
 
 NAME = "train"
@@ -32,6 +34,19 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="TEST",
         help="test interactions: the front over λ stored in the bundle, measured once after "
         "every choice was made on validation",
+    )
+    p.add_argument(
+        "--split",
+        choices=SPLIT_CHOICES,
+        help="without --test: split TRAIN and report on its test part: random (per-user 20 %%), "
+        "temporal (the last 20 %% of interactions in time) or last-basket (each user's last "
+        "basket); default: no test part (the whole file is trained on)",
+    )
+    p.add_argument(
+        "--repeat",
+        action="store_true",
+        help="repeat purchases (consumables): keep each user's own items among the test "
+        "candidates, so an item bought again counts as a hit",
     )
     p.add_argument("--items", metavar="ITEMS", help="item catalogue with titles / texts")
     p.add_argument(
@@ -123,11 +138,24 @@ def run(args: argparse.Namespace) -> int:
     }
     if args.no_text:
         overrides["use_text"] = False
+    if args.repeat:
+        overrides["repeat"] = True
     if args.config:
         config = TrainConfig.from_toml(args.config, **overrides)
     else:
         config = TrainConfig.from_dict({k: v for k, v in overrides.items() if v is not None})
-    train, valid, test = load_train_files(args.train, args.valid, args.test, args.items)
+    if args.split and args.test:
+        raise DataError("--split splits TRAIN into train and test: give it without --test")
+    if args.split:
+        from recolab.pipeline import load_split
+
+        train, test = load_split(args.train, items=args.items, split=args.split)
+        valid = None
+        if args.valid:
+            raise DataError("--split with --valid: validation is carved out of the split's train")
+        emit(f"split: {test.name}")
+    else:
+        train, valid, test = load_train_files(args.train, args.valid, args.test, args.items)
     mapping = users_mapping(args.users, args.users_id_column)
     if args.users:
         if config.model != "weighted":
