@@ -20,6 +20,8 @@ ORDER = (
     "header",
     "generalisation",
     "relambda",
+    "incremental",
+    "shilling",
     "ml100k",
     "targets",
     "second_split",

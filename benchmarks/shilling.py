@@ -1,0 +1,218 @@
+"""Robustness to fake profiles: inject push attacks, measure the targets' reach, defend.
+
+For ML-100K (``u1.base`` / ``u1.test``) and the full Online Retail log (global temporal split,
+last 20 % of time as test, as in ``generalisation.py``):
+
+1. five target items are drawn (seeded) among the training items of mid popularity
+   (:func:`recolab.data.attacks.choose_targets`);
+2. random and average attacks of 1 %, 3 % and 5 % of the user count are injected into the
+   training data only (:func:`recolab.data.attacks.inject_attack`);
+3. recolab's default model (:func:`recolab.tuning.fit_tuned`, validation carved from the
+   training data, a small budget of ``--trials`` trials / ``--seconds`` s; nothing chosen on
+   test) is fitted on the clean, the attacked and the defended (flagged profiles removed or
+   down-weighted, :func:`recolab.data.shilling.defend`) training data;
+4. **target hit-ratio@20** = share of the genuine training users with at least one target in
+   their top 20 (served λ, seen items excluded); **ndcg@10** on the test split for every model
+   (the defence's cost is read on clean data).
+
+Writes ``benchmarks/shilling_runs/results.json`` and the ``shilling`` section of RESULTS.md.
+One thread for everything.
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import logging  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+from report import assemble, save_section  # noqa: E402
+
+from recolab.data.attacks import ATTACKS, choose_targets, inject_attack  # noqa: E402
+from recolab.data.interactions import InteractionData  # noqa: E402
+from recolab.data.io import load_interactions  # noqa: E402
+from recolab.data.shilling import defend, detect_shilling  # noqa: E402
+from recolab.data.splits import given_files, temporal_split  # noqa: E402
+from recolab.evaluation import evaluate  # noqa: E402
+from recolab.tuning import TuneBudget, fit_tuned  # noqa: E402
+
+log = logging.getLogger("benchmarks.shilling")
+
+SHARED = HERE.parent.parent / "shared" / "datasets"
+OUT = HERE / "shilling_runs"
+SIZES = (0.01, 0.03, 0.05)
+DEFENCES = ("off", "remove", "downweight")
+
+
+def load_case(name: str) -> tuple[InteractionData, InteractionData]:
+    """(train, test) of a data set."""
+    if name == "ml100k":
+        folder = SHARED / "ml-100k"
+        return given_files(folder / "u1.base", folder / "u1.test")
+    log_data = load_interactions(SHARED / "online-retail" / "online_retail.parquet")
+    return temporal_split(log_data, 0.2)
+
+
+def target_hit_ratio(model: Any, n_genuine: int, targets: np.ndarray, k: int = 20) -> float:
+    """Share of the genuine users (indices below ``n_genuine``) with a target in their top k."""
+    users = np.arange(n_genuine)
+    hits = np.zeros(n_genuine, dtype=bool)
+    for start in range(0, n_genuine, 1024):
+        ids, _ = model.recommend(users[start : start + 1024], k)
+        hits[start : start + 1024] = np.isin(ids, targets).any(axis=1)
+    return float(hits.mean())
+
+
+def one_run(
+    train: InteractionData,
+    clean: InteractionData,
+    test: InteractionData,
+    targets: np.ndarray,
+    defence: str,
+    budget: TuneBudget,
+) -> dict[str, Any]:
+    """Defend (or not), fit the default model, measure target reach and test ndcg@10."""
+    start = time.perf_counter()
+    fit_on, summary = defend(train, defence)
+    tuned = fit_tuned(fit_on, budget=budget, seed=0, device="cpu")
+    model = tuned.recommender()
+    hr = target_hit_ratio(model, clean.n_users, targets)
+    # genuine users' test ndcg, seen items = their real (clean) training history
+    metrics = evaluate(model, clean, test, ks=(10,)).metrics
+    return {
+        "defence": defence,
+        "target_hr@20": hr,
+        "ndcg@10": float(metrics["ndcg@10"]),
+        "flagged": summary["flagged_users"],
+        "removed_interactions": summary["interactions_removed"],
+        "seconds": time.perf_counter() - start,
+    }
+
+
+def run_dataset(name: str, budget: TuneBudget, defences: tuple[str, ...]) -> dict[str, Any]:
+    """Every attack × size × defence on one data set (plus clean data)."""
+    train, test = load_case(name)
+    targets = choose_targets(train, 5, seed=0)
+    log.info("%s: %d users, targets %s", name, train.n_users, train.items.ids[targets].tolist())
+    runs: list[dict[str, Any]] = []
+    for defence in defences:
+        runs.append(
+            {"attack": "none", "size": 0.0, **one_run(train, train, test, targets, defence, budget)}
+        )
+        log.info("%s clean %s: %s", name, defence, runs[-1])
+    for kind in ATTACKS:
+        for size in SIZES:
+            attack = inject_attack(train, kind, size, targets=targets, seed=0)
+            report = detect_shilling(attack.data)
+            flagged = report.flagged
+            caught = int(np.isin(attack.fake_users, flagged).sum())
+            detection = {
+                "fakes": len(attack.fake_users),
+                "caught": caught,
+                "genuine_flagged": int(len(flagged) - caught),
+            }
+            for defence in defences:
+                row = one_run(attack.data, train, test, targets, defence, budget)
+                runs.append({"attack": kind, "size": size, **detection, **row})
+                log.info("%s %s %.0f%% %s: %s", name, kind, 100 * size, defence, runs[-1])
+    return {"dataset": name, "targets": train.items.ids[targets].tolist(), "runs": runs}
+
+
+def _commit() -> str:
+    out = subprocess.run(
+        ["git", "log", "-1", "--format=%h %s"], capture_output=True, text=True, cwd=HERE.parent
+    )
+    dirty = subprocess.run(
+        ["git", "status", "--short", "--", "recolab"],
+        capture_output=True,
+        text=True,
+        cwd=HERE.parent,
+    )
+    note = " (with uncommitted changes under recolab/)" if dirty.stdout.strip() else ""
+    return out.stdout.strip()[:90] + note
+
+
+def section(results: list[dict[str, Any]], budget: TuneBudget, commit: str, minutes: float) -> str:
+    """The markdown section."""
+    lines = [
+        "## Robustness to fake profiles (shilling)",
+        "",
+        f"`python benchmarks/shilling.py`, on commit `{commit}`; {minutes:.1f} min, one thread. "
+        "Five mid-popularity target items (seeded), random and average push attacks of 1/3/5 % "
+        "of the user count injected into the training data only (filler = the median real "
+        "profile size; timestamps spread over the log's span). recolab's default model "
+        f"(`fit_tuned`, validation carved from train, budget {budget.n_trials} trials / "
+        f"{budget.seconds:g} s) fitted on clean, attacked and defended data; defence = the "
+        "profiles `recolab.data.shilling.detect_shilling` flags removed (`remove`) or kept "
+        "at 25 % of their interactions (`downweight`). **HR@20** = share of genuine users "
+        "with a target in their top 20; ndcg@10 on the test split (genuine users).",
+        "",
+    ]
+    for res in results:
+        lines += _table(res)
+    return "\n".join(lines)
+
+
+def _table(res: dict[str, Any]) -> list[str]:
+    runs = res["runs"]
+    clean = {r["defence"]: r for r in runs if r["attack"] == "none"}
+    base_hr, base_ndcg = clean["off"]["target_hr@20"], clean["off"]["ndcg@10"]
+    lines = [
+        f"### {res['dataset']} (targets {', '.join(map(str, res['targets']))})",
+        "",
+        "| attack | size | fakes caught | genuine flagged | defence | HR@20 | HR / clean "
+        "| ndcg@10 | ndcg vs clean, no defence |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in runs:
+        ratio = r["target_hr@20"] / base_hr if base_hr > 0 else float("inf")
+        caught = f"{r['caught']}/{r['fakes']}" if "fakes" in r else "–"
+        flagged = str(r.get("genuine_flagged", r["flagged"]))
+        lines.append(
+            f"| {r['attack']} | {100 * r['size']:.0f} % | {caught} | {flagged} | {r['defence']} | "
+            f"{r['target_hr@20']:.4f} | {ratio:.2f} | {r['ndcg@10']:.4f} | "
+            f"{100 * (r['ndcg@10'] / base_ndcg - 1):+.2f} % |"
+        )
+    lines.append("")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run, write results.json and the RESULTS.md section."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--datasets", nargs="+", default=["ml100k", "retail"])
+    p.add_argument("--defences", nargs="+", default=list(DEFENCES), choices=DEFENCES)
+    p.add_argument("--trials", type=int, default=5)
+    p.add_argument("--seconds", type=float, default=20.0)
+    args = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    torch.set_num_threads(1)
+    budget = TuneBudget(args.trials, args.seconds)
+    commit = _commit()
+    start = time.perf_counter()
+    results = [run_dataset(d, budget, tuple(args.defences)) for d in args.datasets]
+    OUT.mkdir(exist_ok=True)
+    (OUT / "results.json").write_text(json.dumps({"commit": commit, "results": results}, indent=2))
+    save_section("shilling", section(results, budget, commit, (time.perf_counter() - start) / 60))
+    assemble()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
