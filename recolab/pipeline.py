@@ -24,6 +24,10 @@ from recolab.evaluation import Protocol, evaluate
 from recolab.models.base import Recommender
 from recolab.training import ProgressCallback, StopCallback
 
+#: ``on_stage(stage, done, total, **fields)``: progress of a stage of training
+#: (:meth:`recolab.jobs.JobContext.stage`; stages listed in :mod:`recolab.jobs.progress`).
+StageCallback = Callable[..., Any]
+
 log = logging.getLogger(__name__)
 
 #: λ values (as fractions of the trained range) at which the front is evaluated.
@@ -117,9 +121,15 @@ def split_from_spec(spec: dict[str, Any], seed: int) -> tuple[InteractionData, I
     return train, test
 
 
-def item_features(train: InteractionData, use_text: bool, device: str = "auto") -> Features:
+def item_features(
+    train: InteractionData,
+    use_text: bool,
+    device: str = "auto",
+    on_stage: StageCallback | None = None,
+) -> Features:
     """Text embeddings of the items (when asked for and the data have texts) and the vectors
-    diversity is measured on (text embeddings, else genres, else none)."""
+    diversity is measured on (text embeddings, else genres, else none). ``on_stage`` hears
+    the ``embed`` stage: texts embedded n/N (see :mod:`recolab.jobs.progress`)."""
     from recolab.features.tabular import genre_vectors
     from recolab.features.text import TextEncoder, item_text_embeddings
 
@@ -127,7 +137,11 @@ def item_features(train: InteractionData, use_text: bool, device: str = "auto") 
     text, name = None, None
     if use_text and train.item_texts is not None:
         encoder = TextEncoder(device=device)
-        text, has_text = item_text_embeddings(train, encoder)
+        stage = on_stage or _no_stage
+        stage("embed", 0, None, detail="loading the text model")
+        text, has_text = item_text_embeddings(
+            train, encoder, lambda done, total: stage("embed", done, total)
+        )
         name = encoder.model_name
         if not has_text.any():
             text, name = None, None
@@ -215,6 +229,10 @@ def sparsity_curve(
     return pd.DataFrame(rows)
 
 
+def _no_stage(stage: str, done: float = 0, total: float | None = None, **fields: Any) -> None:
+    """A stage callback that does nothing."""
+
+
 def _announcer(note: Callable[[str], None] | None) -> Callable[[str], None]:
     """Log a message and pass it to ``note`` (the job's notes) when given."""
 
@@ -237,10 +255,12 @@ def train_and_export(
     should_stop: StopCallback | None = None,
     note: Callable[[str], None] | None = None,
     prune_to: float = 0.0,
+    on_stage: StageCallback | None = None,
 ) -> dict[str, Any]:
     """Train the model ``config.model`` names, evaluate it over its λ range beside the
     references (on ``test``; skipped when ``None``), and write the bundle to ``out``
     (``.zip`` or folder). ``"auto"`` goes through :func:`train_tuned_and_export`.
+    ``on_stage(stage, done, total, **fields)`` hears the stages (:mod:`recolab.jobs.progress`).
 
     Returns a JSON-ready summary: bundle path, device, seconds, metrics at λ = 0, the front
     (model rows and reference rows) and the sparsity curve.
@@ -259,13 +279,16 @@ def train_and_export(
             on_progress=on_progress,
             should_stop=should_stop,
             say=say,
+            on_stage=on_stage,
         )
-    features = item_features(train, config.use_text, config.device)
+    stage = on_stage or _no_stage
+    features = item_features(train, config.use_text, config.device, stage)
     if features.text is not None:
         say(f"embedded item texts with {features.text_model} in {features.seconds:.1f} s")
     else:
         say("no item texts used: collaborative signal only")
     model = WeightedObjectiveRecommender(config)
+    stage("epochs", 0, config.epochs, budget_s=config.budget_seconds)
     model.fit(
         train,
         valid=valid,
@@ -278,6 +301,7 @@ def train_and_export(
     if prune_to > 0:
         model = model.prune(prune_to)
     say(f"trained in {result.seconds:.1f} s on {result.device} ({result.stopped_by})")
+    stage("report")
     front, refs, protocol, at_zero = _test_report(
         model, train, test, features, config.lam_high, repeat=config.repeat
     )
@@ -331,6 +355,7 @@ def train_tuned_and_export(
     should_stop: StopCallback | None = None,
     say: Callable[[str], None] = log.info,
     study_path: str | Path | None = None,
+    on_stage: StageCallback | None = None,
 ) -> dict[str, Any]:
     """recolab's default: choose the base and the trade-off mechanism on validation
     (:func:`recolab.tuning.fit_tuned`, carved out of ``train`` unless ``valid`` is given),
@@ -341,7 +366,8 @@ def train_tuned_and_export(
     from recolab.tuning import TuneBudget, fit_tuned
 
     start = time.perf_counter()
-    features = item_features(train, config.use_text, config.device)
+    stage = on_stage or _no_stage
+    features = item_features(train, config.use_text, config.device, stage)
     genres = genre_vectors(train.item_meta, train.items)
     study = Path(study_path) if study_path else Path(out).with_suffix(".study.sqlite")
 
@@ -349,6 +375,12 @@ def train_tuned_and_export(
         if on_progress is not None:
             on_progress({**event, "epoch": event["trial"], "epochs": event["trials"]})
 
+    def front_event(done: int, total: int, name: str) -> None:
+        stage("fronts", done, total, detail=name)
+        if done >= total:
+            stage("base", detail="choosing the sparsity, refitting on all training data")
+
+    stage("tune", 0, config.tune_trials, budget_s=config.tune_seconds)
     tuned = fit_tuned(
         train,
         vectors=features.diversity,
@@ -361,7 +393,9 @@ def train_tuned_and_export(
         mechanisms=None if config.mechanism == "auto" else [config.mechanism],
         on_trial=trial_event,
         should_stop=should_stop,
+        on_front=front_event,
     )
+    stage("report")
     say(
         f"tuned the base on validation ({tuned.validation}) over "
         f"{len(tuned.tuning.trials)} trials; trade-off mechanism: {tuned.mechanism.name} "
@@ -494,6 +528,7 @@ def run_training_job(spec: dict[str, Any], ctx: Any) -> dict[str, Any]:
     if config.device == "cpu" and not torch.cuda.is_available():
         ctx.note("no GPU found: training on CPU")
     ctx.note("loading data")
+    ctx.stage("read")
     train, test = split_from_spec(spec, config.seed)
     valid = None
     if spec.get("valid"):
@@ -525,6 +560,7 @@ def run_training_job(spec: dict[str, Any], ctx: Any) -> dict[str, Any]:
         should_stop=ctx.should_stop,
         note=ctx.note,
         prune_to=float(spec.get("prune_to", 0.0)),
+        on_stage=ctx.stage,
     )
     result["bundle"] = str(ctx.artifact_path("model.zip"))
     with ctx.atomic_artifact("result.json") as tmp:

@@ -35,11 +35,14 @@ from recolab.data.interactions import InteractionData
 from recolab.data.io import detect_user_id_column  # noqa: F401  (the Data page's)
 from recolab.errors import DataError, RecolabError
 from recolab.features.users import user_attribute_summary  # noqa: F401  (the Data page's)
+from recolab.jobs.progress import StageProgress, current_stage, stages_from_events
 
 log = logging.getLogger(__name__)
 
 #: Task run by the worker for a training job (the registered name, :mod:`recolab.jobs.tasks`).
 TRAINING_TASK = "train"
+#: The metric that names a job's quality in pickers and tables (at the served λ, on test).
+KEY_METRIC = "ndcg@10"
 #: The Train page's names of the models ``TrainConfig.model`` can ask for.
 MODEL_LABELS = {
     "auto": "Tuned base + trade-off re-ranker (default)",
@@ -539,6 +542,11 @@ class JobStatus:
         Device of the job and the dataset id of its spec.
     result:
         What the task returned, once succeeded.
+    stages:
+        The stages the job went through, with their own progress and ETA
+        (:func:`recolab.jobs.progress.stages_from_events`).
+    created:
+        When the job was queued (Unix seconds).
     """
 
     id: str
@@ -554,6 +562,13 @@ class JobStatus:
     device: str | None
     dataset: str | None
     result: dict[str, Any] | None
+    stages: list[StageProgress] = field(default_factory=list)
+    created: float | None = None
+
+    @property
+    def stage(self) -> StageProgress | None:
+        """The stage running now (``None`` before the first or once the job ended)."""
+        return current_stage(self.stages) if not self.done else None
 
     @property
     def fraction(self) -> float:
@@ -593,8 +608,10 @@ def poll_job(root: Path, job_id: str) -> JobStatus:
     last = progress[-1] if progress else (job.progress or {})
     epoch = last.get("epoch")
     epochs = last.get("epochs") or (job.spec.get("config") or {}).get("epochs")
-    eta = last.get("eta_s")
-    elapsed = job.elapsed_s
+    stages = stages_from_events(events, finished=job.finished)
+    running = current_stage(stages)
+    eta = running.eta_s(time.time()) if running is not None else None
+    elapsed = job.elapsed_s  # measured: the store's start to end (or now)
     if job.done:
         eta = 0.0 if job.state == "succeeded" else None
     return JobStatus(
@@ -611,7 +628,67 @@ def poll_job(root: Path, job_id: str) -> JobStatus:
         device=job.device,
         dataset=job_dataset(job.spec),
         result=job.result,
+        stages=stages,
+        created=job.created,
     )
+
+
+def stage_lines(status: JobStatus, now: float | None = None) -> list[tuple[str, float | None, str]]:
+    """``(label, fraction or None, text)`` per stage of a job, in order, for the Train page:
+    e.g. ``("Tuning the base (trials)", 0.2, "12/60 · 41 s left")``. A stage that was
+    running when the job failed or was cancelled says so."""
+    now = time.time() if now is None else now
+    out = []
+    for i, stage in enumerate(status.stages):
+        text = stage.text(now)
+        last = i == len(status.stages) - 1
+        if last and status.done and status.state != "succeeded":
+            text = f"{status.state} after {stage.seconds(now):.1f} s"
+        out.append((stage.label, stage.fraction, text))
+    return out
+
+
+def job_wall_seconds(root: Path, job_id: str) -> float | None:
+    """Measured wall time of a finished job: the store's start to end (``None`` unknown)."""
+    from recolab.jobs import JobStore, UnknownJobError
+
+    try:
+        job = JobStore(root).get(job_id)
+    except UnknownJobError:
+        return None
+    if job.started is None or job.finished is None:
+        return None
+    return float(job.finished - job.started)
+
+
+def job_label(
+    job_id: str,
+    dataset: str,
+    created: float,
+    state: str,
+    metrics: Mapping[str, Any] | None,
+    name: str | None = None,
+) -> str:
+    """What a picker shows for a job: name (or id), dataset, date, state and key metric,
+    e.g. ``"3f2a9c1b0d4e · ml-100k · 2025-05-01 14:02 · succeeded · ndcg@10 0.412"``."""
+    when = pd.Timestamp(created, unit="s").strftime("%Y-%m-%d %H:%M")
+    parts = [name or job_id, dataset, when, state]
+    value = (metrics or {}).get(KEY_METRIC)
+    if isinstance(value, int | float) and math.isfinite(value):
+        parts.append(f"{KEY_METRIC} {value:.3f}")
+    return " · ".join(parts)
+
+
+def job_labels(root: Path, limit: int = 100) -> dict[str, str]:
+    """Job id → :func:`job_label` for the newest ``limit`` jobs."""
+    from recolab.jobs import JobStore
+
+    return {
+        j.id: job_label(
+            j.id, job_dataset(j.spec), j.created, j.state, (j.result or {}).get("metrics")
+        )
+        for j in JobStore(root).list(limit=limit)
+    }
 
 
 def cancel_job(root: Path, job_id: str) -> str:

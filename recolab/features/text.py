@@ -25,7 +25,7 @@ import importlib.util
 import json
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -280,12 +280,16 @@ class TextEncoder:
         if isinstance(hidden, int):
             self._dim = hidden
 
-    def _embed(self, texts: list[str]) -> np.ndarray:
-        """Run the model on non-empty texts; rows in input order, float32, unit norm."""
+    def _embed(self, texts: list[str], on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+        """Run the model on non-empty texts; rows in input order, float32, unit norm.
+        ``on_batch(n)`` hears how many texts are embedded, once the model is loaded (0)
+        and after each batch."""
         import torch
 
         self._load()
         assert self._device is not None
+        if on_batch is not None:
+            on_batch(0)
         out = np.empty((len(texts), self.dim), dtype=np.float32)
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]), reverse=True)
         use_amp = self._device.startswith("cuda")
@@ -305,6 +309,8 @@ class TextEncoder:
                 self.texts_encoded += len(rows)
                 vectors = mean_pool(hidden.float(), batch["attention_mask"])
                 out[rows] = vectors.cpu().numpy()
+                if on_batch is not None:
+                    on_batch(min(start + self.batch_size, len(order)))
         return out
 
     # ------------------------------------------------------------------ cache
@@ -394,7 +400,9 @@ class TextEncoder:
                 "train without item texts (--no-text) or on a machine with more memory"
             )
 
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
+    def encode(
+        self, texts: Sequence[str], on_progress: Callable[[int, int], None] | None = None
+    ) -> np.ndarray:
         """Embed ``texts``.
 
         Parameters
@@ -402,6 +410,10 @@ class TextEncoder:
         texts:
             Strings; an empty or whitespace-only text gets the **zero vector** (it has no
             meaning to embed, and a zero row has cosine similarity 0 to everything).
+        on_progress:
+            Called with ``(done, total)`` over the distinct non-empty texts: texts found
+            in the cache count as done at once; then once the model is loaded and after
+            each batch. Not called when there is no non-empty text.
 
         Returns
         -------
@@ -425,9 +437,14 @@ class TextEncoder:
         for key, row in zip(keys, nonempty, strict=True):
             if key not in self._known and key not in missing:
                 missing[key] = row
+        total = len(set(keys))
+        cached = total - len(missing)
+        if on_progress is not None and not missing:
+            on_progress(total, total)
         if missing:
             logger.debug("embedding %d new texts with %s", len(missing), self.model_name)
-            vectors = self._embed([texts[row] for row in missing.values()])
+            on_batch = None if on_progress is None else (lambda n: on_progress(cached + n, total))
+            vectors = self._embed([texts[row] for row in missing.values()], on_batch)
             new_keys = list(missing)
             for key, vector in zip(new_keys, vectors, strict=True):
                 self._known[key] = vector
@@ -478,7 +495,9 @@ def _atomic_savez(path: Path, **arrays: np.ndarray) -> None:
 
 
 def item_text_embeddings(
-    data: InteractionData, encoder: TextEncoder | None = None
+    data: InteractionData,
+    encoder: TextEncoder | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Embed each item's text (``data.item_texts``).
 
@@ -488,6 +507,8 @@ def item_text_embeddings(
         The data set; its ``item_meta`` ``text`` column holds the texts.
     encoder:
         The encoder to use; ``None`` makes a default :class:`TextEncoder`.
+    on_progress:
+        ``(done, total)`` texts embedded (see :meth:`TextEncoder.encode`).
 
     Returns
     -------
@@ -507,4 +528,4 @@ def item_text_embeddings(
             np.zeros(data.n_items, dtype=bool),
         )
     has_text = np.array([bool(t.strip()) for t in texts], dtype=bool)
-    return encoder.encode(texts), has_text
+    return encoder.encode(texts, on_progress), has_text

@@ -69,6 +69,8 @@ TRAINING_TASK = tasks.TRAINING_TASK
 AUTO_IDLE_EXIT_S = 300.0
 HEARTBEAT_S = 1.0
 CANCEL_GRACE_S = 5.0
+#: Seconds between two recorded points of one stage (see :meth:`JobContext.stage`).
+STAGE_EVERY_S = 0.5
 KILL_GRACE_S = 3.0
 _EXIT_ORPHANED = 70
 
@@ -146,6 +148,7 @@ class JobContext:
         self._t0 = time.monotonic()
         self._last_check = float("-inf")
         self._stop = False
+        self._stage_last: dict[str, float] = {}
 
     @property
     def elapsed_s(self) -> float:
@@ -159,6 +162,22 @@ class JobContext:
         """
         payload = {"kind": "progress", **event}
         payload.setdefault("elapsed_s", round(self.elapsed_s, 3))
+        return self.store.append_event(self.job_id, payload, heartbeat=True)
+
+    def stage(
+        self, stage: str, done: float = 0, total: float | None = None, **fields: Any
+    ) -> int | None:
+        """Record progress of a stage (``kind="stage"``, see :mod:`recolab.jobs.progress`);
+        beats too. Between its first and last point a stage is recorded at most every
+        :data:`STAGE_EVERY_S` seconds; returns the event's ``seq``, ``None`` when skipped.
+        """
+        now = time.monotonic()
+        first = self._stage_last.get(stage) is None
+        last_point = total is not None and done >= total
+        if not (first or last_point) and now - self._stage_last[stage] < STAGE_EVERY_S:
+            return None
+        self._stage_last[stage] = now
+        payload = {"kind": "stage", "stage": stage, "done": done, "total": total, **fields}
         return self.store.append_event(self.job_id, payload, heartbeat=True)
 
     def note(self, message: str, **fields: Any) -> int:

@@ -12,7 +12,7 @@ measured on validation, and the mechanism with the largest hypervolume of
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -267,15 +267,22 @@ def choose_mechanism(
     categories: np.ndarray | None = None,
     names: Sequence[str] | None = None,
     max_loss: float = MAX_LOSS,
+    on_front: Callable[[int, int, str], None] | None = None,
 ) -> tuple[MechanismFront, list[MechanismFront]]:
     """Every available mechanism's validation front, and the one with the largest
-    (ndcg@10, coverage@20) hypervolume (first in ``names`` on a tie)."""
+    (ndcg@10, coverage@20) hypervolume (first in ``names`` on a tie). ``on_front(m, M,
+    name)`` hears the start (m = 0) and each front measured."""
     names = list(names or available_mechanisms(vectors, categories, has_prices(fit)))
-    fronts = [
-        mechanism_front(
-            base, n, fit, valid, vectors=vectors, categories=categories, max_loss=max_loss
+    fronts = []
+    if on_front is not None and names:
+        on_front(0, len(names), names[0])
+    for i, n in enumerate(names):
+        fronts.append(
+            mechanism_front(
+                base, n, fit, valid, vectors=vectors, categories=categories, max_loss=max_loss
+            )
         )
-        for n in names
-    ]
+        if on_front is not None:
+            on_front(i + 1, len(names), n)
     best = max(fronts, key=lambda f: f.hypervolume)
     return best, fronts

@@ -174,22 +174,32 @@ def _choose_base_and_mechanism(
     categories: np.ndarray | None,
     mechanisms: list[str] | None,
     device: str,
+    on_front: Callable[[int, int, str], None] | None = None,
 ) -> tuple[dict[str, float], LinearAutoencoder, MechanismFront, list[MechanismFront]]:
     """Every mechanism's validation front over the most accurate trial's base; then, among
     the candidate trials (:func:`candidate_trials`), the base whose front of the chosen
-    mechanism has the largest validation hypervolume."""
+    mechanism has the largest validation hypervolume. ``on_front(m, M, name)`` hears each
+    front measured."""
     fit_x = split.fit.matrix(binary=True)
     first, *others = candidate_trials(tuning)
     base = LinearAutoencoder(params_from(first, fit_x), device=device).fit(split.fit)
+    report = on_front or (lambda m, n, name: None)
     mechanism, fronts = choose_mechanism(
-        base, split.fit, split.valid, vectors=vectors, categories=categories, names=mechanisms
+        base,
+        split.fit,
+        split.valid,
+        vectors=vectors,
+        categories=categories,
+        names=mechanisms,
+        on_front=lambda m, n, name: report(m, n + len(others), name),
     )
     best = (first, base, mechanism, fronts)
-    for values in others:
+    for j, values in enumerate(others):
         other = LinearAutoencoder(params_from(values, fit_x), device=device).fit(split.fit)
         front = mechanism_front(
             other, mechanism.name, split.fit, split.valid, vectors=vectors, categories=categories
         )
+        report(len(fronts) + j + 1, len(fronts) + len(others), f"{mechanism.name}, base {j + 2}")
         if front.hypervolume > best[2].hypervolume:
             swapped = [front if f.name == front.name else f for f in fronts]
             best = (values, other, front, swapped)
@@ -209,6 +219,7 @@ def fit_tuned(
     mechanisms: list[str] | None = None,
     on_trial: Callable[[dict[str, Any]], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_front: Callable[[int, int, str], None] | None = None,
 ) -> TunedModel:
     """Choose and fit recolab's default model on ``train`` (see the module docstring).
 
@@ -225,6 +236,8 @@ def fit_tuned(
         Re-rankers to consider (default: all the data allow).
     on_trial, should_stop:
         Progress and cancellation of the study (see :func:`~recolab.tuning.tune_linear`).
+    on_front:
+        ``(m, M, name)`` after each validation front of a mechanism or candidate base.
     """
     start = time.perf_counter()
     split = validation_split(train, seed=seed, valid=valid)
@@ -239,7 +252,9 @@ def fit_tuned(
         on_trial=on_trial,
         should_stop=should_stop,
     )
-    chosen = _choose_base_and_mechanism(tuning, split, vectors, categories, mechanisms, device)
+    chosen = _choose_base_and_mechanism(
+        tuning, split, vectors, categories, mechanisms, device, on_front
+    )
     values, base_on_fit, best, fronts = chosen
     sparsity = choose_top_k(base_on_fit, split)
     params = replace(base_on_fit.params, top_k=sparsity.top_k)
