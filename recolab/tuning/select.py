@@ -234,10 +234,9 @@ def fit_tuned(
         Passed to :func:`~recolab.tuning.tune_linear`.
     mechanisms:
         Re-rankers to consider (default: all the data allow).
-    on_trial, should_stop:
-        Progress and cancellation of the study (see :func:`~recolab.tuning.tune_linear`).
-    on_front:
-        ``(m, M, name)`` after each validation front of a mechanism or candidate base.
+    on_trial, should_stop, on_front:
+        Progress and cancellation of the study (see :func:`~recolab.tuning.tune_linear`);
+        ``on_front(m, M, name)`` hears each validation front of a mechanism or base.
     """
     start = time.perf_counter()
     split = validation_split(train, seed=seed, valid=valid)
