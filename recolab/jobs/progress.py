@@ -127,6 +127,8 @@ class StageProgress:
             return f"{count + ' · ' if count else ''}done in {self.seconds(now):.1f} s"
         eta = self.eta_s(now)
         left = "estimating" if eta is None else f"{eta:.0f} s left"
+        if eta is not None and eta < 0.5:  # past the estimate: the rate was too optimistic
+            left = "finishing"
         if self.total is None:
             left = f"{self.seconds(now):.0f} s so far"
         return " · ".join(p for p in (count, left, self.detail or "") if p)

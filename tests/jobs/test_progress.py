@@ -40,6 +40,7 @@ def test_stages_end_where_the_next_begins() -> None:
     assert embed.eta_s(now=108.0) == pytest.approx(2.0)
     assert embed.fraction == pytest.approx(0.4)
     assert embed.text(now=108.0) == "400/1,000 · 2 s left"
+    assert embed.text(now=120.0) == "400/1,000 · finishing"  # past the estimate
 
 
 def test_estimating_until_two_progress_points() -> None:
