@@ -39,6 +39,7 @@ from recolab.data.items import (
 )
 from recolab.data.prices import ITEM_PRICE, add_item_prices, price_report
 from recolab.data.report import DataReport
+from recolab.data.shilling import detect_shilling
 from recolab.data.tables import DELIMITERS, RawTable, read_table
 from recolab.data.users import (
     ML100K_USER_COLUMNS,
@@ -509,6 +510,7 @@ def load_interactions(
         )
     fill_report_stats(data, report)
     report.prices.update(price_report(data))
+    report.shilling = detect_shilling(data).summary(data)
     report.check_balance()
     log.info("%s: kept %d of %d rows", name, report.rows_kept, report.rows_read)
     return data

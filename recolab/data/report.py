@@ -101,6 +101,9 @@ class DataReport:
     catalogue: CatalogueReport | None = None
     #: Item prices: items with and without one, rows priced 0 (see recolab.data.prices).
     prices: dict[str, int] = field(default_factory=dict)
+    #: Suspicious (shilling) profiles: flagged count, reasons, thresholds, examples
+    #: (:meth:`recolab.data.shilling.SuspicionReport.summary`). Flags never drop data.
+    shilling: dict[str, Any] = field(default_factory=dict)
 
     def drop(self, reason: str, count: int, rows: list[int] | None = None) -> None:
         """Count ``count`` rows dropped for ``reason`` (and keep a few example row numbers)."""
@@ -158,8 +161,29 @@ class DataReport:
             f"items with < 5 interactions: {self.cold_items}",
         ]
         lines += [f"prices, {what}: {n}" for what, n in self.prices.items()]
+        lines += shilling_lines(self.shilling)
         lines += [f"warning: {w}" for w in self.warnings]
         lines += [f"note: {n}" for n in self.notes]
         if self.catalogue is not None:
             lines += self.catalogue.summary_lines()
         return lines
+
+
+def shilling_lines(summary: dict[str, Any], examples: int = 3) -> list[str]:
+    """Report lines of a shilling check summary (none when no check ran)."""
+    if not summary:
+        return []
+    lines = [
+        f"suspicious profiles (flags only, nothing dropped; rule: {summary['rule']}): "
+        f"{summary['flagged']} of {summary['users']} users flagged"
+    ]
+    thresholds = summary.get("thresholds", {})
+    for reason, n in summary.get("reasons", {}).items():
+        meaning = summary.get("meaning", {}).get(reason, reason)
+        lines.append(f"  {meaning} [{reason}]: {n} (threshold {thresholds[reason]:.4g})")
+    for ex in summary.get("examples", [])[:examples]:
+        why = "; ".join(
+            f"{r['reason']} {r['value']:.4g} vs {r['threshold']:.4g}" for r in ex["reasons"]
+        )
+        lines.append(f"  e.g. user {ex['user']}: {why}")
+    return lines

@@ -167,7 +167,11 @@ class SuspicionReport:
             "reasons": self.reason_counts(),
             "thresholds": {k: float(v) for k, v in self.thresholds.items()},
             "judged": dict(self.judged),
-            "rule": f"median + {self.options.k:g} x 1.4826 MAD of each statistic (robust z)",
+            "meaning": {r: REASON_TEXT[r] for r in self.thresholds},
+            "rule": (
+                f"median + {self.options.k:g} x 1.4826 MAD of each statistic (log scale for "
+                "rdma, wdma, burst; median - ... for rare_items)"
+            ),
             "examples": [
                 {"user": str(data.users.ids[u]), "reasons": reasons} for u, reasons in top
             ],
@@ -180,7 +184,7 @@ def robust_threshold(values: np.ndarray, k: float, low: bool = False) -> float |
     finite. ``low`` gives the lower threshold.
 
     >>> robust_threshold(np.array([1.0, 2.0, 3.0, 4.0, 100.0]), k=3.5)
-    7.1891
+    8.1891
     """
     x = values[np.isfinite(values)]
     if len(x) == 0:
