@@ -15,7 +15,7 @@ last 20 % of time as test, as in ``generalisation.py``):
    their top 20 (served λ, seen items excluded); **ndcg@10** on the test split for every model
    (the defence's cost is read on clean data).
 
-Writes ``benchmarks/shilling_runs/results.json`` and the ``shilling`` section of RESULTS.md.
+Writes ``benchmarks/shilling_runs/<dataset>.json`` and the ``shilling`` section of RESULTS.md.
 One thread for everything.
 """
 
@@ -148,12 +148,13 @@ def _commit() -> str:
     return out.stdout.strip()[:90] + note
 
 
-def section(results: list[dict[str, Any]], budget: TuneBudget, commit: str, minutes: float) -> str:
+def section(results: list[dict[str, Any]], budget: TuneBudget) -> str:
     """The markdown section."""
     lines = [
         "## Robustness to fake profiles (shilling)",
         "",
-        f"`python benchmarks/shilling.py`, on commit `{commit}`; {minutes:.1f} min, one thread. "
+        "`python benchmarks/shilling.py` (one thread; each data set names its commit and run "
+        "time below). "
         "Five mid-popularity target items (seeded), random and average push attacks of 1/3/5 % "
         "of the user count injected into the training data only (filler = the median real "
         "profile size; timestamps spread over the log's span). recolab's default model "
@@ -175,6 +176,8 @@ def _table(res: dict[str, Any]) -> list[str]:
     base_hr, base_ndcg = clean["off"]["target_hr@20"], clean["off"]["ndcg@10"]
     lines = [
         f"### {res['dataset']} (targets {', '.join(map(str, res['targets']))})",
+        "",
+        f"Commit `{res['commit']}`, {res['minutes']:.1f} min.",
         "",
         "| attack | size | fakes caught | genuine flagged | defence | HR@20 | HR / clean "
         "| ndcg@10 | ndcg vs clean, no defence |",
@@ -206,10 +209,14 @@ def main(argv: list[str] | None = None) -> int:
     budget = TuneBudget(args.trials, args.seconds)
     commit = _commit()
     start = time.perf_counter()
-    results = [run_dataset(d, budget, tuple(args.defences)) for d in args.datasets]
     OUT.mkdir(exist_ok=True)
-    (OUT / "results.json").write_text(json.dumps({"commit": commit, "results": results}, indent=2))
-    save_section("shilling", section(results, budget, commit, (time.perf_counter() - start) / 60))
+    for name in args.datasets:
+        res = run_dataset(name, budget, tuple(args.defences))
+        res.update(commit=commit, minutes=(time.perf_counter() - start) / 60)
+        (OUT / f"{name}.json").write_text(json.dumps(res, indent=2))
+    # the section shows every data set run so far (each file names its own commit)
+    results = [json.loads(f.read_text()) for f in sorted(OUT.glob("*.json"))]
+    save_section("shilling", section(results, budget))
     assemble()
     return 0
 
