@@ -20,6 +20,9 @@ MULTIPLIER_HIGH = 2.0
 OBJECTIVES = ("novelty", "exposure", "diversity")
 
 
+#: What ``train --defend`` can do with suspicious profiles (see recolab.data.shilling).
+DEFENCES = ("off", "downweight", "remove")
+
 #: What ``train`` can fit: the tuned base + trade-off mechanism, or the conditioned network.
 MODELS = ("auto", "weighted")
 
@@ -99,6 +102,11 @@ class TrainConfig:
         items among the candidates, so a test item bought again counts as a hit.
     seed, device:
         Random seed; "auto" (CUDA when available, else CPU), "cpu" or "cuda".
+    defend:
+        Profiles flagged as suspicious (:func:`recolab.data.shilling.detect_shilling`) before
+        training: ``"off"`` (default, trained on as they are), ``"downweight"`` (a quarter of
+        their interactions kept, seeded) or ``"remove"`` (left out of training); ``"auto"``
+        model only, counted in the result's ``defence``.
     """
 
     model: str = "auto"
@@ -136,8 +144,11 @@ class TrainConfig:
     seed: int = 0
     device: str = "auto"
     valid_k: int = 20
+    defend: str = "off"
 
     def __post_init__(self) -> None:
+        if self.defend not in DEFENCES:
+            raise ValueError(f"defend must be one of {', '.join(DEFENCES)}, got {self.defend!r}")
         if self.model not in MODELS:
             raise ValueError(f"model must be one of {', '.join(MODELS)}, got {self.model!r}")
         from recolab.rerank import RERANKERS

@@ -362,11 +362,15 @@ def train_tuned_and_export(
     then report on ``test`` once and export. The Optuna study is stored beside the bundle
     (``model.zip`` → ``model.study.sqlite``) unless ``study_path`` says otherwise."""
     from recolab.bundle import bundle_size, export_bundle
+    from recolab.data.shilling import defend
     from recolab.features.tabular import genre_vectors
     from recolab.tuning import TuneBudget, fit_tuned
 
     start = time.perf_counter()
     stage = on_stage or _no_stage
+    train, defence = defend(train, config.defend, seed=config.seed)
+    if config.defend != "off":
+        say(f"defence {config.defend}: {defence}")
     features = item_features(train, config.use_text, config.device, stage)
     genres = genre_vectors(train.item_meta, train.items)
     study = Path(study_path) if study_path else Path(out).with_suffix(".study.sqlite")
@@ -426,6 +430,7 @@ def train_tuned_and_export(
     return {
         "bundle": str(path),
         "model_type": "linear-rerank",
+        "defence": defence,
         "device": device,
         "train_seconds": seconds,
         "epochs_run": len(tuned.tuning.trials),

@@ -84,6 +84,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), help="where to train")
     p.add_argument("--no-text", action="store_true", help="do not use item text embeddings")
+    p.add_argument(
+        "--defend",
+        choices=("off", "downweight", "remove"),
+        help="auto: profiles the data report flags as suspicious (shilling) are kept (off, "
+        "default), down-weighted (a quarter of their interactions kept) or removed before "
+        "training",
+    )
 
 
 def load_train_files(
@@ -135,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
         "tune_trials": args.trials,
         "tune_seconds": args.tune_seconds,
         "mechanism": args.mechanism,
+        "defend": args.defend,
     }
     if args.no_text:
         overrides["use_text"] = False

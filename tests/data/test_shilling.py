@@ -116,3 +116,18 @@ def test_defence_counts_what_it_removes() -> None:
     light, summary = defend(attack.data, "downweight", report, weight=0.25, seed=0)
     assert 0 < summary["interactions_removed"] < flagged_rows
     assert light.n_interactions + summary["interactions_removed"] == attack.data.n_interactions
+
+
+def test_train_option_defend() -> None:
+    from recolab.config import TrainConfig
+
+    assert TrainConfig().defend == "off"
+    assert TrainConfig.from_dict({"defend": "remove"}).to_dict()["defend"] == "remove"
+    with pytest.raises(ValueError, match="defend"):
+        TrainConfig(defend="drop")
+    from recolab.cli import build_parser
+
+    args = build_parser().parse_args(
+        ["train", "--train", "t.csv", "--out", "m", "--defend", "remove"]
+    )
+    assert args.defend == "remove"
