@@ -47,8 +47,8 @@ SD_FLOOR = 1e-12
 #: :meth:`recolab.rerank.ExposureGreedy.observe_base`).
 BASE_LIST_K = 20
 
-#: Training users whose candidates a trained re-ranker sees at fit time (a seeded sample
-#: beyond this; 20,000 × 400 candidates is 96 MB).
+#: Training users whose candidates a trained re-ranker learns from at fit time (a seeded
+#: sample beyond this; 20,000 × 400 candidates is 96 MB).
 LEARN_USERS = 20_000
 
 #: Elements (users × candidates × vector width) a re-ranker gathers at once.
@@ -462,11 +462,9 @@ class ReRankedRecommender(Recommender):
         observe = getattr(self.reranker, "observe_base", None)
         if observe is not None:  # re-rankers that need the base's lists of every user
             observe(self.base.recommend(users, BASE_LIST_K)[0])
-        learn = getattr(self.reranker, "observe_candidates", None)
-        if learn is not None:  # re-rankers trained on the base's candidates
-            if users.size > LEARN_USERS:
-                users = np.sort(np.random.default_rng(0).choice(users, LEARN_USERS, False))
-            learn(Candidates.from_model(self.base, users, int(self.n_candidates)))
+        learn = getattr(self.reranker, "observe_model", None)
+        if learn is not None:  # re-rankers trained against the base (on held-out items)
+            learn(self.base, train, int(self.n_candidates))
         self.last_candidates_: Candidates | None = None
         self._cache_key: tuple[bytes, bool, int] | None = None
         logger.info("re-ranked recommender fitted: %r on %s", self.reranker, type(self.base))
