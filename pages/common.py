@@ -17,6 +17,7 @@ import streamlit as st
 from recolab import studio
 from recolab.data.samples import available_samples
 from recolab.errors import RecolabError
+from recolab.jobs import FINAL_STATES
 
 log = logging.getLogger("recolab.app")
 
@@ -144,7 +145,14 @@ def finished_job_picker(label: str = "Trained model (job)") -> str | None:
     index = jobs.index(cur) if cur in jobs else 0
     if cur and cur not in jobs:
         st.caption(f"Job `{cur}` has no model yet; showing the newest finished one.")
-    job_id = st.selectbox(label, jobs, index=index, key=f"pick_job_{label}")
+    labels = studio.job_labels(root())
+    job_id = st.selectbox(
+        label,
+        jobs,
+        index=index,
+        format_func=lambda j: labels.get(j, j),
+        key=f"pick_job_{label}",
+    )
     if job_id != cur:
         set_current("job", job_id)
     return job_id
@@ -159,12 +167,7 @@ def sidebar() -> None:
         job = current("job")
         st.markdown(f"**Dataset:** `{ds}`" if ds else "**Dataset:** none")
         if job:
-            state = "?"
-            with contextlib.suppress(Exception):
-                state = studio.poll_job(root(), job).state
-            st.markdown(f"**Job:** `{job}` ({state})")
-            has_model = studio.bundle_path(root(), job).is_file()
-            st.markdown(f"**Model:** `{job}/model.zip`" if has_model else "**Model:** none yet")
+            _sidebar_job(job)
         else:
             st.markdown("**Job:** none")
             st.markdown("**Model:** none")
@@ -172,6 +175,30 @@ def sidebar() -> None:
         if lam is not None:
             st.markdown(f"**Chosen λ:** {lam:.4g}")
         st.caption("GPU available" if cuda_available() else "No GPU: training runs on CPU")
+
+
+def _job_state(job: str) -> str | None:
+    """The job's state as the job store holds it (``None`` when it cannot be read)."""
+    try:
+        return studio.poll_job(root(), job).state
+    except Exception as exc:  # the sidebar never breaks a page
+        log.info("no state for job %s: %s", job, exc)
+        return None
+
+
+def _sidebar_job(job: str) -> None:
+    """The current job's state and model, refreshed from the job store while it runs (the
+    same store the Train page polls, so both say the same)."""
+    first = _job_state(job)
+
+    @st.fragment(run_every=None if first in (None, *FINAL_STATES) else 1.5)
+    def line() -> None:
+        state = _job_state(job) or "?"
+        st.markdown(f"**Job:** `{job}` ({state})")
+        has_model = studio.bundle_path(root(), job).is_file()
+        st.markdown(f"**Model:** `{job}/model.zip`" if has_model else "**Model:** none yet")
+
+    line()
 
 
 def finished_model(with_split: bool = True) -> tuple[str, Any, Any]:

@@ -77,7 +77,7 @@ cards = studio.metric_cards(
     if "sparsity" in loaded.config
     else loaded.model.sparsity(),
     size_bytes=result.get("model_bytes") or studio.bundle_path(root, job_id).stat().st_size,
-    train_seconds=loaded.config.get("train_seconds"),
+    train_seconds=studio.job_wall_seconds(root, job_id) or loaded.config.get("train_seconds"),
     baseline=baseline,
 )
 for row in range(0, len(cards), 5):

@@ -121,20 +121,57 @@ else:
 job_id = common.current("job")
 
 
+def _draw_stages(status: studio.JobStatus) -> None:
+    """One progress bar per stage of the job, each with its own count and ETA."""
+    for label, fraction, text in studio.stage_lines(status):
+        if fraction is None:
+            st.caption(f"**{label}** · {text}")
+        else:
+            st.progress(fraction, text=f"**{label}** · {text}")
+
+
+def _draw_curves(status: studio.JobStatus) -> None:
+    """The validation score per tuning trial, or the weighted model's f, g and validation
+    metrics per epoch."""
+    table = status.progress
+    if "trial" in table.columns:
+        st.plotly_chart(
+            plots.tuning_curve_figure(table, title="Tuning: validation score per trial"),
+            width="stretch",
+            key=f"tuning_{status.id}",
+        )
+    elif not table.empty and {"loss", "f", "g"} & set(table.columns):
+        if not any(c.startswith("val_") for c in table.columns):
+            st.caption("No validation split was given: only the training objectives are drawn.")
+        st.plotly_chart(
+            plots.objective_curves_figure(table, title="Training: L = f + λ·g per epoch"),
+            width="stretch",
+            key=f"curves_{status.id}",
+        )
+
+
 def _draw_job(job_id: str) -> bool:
     """Draw one job's progress; returns whether it is finished."""
     status = studio.poll_job(root, job_id)
-    st.subheader(f"Job `{job_id}` · {status.state}")
-    tuning = "trial" in status.progress.columns  # the default model's study reports trials
-    epochs = f"{status.epoch or 0}/{status.epochs or '?'}"
-    eta = f"{status.eta_s:.0f} s" if status.eta_s is not None else "–"
+    labels = studio.job_labels(root)
+    st.subheader(labels.get(job_id, f"Job `{job_id}` · {status.state}"))
+    stage = status.stage
+    if status.eta_s is not None:
+        eta = f"{status.eta_s:.0f} s"
+    else:
+        eta = "estimating" if stage is not None and stage.total is not None else "–"
     elapsed = f"{status.elapsed_s:.0f} s" if status.elapsed_s is not None else "–"
     m = st.columns(4)
     m[0].metric("State", status.state)
-    m[1].metric("Trial" if tuning else "Epoch", epochs)
-    m[2].metric("Elapsed", elapsed)
-    m[3].metric("ETA", eta)
-    st.progress(status.fraction, text=f"{status.fraction:.0%}")
+    if stage is not None:
+        count = f"{int(stage.done)}/{int(stage.total)}" if stage.total else "…"
+        m[1].metric("Stage", count, help=stage.label)
+    else:
+        tuning = "trial" in status.progress.columns  # the default model's study reports trials
+        m[1].metric("Trial" if tuning else "Epoch", f"{status.epoch or 0}/{status.epochs or '?'}")
+    m[2].metric("Elapsed (wall)", elapsed)
+    m[3].metric("ETA (this stage)", eta)
+    _draw_stages(status)
     if status.state == "failed":
         st.error(f"The job failed: {status.error}")
     elif status.state == "cancelled":
@@ -145,18 +182,7 @@ def _draw_job(job_id: str) -> bool:
     if not status.done and st.button("Cancel job", key=f"cancel_{job_id}"):
         studio.cancel_job(root, job_id)
         st.rerun()
-    if tuning:
-        st.plotly_chart(
-            plots.tuning_curve_figure(status.progress, title="Tuning on validation"),
-            width="stretch",
-            key=f"tuning_{job_id}",
-        )
-    elif not status.progress.empty and "loss" in status.progress.columns:
-        st.plotly_chart(
-            plots.training_curves_figure(status.progress, title="Training curves"),
-            width="stretch",
-            key=f"curves_{job_id}",
-        )
+    _draw_curves(status)
     if status.notes:
         with st.expander("Notes", expanded=not status.done):
             st.markdown("\n".join(f"- {n}" for n in status.notes))
@@ -188,10 +214,12 @@ with common.guard("Listing jobs"):
     else:
         st.dataframe(table, hide_index=True, width="stretch")
         ids = table["id"].tolist()
+        labels = studio.job_labels(root)
         pick = st.selectbox(
             "Reattach to a job",
             ids,
             index=ids.index(job_id) if job_id in ids else 0,
+            format_func=lambda i: labels.get(i, i),
             key="reattach_job",
         )
         if st.button("Show this job", key="reattach"):

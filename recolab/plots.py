@@ -878,3 +878,131 @@ def _add_k_star(fig: go.Figure, table: pd.DataFrame, k_star: int, hover: str, wh
             marker={"size": 18, "symbol": "star", "color": "#d62728"},
         )
     )
+
+
+#: Panels of :func:`objective_curves_figure`: column → panel title.
+OBJECTIVE_PANELS = {
+    "loss": "Total loss L = f + λ·g",
+    "f": "f (accuracy term)",
+    "g": "g (secondary objectives)",
+}
+
+
+def objective_curves_figure(events: pd.DataFrame, *, title: str | None = None) -> go.Figure:
+    """The weighted model's epochs: the total loss, f and g each in its own panel (their
+    scales differ), and the validation metrics (``val_*`` columns) in a last panel when
+    there are any.
+
+    Parameters
+    ----------
+    events:
+        Progress events with an ``epoch`` column and at least one of ``loss``, ``f``, ``g``;
+        several rows of one epoch are averaged.
+    title:
+        Figure title.
+
+    Raises
+    ------
+    ValueError
+        If ``events`` has no ``epoch`` column or no finite loss, f or g value.
+    """
+    what = "objective_curves_figure"
+    _require_table(events, ["epoch"], what)
+    val_cols = [c for c in events.columns if c.startswith("val_") and not _is_loss_column(c)]
+    cols = [c for c in OBJECTIVE_PANELS if c in events.columns]
+    num = _numeric(events, ["epoch", *cols, *val_cols])
+    num = num.loc[num["epoch"].notna()]
+    per_epoch = num.groupby("epoch", sort=True).mean()
+    panels = [[c] for c in cols if np.isfinite(per_epoch[c].to_numpy()).any()]
+    if not panels:
+        raise ValueError(f"{what}: no epoch with a finite loss, f or g value")
+    titles = [OBJECTIVE_PANELS[p[0]] for p in panels]
+    if val_cols and np.isfinite(per_epoch[val_cols].to_numpy()).any():
+        panels.append(val_cols)
+        titles.append("Validation metrics")
+    fig = make_subplots(
+        rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.06, subplot_titles=titles
+    )
+    epochs = per_epoch.index.to_numpy()
+    for row, panel in enumerate(panels, start=1):
+        for col in panel:
+            values = per_epoch[col].to_numpy()
+            ok = np.isfinite(values)
+            if not ok.any():
+                continue
+            fig.add_trace(
+                go.Scatter(
+                    x=epochs[ok],
+                    y=values[ok],
+                    mode="lines+markers",
+                    name=col,
+                    hovertemplate=f"epoch %{{x}}<br>{axis_label(col)} = %{{y:.4g}}<extra></extra>",
+                ),
+                row=row,
+                col=1,
+            )
+    fig.update_xaxes(title_text="Epoch", row=len(panels), col=1)
+    fig.update_layout(
+        title={"text": title or "Training curves"},
+        hovermode="x unified",
+        height=220 * len(panels) + 80,
+    )
+    return fig
+
+
+def compare_fronts_figure(
+    fronts: pd.DataFrame, x: str, y: str, *, title: str | None = None
+) -> go.Figure:
+    """Fronts of several runs and peers overlaid: one line per ``curve`` (a run's front or
+    a peer re-ranker's), single points (EASE, popularity) as markers.
+
+    Parameters
+    ----------
+    fronts:
+        Tidy rows with columns ``curve``, ``kind`` (``"run"`` or ``"peer"``), ``lam``,
+        ``x`` and ``y`` (see :func:`recolab.compare.overlay`).
+    x, y:
+        The metrics on the axes.
+    title:
+        Figure title.
+
+    Raises
+    ------
+    ValueError
+        If a column is missing or no row has finite ``x`` and ``y``.
+    """
+    what = "compare_fronts_figure"
+    _require_table(fronts, ["curve", "kind", x, y], what)
+    fig = go.Figure()
+    for curve, rows in fronts.groupby("curve", sort=False):
+        rows = rows.loc[np.isfinite(_numeric(rows, [x, y])).all(axis=1)]
+        if rows.empty:
+            continue
+        if "lam" in rows.columns:
+            rows = rows.sort_values("lam")
+        single = len(rows) == 1
+        peer = (rows["kind"] == "peer").all()
+        lam = rows["lam"] if "lam" in rows.columns else pd.Series(np.nan, index=rows.index)
+        fig.add_trace(
+            go.Scatter(
+                x=rows[x],
+                y=rows[y],
+                mode="markers" if single else "lines+markers",
+                name=str(curve),
+                line={"dash": "dot" if peer else "solid"},
+                marker={"symbol": "diamond" if single else "circle", "size": 11 if single else 6},
+                customdata=lam.to_numpy(),
+                hovertemplate=f"{curve}<br>{axis_label(x)} = %{{x:.4g}}<br>"
+                f"{axis_label(y)} = %{{y:.4g}}<br>λ = %{{customdata:.3g}}<extra></extra>",
+            )
+        )
+    if not fig.data:
+        raise ValueError(f"{what}: no row with finite {x} and {y}")
+    fig.update_layout(
+        title=title,
+        xaxis_title=axis_label(x),
+        yaxis_title=axis_label(y),
+        legend={"orientation": "h", "y": -0.2},
+        margin={"l": 50, "r": 10, "t": 40 if title else 10, "b": 60},
+    )
+    return fig
