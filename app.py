@@ -32,6 +32,9 @@ PAGES = [
         url_path="recommend",
     ),
     st.Page("pages/export.py", title="Export", icon=":material/download:", url_path="bundle"),
+    st.Page(
+        "pages/compare.py", title="Compare runs", icon=":material/compare:", url_path="compare"
+    ),
 ]
 
 page = st.navigation(PAGES)
