@@ -21,7 +21,8 @@ trials and epochs arrive as ``kind="progress"`` events (keys ``trial``/``trials`
 store's wall-clock ``ts``.
 
 The ETA of a stage comes from its rate so far: the work done between the first and the
-last progress point with a known total, over the seconds between them. With fewer than two
+last progress point with a known total, over the seconds between them (from three points
+on, from the second: the first unit carries one-off setup). With fewer than two
 such points the stage is *estimating*. A ``budget_s`` caps the estimate.
 """
 
@@ -98,10 +99,13 @@ class StageProgress:
     @property
     def rate(self) -> float | None:
         """Units per second between the first and the last progress point (``None`` with
-        fewer than two points or no time between them)."""
+        fewer than two points or no time between them). From three points on, the stage's
+        start point is left out: the first unit carries one-off setup (building the network,
+        the first solve) that the others do not."""
         if len(self.points) < 2:
             return None
-        (t0, d0), (t1, d1) = self.points[0], self.points[-1]
+        first = self.points[1] if len(self.points) >= 3 else self.points[0]
+        (t0, d0), (t1, d1) = first, self.points[-1]
         if t1 <= t0 or d1 <= d0:
             return None
         return (d1 - d0) / (t1 - t0)

@@ -81,3 +81,20 @@ def test_epochs_count_from_the_training_loop_events() -> None:
 
 def test_every_stage_has_a_label() -> None:
     assert list(STAGE_LABELS) == ["read", "embed", "tune", "fronts", "base", "epochs", "report"]
+
+
+def test_setup_time_leaves_the_rate_once_three_points_exist() -> None:
+    # epoch 1 took 90 s (inputs, network), epochs 2 and 3 took 5 s each
+    events = [
+        _stage(0.0, "epochs", 0, 10),
+        {"kind": "progress", "epoch": 1, "epochs": 10, "ts": 90.0},
+    ]
+    (two,) = stages_from_events(events)
+    assert two.eta_s(now=90.0) == pytest.approx(810.0)  # 90 s per epoch, the best it knows
+    events += [
+        {"kind": "progress", "epoch": 2, "epochs": 10, "ts": 95.0},
+        {"kind": "progress", "epoch": 3, "epochs": 10, "ts": 100.0},
+    ]
+    (three,) = stages_from_events(events)
+    assert three.rate == pytest.approx(0.2)  # epochs 1 → 3 in 10 s
+    assert three.eta_s(now=100.0) == pytest.approx(35.0)
