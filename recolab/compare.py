@@ -170,15 +170,20 @@ def _config_row(job: Any, result: Mapping[str, Any], key_metric: str) -> dict[st
     selection = result.get("selection") or {}
     metrics = (job.result or {}).get("metrics") or result.get("metrics") or {}
     trials = (selection.get("base") or {}).get("trials")
+    weighted = model == "weighted"  # no study, no re-ranker
     return {
         "id": job.id,
         "dataset": spec.get("dataset") or spec.get("sample") or Path(str(spec.get("train"))).name,
         "created": pd.Timestamp(job.created, unit="s").strftime("%Y-%m-%d %H:%M"),
         "state": job.state,
         "model": model,
-        "mechanism": selection.get("mechanism") or config.get("mechanism"),
-        "trials": len(trials) if isinstance(trials, list) else config.get("tune_trials"),
-        "epochs": result.get("epochs_run") if model == "weighted" else None,
+        "mechanism": None if weighted else selection.get("mechanism") or config.get("mechanism"),
+        "trials": None
+        if weighted
+        else len(trials)
+        if isinstance(trials, list)
+        else config.get("tune_trials"),
+        "epochs": result.get("epochs_run") if weighted else None,
         "use_text": config.get("use_text"),
         "device": job.device,
         "wall_s": round(job.elapsed_s, 1) if job.done and job.elapsed_s is not None else None,
