@@ -213,7 +213,8 @@ def test_tradeoffs_slider_changes_metrics_and_list(trained: tuple[Path, str]) ->
     # front, metrics vs λ, precision-recall over k (the linear base has no sparsity curve)
     assert len(charts) == 3
     (mechanisms,) = [d.value for d in at.dataframe if "mechanism" in d.value.columns]
-    assert mechanisms["mechanism"].iloc[0].endswith("(default)") and len(mechanisms) == 4
+    # popularity, exposure, the trained residual, MMR (texts) and calibration (genres)
+    assert mechanisms["mechanism"].iloc[0].endswith("(default)") and len(mechanisms) == 5
     other = float(slider.min) if served > slider.min else float(slider.max)
     slider.set_value(other).run()
     _no_exception(at)
