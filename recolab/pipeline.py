@@ -414,6 +414,7 @@ def train_tuned_and_export(
     front["sparsity"] = model.sparsity()
     front["train_seconds"] = seconds
     cutoffs = tuned_cutoff_curves(tuned, model)
+    fine_front = validation_fine_front(tuned, model)
     path = export_bundle(
         model,
         out,
@@ -445,6 +446,7 @@ def train_tuned_and_export(
         "protocol": protocol,
         "selection": tuned.summary(),
         "cutoffs": cutoffs,
+        "fine_front": fine_front,
         "study": str(study),
         "history": [
             {"epoch": i + 1, "val_score": t["score"]} for i, t in enumerate(tuned.tuning.trials)
@@ -477,6 +479,48 @@ def tuned_cutoff_curves(tuned: Any, served: Any) -> dict[str, Any] | None:
     model, split = tuned.validation_model()
     lambdas = [0.0, served.lam_default, served.lam_high / 2, served.lam_high]
     return cutoff_curves(model, split.valid, lambdas, split.description)
+
+
+#: Points of the fine validation front the Trade-offs page reads at any λ.
+FINE_FRONT_POINTS = 101
+
+
+def fine_lambda_grid(lam_high: float, n_points: int = FINE_FRONT_POINTS) -> list[float]:
+    """``n_points`` λ values from 0 to ``lam_high``, spaced quadratically so they are denser
+    near 0, where a re-ranker's front bends most (coverage can climb by half in the first
+    2 % of the range)."""
+    t = np.linspace(0.0, 1.0, max(int(n_points), 2))
+    return sorted({round(float(v), 6) for v in float(lam_high) * t**2})
+
+
+def validation_fine_front(
+    tuned: Any, served: Any, n_points: int = FINE_FRONT_POINTS
+) -> list[dict[str, Any]] | None:
+    """The served mechanism's front on validation at :func:`fine_lambda_grid` points (and
+    the served λ), measured once at the end of training so that the Trade-offs page shows
+    the metrics at any λ by interpolation instead of ranking every user again. Measured by
+    the model :meth:`~recolab.tuning.TunedModel.validation_model` gives (the served model
+    has seen the validation items); its candidates are cached across λ, so each point costs
+    one re-ranking. ``None`` (logged) when there is no validation split to measure on."""
+    from recolab.tuning.fronts import measure_front
+
+    try:
+        model, split = tuned.validation_model()
+        lambdas = sorted(
+            set(fine_lambda_grid(served.lam_high, n_points)) | {round(served.lam_default, 6)}
+        )
+        start = time.perf_counter()
+        rows = measure_front(model, split.fit, split.valid, lambdas, tuned.vectors)
+    except ValueError as exc:
+        log.warning("no fine validation front: %s", exc)
+        return None
+    log.info(
+        "fine validation front: %d λ in [0, %.3g] in %.1f s",
+        len(lambdas),
+        served.lam_high,
+        time.perf_counter() - start,
+    )
+    return _records(rows)
 
 
 def _test_report(
