@@ -22,6 +22,8 @@ stored sparse (:func:`prune_top_k`; the tuner picks ``top_k`` on validation).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from typing import Any, Self
 
@@ -130,6 +132,35 @@ def gram_matrix(x: sp.csr_matrix, user_norm: float) -> np.ndarray:
     return np.asarray((x.T @ x).toarray())
 
 
+#: Builds the dense Gram matrix ``Xᵀ D_U^{-β} X`` from ``(x, user_norm)``.
+GramBuilder = Callable[[sp.csr_matrix, float], np.ndarray]
+#: The builder :class:`LinearAutoencoder` uses; ``None`` is this process's own
+#: :func:`gram_matrix` (see :func:`gram_strategy`).
+_gram_builder: GramBuilder | None = None
+
+
+@contextmanager
+def gram_strategy(builder: GramBuilder) -> Iterator[None]:
+    """Within the block, every :class:`LinearAutoencoder` builds its Gram matrix with
+    ``builder`` instead of :func:`gram_matrix` (e.g. a Gram matrix summed over the ranks of
+    a distributed run, :func:`recolab.distributed.sharded_gram`); the previous builder is
+    restored on leaving. Outside such a block nothing changes: one call, no indirection
+    cost."""
+    global _gram_builder
+    previous, _gram_builder = _gram_builder, builder
+    try:
+        yield
+    finally:
+        _gram_builder = previous
+
+
+def build_gram(x: sp.csr_matrix, user_norm: float) -> np.ndarray:
+    """:func:`gram_matrix`, or the builder a :func:`gram_strategy` block installed."""
+    if _gram_builder is None:
+        return gram_matrix(x, user_norm)
+    return _gram_builder(x, user_norm)
+
+
 def solve_weights(
     gram: np.ndarray, item_counts: np.ndarray, params: LinearParams, device: torch.device
 ) -> np.ndarray:
@@ -221,7 +252,7 @@ class LinearAutoencoder(Recommender):
 
     def _solve(self, x: sp.csr_matrix, device: torch.device) -> np.ndarray:
         counts = np.asarray(x.getnnz(axis=0), dtype=np.float64)
-        w = solve_weights(gram_matrix(x, self.params.user_norm), counts, self.params, device)
+        w = solve_weights(build_gram(x, self.params.user_norm), counts, self.params, device)
         return prune_top_k(w, self.params.top_k) if self.params.top_k else w
 
     @classmethod
