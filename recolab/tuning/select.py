@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from recolab.data.interactions import InteractionData
+from recolab.distributed.gram import distributed_gram
 from recolab.models.linear import LinearAutoencoder, prune_top_k
 from recolab.models.tradeoff import TradeoffRecommender
 from recolab.rerank import make_reranker
@@ -237,7 +238,42 @@ def fit_tuned(
     on_trial, should_stop, on_front:
         Progress and cancellation of the study (see :func:`~recolab.tuning.tune_linear`);
         ``on_front(m, M, name)`` hears each validation front of a mechanism or base.
+
+    In a distributed run every rank calls this alike; the Gram matrices are then summed over
+    the ranks' shards of users (:func:`~recolab.distributed.distributed_gram`).
     """
+    with distributed_gram():
+        return _fit_tuned(
+            train,
+            vectors,
+            categories,
+            valid,
+            budget,
+            seed,
+            storage,
+            device,
+            mechanisms,
+            on_trial,
+            should_stop,
+            on_front,
+        )
+
+
+def _fit_tuned(
+    train: InteractionData,
+    vectors: np.ndarray | None,
+    categories: np.ndarray | None,
+    valid: InteractionData | None,
+    budget: TuneBudget | None,
+    seed: int,
+    storage: str | Path | None,
+    device: str,
+    mechanisms: list[str] | None,
+    on_trial: Callable[[dict[str, Any]], None] | None,
+    should_stop: Callable[[], bool] | None,
+    on_front: Callable[[int, int, str], None] | None,
+) -> TunedModel:
+    """The body of :func:`fit_tuned`."""
     start = time.perf_counter()
     split = validation_split(train, seed=seed, valid=valid)
     full_x = train.matrix(binary=True)

@@ -19,6 +19,7 @@ import numpy as np
 import optuna
 import scipy.sparse as sp
 
+from recolab.distributed.runtime import agree, check_same, is_main, world_size
 from recolab.errors import Cancelled
 from recolab.evaluation import evaluate
 from recolab.models.linear import LinearAutoencoder, LinearParams
@@ -132,7 +133,9 @@ def _suggest(trial: optuna.Trial) -> dict[str, float]:
     }
 
 
-def _open_study(storage: Path | None, name: str, seed: int, n_trials: int) -> optuna.Study:
+def _open_study(
+    storage: Path | None, name: str, seed: int, n_trials: int, *, enqueue: bool = True
+) -> optuna.Study:
     if storage is not None:
         storage.parent.mkdir(parents=True, exist_ok=True)
     startup = len(START_TRIALS) + min(RANDOM_TRIALS, max(0, n_trials - len(START_TRIALS)) // 3)
@@ -145,10 +148,37 @@ def _open_study(storage: Path | None, name: str, seed: int, n_trials: int) -> op
         direction="maximize",
         load_if_exists=True,
     )
-    if not study.trials:
+    if enqueue and not study.trials:
         for values in START_TRIALS[:n_trials]:
             study.enqueue_trial(values)
     return study
+
+
+def _open_shared_study(storage: Path | None, name: str, seed: int, n_trials: int) -> optuna.Study:
+    """:func:`_open_study`; in a distributed run only rank 0 opens (and writes) ``storage``,
+    and the other ranks mirror its trials, stored ones included, in memory: with the same
+    seeded sampler and the same history, every rank then proposes the same trials."""
+    if world_size() == 1:
+        return _open_study(storage, name, seed, n_trials)
+    main = is_main()
+    study = _open_study(storage if main else None, name, seed, n_trials, enqueue=main)
+    trials = agree(study.trials if main else None)
+    if not main:
+        study.add_trials(trials)
+    return study
+
+
+def _shared_deadline(
+    seconds: float, start: float
+) -> Callable[[optuna.Study, optuna.trial.FrozenTrial], None]:
+    """A study callback stopping every rank once rank 0's clock passes ``seconds`` (each
+    rank's own timeout could stop the ranks after different trials)."""
+
+    def stop(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> None:
+        if agree(time.perf_counter() - start > seconds):
+            study.stop()
+
+    return stop
 
 
 def tune_linear(
@@ -191,28 +221,37 @@ def tune_linear(
     budget = budget or TuneBudget()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     name = f"linear-seed{seed}-{_split_key(split)}"
-    study = _open_study(None if storage is None else Path(storage), name, seed, budget.n_trials)
+    study = _open_shared_study(
+        None if storage is None else Path(storage), name, seed, budget.n_trials
+    )
     fit_x = split.fit.matrix(binary=True)
 
     def objective(trial: optuna.Trial) -> float:
-        if should_stop is not None and should_stop():
+        if agree(should_stop is not None and should_stop()):  # rank 0 decides for all
             raise Cancelled(f"tuning cancelled before trial {trial.number + 1}")
         values = _suggest(trial)  # enqueued start trials get their fixed values here
+        check_same(values, f"trial {trial.number + 1}'s options")
         start = time.perf_counter()
         model = LinearAutoencoder(params_from(values, fit_x), device=device).fit(split.fit)
         metrics = evaluate(model, split.fit, split.valid, ks=(10, 20)).metrics
-        trial.set_user_attr("metrics", {k: float(metrics[k]) for k in TUNE_METRICS})
+        # rank 0's score for every rank: the samplers' histories stay the same
+        shown, score = agree(({k: float(metrics[k]) for k in TUNE_METRICS}, tune_score(metrics)))
+        trial.set_user_attr("metrics", shown)
         trial.set_user_attr("seconds", time.perf_counter() - start)
-        return tune_score(metrics)
+        return score
 
     done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
     start = time.perf_counter()
     if done < budget.n_trials:
+        shared = world_size() > 1
+        callbacks = [_reporter(on_trial, budget.n_trials)] if on_trial else []
         study.optimize(
             objective,
             n_trials=budget.n_trials - done,
-            timeout=budget.seconds,
-            callbacks=[_reporter(on_trial, budget.n_trials)] if on_trial else None,
+            timeout=None if shared else budget.seconds,
+            callbacks=[*callbacks, _shared_deadline(budget.seconds, start)]
+            if shared
+            else callbacks,
         )
     seconds = time.perf_counter() - start
     best = study.best_trial
