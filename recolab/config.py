@@ -107,6 +107,10 @@ class TrainConfig:
         training: ``"off"`` (default, trained on as they are), ``"downweight"`` (a quarter of
         their interactions kept, seeded) or ``"remove"`` (left out of training); ``"auto"``
         model only, counted in the result's ``defence``.
+    nproc:
+        Processes on this machine (``"auto"`` model only): above 1 the run is launched through
+        torchrun and each process builds the Gram matrix of its share of the users
+        (:mod:`recolab.distributed`); with CUDA, one GPU per process.
     """
 
     model: str = "auto"
@@ -145,6 +149,7 @@ class TrainConfig:
     device: str = "auto"
     valid_k: int = 20
     defend: str = "off"
+    nproc: int = 1
 
     def __post_init__(self) -> None:
         if self.defend not in DEFENCES:
@@ -172,6 +177,8 @@ class TrainConfig:
             raise ValueError(f"weight_jitter must be in [0, 1], got {self.weight_jitter}")
         if not 0.0 <= self.cold_user_share < 1.0:
             raise ValueError(f"cold_user_share must be in [0, 1), got {self.cold_user_share}")
+        if self.nproc < 1 or (self.nproc > 1 and self.model != "auto"):
+            raise ValueError(f"nproc must be ≥ 1, and 1 for the weighted model; got {self.nproc}")
         if self.epochs < 1 or self.dim < 1 or self.batch_size < 1 or self.exposure_k < 1:
             raise ValueError("epochs, dim, batch_size and exposure_k must be ≥ 1")
 

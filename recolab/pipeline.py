@@ -399,6 +399,17 @@ def train_tuned_and_export(
         should_stop=should_stop,
         on_front=front_event,
     )
+    from recolab.distributed.runtime import is_main, rank
+
+    if not is_main():  # another rank of a distributed run: its share is done, rank 0 writes
+        return {
+            "rank": rank(),
+            "bundle": None,
+            "device": config.device,
+            "train_seconds": 0.0,
+            "metrics": {},
+            "model_bytes": 0,
+        }
     stage("report")
     say(
         f"tuned the base on validation ({tuned.validation}) over "
@@ -574,6 +585,11 @@ def run_training_job(spec: dict[str, Any], ctx: Any) -> dict[str, Any]:
     config = TrainConfig.from_dict(dict(spec.get("config") or {}))
     if config.device == "auto":
         config.device = ctx.device
+    from recolab.distributed.launch import launch_job
+    from recolab.distributed.runtime import launched
+
+    if config.nproc > 1 and not launched():  # torchrun's ranks run this job again
+        return launch_job(ctx, config.nproc)
     if config.device == "cpu" and not torch.cuda.is_available():
         ctx.note("no GPU found: training on CPU")
     ctx.note("loading data")

@@ -92,6 +92,24 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         "training",
     )
 
+    add_distributed_arguments(p)
+
+
+def add_distributed_arguments(p: argparse.ArgumentParser) -> None:
+    """``--nproc`` and the options of a run over several machines (torchrun's)."""
+    p.add_argument(
+        "--nproc",
+        type=int_in(1),
+        help="auto: processes on this machine, launched through torchrun (gloo on CPU, NCCL "
+        "with one GPU each on CUDA); each builds the Gram matrix of its share of the users",
+    )
+    p.add_argument("--nnodes", type=int_in(1), default=1, help="machines in the run (default 1)")
+    p.add_argument(
+        "--node-rank", type=int_in(0), default=0, help="this machine's index (0 … nnodes − 1)"
+    )
+    p.add_argument("--master-addr", metavar="HOST", help="address of machine 0 (several machines)")
+    p.add_argument("--master-port", type=int_in(1), metavar="PORT", help="a free port on machine 0")
+
 
 def load_train_files(
     train: str, valid: str | None, test: str | None, items: str | None
@@ -128,6 +146,26 @@ def summary_line(result: dict[str, Any]) -> str:
     )
 
 
+def _launch_ranks(args: argparse.Namespace, config: Any) -> bool:
+    """With more than one process asked for, run this command on every rank through
+    torchrun and return ``True`` once they all finished (:mod:`recolab.distributed`)."""
+    from recolab.distributed.launch import LaunchPlan, launch_cli
+    from recolab.distributed.runtime import launched
+
+    plan = LaunchPlan(
+        nproc=config.nproc,
+        nnodes=getattr(args, "nnodes", 1),
+        node_rank=getattr(args, "node_rank", 0),
+        master_addr=getattr(args, "master_addr", None),
+        master_port=getattr(args, "master_port", None),
+    )
+    if not plan.distributed or launched():
+        return False
+    values = {k: v for k, v in vars(args).items() if not callable(v)}
+    launch_cli(values, plan, config.device)
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     """Train, export, print a summary."""
     from recolab.data.io import load_users
@@ -148,10 +186,13 @@ def run(args: argparse.Namespace) -> int:
         overrides["use_text"] = False
     if args.repeat:
         overrides["repeat"] = True
+    overrides["nproc"] = getattr(args, "nproc", None)
     if args.config:
         config = TrainConfig.from_toml(args.config, **overrides)
     else:
         config = TrainConfig.from_dict({k: v for k, v in overrides.items() if v is not None})
+    if _launch_ranks(args, config):
+        return 0
     if args.split and args.test:
         raise DataError("--split splits TRAIN into train and test: give it without --test")
     if args.split:
@@ -187,7 +228,12 @@ def run(args: argparse.Namespace) -> int:
 
     if config.model == "weighted" and test is None:
         test = valid  # the weighted model's front is reported on its validation set
-    result = train_and_export(train, test, config, args.out, valid=valid, on_progress=progress)
+    from recolab.distributed.runtime import rank_session
+
+    with rank_session(config.device) as writes:  # joins the ranks when torchrun started us
+        result = train_and_export(train, test, config, args.out, valid=valid, on_progress=progress)
+    if not writes:
+        return 0
     emit(f"bundle: {result['bundle']}")
     emit(summary_line(result))
     if result["front"] and test is not None:

@@ -182,4 +182,13 @@ def validate_training_spec(spec: dict[str, Any]) -> dict[str, Any]:
     if isinstance(prune, bool) or not isinstance(prune, int | float) or not 0 <= prune < 1:
         raise JobSpecError(f"prune_to must be a number in [0, 1), got {prune!r}")
     out["config"] = validate_train_config(spec.get("config") or {})
+    _check_nproc(out["config"].get("nproc", 1))
     return out
+
+
+def _check_nproc(nproc: int) -> None:
+    """A job may ask for as many processes as this machine has cores (with CUDA, the
+    launch also checks that there is one GPU per process)."""
+    cores = os.cpu_count() or 1
+    if nproc > cores:
+        raise JobSpecError(f"config.nproc {nproc} is more than the {cores} cores of this machine")
