@@ -1,9 +1,25 @@
-"""Trade-offs page: move λ and α, see metrics, the Pareto front and example lists at once."""
+"""Trade-offs page: move λ and α, see metrics, the Pareto front and example lists at once.
+
+Everything that follows λ and α lives in one ``st.fragment``, so moving a slider reruns
+only that part. Its inputs that do not depend on λ (the job's fronts and result) are cached
+per job, and the metrics come from the validation front measured at 101 λ at the end of
+training (:mod:`recolab.tradeoffs`), read at the exact λ; a job without one (the
+λ-conditioned network, an older job) is evaluated on its test split at each move.
+"""
+
+from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
 from pages import common
-from recolab import plots, studio
+from recolab import plots, studio, tradeoffs
+
+#: Width of one metric card (px): "0.312", "9.1 MB" or "93.7 s" fit; cards wrap to the
+#: next line instead of shrinking, so none is cut at 1024 px.
+CARD_WIDTH = 150
+#: Height of the plots beside the sliders, so that they stay above the fold at 1440×900.
+PLOT_HEIGHT = 360
 
 
 def _use_lam(value: float) -> None:
@@ -11,32 +27,40 @@ def _use_lam(value: float) -> None:
     st.session_state["lam_slider"] = value
 
 
-st.title("Trade-offs")
-root = common.root()
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _view(root: str, job_id: str, mtime: float, _config: Any) -> tradeoffs.TradeoffView:
+    """The λ-independent context of a job (cached per job and bundle version)."""
+    del mtime  # cache key only
+    curve, refs = studio.front_frames(_config)
+    return tradeoffs.tradeoff_view(studio.job_result(Path(root), job_id), curve, refs)
 
-job_id, loaded, ctx = common.finished_model()
 
-lo, hi = loaded.lambda_range
-result = studio.job_result(root, job_id)
-curve, refs = studio.front_frames(loaded.config)
+@st.cache_data(show_spinner=False, max_entries=8)
+def _static_cards(root: str, job_id: str, mtime: float, sparsity: float | None) -> dict:
+    """Sparsity, size and train time of a job (they do not move with λ)."""
+    del mtime
+    result = studio.job_result(Path(root), job_id)
+    size = result.get("model_bytes") or studio.bundle_path(Path(root), job_id).stat().st_size
+    wall = studio.job_wall_seconds(Path(root), job_id) or result.get("train_seconds")
+    return {"sparsity": sparsity, "size_bytes": size, "train_seconds": wall}
 
-s1, s2 = st.columns([2, 1])
-with s1:
+
+def _controls(loaded: Any) -> tuple[float, int, dict[str, float], studio.CutoffChoice]:
+    """λ, k, the objective weights and α, with the list length α picks."""
+    lo, hi = loaded.lambda_range
     lam = st.slider(
         "λ (weight of the secondary objectives against accuracy)",
         min_value=float(lo),
         max_value=float(hi),
         value=float(min(max(st.session_state.get("chosen_lam", loaded.default_lam), lo), hi)),
-        step=float((hi - lo) / 100) or 0.01,
+        step=float((hi - lo) / 200) or 0.01,
         format="%.3f",
         key="lam_slider",
     )
     k = st.radio("Cut-off k", [10, 20], index=1, horizontal=True, key="k_radio")
     # one live slider per secondary objective: the model was trained for each weight on its own
-    weights = {}
-    sliders = studio.objective_sliders(loaded)
-    for col, (name, trained, top) in zip(st.columns(max(len(sliders), 1)), sliders, strict=False):
-        weights[name] = col.slider(
+    weights = {
+        name: st.slider(
             f"{name} weight",
             0.0,
             top,
@@ -45,15 +69,16 @@ with s1:
             key=f"weight_{name}",
             help=f"trained weight {trained:g}; λ_{name} = λ × this weight",
         )
-with s2:
-    a1 = st.slider("α1 (precision)", 0.0, 1.0, 0.0, 0.05, key="alpha1")
-    a2 = st.slider("α2 (recall)", 0.0, 1.0, 0.0, 0.05, key="alpha2")
-    a3 = st.slider("α3 (F1)", 0.0, 1.0, 1.0, 0.05, key="alpha3")
-    alpha = (a1, a2, a3)
-    # α trades precision for recall along the list length k*, chosen on validation
-    choice = studio.alpha_cutoff(
-        loaded.config, lam, alpha, int(st.session_state.get("chosen_k", loaded.default_k))
+        for name, trained, top in studio.objective_sliders(loaded)
+    }
+    alpha = (
+        st.slider("α1 (precision)", 0.0, 1.0, 0.0, 0.05, key="alpha1"),
+        st.slider("α2 (recall)", 0.0, 1.0, 0.0, 0.05, key="alpha2"),
+        st.slider("α3 (F1)", 0.0, 1.0, 1.0, 0.05, key="alpha3"),
     )
+    # α trades precision for recall along the list length k*, chosen on validation
+    current_k = int(st.session_state.get("chosen_k", loaded.default_k))
+    choice = studio.alpha_cutoff(loaded.config, lam, alpha, current_k)
     if choice.message:
         st.info(choice.message)
     else:
@@ -62,127 +87,198 @@ with s2:
             f"α picks the list length **k\\* = {choice.k}** (validation: P {at['precision']:.3f}"
             f", R {at['recall']:.3f}, F1 {at['f1']:.3f})"
         )
-st.session_state["chosen_lam"] = float(lam)
-st.session_state["chosen_alpha"] = alpha
-st.session_state["chosen_k"] = choice.k
+    st.session_state["chosen_lam"] = float(lam)
+    st.session_state["chosen_alpha"] = alpha
+    st.session_state["chosen_k"] = choice.k
+    return float(lam), int(k), weights, choice
 
-metrics = {}
-with common.guard("Evaluating at this λ"):
-    metrics = studio.metrics_at(loaded.model, ctx, lam, weights or None)
-baseline = curve.iloc[0].to_dict() if not curve.empty else None
-cards = studio.metric_cards(
-    metrics,
-    k,
-    sparsity=loaded.config.get("sparsity")
-    if "sparsity" in loaded.config
-    else loaded.model.sparsity(),
-    size_bytes=result.get("model_bytes") or studio.bundle_path(root, job_id).stat().st_size,
-    train_seconds=studio.job_wall_seconds(root, job_id) or loaded.config.get("train_seconds"),
-    baseline=baseline,
-)
-for row in range(0, len(cards), 5):
-    cols = st.columns(5)
-    for col, (label, value, delta) in zip(cols, cards[row : row + 5], strict=False):
-        col.metric(label, value, delta, delta_color="off")
 
-left, right = st.columns(2)
-with left:
-    x_axis = st.selectbox(
-        "Front: x axis",
-        [f"coverage@{k}", f"novelty@{k}", f"diversity@{k}", f"exposure_equality@{k}"]
-        + ([f"revenue@{k}"] if f"revenue@{k}" in curve.columns else []),
-        key="front_x",
+def _metrics(
+    job_id: str, loaded: Any, view: tradeoffs.TradeoffView, lam: float, weights: dict
+) -> tuple[dict[str, float], dict[str, float] | None]:
+    """The metrics at λ and the baseline the deltas compare with: read off the validation
+    front when there is one, else evaluated on the test split."""
+    if not view.fine.empty and not weights:
+        return tradeoffs.metrics_at_lam(view.fine, lam), tradeoffs.baseline_row(view.fine)
+    ctx = common.eval_context_for_job(job_id)
+    baseline = view.curve.iloc[0].to_dict() if not view.curve.empty else None
+    return studio.metrics_at(loaded.model, ctx, lam, weights or None), baseline
+
+
+def _cards(job_id: str, loaded: Any, metrics: dict, k: int, baseline: dict | None) -> None:
+    sparsity = (
+        loaded.config.get("sparsity") if "sparsity" in loaded.config else loaded.model.sparsity()
     )
+    path = studio.bundle_path(common.root(), job_id)
+    static = _static_cards(str(common.root()), job_id, path.stat().st_mtime, sparsity)
+    cards = studio.metric_cards(metrics, k, baseline=baseline, **static)
+    with st.container(horizontal=True, wrap=True, gap="small", key="metric_cards"):
+        for label, value, delta in cards:
+            st.metric(
+                label,
+                value,
+                delta,
+                delta_color="off",
+                border=True,
+                width=CARD_WIDTH,
+                help="change against the smallest λ" if delta else None,
+            )
+
+
+def _front(view: tradeoffs.TradeoffView, lam: float, k: int) -> None:
+    front = view.front
+    options = [f"coverage@{k}", f"novelty@{k}", f"diversity@{k}", f"exposure_equality@{k}"]
+    options += [f"revenue@{k}"] if f"revenue@{k}" in front.columns else []
+    options = [o for o in options if o in front.columns and front[o].notna().any()] or options
+    x_axis = st.selectbox("Front: x axis", options, key="front_x", label_visibility="collapsed")
     with common.guard("Drawing the Pareto front"):
+        fig = plots.pareto_figure(
+            front,
+            x=x_axis,
+            y=f"recall@{k}",
+            current_lam=lam,
+            references=None if view.source == "validation" or view.refs.empty else view.refs,
+            title=f"Front on {view.source} ({len(front)} λ)",
+        )
+        fig.update_layout(height=PLOT_HEIGHT, margin={"t": 40, "b": 10, "l": 10, "r": 10})
+        st.plotly_chart(fig, width="stretch", key="pareto")
+
+
+def _lower(view: tradeoffs.TradeoffView, lam: float, k: int, choice: studio.CutoffChoice) -> None:
+    """Metrics against λ and the precision–recall curve over k, side by side."""
+    front = view.front
+    left, right = st.columns(2)
+    with left, common.guard("Drawing metrics against λ"):
+        wanted = [f"precision@{k}", f"recall@{k}", f"coverage@{k}", f"novelty@{k}", "sparsity"]
+        shown = [m for m in wanted if m in front.columns and front[m].notna().any()]
         st.plotly_chart(
-            plots.pareto_figure(
-                curve,
-                x=x_axis,
-                y=f"recall@{k}",
-                current_lam=lam,
-                references=refs if not refs.empty else None,
+            plots.metrics_vs_lambda_figure(
+                front, shown, current_lam=lam, title=f"Metrics against λ ({view.source})"
             ),
             width="stretch",
-            key="pareto",
+            key="vs_lambda",
         )
-with right, common.guard("Drawing metrics against λ"):
-    wanted = [f"precision@{k}", f"recall@{k}", f"coverage@{k}", f"novelty@{k}", "sparsity"]
-    shown = [m for m in wanted if m in curve.columns]
-    st.plotly_chart(
-        plots.metrics_vs_lambda_figure(curve, shown, current_lam=lam),
-        width="stretch",
-        key="vs_lambda",
-    )
+    with right:
+        if choice.curve.empty:
+            st.caption("No validation curve over the list length for this model.")
+        else:
+            with common.guard("Drawing the precision–recall curve over k"):
+                st.plotly_chart(
+                    plots.cutoff_curve_figure(
+                        choice.curve,
+                        None if choice.message else choice.k,
+                        title=f"Precision vs recall over k (validation, λ = {choice.lam:.3g})",
+                    ),
+                    width="stretch",
+                    key="cutoff_curve",
+                )
 
-left, right = st.columns(2)
-with left:
-    if choice.curve.empty:
-        st.caption("No validation curve over the list length for this model.")
-    else:
-        with common.guard("Drawing the precision–recall curve over k"):
-            st.plotly_chart(
-                plots.cutoff_curve_figure(
-                    choice.curve,
-                    None if choice.message else choice.k,
-                    title=f"Precision vs recall over k (validation, λ = {choice.lam:.3g})",
-                ),
-                width="stretch",
-                key="cutoff_curve",
+
+def _example_list(loaded: Any, lam: float, weights: dict, k_star: int) -> None:
+    st.markdown(f"**Example list at λ = {lam:.3f}, k\\* = {k_star}**")
+    user = st.selectbox("User", studio.user_ids(loaded, limit=2000), key="tradeoff_user")
+    with common.guard("Recommending"):
+        recs = studio.recommendations(
+            loaded,
+            studio.objective_lambdas(lam, weights or None),
+            k=k_star,
+            user_id=user,
+            n_reasons=1,
+        )
+        st.table(recs.set_index("rank"))
+        st.caption(studio.because_caption(loaded))
+
+
+@st.fragment
+def tradeoff_panel(job_id: str, loaded: Any, view: tradeoffs.TradeoffView) -> None:
+    """Sliders, cards, front, curves and the example list: reruns alone when λ/α move."""
+    controls, shown = st.columns([1, 2], gap="medium")
+    with controls:
+        lam, k, weights, choice = _controls(loaded)
+    with shown:
+        metrics, baseline = {}, None
+        with common.guard("Evaluating at this λ"):
+            metrics, baseline = _metrics(job_id, loaded, view, lam, weights)
+        _cards(job_id, loaded, metrics, k, baseline)
+        _front(view, lam, k)
+        if view.source == "validation":
+            st.caption(
+                f"Cards and plots: the validation split, measured at {len(view.fine)} λ at the "
+                "end of training and read at the exact λ; the test front with peers is below."
             )
-with right:
+    _lower(view, lam, k, choice)
+    _example_list(loaded, lam, weights, choice.k)
+
+
+def _constraint_picker(loaded: Any) -> None:
     st.markdown("**Most of an objective for a bounded accuracy loss** (validation front)")
     vfront = studio.validation_front(loaded.config)
     objectives = studio.constraint_objectives(vfront)
     if not objectives:
         st.caption("This model stores no validation front over λ to choose from.")
-    else:
-        target = st.selectbox("Maximise", objectives, key="constraint_objective")
-        max_loss = st.slider(
-            "…at an ndcg@10 loss of at most (%)", 0.0, 20.0, 5.0, 0.5, key="constraint_loss"
+        return
+    lo, hi = loaded.lambda_range
+    target = st.selectbox("Maximise", objectives, key="constraint_objective")
+    max_loss = st.slider(
+        "…at an ndcg@10 loss of at most (%)", 0.0, 20.0, 5.0, 0.5, key="constraint_loss"
+    )
+    with common.guard("Choosing λ under the constraint"):
+        pick = studio.constrained_lambda(vfront, target, max_loss)
+        st.markdown(
+            f"**λ = {pick['lam']:.3f}**: {target} {pick[target]:.4f}, ndcg@10 "
+            f"{pick['ndcg@10']:.4f} ({pick['loss_pct']:.1f} % below the front's best)"
         )
-        with common.guard("Choosing λ under the constraint"):
-            pick = studio.constrained_lambda(vfront, target, max_loss)
-            st.markdown(
-                f"**λ = {pick['lam']:.3f}**: {target} {pick[target]:.4f}, ndcg@10 "
-                f"{pick['ndcg@10']:.4f} ({pick['loss_pct']:.1f} % below the front's best)"
+        st.button(
+            "Use this λ",
+            key="use_constraint_lam",
+            on_click=_use_lam,
+            args=(float(min(max(pick["lam"], lo), hi)),),
+        )
+
+
+def _details(loaded: Any, view: tradeoffs.TradeoffView, k: int) -> None:
+    """What does not move with λ: the constraint picker, the mechanisms, the test front."""
+    left, right = st.columns(2)
+    with left:
+        _constraint_picker(loaded)
+    with right:
+        mechanisms = studio.mechanism_table(loaded.config)
+        if not mechanisms.empty:
+            st.markdown("**Trade-off mechanisms, measured on validation**")
+            st.dataframe(mechanisms, hide_index=True, width="stretch", key="mechanisms")
+            st.caption(
+                "The default has the largest hypervolume of (ndcg@10, coverage@20) on the "
+                "validation split; λ ranges end where validation ndcg@10 has fallen 20 %."
             )
-            st.button(
-                "Use this λ",
-                key="use_constraint_lam",
-                on_click=_use_lam,
-                args=(float(min(max(pick["lam"], lo), hi)),),
+        table = studio.sparsity_table(view.result)
+        if not table.empty:
+            with common.guard("Drawing the sparsity curve"):
+                st.plotly_chart(
+                    plots.sparsity_curve_figure(
+                        table, y=f"recall@{k}", title="Accuracy vs pruning"
+                    ),
+                    width="stretch",
+                    key="sparsity",
+                )
+    if view.source == "validation" and not view.curve.empty:
+        title = f"Test front with peers ({len(view.curve)} λ, measured once)"
+        with st.expander(title), common.guard("Drawing the test front"):
+            st.plotly_chart(
+                plots.pareto_figure(
+                    view.curve,
+                    x=f"coverage@{k}",
+                    y=f"recall@{k}",
+                    references=view.refs if not view.refs.empty else None,
+                    title="Front on test",
+                ),
+                width="stretch",
+                key="test_front",
             )
 
-left, right = st.columns(2)
-with left:
-    st.markdown(f"**Example list at λ = {lam:.3f}, k\\* = {choice.k}**")
-    users = studio.user_ids(loaded, limit=2000)
-    user = st.selectbox("User", users, key="tradeoff_user")
-    with common.guard("Recommending"):
-        recs = studio.recommendations(
-            loaded,
-            studio.objective_lambdas(lam, weights or None),
-            k=choice.k,
-            user_id=user,
-            n_reasons=1,
-        )
-        st.table(recs.set_index("rank"))
-with right:
-    mechanisms = studio.mechanism_table(loaded.config)
-    if not mechanisms.empty:
-        st.markdown("**Trade-off mechanisms, measured on validation**")
-        st.dataframe(mechanisms, hide_index=True, width="stretch", key="mechanisms")
-        st.caption(
-            "The default has the largest hypervolume of (ndcg@10, coverage@20) on the "
-            "validation split; λ ranges end where validation ndcg@10 has fallen 20 %."
-        )
-    table = studio.sparsity_table(result)
-    if table.empty and mechanisms.empty:
-        st.caption("No sparsity curve stored for this job.")
-    elif not table.empty:
-        with common.guard("Drawing the sparsity curve"):
-            st.plotly_chart(
-                plots.sparsity_curve_figure(table, y=f"recall@{k}", title="Accuracy vs pruning"),
-                width="stretch",
-                key="sparsity",
-            )
+
+st.title("Trade-offs")
+job, model, _ = common.finished_model(with_split=False)
+bundle = studio.bundle_path(common.root(), job)
+context = _view(str(common.root()), job, bundle.stat().st_mtime, model.config)
+tradeoff_panel(job, model, context)
+_details(model, context, int(st.session_state.get("k_radio", 20)))

@@ -172,7 +172,8 @@ def pareto_figure(
     x, y:
         Objective columns for the axes.
     current_lam:
-        λ of the slider; the row with the nearest λ is drawn as a large ring (``"current λ"``).
+        λ of the slider, drawn as a large ring (``"current λ"``) at that exact λ on the curve
+        (interpolated between the two measured λ around it, clamped to the measured range).
     selected_lam:
         λ chosen by α (:func:`recolab.pareto.select_by_alpha`); the row with the nearest λ
         is drawn as a star (``"α-selected"``).
@@ -245,14 +246,15 @@ def pareto_figure(
         )
     )
     if current_lam is not None and not math.isnan(float(current_lam)):
-        row = _nearest_row(table, lam_col, float(current_lam))
+        # at the exact λ: interpolated between the two measured λ around it
+        at = float(np.clip(float(current_lam), lam.min(), lam.max()))
         fig.add_trace(
             go.Scatter(
-                x=[row[x]],
-                y=[row[y]],
+                x=[float(np.interp(at, lam, xs))],
+                y=[float(np.interp(at, lam, ys))],
                 mode="markers",
                 name="current λ",
-                customdata=[row[lam_col]],
+                customdata=[at],
                 hovertemplate=_hover(x, y, lam_col) + "<extra>current λ</extra>",
                 marker={
                     "size": 22,
@@ -456,6 +458,8 @@ def metrics_vs_lambda_figure(
         xaxis_title={"text": "λ (trade-off weight)"},
         yaxis_title={"text": _SCALE_TITLES[scale]},
         hovermode="x unified",
+        # legend below the plot: at the side it squeezed a half-width plot to ≈ 30 px
+        legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0.0},
     )
     return fig
 

@@ -917,7 +917,8 @@ def metric_cards(
     baseline: Mapping[str, float] | None = None,
 ) -> list[tuple[str, str, str | None]]:
     """Cards of the Trade-offs page: (label, value, delta vs ``baseline``, or ``None`` without
-    a baseline or when the change rounds to 0 at four decimals)."""
+    a baseline or when the change rounds to 0 at the shown precision). Values keep three
+    significant decimals (:func:`card_value`) so that they fit a card at 1024 px."""
     cards: list[tuple[str, str, str | None]] = []
     for label, template in CARD_METRICS:
         col = template.format(k=k)
@@ -926,12 +927,28 @@ def metric_cards(
         if baseline is not None and value is not None and baseline.get(col) is not None:
             d = float(value) - float(baseline[col])
             # no arrow for a change that rounds to zero (it read "↑ +0.0000")
-            delta = f"{d:+.4f} vs λ=0" if abs(d) >= 5e-5 else None
-        cards.append((f"{label}@{k}", _fmt(value), delta))
+            delta = card_value(d, signed=True) if abs(d) >= 5e-4 else None
+        cards.append((f"{label}@{k}", card_value(value), delta))
     cards.append(("Sparsity", f"{sparsity:.1%}" if sparsity is not None else "–", None))
     cards.append(("Size", format_bytes(size_bytes), None))
-    cards.append(("Train time", f"{train_seconds:.1f} s" if train_seconds else "–", None))
+    cards.append(("Train time", _seconds(train_seconds), None))
     return cards
+
+
+def card_value(value: float | None, signed: bool = False) -> str:
+    """A metric card's value: 3 decimals below 10 (``0.312``), 2 below 100 (``12.70``),
+    none above (``1,234``); ``"–"`` for None/NaN. ``signed`` adds the sign (deltas)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    v = float(value)
+    digits = 3 if abs(v) < 10 else 2 if abs(v) < 100 else 0
+    return f"{v:+,.{digits}f}" if signed else f"{v:,.{digits}f}"
+
+
+def _seconds(value: float | None) -> str:
+    if not value:
+        return "–"
+    return f"{value:.1f} s" if value < 100 else f"{value:,.0f} s"
 
 
 def _fmt(value: float | None) -> str:

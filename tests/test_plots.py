@@ -128,11 +128,16 @@ def test_pareto_figure_front_marks_non_dominated_points() -> None:
     assert sorted(zip(front.x, front.y, strict=True)) == [(3, 1)]
 
 
-def test_pareto_figure_current_lambda_snaps_to_nearest_row() -> None:
+def test_pareto_figure_current_lambda_sits_at_the_exact_lambda() -> None:
+    # 0.6 lies a fifth of the way from λ 0.5 (0.20, 0.25) to λ 1.0 (0.30, 0.15): no snapping
     fig = pareto_figure(_sweep(), "recall@20", "precision@20", current_lam=0.6)
     current = _trace(fig, "current λ")
-    assert current.customdata[0] == 0.5
-    assert current.x[0] == 0.20
+    assert current.customdata[0] == 0.6
+    assert current.x[0] == pytest.approx(0.22) and current.y[0] == pytest.approx(0.23)
+    beyond = _trace(
+        pareto_figure(_sweep(), "recall@20", "precision@20", current_lam=9.0), "current λ"
+    )
+    assert beyond.customdata[0] == 2.0 and beyond.x[0] == pytest.approx(0.35)  # clamped
 
 
 def test_pareto_figure_drops_nan_rows_and_nan_references() -> None:

@@ -392,14 +392,14 @@ def test_metric_cards_labels_values_and_deltas() -> None:
     )
     by_label = {c[0]: c for c in cards}
     assert len(cards) == 10
-    assert by_label["Precision@10"][1] == "0.2500" and by_label["Precision@10"][2] is None
-    assert by_label["Recall@10"][2] == "+0.1000 vs λ=0"
+    assert by_label["Precision@10"][1] == "0.250" and by_label["Precision@10"][2] is None
+    assert by_label["Recall@10"][2] == "+0.100"
     assert by_label["Novelty@10"][1] == "–" and by_label["F1@10"][1] == "–"
     assert by_label["Sparsity"][1] == "50.0%" and by_label["Size"][1] == "2.0 KB"
     assert by_label["Train time"][1] == "3.2 s"
-    # a change that rounds to zero gets no delta (no "↑ +0.0000"); a small real one does
+    # a change that rounds to zero gets no delta (no "↑ +0.000"); a small real one does
     same = studio.metric_cards(
-        {"recall@10": 0.40002, "precision@10": 0.2501},
+        {"recall@10": 0.40002, "precision@10": 0.2511},
         10,
         sparsity=None,
         size_bytes=None,
@@ -407,7 +407,14 @@ def test_metric_cards_labels_values_and_deltas() -> None:
         baseline={"recall@10": 0.4, "precision@10": 0.25},
     )
     deltas = {c[0]: c[2] for c in same}
-    assert deltas["Recall@10"] is None and deltas["Precision@10"] == "+0.0001 vs λ=0"
+    assert deltas["Recall@10"] is None and deltas["Precision@10"] == "+0.001"
+
+
+def test_card_values_fit_a_card() -> None:
+    # at most 6 characters for the usual metric ranges (it read "12.7…" and "265.…")
+    assert studio.card_value(0.31249) == "0.312" and studio.card_value(12.734) == "12.73"
+    assert studio.card_value(265.5) == "266" and studio.card_value(float("nan")) == "–"
+    assert studio.card_value(-0.0123, signed=True) == "-0.012"
 
 
 def test_format_bytes() -> None:

@@ -210,8 +210,8 @@ def test_tradeoffs_slider_changes_metrics_and_list(trained: tuple[Path, str]) ->
     k_star = at.session_state["chosen_k"]
     assert len(recs_before) == k_star and recs_before["because"].str.len().gt(0).all()
     charts = at.get("plotly_chart")
-    # front, metrics vs λ, precision-recall over k (the linear base has no sparsity curve)
-    assert len(charts) == 3
+    # front, metrics vs λ, precision-recall over k, the test front (no sparsity curve here)
+    assert len(charts) == 4
     (mechanisms,) = [d.value for d in at.dataframe if "mechanism" in d.value.columns]
     # popularity, exposure, the trained residual, MMR (texts) and calibration (genres)
     assert mechanisms["mechanism"].iloc[0].endswith("(default)") and len(mechanisms) == 5
