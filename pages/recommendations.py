@@ -59,3 +59,12 @@ for col, lam, key in ((left, lam_a, "recs_a"), (right, lam_b, "recs_b")):
             recs = studio.recommendations(loaded, lam, k=int(k), **kwargs)
             st.dataframe(recs, hide_index=True, width="stretch", key=key)
 st.caption(studio.because_caption(loaded))
+
+st.markdown(f"**What λ changed: λ = {lam_a:.3f} → λ = {lam_b:.3f}**")
+with common.guard("Comparing the two lists"):
+    changes = loaded.changes(k=int(k), lam=lam_b, lam_from=lam_a, **kwargs)
+    st.dataframe(changes, hide_index=True, width="stretch", key="recs_changes")
+    st.caption(
+        "kept: in both lists (ranks before → after); added / dropped: the objective the "
+        "trade-off served, and the figure behind it."
+    )

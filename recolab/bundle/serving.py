@@ -253,6 +253,24 @@ class LoadedModel:
         top, scores = top_k(s[None, :], k)
         return self._frame(["(new user)"], top, scores)
 
+    def changes(
+        self,
+        user_id: str | None = None,
+        history_ids: list[str] | None = None,
+        k: int | None = None,
+        lam: float | None = None,
+        lam_from: float = 0.0,
+    ) -> pd.DataFrame:
+        """What λ changed in a list: the list at ``lam`` (default: :attr:`default_lam`)
+        against the list at ``lam_from`` (default 0, the base), for a known user or a new
+        user's history; each item kept, added or dropped, with the objective that moved it
+        (see :func:`recolab.explain.list_changes`)."""
+        from recolab.explain import list_changes
+
+        return list_changes(
+            self, user_id=user_id, history_ids=history_ids, k=k, lam=lam, lam_from=lam_from
+        )
+
     def update(
         self,
         events: pd.DataFrame | str | Path | InteractionData,

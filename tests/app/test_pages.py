@@ -278,10 +278,17 @@ def test_recommendations_and_export_pages_render(trained: tuple[Path, str]) -> N
     at = _app(job=job_id)
     at.switch_page("pages/recommendations.py").run()
     _no_exception(at)
-    assert len(at.dataframe) == 2
+    # the two lists and what λ changed between them (issue 15 point 5)
+    assert len(at.dataframe) == 3
+    left, right, changes = (d.value for d in at.dataframe)
+    shown = changes.loc[changes["rank_after"].notna(), "item"].tolist()
+    assert shown == right["item"].tolist()
+    assert set(changes.loc[changes["change"] == "dropped", "item"]) == set(left["item"]) - set(
+        right["item"]
+    )
     at.radio(key="rec_mode").set_value("New user (type a history)").run()
     _no_exception(at)
-    assert len(at.dataframe) == 2 and len(at.dataframe[0].value) == 10
+    assert len(at.dataframe) == 3 and len(at.dataframe[0].value) == 10
     at.switch_page("pages/export.py").run()
     _no_exception(at)
     card = "\n".join(m.value for m in at.markdown)
