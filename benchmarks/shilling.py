@@ -91,7 +91,8 @@ def one_run(
     start = time.perf_counter()
     fit_on, summary = defend(train, defence)
     tuned = fit_tuned(fit_on, budget=budget, seed=0, device="cpu")
-    model = tuned.recommender()
+    # fitted without the flagged profiles, serving every user's own history (as `train`)
+    model = tuned.recommender() if defence == "off" else tuned.serving(train)
     hr = target_hit_ratio(model, clean.n_users, targets)
     # genuine users' test ndcg, seen items = their real (clean) training history
     metrics = evaluate(model, clean, test, ks=(10,)).metrics

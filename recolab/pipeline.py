@@ -368,6 +368,7 @@ def train_tuned_and_export(
 
     start = time.perf_counter()
     stage = on_stage or _no_stage
+    histories = train  # what the served model and the test report see: every profile
     train, defence = defend(train, config.defend, seed=config.seed)
     if config.defend != "off":
         say(f"defence {config.defend}: {defence}")
@@ -416,11 +417,12 @@ def train_tuned_and_export(
         f"{len(tuned.tuning.trials)} trials; trade-off mechanism: {tuned.mechanism.name} "
         f"(λ up to {tuned.mechanism.lam_high:.3g}, default {tuned.mechanism.lam_default:.3g})"
     )
-    model = tuned.recommender()
+    # fitted without flagged profiles (when defended), serving every user's history
+    model = tuned.recommender() if config.defend == "off" else tuned.serving(histories)
     seconds = time.perf_counter() - start
     device = str(resolve_device(config.device))
     front, refs, protocol, at_default = _test_report(
-        model, train, test, features, model.lam_high, model.lam_default, repeat=config.repeat
+        model, histories, test, features, model.lam_high, model.lam_default, repeat=config.repeat
     )
     front["sparsity"] = model.sparsity()
     front["train_seconds"] = seconds

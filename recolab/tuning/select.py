@@ -95,6 +95,18 @@ class TunedModel:
             return self.recommender(), self.split
         return replace(self, train=self.split.fit, base=self.fit_base).recommender(), self.split
 
+    def serving(self, histories: InteractionData) -> TradeoffRecommender:
+        """The chosen model's fitted weights and mechanism serving ``histories`` (the same
+        vocabularies): e.g. every user's full history when the base was fitted without the
+        profiles a defence flagged, so a genuine user flagged by mistake keeps their lists."""
+        if histories.n_users != self.train.n_users or histories.n_items != self.train.n_items:
+            raise ValueError(
+                f"histories of {histories.n_users} users × {histories.n_items} items do not "
+                f"match the model's {self.train.n_users} × {self.train.n_items}"
+            )
+        base = LinearAutoencoder.from_weights(self.base.weights_, histories, self.base.params)
+        return replace(self, train=histories, base=base).recommender()
+
     def recommender(self, name: str | None = None) -> TradeoffRecommender:
         """The base re-ranked by mechanism ``name`` (default: the chosen one) over its
         calibrated λ range, fitted, with this selection attached as ``selection_``."""
