@@ -7,6 +7,7 @@ training (:mod:`recolab.tradeoffs`), read at the exact λ; a job without one (th
 λ-conditioned network, an older job) is evaluated on its test split at each move.
 """
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,11 @@ from recolab import plots, studio, tradeoffs
 
 #: Width of one metric card (px): "0.312", "9.1 MB" or "93.7 s" fit; cards wrap to the
 #: next line instead of shrinking, so none is cut at 1024 px.
-CARD_WIDTH = 150
-#: Height of the plots beside the sliders, so that they stay above the fold at 1440×900.
-PLOT_HEIGHT = 360
+CARD_WIDTH = 145
+#: Height of the front beside the sliders, so that it stays above the fold at 1440×900.
+PLOT_HEIGHT = 320
+#: Cards that move with λ (the rest, sparsity, size and train time, go below the front).
+MOVING_CARDS = 7
 
 
 def _use_lam(value: float) -> None:
@@ -30,9 +33,9 @@ def _use_lam(value: float) -> None:
 @st.cache_resource(show_spinner=False, max_entries=8)
 def _view(root: str, job_id: str, mtime: float, _config: Any) -> tradeoffs.TradeoffView:
     """The λ-independent context of a job (cached per job and bundle version)."""
-    del mtime  # cache key only
     curve, refs = studio.front_frames(_config)
-    return tradeoffs.tradeoff_view(studio.job_result(Path(root), job_id), curve, refs)
+    view = tradeoffs.tradeoff_view(studio.job_result(Path(root), job_id), curve, refs)
+    return dataclasses.replace(view, key=f"{job_id}:{mtime}")
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -48,11 +51,18 @@ def _static_cards(root: str, job_id: str, mtime: float, sparsity: float | None) 
 def _controls(loaded: Any) -> tuple[float, int, dict[str, float], studio.CutoffChoice]:
     """λ, k, the objective weights and α, with the list length α picks."""
     lo, hi = loaded.lambda_range
+    # seeded once (from the λ chosen before, or the served one) and kept in the model's
+    # range: a default that moved with every run would give the slider a new identity and
+    # reset it in the fragment
+    start = st.session_state.get("lam_slider", st.session_state.get("chosen_lam"))
+    if start is None:
+        start = loaded.default_lam
+    if "lam_slider" not in st.session_state or not lo <= start <= hi:
+        st.session_state["lam_slider"] = float(min(max(start, lo), hi))
     lam = st.slider(
         "λ (weight of the secondary objectives against accuracy)",
         min_value=float(lo),
         max_value=float(hi),
-        value=float(min(max(st.session_state.get("chosen_lam", loaded.default_lam), lo), hi)),
         step=float((hi - lo) / 200) or 0.01,
         format="%.3f",
         key="lam_slider",
@@ -105,14 +115,23 @@ def _metrics(
     return studio.metrics_at(loaded.model, ctx, lam, weights or None), baseline
 
 
-def _cards(job_id: str, loaded: Any, metrics: dict, k: int, baseline: dict | None) -> None:
+def _cards(
+    job_id: str, loaded: Any, metrics: dict, k: int, baseline: dict | None
+) -> list[tuple[str, str, str | None]]:
+    """Draw the cards that move with λ; return the others (drawn by :func:`_card_row`)."""
     sparsity = (
         loaded.config.get("sparsity") if "sparsity" in loaded.config else loaded.model.sparsity()
     )
     path = studio.bundle_path(common.root(), job_id)
     static = _static_cards(str(common.root()), job_id, path.stat().st_mtime, sparsity)
     cards = studio.metric_cards(metrics, k, baseline=baseline, **static)
-    with st.container(horizontal=True, wrap=True, gap="small", key="metric_cards"):
+    _card_row(cards[:MOVING_CARDS], "metric_cards")
+    return cards[MOVING_CARDS:]
+
+
+def _card_row(cards: list[tuple[str, str, str | None]], key: str) -> None:
+    """Cards of a fixed width that wrap onto the next line when the column is narrow."""
+    with st.container(horizontal=True, wrap=True, gap="small", key=key):
         for label, value, delta in cards:
             st.metric(
                 label,
@@ -125,12 +144,17 @@ def _cards(job_id: str, loaded: Any, metrics: dict, k: int, baseline: dict | Non
             )
 
 
-def _front(view: tradeoffs.TradeoffView, lam: float, k: int) -> None:
+def _x_axis(view: tradeoffs.TradeoffView, k: int) -> str:
+    """The objective on the front's x axis (those the front measured)."""
     front = view.front
     options = [f"coverage@{k}", f"novelty@{k}", f"diversity@{k}", f"exposure_equality@{k}"]
     options += [f"revenue@{k}"] if f"revenue@{k}" in front.columns else []
     options = [o for o in options if o in front.columns and front[o].notna().any()] or options
-    x_axis = st.selectbox("Front: x axis", options, key="front_x", label_visibility="collapsed")
+    return str(st.selectbox("Front: x axis", options, key="front_x"))
+
+
+def _front(view: tradeoffs.TradeoffView, lam: float, k: int, x_axis: str) -> None:
+    front = view.front
     with common.guard("Drawing the Pareto front"):
         fig = plots.pareto_figure(
             front,
@@ -142,6 +166,15 @@ def _front(view: tradeoffs.TradeoffView, lam: float, k: int) -> None:
         )
         fig.update_layout(height=PLOT_HEIGHT, margin={"t": 40, "b": 10, "l": 10, "r": 10})
         st.plotly_chart(fig, width="stretch", key="pareto")
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def _cutoff_figure(job_key: str, lam: float | None, k_star: int | None, _curve: Any) -> Any:
+    """The precision–recall curve over k: it changes only when α moves k* or λ moves to
+    another stored curve, so it is built once per (job, curve, k*), not at every move."""
+    return plots.cutoff_curve_figure(
+        _curve, k_star, title=f"Precision vs recall over k (validation, λ = {lam:.3g})"
+    )
 
 
 def _lower(view: tradeoffs.TradeoffView, lam: float, k: int, choice: studio.CutoffChoice) -> None:
@@ -163,12 +196,9 @@ def _lower(view: tradeoffs.TradeoffView, lam: float, k: int, choice: studio.Cuto
             st.caption("No validation curve over the list length for this model.")
         else:
             with common.guard("Drawing the precision–recall curve over k"):
+                k_star = None if choice.message else choice.k
                 st.plotly_chart(
-                    plots.cutoff_curve_figure(
-                        choice.curve,
-                        None if choice.message else choice.k,
-                        title=f"Precision vs recall over k (validation, λ = {choice.lam:.3g})",
-                    ),
+                    _cutoff_figure(view.key, choice.lam, k_star, choice.curve),
                     width="stretch",
                     key="cutoff_curve",
                 )
@@ -192,15 +222,17 @@ def _example_list(loaded: Any, lam: float, weights: dict, k_star: int) -> None:
 @st.fragment
 def tradeoff_panel(job_id: str, loaded: Any, view: tradeoffs.TradeoffView) -> None:
     """Sliders, cards, front, curves and the example list: reruns alone when λ/α move."""
-    controls, shown = st.columns([1, 2], gap="medium")
+    controls, shown = st.columns([1, 2.5], gap="medium")
     with controls:
         lam, k, weights, choice = _controls(loaded)
+        x_axis = _x_axis(view, k)
     with shown:
         metrics, baseline = {}, None
         with common.guard("Evaluating at this λ"):
             metrics, baseline = _metrics(job_id, loaded, view, lam, weights)
-        _cards(job_id, loaded, metrics, k, baseline)
-        _front(view, lam, k)
+        rest = _cards(job_id, loaded, metrics, k, baseline)
+        _front(view, lam, k, x_axis)
+        _card_row(rest, "static_cards")
         if view.source == "validation":
             st.caption(
                 f"Cards and plots: the validation split, measured at {len(view.fine)} λ at the "

@@ -36,12 +36,15 @@ class TradeoffView:
         The test front (the model's rows) and its peers (popularity, EASE…), measured once.
     result:
         The job's ``result.json``.
+    key:
+        An identity of the job's version for caches keyed by it (the page sets it).
     """
 
     fine: pd.DataFrame
     curve: pd.DataFrame
     refs: pd.DataFrame
     result: Mapping[str, Any]
+    key: str = ""
 
     @property
     def source(self) -> str:
