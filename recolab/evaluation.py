@@ -346,15 +346,22 @@ def _revenue(
     prices = item_prices(train, test)
     if prices is None:
         return {}, {}
-    quantities = None
+    quantities, n_unknown = None, 0
     if "quantity" in test.frame.columns:
-        quantities = test.matrix("quantity")[eval_users]
+        # a test row without a quantity above 0 (a log mixing sources, injected profiles)
+        # counts once, and says so in the protocol, rather than stopping the evaluation
+        q = pd.to_numeric(test.frame["quantity"], errors="coerce")
+        unknown = ~(q > 0)
+        n_unknown = int(unknown.sum())
+        filled = test.with_frame(test.frame.assign(quantity=q.where(~unknown, 1.0)))
+        quantities = filled.matrix("quantity")[eval_users]
     metrics = revenue_metrics(topk, test_rows, prices.filled(), ks, quantities=quantities)
     return metrics, {
         "revenue": REVENUE_RULE,
         "price_source": prices.source,
         "prices": prices.counts,
         "n_test_interactions_unpriced": int((~prices.known[test_rows.indices]).sum()),
+        "n_test_interactions_without_quantity": n_unknown,
     }
 
 

@@ -146,6 +146,18 @@ def test_evaluate_reports_revenue_on_tiny_log(log_path: Path) -> None:
     assert "revenue@k" in result.protocol["revenue"]
 
 
+def test_evaluate_counts_test_rows_without_quantity_once(log_path: Path) -> None:
+    data = load_interactions(log_path)
+    train, test = _split(data, {("u1", "Y"), ("u2", "Y"), ("u3", "Z")})
+    # u1's held-out Y lost its quantity (as an injected or merged row may): it counts once
+    frame = test.frame.copy()
+    frame.loc[frame["user"] == "u1", "quantity"] = np.nan
+    result = evaluate(PopularityRecommender().fit(train), train, test.with_frame(frame), ks=(1,))
+    # u1 -> Y hit, 10 x 1 (not 3); u2 -> Y hit, 10 x 1; u3 miss
+    assert result.metrics["revenue@1"] == pytest.approx((10 + 10 + 0) / 3)
+    assert result.protocol["n_test_interactions_without_quantity"] == 1
+
+
 def test_evaluate_without_prices_reports_no_revenue() -> None:
     frame = pd.DataFrame({"user": list("aabb"), "item": list("xyxz"), "value": 1.0})
     data = build_interactions(frame, kind="implicit")
