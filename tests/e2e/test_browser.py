@@ -132,11 +132,6 @@ def _nav(page, name: str) -> None:
     _idle(page)
 
 
-_PLOT_HAS_LINE_AT = """(target) => Array.from(document.querySelectorAll('.js-plotly-plot'))
-  .some(p => p.layout && (p.layout.shapes || [])
-  .some(s => s.x0 !== undefined && Math.abs(Number(s.x0) - target) < 1e-6))"""
-
-
 def test_sample_to_trained_model_to_download(server: tuple[str, Path], tmp_path: Path) -> None:
     if not CHROMIUM.exists():
         pytest.fail(
@@ -151,8 +146,16 @@ def test_sample_to_trained_model_to_download(server: tuple[str, Path], tmp_path:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
         page.set_default_timeout(UI_TIMEOUT_MS)
+        errors: list[str] = []
+        failed: list[str] = []
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.on("response", lambda r: failed.append(r.url) if r.status >= 400 else None)
         try:
             _run(page, url, home, shots, tmp_path)
+            _retail_names(page, url, home)
+            real = _real_console_errors(errors, failed)
+            assert not real, f"{len(real)} console errors: {real[:5]}; failed requests {failed}"
         except Exception:
             page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
             raise
@@ -173,7 +176,7 @@ def _run(page, url: str, home: Path, shots: Path, tmp_path: Path) -> None:
     # Train: the default model with a short study, without texts
     _nav(page, "Train")
     trials = page.get_by_label("Tuning trials")
-    trials.fill("5")
+    trials.fill("2")
     trials.press("Tab")
     _idle(page)
     page.get_by_text("Use item texts").click()
@@ -192,7 +195,8 @@ def _run(page, url: str, home: Path, shots: Path, tmp_path: Path) -> None:
 
     # Reattach after a refresh: the URL keeps the job
     page.reload()
-    page.get_by_text(f"Job `{job_id}`".replace("`", "")).first.wait_for()
+    # the job's heading names it (id · dataset · date · state · ndcg@10)
+    page.locator("h3").filter(has_text=job_id).first.wait_for()
 
     # Trade-offs: move λ with the keyboard, the metrics, the list and the plot follow
     _nav(page, "Trade-offs")
@@ -201,34 +205,49 @@ def _run(page, url: str, home: Path, shots: Path, tmp_path: Path) -> None:
     recall_before = _metric(page, "Recall@20")
     novelty_before = _metric(page, "Novelty@20")
     table_before = page.locator('[data-testid="stTable"]').first.inner_text()
-    thumb = (
-        page.locator('[data-testid="stSlider"]').filter(has_text="λ (weight").get_by_role("slider")
-    )
     lam_max = recolab.load(home / "jobs" / job_id / "model.zip").lambda_range[1]
-    latencies = []
-    for key, target in (("End", lam_max), ("Home", 0.0), ("End", lam_max)):
-        thumb.focus()
-        start = time.perf_counter()
-        thumb.press(key)
-        page.wait_for_function(_PLOT_HAS_LINE_AT, arg=target, timeout=UI_TIMEOUT_MS)
-        latencies.append(time.perf_counter() - start)
-        _idle(page)
-    assert page.evaluate(_PLOT_HAS_LINE_AT, lam_max)
+    keys = _slider_latency(page, "λ (weight", ["End", "Home"] + ["ArrowRight"] * 14 + ["End"])
+    drags = _drag_latency(page, "λ (weight", [0.15, 0.35, 0.6, 0.85, 0.5])
+    keys += _slider_latency(page, "λ (weight", ["End"])  # the export below carries λ max
     recall_after = _metric(page, "Recall@20")
     novelty_after = _metric(page, "Novelty@20")
     table_after = page.locator('[data-testid="stTable"]').first.inner_text()
     assert (recall_before, novelty_before) != (recall_after, novelty_after)
     assert table_before != table_after
     page.screenshot(path=str(shots / "tradeoffs.png"))
-    report = {
-        "slider_to_plot_seconds": latencies,
-        "median_seconds": statistics.median(latencies),
-        "note": "keyboard press on the λ thumb → plotly figure shows the new λ line",
-    }
+    report = _latency_report(keys, drags)
     (tmp_path / "latency.json").write_text(json.dumps(report, indent=2))
-    print("slider → plot latency:", json.dumps(report))
-    if os.environ.get("RECOLAB_SCREENSHOTS") == "1":  # a deliberate docs refresh
-        _record_latency(latencies)
+    log.info("slider latency: %s", json.dumps(report))
+    print("slider latency:", json.dumps(report))
+    if os.environ.get("RECOLAB_RECORD_LATENCY") == "1" or os.environ.get("RECOLAB_SCREENSHOTS"):
+        _record_latency(report)
+
+    # α moves k* and the example list's length
+    lengths = {}
+    for name, alpha in (
+        ("precision", ("End", "Home", "Home")),
+        ("recall", ("Home", "End", "Home")),
+    ):
+        for label, key in zip(("α1", "α2", "α3"), alpha, strict=True):
+            _thumb(page, label).press(key)
+            _idle(page)
+        k_star = int(page.get_by_text("α picks the list length").inner_text().split("= ")[1][:2])
+        rows = page.locator('[data-testid="stTable"] tbody tr').count()
+        assert rows == k_star, (name, rows, k_star)
+        lengths[name] = k_star
+    assert lengths["precision"] < lengths["recall"], lengths
+
+    # no metric card is cut at 1024 or 1440 wide (the value fits its box)
+    for width, height in ((1024, 768), (1440, 900)):
+        page.set_viewport_size({"width": width, "height": height})
+        page.wait_for_timeout(500)
+        cut = page.evaluate(_CUT_CARDS)
+        assert not cut, f"metric cards cut at {width} px: {cut}"
+        page.screenshot(path=str(shots / f"tradeoffs-{width}.png"))
+        if width == 1440:  # the front and the cards sit above the fold, beside the sliders
+            top = page.locator('[data-testid="stPlotlyChart"]').first.bounding_box()
+            assert top is not None and top["y"] + top["height"] <= height, top
+    page.set_viewport_size({"width": 1400, "height": 1000})
 
     # Recommendations
     _nav(page, "Recommendations")
@@ -249,25 +268,184 @@ def _run(page, url: str, home: Path, shots: Path, tmp_path: Path) -> None:
     page.screenshot(path=str(shots / "export.png"))
 
 
-def _record_latency(latencies: list[float]) -> None:
+#: Streamlit's own probe when a page's URL is loaded (a refresh on /training): it asks
+#: /<page>/_stcore/health and host-config first (404) and then the root. Nothing the app
+#: sends; every other failed request or console error fails the test.
+_PROBES = ("/_stcore/health", "/_stcore/host-config")
+
+
+def _real_console_errors(errors: list[str], failed: list[str]) -> list[str]:
+    """Console errors other than the "Failed to load resource" lines of Streamlit's page-path
+    probes (only when every failed request was such a probe)."""
+    probes_only = all(u.split("?")[0].endswith(_PROBES) for u in failed)
+    return [e for e in errors if not (probes_only and e.startswith("Failed to load resource"))]
+
+
+_TABLE_COLUMNS = """() => {
+  const table = document.querySelector('[data-testid="stTable"] table');
+  const names = Array.from(table.querySelectorAll('thead th')).map(c => c.innerText.trim());
+  const rows = Array.from(table.querySelectorAll('tbody tr'))
+    .map(r => Array.from(r.children).map(c => c.innerText));
+  return Object.fromEntries(names.map((n, i) => [n, rows.map(r => r[i])]));
+}"""
+
+
+def _retail_names(page, url: str, home: Path) -> None:
+    """A short training on the built-in retail sample: its lists show product names."""
+    from recolab import studio
+
+    job = studio.submit_training(
+        home, "retail-sample", {"tune_trials": 2, "tune_seconds": 20, "use_text": False}
+    )
+    deadline = time.monotonic() + TRAIN_TIMEOUT_MS / 1000
+    while studio.poll_job(home, job).state not in ("succeeded", "failed", "cancelled"):
+        assert time.monotonic() < deadline, "the retail job did not finish"
+        time.sleep(2)
+    assert studio.poll_job(home, job).state == "succeeded"
+    # from the root: a page's own path is fetched with /<page>/_stcore/health first (404s)
+    page.goto(f"{url}/?job={job}&dataset=retail-sample")
+    _idle(page)
+    _nav(page, "Trade-offs")
+    page.locator('[data-testid="stTable"]').first.wait_for()
+    _idle(page)
+    columns = page.evaluate(_TABLE_COLUMNS)
+    titles, items = columns.get("title"), columns.get("item")
+    assert titles and items and len(titles) == len(items), columns.keys()
+    assert all(any(c.isalpha() for c in t) for t in titles), titles
+    assert (
+        sum(t.strip() != i.strip() for t, i in zip(titles, items, strict=True)) >= len(titles) // 2
+    )
+
+
+_EVERYTHING_AT = """(target) => {
+  const plots = Array.from(document.querySelectorAll('.js-plotly-plot'));
+  const line = plots.some(p => p.layout && (p.layout.shapes || [])
+    .some(s => s.x0 !== undefined && Math.abs(Number(s.x0) - target) < 1.1e-3));
+  const ring = plots.some(p => (p.data || []).some(t => t.name === 'current λ'
+    && t.customdata && Math.abs(Number(t.customdata[0]) - target) < 1.1e-3));
+  const list = Array.from(document.querySelectorAll('[data-testid="stMarkdownContainer"]'))
+    .some(m => { const g = m.innerText.match(/Example list at λ = ([0-9.]+)/);
+                 return g !== null && Math.abs(Number(g[1]) - target) < 1.1e-3; });
+  const stale = document.querySelectorAll('[data-stale="true"]').length;
+  return line && ring && list && stale === 0;
+}"""
+
+_CUT_CARDS = """() => Array.from(document.querySelectorAll(
+    '[data-testid="stMetricValue"], [data-testid="stMetricLabel"]'))
+  .flatMap(e => [e, ...e.querySelectorAll('*')])
+  .filter(e => e.scrollWidth > e.clientWidth + 1 && e.clientWidth > 0)
+  .map(e => e.innerText)"""
+
+
+def _box(page, label: str):
+    return page.locator('[data-testid="stSlider"]').filter(has_text=label)
+
+
+def _thumb(page, label: str):
+    return _box(page, label).get_by_role("slider")
+
+
+def _wait_everything(page, box, started: float) -> float:
+    """Seconds from ``started`` until the λ line, the front's ring and the list's header all
+    show the thumb's new value and no element is stale (the fragment's run has finished)."""
+    # the thumb's label shows the value as the slider formats it (3 decimals)
+    shown = _shown(box)
+    page.wait_for_function(_EVERYTHING_AT, arg=float(shown), timeout=UI_TIMEOUT_MS)
+    return time.perf_counter() - started
+
+
+def _shown(box) -> str:
+    """The slider's value as its thumb shows it (formatted, 3 decimals)."""
+    return box.locator('[data-testid="stSliderThumbValue"]').first.inner_text()
+
+
+def _slider_latency(page, label: str, keys: list[str]) -> list[float]:
+    """Input → metrics, plot and list updated, for each key pressed on the slider."""
+    thumb = _thumb(page, label)
+    out = []
+    for key in keys:
+        before = _shown(_box(page, label))
+        thumb.focus()
+        start = time.perf_counter()
+        thumb.press(key)
+        assert _shown(_box(page, label)) != before, f"{key} did not move the slider"
+        out.append(_wait_everything(page, _box(page, label), start))
+        page.wait_for_timeout(150)
+    return out
+
+
+def _drag_latency(page, label: str, fractions: list[float]) -> list[float]:
+    """Mouse release → everything updated, dragging the thumb to each fraction of the track."""
+    thumb = _thumb(page, label)
+    track = page.locator('[data-testid="stSlider"]').filter(has_text=label).first
+    out = []
+    for f in fractions:
+        box, tbox = track.bounding_box(), thumb.bounding_box()
+        y = tbox["y"] + tbox["height"] / 2
+        before = _shown(_box(page, label))
+        # press on the track a little short of the target (the thumb jumps there), drag on
+        page.mouse.move(box["x"] + (f - 0.08) * box["width"], y)
+        page.mouse.down()
+        page.mouse.move(box["x"] + (f - 0.04) * box["width"], y, steps=4)
+        start = time.perf_counter()  # the last move and the release are the input timed
+        page.mouse.move(box["x"] + f * box["width"], y)
+        page.mouse.up()
+        assert _shown(_box(page, label)) != before, f"the drag to {f} did not move the slider"
+        out.append(_wait_everything(page, _box(page, label), start))
+        page.wait_for_timeout(150)
+    return out
+
+
+def _latency_report(keys: list[float], drags: list[float]) -> dict[str, object]:
+    def stats(xs: list[float]) -> dict[str, float]:
+        ordered = sorted(xs)
+        p90 = ordered[min(len(ordered) - 1, round(0.9 * (len(ordered) - 1)))]
+        return {"n": len(xs), "median_ms": 1000 * statistics.median(xs), "p90_ms": 1000 * p90}
+
+    return {
+        "keys_ms": [round(1000 * s) for s in keys],
+        "drags_ms": [round(1000 * s) for s in drags],
+        "keys": stats(keys),
+        "drags": stats(drags),
+        "load_average": os.getloadavg(),
+        "cpus": os.cpu_count(),
+        "note": "input → λ line, front ring and example list at the new λ, no stale element",
+    }
+
+
+def _record_latency(report: dict[str, object]) -> None:
     """Write the measured latency into benchmarks/RESULTS.md (its "dashboard" section)."""
     import importlib.util
 
     path = Path(__file__).resolve().parents[2] / "benchmarks" / "report.py"
     spec = importlib.util.spec_from_file_location("bench_report", path)
-    report = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(report)
-    ms = ", ".join(f"{s * 1000:.0f}" for s in latencies)
-    report.save_section(
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    keys, drags = report["keys"], report["drags"]
+    load = ", ".join(f"{x:.1f}" for x in report["load_average"])
+    bench.save_section(
         "dashboard",
-        "## Dashboard: slider release → updated plot\n\n"
-        "Measured by `tests/e2e/test_browser.py` in headless Debian Chromium against "
-        "`streamlit run app.py` on this 2-core CPU (ML-100K sample, the test's short "
-        "training): time from a key press on the λ slider's thumb until the plotly figure "
-        "shows the new λ line (three moves: End, Home, End). Each move recomputes the "
-        "metric cards at the new λ (ranking of all evaluated users + metrics), redraws the "
-        "Pareto, λ-curve and sparsity figures and the example list.\n\n"
-        f"- moves: {ms} ms; median **{statistics.median(latencies) * 1000:.0f} ms** "
-        "(goal: under 300 ms)\n",
+        "## Dashboard: slider input → everything updated\n\n"
+        "Measured by `tests/e2e/test_browser.py` (`RECOLAB_RECORD_LATENCY=1`) in headless "
+        "Debian Chromium against `streamlit run app.py` (ML-100K sample, the test's short "
+        "training: 2 trials, no texts): time from the input on the λ slider until the "
+        "metrics-vs-λ line, the front's current-λ ring and the example list all show the new "
+        "λ and no element is stale. The Trade-offs controls, cards, plots and list rerun as "
+        "one `st.fragment`; cards and front are read off the validation front measured at "
+        "101 λ at the end of training (no ranking per move).\n\n"
+        f"| input | n | median | p90 |\n|---|---|---|---|\n"
+        f"| arrow keys / Home / End | {keys['n']} | **{keys['median_ms']:.0f} ms** | "
+        f"{keys['p90_ms']:.0f} ms |\n"
+        f"| drag (mouse release) | {drags['n']} | **{drags['median_ms']:.0f} ms** | "
+        f"{drags['p90_ms']:.0f} ms |\n\n"
+        f"Target: median ≤ 300 ms, p90 ≤ 500 ms. Machine: {report['cpus']} cores, load "
+        f"average {load} while measured (shared with other work, so these are upper "
+        "bounds). Before the fragment and the fine front (issue 14, the same input-to-"
+        "everything measure on ML-100K): arrow keys median 938 ms (p90 1,166), drag 1,062 ms "
+        "(p90 1,496). Server time of one fragment run, timed in the page while measuring: "
+        "≈ 50–100 ms (cards 1–3, front 12–70, metrics-vs-λ and P-R curve 30–150, list "
+        "6 ms); the rest is the slider's round trip and the browser redrawing three plotly "
+        "figures and the table.\n\n"
+        f"Raw (ms): keys {report['keys_ms']}; drags {report['drags_ms']}.\n",
     )
-    report.assemble()
+    bench.assemble()
