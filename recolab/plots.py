@@ -555,8 +555,6 @@ def training_curves_figure(events: pd.DataFrame, *, title: str | None = None) ->
     if num.empty or not np.isfinite(num["loss"]).any():
         raise ValueError(f"{what}: no epoch with a finite loss value")
     per_epoch = num.groupby("epoch", sort=True).mean()
-    epochs = per_epoch.index.to_numpy()
-
     rows = 2 if val_cols else 1
     fig = make_subplots(
         rows=rows,
@@ -565,7 +563,24 @@ def training_curves_figure(events: pd.DataFrame, *, title: str | None = None) ->
         vertical_spacing=0.08,
         subplot_titles=["Loss", "Validation metrics"][:rows],
     )
-    for row, cols in ((1, loss_cols), (2, val_cols)):
+    _epoch_traces(fig, per_epoch, [loss_cols, val_cols][:rows], what)
+    fig.update_yaxes(title_text="Loss", row=1, col=1)
+    if rows == 2:
+        fig.update_yaxes(title_text="Validation metric", row=2, col=1)
+    fig.update_xaxes(title_text="Epoch", row=rows, col=1)
+    if rows == 2:
+        fig.update_xaxes(title_text="Epoch", row=1, col=1)
+    fig.update_layout(title={"text": title or "Training curves"}, hovermode="x unified")
+    return fig
+
+
+def _epoch_traces(
+    fig: go.Figure, per_epoch: pd.DataFrame, panels: Sequence[Sequence[str]], what: str
+) -> None:
+    """One line per column of each panel (subplot rows 1, 2, …) over the epochs (the index),
+    finite values only; a column with none is logged and left out."""
+    epochs = per_epoch.index.to_numpy()
+    for row, cols in enumerate(panels, start=1):
         for col in cols:
             values = per_epoch[col].to_numpy()
             ok = np.isfinite(values)
@@ -584,14 +599,6 @@ def training_curves_figure(events: pd.DataFrame, *, title: str | None = None) ->
                 row=row,
                 col=1,
             )
-    fig.update_yaxes(title_text="Loss", row=1, col=1)
-    if rows == 2:
-        fig.update_yaxes(title_text="Validation metric", row=2, col=1)
-    fig.update_xaxes(title_text="Epoch", row=rows, col=1)
-    if rows == 2:
-        fig.update_xaxes(title_text="Epoch", row=1, col=1)
-    fig.update_layout(title={"text": title or "Training curves"}, hovermode="x unified")
-    return fig
 
 
 def _validate_counts(item_counts: np.ndarray | Sequence[float], what: str) -> np.ndarray:
@@ -927,24 +934,7 @@ def objective_curves_figure(events: pd.DataFrame, *, title: str | None = None) -
     fig = make_subplots(
         rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.06, subplot_titles=titles
     )
-    epochs = per_epoch.index.to_numpy()
-    for row, panel in enumerate(panels, start=1):
-        for col in panel:
-            values = per_epoch[col].to_numpy()
-            ok = np.isfinite(values)
-            if not ok.any():
-                continue
-            fig.add_trace(
-                go.Scatter(
-                    x=epochs[ok],
-                    y=values[ok],
-                    mode="lines+markers",
-                    name=col,
-                    hovertemplate=f"epoch %{{x}}<br>{axis_label(col)} = %{{y:.4g}}<extra></extra>",
-                ),
-                row=row,
-                col=1,
-            )
+    _epoch_traces(fig, per_epoch, panels, what)
     fig.update_xaxes(title_text="Epoch", row=len(panels), col=1)
     fig.update_layout(
         title={"text": title or "Training curves"},
