@@ -2,16 +2,17 @@
 
 Each re-ranker serves one secondary objective ``g``:
 
-=================  ===============  ==================================================
-name               objective        class
-=================  ===============  ==================================================
-``popularity``     novelty          :class:`PopularityPenalty`
-``mmr``            diversity        :class:`MMR` (needs item vectors)
-``exposure``       coverage         :class:`ExposureGreedy`
-``calibration``    calibration      :class:`Calibration` (needs category vectors)
-``revenue``        revenue          :class:`RevenueBoost` (needs item prices)
-``conditioned``    coverage         :class:`ConditionedResidual` (trained on the base)
-=================  ===============  ==================================================
+=========================  ============  ====================================================
+name                       objective     class
+=========================  ============  ====================================================
+``popularity``             novelty       :class:`PopularityPenalty`
+``mmr``                    diversity     :class:`MMR` (needs item vectors)
+``exposure``               coverage      :class:`ExposureGreedy`
+``calibration``            calibration   :class:`Calibration` (needs category vectors)
+``revenue``                revenue       :class:`RevenueBoost` (needs item prices)
+``conditioned``            coverage      :class:`ConditionedResidual` (trained on the base)
+``conditioned-revenue``    revenue       :class:`ConditionedRevenue` (trained; needs prices)
+=========================  ============  ====================================================
 
 Wrap a base model with :class:`ReRankedRecommender` to get a recommender whose
 ``recommend(users, k, lam)`` re-ranks.
@@ -25,7 +26,7 @@ MMR()
 >>> make_reranker("nope")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-ValueError: unknown re-ranker 'nope'; known re-rankers: calibration, conditioned, exposure, ...
+ValueError: unknown re-ranker 'nope'; known re-rankers: calibration, conditioned, ...
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ from typing import Any
 
 from recolab.rerank.base import Candidates, ReRankedRecommender, ReRanker
 from recolab.rerank.calibration import Calibration
-from recolab.rerank.conditioned import ConditionedResidual
+from recolab.rerank.conditioned import ConditionedResidual, ConditionedRevenue
 from recolab.rerank.exposure import ExposureGreedy
 from recolab.rerank.mmr import MMR
 from recolab.rerank.popularity import PopularityPenalty
@@ -50,6 +51,7 @@ RERANKERS: dict[str, type[ReRanker]] = {
         Calibration,
         ConditionedResidual,
         RevenueBoost,
+        ConditionedRevenue,
     )
 }
 
@@ -86,6 +88,7 @@ __all__ = [
     "Calibration",
     "Candidates",
     "ConditionedResidual",
+    "ConditionedRevenue",
     "ExposureGreedy",
     "PopularityPenalty",
     "ReRankedRecommender",

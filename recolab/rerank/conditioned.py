@@ -55,6 +55,7 @@ from recolab.rerank.base import (
     standardised_relevance,
 )
 from recolab.rerank.popularity import PopularityPenalty
+from recolab.rerank.revenue import RevenueBoost
 
 logger = logging.getLogger(__name__)
 
@@ -155,7 +156,7 @@ class ConditionedResidual(ReRanker):
         :class:`~recolab.rerank.ReRankedRecommender` calls with its base."""
         super().fit(train, item_vectors)
         self.trained_items_ = np.asarray(train.matrix(binary=True).getnnz(axis=0) > 0)
-        self.prior_ = -PopularityPenalty().fit(train).penalty_
+        self.prior_ = self.prior(train)
         stored = getattr(self, "_stored", None)
         if stored is not None and stored.shape != (train.n_items, N_BASIS):
             raise ValueError(
@@ -164,6 +165,11 @@ class ConditionedResidual(ReRanker):
             )
         self.weights_ = stored if stored is not None else np.zeros((train.n_items, N_BASIS))
         return self
+
+    def prior(self, train: InteractionData) -> np.ndarray:
+        """The fixed part of Δ per unit λ: minus the popularity z-score (B = 0 is the
+        popularity penalty)."""
+        return -PopularityPenalty().fit(train).penalty_
 
     def observe_model(self, base: Recommender, train: InteractionData, n_candidates: int) -> None:
         """Train ``B`` on held-out targets of the training users (skipped when the weights
@@ -200,6 +206,16 @@ class ConditionedResidual(ReRanker):
             )
         self._stored = weights
         return self
+
+    def gain(self, member: torch.Tensor, items: torch.Tensor, scale: float) -> torch.Tensor:
+        """What ``g`` measures of soft lists (``member``: users × candidates, summing to
+        ``list_k`` per user; ``items``: their item indices; ``scale``: population / batch
+        users): the expected share of training items in some list, ``mean_i 1 −
+        exp(−Σ_u m_ui)``."""
+        exposure = torch.zeros(self.n_items_).index_add_(0, items.reshape(-1), member.reshape(-1))
+        trained = torch.as_tensor(self.trained_items_, dtype=exposure.dtype)
+        covered = 1.0 - torch.exp(-scale * exposure)
+        return (covered * trained).sum() / trained.sum().clamp_min(1.0)
 
     def rerank(self, cand: Candidates, k: int, lam: float) -> np.ndarray:
         """Order by ``rel + Δ(i; λ)`` (see :meth:`ReRanker.rerank`)."""
@@ -240,19 +256,11 @@ def train_residual(
     valid = torch.as_tensor(cand.valid)
     items = torch.as_tensor(np.where(cand.valid, cand.items, 0))
     n_users, n_items = rel.shape[0], model.n_items_
-    trained = torch.as_tensor(model.trained_items_)
-    n_trained = max(int(trained.sum()), 1)
     weights = torch.zeros((n_items, N_BASIS), requires_grad=True)
     prior = torch.as_tensor(model.prior_, dtype=torch.float32)
     optimiser = torch.optim.Adam([weights], lr=model.lr)
-    cov0 = _coverage(
-        _soft_lists(rel, valid, model.list_k, model.temperature),
-        items,
-        n_items,
-        trained,
-        n_trained,
-        1.0,
-    ).item()
+    at_base = model.gain(_soft_lists(rel, valid, model.list_k, model.temperature), items, 1.0)
+    g0 = max(at_base.item(), 1e-9)
     log_lo, log_hi = math.log(model.lam_max / 512), math.log(model.lam_max)
     for _ in range(model.steps):
         rows = torch.randperm(n_users, generator=gen)[:BATCH_USERS]
@@ -262,31 +270,61 @@ def train_residual(
         member = _soft_lists(score, valid[rows], model.list_k, model.temperature)
         f = (member * target[rows]).sum(dim=1).mean()
         scale = n_users / rows.numel()
-        cov = _coverage(member, items[rows], n_items, trained, n_trained, scale)
-        loss = -f + lam * (1.0 - cov / max(cov0, 1e-9))
+        loss = -f + lam * (1.0 - model.gain(member, items[rows], scale) / g0)
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
     logger.info(
-        "conditioned residual trained: %d steps on %d users × %d candidates (base soft "
-        "coverage %.3f)",
+        "%s trained: %d steps on %d users × %d candidates (base soft %s %.4g)",
+        model.name,
         model.steps,
         n_users,
         rel.shape[1],
-        cov0,
+        model.objective,
+        g0,
     )
     return weights.detach().double().numpy()
 
 
-def _coverage(
-    member: torch.Tensor,
-    items: torch.Tensor,
-    n_items: int,
-    trained: torch.Tensor,
-    n_trained: int,
-    scale: float,
-) -> torch.Tensor:
-    """Expected share of training items in some list: ``mean_i 1 − exp(−Σ_u m_ui)``."""
-    exposure = torch.zeros(n_items).index_add_(0, items.reshape(-1), member.reshape(-1))
-    covered = 1.0 - torch.exp(-scale * exposure)
-    return (covered * trained).sum() / n_trained
+class ConditionedRevenue(ConditionedResidual):
+    """The trained residual serving revenue: ``g`` is the expected revenue lost, ``1 −
+    R / R₀`` with ``R`` the mean over users of ``Σ_i m_ui · price_i`` over each soft list and
+    ``R₀`` the base's, and the prior is :class:`~recolab.rerank.RevenueBoost`'s z-scored log
+    price (``B = 0`` is the revenue boost). Items without a price count 0 in ``R`` and get
+    prior 0. Needs prices, from the data or given (``prices``, as
+    :class:`~recolab.rerank.RevenueBoost` takes them; a bundle stores them here).
+
+    Offered only when asked for (``--mechanism conditioned-revenue``): on the full Online
+    Retail log (EASE base, validation each user's latest 20 %) its hypervolume of
+    (ndcg@10, revenue@20) was 20.61 against the revenue boost's 20.69; both lift validation
+    revenue@20 from 138.5 to about 143 at a small λ for no ndcg@10 loss, and lose revenue
+    beyond (the expensive items sell in smaller quantities).
+    """
+
+    name: ClassVar[str] = "conditioned-revenue"
+    objective: ClassVar[str] = "revenue"
+
+    def __init__(self, prices: list[float | None] | None = None, **options: Any) -> None:
+        super().__init__(**options)
+        self.prices = prices
+
+    def _options(self) -> dict[str, Any]:
+        return {**super()._options(), "prices": self.prices}
+
+    def fit(self, train: InteractionData, item_vectors: np.ndarray | None = None) -> Self:
+        """As :meth:`ConditionedResidual.fit`, with the prices of ``train`` (or the given
+        ones) kept in ``prices`` so that a bundle can refit on a price-less history."""
+        self._boost = RevenueBoost(self.prices).fit(train)
+        self.prices_ = self._boost.prices_
+        if self.prices is None:
+            self.prices = [None if math.isnan(p) else float(p) for p in self.prices_]
+        return super().fit(train, item_vectors)
+
+    def prior(self, train: InteractionData) -> np.ndarray:
+        """The revenue boost's z-scored log price (0 without a price)."""
+        return np.asarray(self._boost.boost_, dtype=np.float64)
+
+    def gain(self, member: torch.Tensor, items: torch.Tensor, scale: float) -> torch.Tensor:
+        """Mean expected revenue of a soft list (``scale`` unused: a mean over users)."""
+        price = torch.as_tensor(np.nan_to_num(self.prices_, nan=0.0), dtype=member.dtype)
+        return (member * price[items]).sum(dim=1).mean()

@@ -54,6 +54,7 @@ CANDIDATE_GRID = {
     "calibration": (100,),
     "revenue": (100, 200, 400),
     "conditioned": (400,),
+    "conditioned-revenue": (400,),
 }
 
 

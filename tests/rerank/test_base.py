@@ -15,6 +15,7 @@ from recolab.rerank import (
     Calibration,
     Candidates,
     ConditionedResidual,
+    ConditionedRevenue,
     ExposureGreedy,
     PopularityPenalty,
     ReRanker,
@@ -93,6 +94,7 @@ def test_registry_and_names() -> None:
         "calibration": Calibration,
         "revenue": RevenueBoost,
         "conditioned": ConditionedResidual,
+        "conditioned-revenue": ConditionedRevenue,
     }
     assert expected == RERANKERS
     objectives = {name: cls.objective for name, cls in RERANKERS.items()}
@@ -103,6 +105,7 @@ def test_registry_and_names() -> None:
         "calibration": "calibration",
         "revenue": "revenue",
         "conditioned": "coverage",
+        "conditioned-revenue": "revenue",
     }
 
 
@@ -116,7 +119,9 @@ def test_config_round_trips_through_json(name: str) -> None:
 
 
 def test_make_reranker_unknown_names_the_known() -> None:
-    with pytest.raises(ValueError, match="calibration, conditioned, exposure, mmr, popularity"):
+    with pytest.raises(
+        ValueError, match="calibration, conditioned, conditioned-revenue, exposure, mmr, popularity"
+    ):
         make_reranker("serendipity")
     assert make_reranker("calibration", alpha=0.2).to_config() == {
         "name": "calibration",

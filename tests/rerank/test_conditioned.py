@@ -118,3 +118,44 @@ def test_bundle_keeps_the_trained_weights(tmp_path) -> None:
         idx, _ = model.recommend(model.users_.index(users), 10, lam=lam)
         expected = [model.items_.ids[i] for row in idx for i in row if i >= 0]
         assert loaded.recommend(users, k=10, lam=lam)["item"].tolist() == expected
+
+
+def test_revenue_variant_starts_at_the_revenue_boost_and_learns() -> None:
+    from recolab.rerank import ConditionedRevenue, RevenueBoost
+
+    train = _planted()  # the tiny data carry prices 1, 4, 7 by item index
+    plain = ConditionedRevenue(steps=0).fit(train)
+    boost = RevenueBoost().fit(train)
+    np.testing.assert_allclose(plain.prior_, boost.boost_)
+    c = cand([[0, 1, 2, 3]], [[4.0, 3.0, 2.0, 1.0]])
+    for lam in (0.0, 0.5, 2.0):
+        assert plain.rerank(c, 4, lam).tolist() == boost.rerank(c, 4, lam).tolist()
+    fitted = ReRankedRecommender(PopularityRecommender(), ConditionedRevenue(steps=30)).fit(train)
+    assert np.any(fitted.reranker.weights_ != 0)
+    users = np.arange(train.n_users)
+    base = PopularityRecommender().fit(train).recommend(users, 3)[0]
+    assert np.array_equal(fitted.recommend(users, 3, lam=0.0)[0], base)
+    # the config carries the prices, so a bundle refits it on a price-less history
+    config = fitted.reranker.to_config()
+    assert config["name"] == "conditioned-revenue"
+    np.testing.assert_allclose(np.array(config["prices"], dtype=float), fitted.reranker.prices_)
+
+
+def test_revenue_variant_survives_a_bundle(tmp_path) -> None:
+    import recolab
+    from recolab.bundle import export_bundle
+    from recolab.models.linear import LinearAutoencoder, LinearParams
+    from recolab.models.tradeoff import TradeoffRecommender
+    from recolab.rerank import ConditionedRevenue
+
+    train = _planted()
+    base = LinearAutoencoder(LinearParams(l2=1.0)).fit(train)
+    model = TradeoffRecommender(base, ConditionedRevenue(steps=20), 4.0, n_candidates=8)
+    path = export_bundle(model.fit(train), tmp_path / "m.zip")
+    loaded = recolab.load(path)  # its history has no prices: the config's are used
+    np.testing.assert_allclose(loaded.model.reranker.prices_, model.reranker.prices_)
+    users = model.users_.ids.tolist()
+    for lam in (0.0, 2.0, 4.0):
+        idx, _ = model.recommend(model.users_.index(users), 3, lam=lam)
+        expected = [model.items_.ids[i] for row in idx for i in row if i >= 0]
+        assert loaded.recommend(users, k=3, lam=lam)["item"].tolist() == expected

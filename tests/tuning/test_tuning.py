@@ -177,3 +177,12 @@ def test_most_accurate_lam_by_hand() -> None:
     assert most_accurate_lam(rows.assign(**{"recall@20": 0.3, "ndcg@10": 0.5})) == 0.0
     falling = rows.assign(**{"ndcg@10": [0.5, 0.4, 0.3], "recall@20": [0.3, 0.3, 0.3]})
     assert most_accurate_lam(falling) == 0.0
+
+
+def test_every_registered_mechanism_has_candidate_lengths() -> None:
+    # train --mechanism NAME measures NAME's front over CANDIDATE_GRID[NAME]
+    from recolab.rerank import RERANKERS
+    from recolab.tuning.fronts import CANDIDATE_GRID
+
+    assert set(CANDIDATE_GRID) == set(RERANKERS)
+    assert all(lengths and min(lengths) >= 1 for lengths in CANDIDATE_GRID.values())
