@@ -29,8 +29,8 @@ KNOWN_LONG_FUNCTIONS = {
     "pipeline.py::train_tuned_and_export",
     "plots.py::metrics_vs_lambda_figure",
     "plots.py::pareto_figure",
-    "studio.py::model_card",
-    "studio.py::save_upload",
+    "studio/datasets.py::save_upload",
+    "studio/export.py::model_card",
     "tuning/study.py::tune_linear",
 }
 

@@ -1,0 +1,88 @@
+"""How values read on the pages: metric cards, card values, byte sizes, seconds, and the
+model names of the Train page.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+#: The Train page's names of the models ``TrainConfig.model`` can ask for.
+MODEL_LABELS = {
+    "auto": "Tuned base + trade-off re-ranker (default)",
+    "weighted": "λ-conditioned network",
+}
+
+
+#: Metric cards of the Trade-offs page: (label, column template) — ``{k}`` is the cut-off.
+CARD_METRICS = (
+    ("Precision", "precision@{k}"),
+    ("Recall", "recall@{k}"),
+    ("F1", "f1@{k}"),
+    ("NDCG", "ndcg@{k}"),
+    ("Coverage", "coverage@{k}"),
+    ("Novelty", "novelty@{k}"),
+    ("Diversity", "diversity@{k}"),
+)
+
+
+def metric_cards(
+    metrics: Mapping[str, float],
+    k: int,
+    *,
+    sparsity: float | None,
+    size_bytes: int | None,
+    train_seconds: float | None,
+    baseline: Mapping[str, float] | None = None,
+) -> list[tuple[str, str, str | None]]:
+    """Cards of the Trade-offs page: (label, value, delta vs ``baseline``, or ``None`` without
+    a baseline or when the change rounds to 0 at the shown precision). Values keep three
+    significant decimals (:func:`card_value`) so that they fit a card at 1024 px."""
+    cards: list[tuple[str, str, str | None]] = []
+    for label, template in CARD_METRICS:
+        col = template.format(k=k)
+        value = metrics.get(col)
+        delta = None
+        if baseline is not None and value is not None and baseline.get(col) is not None:
+            d = float(value) - float(baseline[col])
+            # no arrow for a change that rounds to zero (it read "↑ +0.0000")
+            delta = card_value(d, signed=True) if abs(d) >= 5e-4 else None
+        cards.append((f"{label}@{k}", card_value(value), delta))
+    cards.append(("Sparsity", f"{sparsity:.1%}" if sparsity is not None else "–", None))
+    cards.append(("Size", format_bytes(size_bytes), None))
+    cards.append(("Train time", _seconds(train_seconds), None))
+    return cards
+
+
+def card_value(value: float | None, signed: bool = False) -> str:
+    """A metric card's value: 3 decimals below 10 (``0.312``), 2 below 100 (``12.70``),
+    none above (``1,234``); ``"–"`` for None/NaN. ``signed`` adds the sign (deltas)."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    v = float(value)
+    digits = 3 if abs(v) < 10 else 2 if abs(v) < 100 else 0
+    return f"{v:+,.{digits}f}" if signed else f"{v:,.{digits}f}"
+
+
+def _seconds(value: float | None) -> str:
+    if not value:
+        return "–"
+    return f"{value:.1f} s" if value < 100 else f"{value:,.0f} s"
+
+
+def _fmt(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{float(value):.4f}"
+
+
+def format_bytes(n: int | float | None) -> str:
+    """``1536`` → ``"1.5 KB"``."""
+    if n is None:
+        return "–"
+    size = float(n)
+    for unit in ("B", "KB", "MB", "GB"):
+        if size < 1024 or unit == "GB":
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"  # pragma: no cover
