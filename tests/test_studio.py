@@ -276,7 +276,10 @@ def test_submit_poll_cancel_and_list(root: Path) -> None:
             },
         )
     status = studio.poll_job(root, job_id)
-    assert status.state == "running" and status.epoch == 2 and status.eta_s == 20.0
+    # the ETA is the running stage's, from its rate so far (known answers in
+    # tests/jobs/test_progress.py); these two epochs came microseconds apart, so ~0 s
+    assert status.state == "running" and status.epoch == 2
+    assert status.eta_s is not None and 0.0 <= status.eta_s < 1.0
     assert status.fraction == 0.5
     assert status.progress["loss"].tolist() == [1.0, 0.5]
     assert status.notes == ["no GPU found: training on CPU"]
@@ -533,7 +536,8 @@ def test_model_card_and_export_at_chosen_lambda(
 def test_mechanism_table_lists_every_mechanism_default_first(loaded: object) -> None:
     table = studio.mechanism_table(loaded.config)
     names = [n.removesuffix(" (default)") for n in table["mechanism"]]
-    assert sorted(names) == ["calibration", "exposure", "mmr", "popularity"]  # genres: all 4
+    # genres and texts, no prices: every mechanism but the two revenue ones
+    assert sorted(names) == ["calibration", "conditioned", "exposure", "mmr", "popularity"]
     assert table["mechanism"].iloc[0].endswith("(default)")
     assert table["mechanism"].str.endswith("(default)").sum() == 1
     hv = table["HV ndcg@10 × coverage@20"]
