@@ -10,8 +10,6 @@ import pytest
 
 from .helpers import TINY_WEIGHTED, make_finished_job, stop_worker
 
-APP = str(Path(__file__).resolve().parents[2] / "app.py")
-
 
 @pytest.fixture(scope="session")
 def trained_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:

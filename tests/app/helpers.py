@@ -7,11 +7,17 @@ import signal
 import time
 from pathlib import Path
 
+from streamlit.testing.v1 import AppTest
+
 from recolab.config import TrainConfig
 from recolab.jobs import SUCCEEDED, JobContext, JobStore, live_worker_pid, pid_alive
 from recolab.jobs.workspace import job_dir
 from recolab.pipeline import run_training_job
 from recolab.studio import TRAINING_TASK
+
+#: The app's entry file and how long one AppTest run may take.
+APP = str(Path(__file__).resolve().parents[2] / "app.py")
+TIMEOUT = 120
 
 #: Small and quick: the default model with a 4-trial study on the ML-100K u1 split, no texts.
 TINY_CONFIG = TrainConfig(tune_trials=4, use_text=False, device="cpu", seed=0)
@@ -55,3 +61,16 @@ def stop_worker(root: Path) -> None:
             if not pid_alive(pid):
                 break
             time.sleep(0.1)
+
+
+def run_app(**query: str) -> AppTest:
+    """The app run once with these URL query parameters (``job=…``, ``dataset=…``)."""
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
+    for key, value in query.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def no_exception(at: AppTest) -> None:
+    """Fail with the messages of any exception the page showed."""
+    assert not at.exception, [e.value for e in at.exception]

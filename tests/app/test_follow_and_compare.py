@@ -7,26 +7,11 @@ import shutil
 import time
 from pathlib import Path
 
-from streamlit.testing.v1 import AppTest
-
 from recolab.jobs import SUCCEEDED, JobStore
 from recolab.jobs.workspace import job_dir
 from recolab.studio import TRAINING_TASK
 
-from .conftest import APP
-
-TIMEOUT = 120
-
-
-def _app(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
-
-
-def _no_exception(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+from .helpers import no_exception, run_app
 
 
 def test_train_page_shows_each_stage_with_its_progress(home: Path) -> None:
@@ -38,9 +23,9 @@ def test_train_page_shows_each_stage_with_its_progress(home: Path) -> None:
     store.append_event(job_id, {"kind": "stage", "stage": "embed", "done": 0, "total": 1000})
     time.sleep(0.05)
     store.append_event(job_id, {"kind": "stage", "stage": "embed", "done": 250, "total": 1000})
-    at = _app(job=job_id)
+    at = run_app(job=job_id)
     at.switch_page("pages/train.py").run()
-    _no_exception(at)
+    no_exception(at)
     shown = {m.label: m.value for m in at.metric}
     assert shown["State"] == "running" and shown["Stage"] == "250/1000"
     assert shown["ETA (this stage)"].endswith(" s")  # two points: an estimate, not "–"
@@ -65,9 +50,9 @@ def _second_job(root: Path, job_id: str) -> str:
 def test_compare_page_overlays_two_runs(trained: tuple[Path, str]) -> None:
     root, job_id = trained
     other = _second_job(root, job_id)
-    at = _app(job=job_id)
+    at = run_app(job=job_id)
     at.switch_page("pages/compare.py").run()
-    _no_exception(at)
+    no_exception(at)
     jobs = at.dataframe[0].value
     assert {job_id, other} <= set(jobs["id"]) and "mechanism" in jobs.columns
     picked = at.multiselect(key="compare_jobs")
@@ -77,7 +62,7 @@ def test_compare_page_overlays_two_runs(trained: tuple[Path, str]) -> None:
     assert {job_id, other} <= set(hv["curve"]) and (hv["hypervolume"] > 0).all()
     assert any(c.startswith(f"{job_id} · ") for c in hv["curve"])  # the peers are there
     at.radio(key="compare_source").set_value("validation").run()
-    _no_exception(at)
+    no_exception(at)
     assert (at.dataframe[1].value["kind"] == "peer").any()
     labels = [b.label for b in at.get("download_button")]
     assert "Download the fronts (CSV)" in labels and "Download the jobs table (CSV)" in labels

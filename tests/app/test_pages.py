@@ -11,20 +11,7 @@ import recolab
 from recolab import studio
 from recolab.jobs import JobStore
 
-from .conftest import APP
-
-TIMEOUT = 120
-
-
-def _app(**query: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    for key, value in query.items():
-        at.query_params[key] = value
-    return at.run()
-
-
-def _no_exception(at: AppTest) -> None:
-    assert not at.exception, [e.value for e in at.exception]
+from .helpers import no_exception, run_app
 
 
 def _metrics(at: AppTest) -> dict[str, str]:
@@ -32,11 +19,11 @@ def _metrics(at: AppTest) -> dict[str, str]:
 
 
 def test_data_page_loads_a_sample_and_shows_the_report(home: Path) -> None:
-    at = _app()
-    _no_exception(at)
+    at = run_app()
+    no_exception(at)
     at.selectbox(key="data_sample").set_value("ml-100k")
     at.button(key="use_sample").click().run()
-    _no_exception(at)
+    no_exception(at)
     assert at.query_params["dataset"] == "ml-100k"
     shown = _metrics(at)
     assert shown["Users"] == "943"
@@ -68,14 +55,14 @@ PNG = (
 def test_a_broken_upload_leaves_the_previous_dataset_current(
     home: Path, name: str, data: bytes, match: str
 ) -> None:
-    at = _app(dataset="ml-100k")
+    at = run_app(dataset="ml-100k")
     before = [d.id for d in studio.list_datasets(home)]
     _upload(at, name, data)
-    _no_exception(at)
+    no_exception(at)
     save = at.button(key="save_upload")
     if not save.disabled:  # a file that reads as a table is checked on saving
         save.click().run()
-        _no_exception(at)
+        no_exception(at)
     errors = [e.value for e in at.error]
     assert len(errors) == 1, errors
     assert name in errors[0] and match in errors[0].lower(), errors
@@ -86,13 +73,13 @@ def test_a_broken_upload_leaves_the_previous_dataset_current(
 
 
 def test_mapping_chosen_before_saving_an_upload(home: Path) -> None:
-    at = _upload(_app(), "odd.csv", b"person,sku,when\np1,a,1\np1,b,2\np2,a,3\np2,c,4\n")
-    _no_exception(at)
+    at = _upload(run_app(), "odd.csv", b"person,sku,when\np1,a,1\np1,b,2\np2,a,3\np2,c,4\n")
+    no_exception(at)
     assert at.selectbox(key="upmap_odd.csv_item").value == "sku"
     assert at.selectbox(key="upmap_odd.csv_user").value == ""  # "person" is no known name
     at.selectbox(key="upmap_odd.csv_user").set_value("person")
     at.button(key="save_upload").click().run()
-    _no_exception(at)
+    no_exception(at)
     assert not at.error, [e.value for e in at.error]
     dataset_id = at.query_params["dataset"]
     assert studio.get_dataset(home, dataset_id).mapping["user"] == "person"
@@ -101,7 +88,7 @@ def test_mapping_chosen_before_saving_an_upload(home: Path) -> None:
     at.radio(key="data_source").set_value("Saved datasets").run()
     at.selectbox(key=f"map_{dataset_id}_rating").set_value("sku")  # text: no usable rows
     at.button(key="apply_mapping").click().run()
-    _no_exception(at)
+    no_exception(at)
     assert any("no usable rows" in e.value for e in at.error), [e.value for e in at.error]
     assert studio.get_dataset(home, dataset_id).mapping["user"] == "person"
 
@@ -117,8 +104,8 @@ def test_users_id_column_chosen_on_the_page(home: Path) -> None:
         users_data=users_csv,
         users_mapping={"user": "member"},
     )
-    at = _app(dataset=info.id)
-    _no_exception(at)
+    at = run_app(dataset=info.id)
+    no_exception(at)
     assert not at.error, [e.value for e in at.error]
     box = at.selectbox(key=f"users_id_{info.id}")
     assert box.value == "member" and box.options == ["", "member", "age", "city"]
@@ -134,14 +121,14 @@ ML100K = Path("/work/shared/datasets/ml-100k")
 def test_upload_with_user_attributes_shows_their_summary(home: Path) -> None:
     ratings = b"".join((ML100K / "u.data").read_bytes().splitlines(keepends=True)[:2000])
     n_log_users = len({line.split(b"\t")[0] for line in ratings.splitlines()})
-    at = _app()
+    at = run_app()
     at.radio(key="data_source").set_value("Upload").run()
-    _no_exception(at)
+    no_exception(at)
     at.file_uploader(key="upload_inter").upload("u.data", ratings)
     at.file_uploader(key="upload_users").upload("u.user", (ML100K / "u.user").read_bytes())
     at.run()  # an upload reruns the page, which enables the save button
     at.button(key="save_upload").click().run()
-    _no_exception(at)
+    no_exception(at)
     assert not at.error, [e.value for e in at.error]
     dataset_id = at.query_params["dataset"]
     info = studio.get_dataset(home, dataset_id)
@@ -158,15 +145,15 @@ def test_upload_with_user_attributes_shows_their_summary(home: Path) -> None:
 
 
 def test_train_page_submits_a_job(home: Path) -> None:
-    at = _app(dataset="ml-100k")
+    at = run_app(dataset="ml-100k")
     at.switch_page("pages/train.py").run()
-    _no_exception(at)
+    no_exception(at)
     assert at.radio(key="opt_model").value == "auto"
     at.number_input(key="opt_trials").set_value(3)
     at.checkbox(key="opt_text").uncheck()
     at.radio(key="opt_device").set_value("cpu")
     at.button(key="start_training").click().run()
-    _no_exception(at)
+    no_exception(at)
     (job,) = JobStore(home).list()
     assert job.task == studio.TRAINING_TASK
     assert job.spec["sample"] == "ml-100k"
@@ -179,7 +166,7 @@ def test_train_page_submits_a_job(home: Path) -> None:
     at.radio(key="opt_model").set_value("weighted").run()
     at.number_input(key="opt_epochs").set_value(1)
     at.button(key="start_training").click().run()
-    _no_exception(at)
+    no_exception(at)
     newest = max(JobStore(home).list(), key=lambda j: j.created)
     assert newest.spec["config"]["model"] == "weighted" and newest.spec["config"]["epochs"] == 1
     JobStore(home).request_cancel(newest.id)
@@ -187,9 +174,9 @@ def test_train_page_submits_a_job(home: Path) -> None:
 
 def test_train_page_reattaches_from_the_url(trained: tuple[Path, str]) -> None:
     _root, job_id = trained
-    at = _app(job=job_id)
+    at = run_app(job=job_id)
     at.switch_page("pages/train.py").run()
-    _no_exception(at)
+    no_exception(at)
     shown = _metrics(at)
     assert shown["State"] == "succeeded"
     assert shown["Trial"] == "4/4"
@@ -198,9 +185,9 @@ def test_train_page_reattaches_from_the_url(trained: tuple[Path, str]) -> None:
 
 def test_tradeoffs_slider_changes_metrics_and_list(trained: tuple[Path, str]) -> None:
     root, job_id = trained
-    at = _app(job=job_id)
+    at = run_app(job=job_id)
     at.switch_page("pages/tradeoffs.py").run()
-    _no_exception(at)
+    no_exception(at)
     slider = at.slider(key="lam_slider")
     # it opens at the λ the bundle serves by default (the most accurate on validation)
     served = recolab.load(studio.bundle_path(root, job_id)).default_lam
@@ -217,7 +204,7 @@ def test_tradeoffs_slider_changes_metrics_and_list(trained: tuple[Path, str]) ->
     assert mechanisms["mechanism"].iloc[0].endswith("(default)") and len(mechanisms) == 5
     other = float(slider.min) if served > slider.min else float(slider.max)
     slider.set_value(other).run()
-    _no_exception(at)
+    no_exception(at)
     after = _metrics(at)
     changed = [k for k in ("Recall@20", "Coverage@20", "Novelty@20") if before[k] != after[k]]
     assert changed, (before, after)
@@ -228,15 +215,15 @@ def test_tradeoffs_slider_changes_metrics_and_list(trained: tuple[Path, str]) ->
 
 def test_tradeoffs_alpha_picks_the_list_length(trained: tuple[Path, str]) -> None:
     root, job_id = trained
-    at = _app(job=job_id)
+    at = run_app(job=job_id)
     at.switch_page("pages/tradeoffs.py").run()
-    _no_exception(at)
+    no_exception(at)
     chosen = {}
     for alpha in ((1.0, 0.0, 0.0), (0.0, 1.0, 0.0), (0.0, 0.0, 1.0)):
         for key, value in zip(("alpha1", "alpha2", "alpha3"), alpha, strict=True):
             at.slider(key=key).set_value(value)
         at.run()
-        _no_exception(at)
+        no_exception(at)
         chosen[alpha] = at.session_state["chosen_k"]
         assert len(at.table[0].value) == chosen[alpha]  # the example list has k* items
     # precision prefers the shortest list, recall the longest: α moves k*
@@ -244,7 +231,7 @@ def test_tradeoffs_alpha_picks_the_list_length(trained: tuple[Path, str]) -> Non
     for key in ("alpha1", "alpha2", "alpha3"):
         at.slider(key=key).set_value(0.0)
     at.run()
-    _no_exception(at)
+    no_exception(at)
     assert any("all zero" in i.value for i in at.info)
     assert at.session_state["chosen_k"] == chosen[(0.0, 0.0, 1.0)]  # the current k is kept
     # the export carries k*: its bundle serves lists of that length by default
@@ -252,32 +239,32 @@ def test_tradeoffs_alpha_picks_the_list_length(trained: tuple[Path, str]) -> Non
         at.slider(key=key).set_value(value)
     at.run()
     at.switch_page("pages/export.py").run()
-    _no_exception(at)
+    no_exception(at)
     exported = sorted((root / "models").glob(f"{job_id}-*.zip"))
     assert exported and recolab.load(exported[-1]).default_k == chosen[(1.0, 0.0, 0.0)]
 
 
 def test_tradeoffs_constraint_picker_moves_lambda(trained: tuple[Path, str]) -> None:
     _root, job_id = trained
-    at = _app(job=job_id)
+    at = run_app(job=job_id)
     at.switch_page("pages/tradeoffs.py").run()
-    _no_exception(at)
+    no_exception(at)
     at.slider(key="constraint_loss").set_value(20.0).run()
     at.button(key="use_constraint_lam").click().run()
-    _no_exception(at)
+    no_exception(at)
     wide = at.slider(key="lam_slider").value
     at.slider(key="constraint_loss").set_value(0.0).run()
     at.button(key="use_constraint_lam").click().run()
-    _no_exception(at)
+    no_exception(at)
     # no loss allowed: the most accurate point; 20 % allowed: a λ with more coverage
     assert at.slider(key="lam_slider").value < wide
 
 
 def test_recommendations_and_export_pages_render(trained: tuple[Path, str]) -> None:
     _root, job_id = trained
-    at = _app(job=job_id)
+    at = run_app(job=job_id)
     at.switch_page("pages/recommendations.py").run()
-    _no_exception(at)
+    no_exception(at)
     # the two lists and what λ changed between them (issue 15 point 5)
     assert len(at.dataframe) == 3
     left, right, changes = (d.value for d in at.dataframe)
@@ -287,10 +274,10 @@ def test_recommendations_and_export_pages_render(trained: tuple[Path, str]) -> N
         right["item"]
     )
     at.radio(key="rec_mode").set_value("New user (type a history)").run()
-    _no_exception(at)
+    no_exception(at)
     assert len(at.dataframe) == 3 and len(at.dataframe[0].value) == 10
     at.switch_page("pages/export.py").run()
-    _no_exception(at)
+    no_exception(at)
     card = "\n".join(m.value for m in at.markdown)
     assert "# recolab model card" in card and job_id in card
     assert at.get("download_button")
@@ -300,14 +287,14 @@ def test_tradeoffs_objective_weight_sliders_are_live(
     trained_weighted: tuple[Path, str],
 ) -> None:
     _root, job_id = trained_weighted
-    at = _app(job=job_id)
+    at = run_app(job=job_id)
     at.switch_page("pages/tradeoffs.py").run()
-    _no_exception(at)
+    no_exception(at)
     at.slider(key="lam_slider").set_value(float(at.slider(key="lam_slider").max)).run()
     before = _metrics(at)
     exposure = at.slider(key="weight_exposure")
     assert exposure.value > 0 and exposure.max == pytest.approx(2 * exposure.value)
     exposure.set_value(0.0).run()  # λ stays: only the exposure objective is switched off
-    _no_exception(at)
+    no_exception(at)
     after = _metrics(at)
     assert [k for k in ("Recall@20", "Coverage@20", "Novelty@20") if before[k] != after[k]]
