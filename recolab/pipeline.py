@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,9 @@ from recolab.device import resolve_device
 from recolab.evaluation import Protocol, evaluate
 from recolab.models.base import Recommender
 from recolab.training import ProgressCallback, StopCallback
+
+if TYPE_CHECKING:
+    from recolab.tuning.validation import ValidationSplit
 
 #: ``on_stage(stage, done, total, **fields)``: progress of a stage of training
 #: (:meth:`recolab.jobs.JobContext.stage`; stages listed in :mod:`recolab.jobs.progress`).
@@ -426,8 +429,10 @@ def train_tuned_and_export(
     )
     front["sparsity"] = model.sparsity()
     front["train_seconds"] = seconds
-    cutoffs = tuned_cutoff_curves(tuned, model)
-    fine_front = validation_fine_front(tuned, model)
+    # the chosen base and mechanism on the part validation was carved from, fitted once
+    checked, split = tuned.validation_model()
+    cutoffs = tuned_cutoff_curves(checked, split, model)
+    fine_front = validation_fine_front(checked, split, model, tuned.vectors)
     path = export_bundle(
         model,
         out,
@@ -483,15 +488,16 @@ def cutoff_curves(
         return None
 
 
-def tuned_cutoff_curves(tuned: Any, served: Any) -> dict[str, Any] | None:
+def tuned_cutoff_curves(
+    checked: Recommender, split: ValidationSplit, served: Any
+) -> dict[str, Any] | None:
     """:func:`cutoff_curves` of a tuned model at λ = 0, the served λ, and the middle and
     top of its range, on the validation split :func:`recolab.tuning.fit_tuned` carved, by
-    the chosen base and mechanism fitted on the part validation was carved from
-    (:meth:`~recolab.tuning.TunedModel.validation_model`): the served model has seen the
-    validation items."""
-    model, split = tuned.validation_model()
+    ``checked``: the chosen base and mechanism fitted on the part validation was carved from
+    (:meth:`~recolab.tuning.TunedModel.validation_model`), since the served model has seen
+    the validation items."""
     lambdas = [0.0, served.lam_default, served.lam_high / 2, served.lam_high]
-    return cutoff_curves(model, split.valid, lambdas, split.description)
+    return cutoff_curves(checked, split.valid, lambdas, split.description)
 
 
 #: Points of the fine validation front the Trade-offs page reads at any λ.
@@ -507,23 +513,26 @@ def fine_lambda_grid(lam_high: float, n_points: int = FINE_FRONT_POINTS) -> list
 
 
 def validation_fine_front(
-    tuned: Any, served: Any, n_points: int = FINE_FRONT_POINTS
+    checked: Recommender,
+    split: ValidationSplit,
+    served: Any,
+    vectors: np.ndarray | None = None,
+    n_points: int = FINE_FRONT_POINTS,
 ) -> list[dict[str, Any]] | None:
     """The served mechanism's front on validation at :func:`fine_lambda_grid` points (and
     the served λ), measured once at the end of training so that the Trade-offs page shows
     the metrics at any λ by interpolation instead of ranking every user again. Measured by
-    the model :meth:`~recolab.tuning.TunedModel.validation_model` gives (the served model
-    has seen the validation items); its candidates are cached across λ, so each point costs
-    one re-ranking. ``None`` (logged) when there is no validation split to measure on."""
+    ``checked``, the model :meth:`~recolab.tuning.TunedModel.validation_model` gives (the
+    served model has seen the validation items); its candidates are cached across λ, so
+    each point costs one re-ranking. ``None`` (logged) when it cannot be measured."""
     from recolab.tuning.fronts import measure_front
 
+    lambdas = sorted(
+        set(fine_lambda_grid(served.lam_high, n_points)) | {round(served.lam_default, 6)}
+    )
+    start = time.perf_counter()
     try:
-        model, split = tuned.validation_model()
-        lambdas = sorted(
-            set(fine_lambda_grid(served.lam_high, n_points)) | {round(served.lam_default, 6)}
-        )
-        start = time.perf_counter()
-        rows = measure_front(model, split.fit, split.valid, lambdas, tuned.vectors)
+        rows = measure_front(checked, split.fit, split.valid, lambdas, vectors)
     except ValueError as exc:
         log.warning("no fine validation front: %s", exc)
         return None
