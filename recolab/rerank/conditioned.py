@@ -55,7 +55,7 @@ from recolab.rerank.base import (
     standardised_relevance,
 )
 from recolab.rerank.popularity import PopularityPenalty
-from recolab.rerank.revenue import RevenueBoost
+from recolab.rerank.revenue import RevenueBoost, stored_prices
 
 logger = logging.getLogger(__name__)
 
@@ -309,15 +309,15 @@ class ConditionedRevenue(ConditionedResidual):
         self.prices = prices
 
     def _options(self) -> dict[str, Any]:
-        return {**super()._options(), "prices": self.prices}
+        """The options, with the fitted prices (as the revenue boost's config carries them),
+        so that a bundle refits on a price-less history."""
+        return {**super()._options(), "prices": stored_prices(self)}
 
     def fit(self, train: InteractionData, item_vectors: np.ndarray | None = None) -> Self:
-        """As :meth:`ConditionedResidual.fit`, with the prices of ``train`` (or the given
-        ones) kept in ``prices`` so that a bundle can refit on a price-less history."""
+        """As :meth:`ConditionedResidual.fit`, with the prices of ``train`` or the given
+        ones (:class:`~recolab.rerank.RevenueBoost`'s rules)."""
         self._boost = RevenueBoost(self.prices).fit(train)
         self.prices_ = self._boost.prices_
-        if self.prices is None:
-            self.prices = [None if math.isnan(p) else float(p) for p in self.prices_]
         return super().fit(train, item_vectors)
 
     def prior(self, train: InteractionData) -> np.ndarray:

@@ -139,12 +139,8 @@ class RevenueBoost(ReRanker):
         """``{"name": "revenue", "prices": [...]}``: the fitted prices (``None`` where
         unknown), else the given ones, so a bundle re-fits the same re-ranker on a history
         without prices; just the name when there are neither."""
-        prices = getattr(self, "prices_", None)
-        source = prices.tolist() if prices is not None else self.prices
-        if source is None:
-            return {"name": self.name}
-        values = [None if p is None or not math.isfinite(p) else float(p) for p in source]
-        return {"name": self.name, "prices": values}
+        values = stored_prices(self)
+        return {"name": self.name} if values is None else {"name": self.name, "prices": values}
 
     def __repr__(self) -> str:
         return (
@@ -167,3 +163,13 @@ class RevenueBoost(ReRanker):
         out = np.full((cand.items.shape[0], k), -1, dtype=np.int64)
         out[:, : picked.shape[1]] = picked
         return out
+
+
+def stored_prices(reranker: Any) -> list[float | None] | None:
+    """The prices a re-ranker's config carries: its fitted ``prices_`` (``None`` where
+    unknown), else its given ``prices``, else ``None``."""
+    prices = getattr(reranker, "prices_", None)
+    source = prices.tolist() if prices is not None else reranker.prices
+    if source is None:
+        return None
+    return [None if p is None or not math.isfinite(p) else float(p) for p in source]
