@@ -35,11 +35,19 @@ from typing import Any, TypeVar
 
 from recolab.errors import Cancelled, RecolabError, WorkspaceError
 from recolab.jobs import tasks
-from recolab.jobs.workspace import DB_NAME, describe_os_error, ensure_layout
+from recolab.jobs.workspace import DB_NAME, describe_os_error, ensure_layout, job_dir, remove_tree
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Cancelled", "Job", "JobStore", "JobStoreError", "UnknownJobError", "pid_alive"]
+__all__ = [
+    "Cancelled",
+    "Job",
+    "JobActiveError",
+    "JobStore",
+    "JobStoreError",
+    "UnknownJobError",
+    "pid_alive",
+]
 
 T = TypeVar("T")
 
@@ -58,7 +66,10 @@ BUSY_TIMEOUT_ENV = "RECOLAB_BUSY_TIMEOUT_S"
 DEFAULT_BUSY_TIMEOUT_S = 30.0
 _BUSY_SLICE_S = 1.0  # SQLite's own wait per attempt; the retry loop spans the whole timeout
 
-_SCHEMA_VERSION = 1
+#: 2: jobs.name (a name the user gave the job), added to older stores on first write.
+_SCHEMA_VERSION = 2
+#: Longest job name accepted by :meth:`JobStore.rename`.
+MAX_NAME_LENGTH = 80
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS jobs (
     id TEXT PRIMARY KEY,
@@ -76,7 +87,8 @@ CREATE TABLE IF NOT EXISTS jobs (
     result TEXT,
     attempts INTEGER NOT NULL DEFAULT 0,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
-    progress TEXT
+    progress TEXT,
+    name TEXT
 );
 CREATE INDEX IF NOT EXISTS jobs_state_created ON jobs (state, created);
 CREATE TABLE IF NOT EXISTS events (
@@ -95,6 +107,10 @@ class UnknownJobError(RecolabError, LookupError):
 
 class JobStoreError(WorkspaceError):
     """The job store cannot be read or written (read-only, full, locked, corrupt...)."""
+
+
+class JobActiveError(RecolabError):
+    """The job is queued or running: cancel it before deleting it."""
 
 
 def _is_busy(exc: sqlite3.Error) -> bool:
@@ -164,6 +180,8 @@ class Job:
         Someone asked the job to stop.
     progress:
         The last progress event (epoch, losses, metrics, elapsed...), if any.
+    name:
+        The name the user gave the job (:meth:`JobStore.rename`), ``None`` when it has none.
     """
 
     id: str
@@ -182,6 +200,7 @@ class Job:
     attempts: int
     cancel_requested: bool
     progress: dict[str, Any] | None
+    name: str | None = None
 
     @property
     def done(self) -> bool:
@@ -218,6 +237,7 @@ class Job:
             attempts=row["attempts"],
             cancel_requested=bool(row["cancel_requested"]),
             progress=json.loads(row["progress"]) if row["progress"] is not None else None,
+            name=row["name"] if "name" in row.keys() else None,  # noqa: SIM118 (Row: in = values)
         )
 
 
@@ -323,6 +343,9 @@ class JobStore:
                 for statement in _SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                columns = {r["name"] for r in conn.execute("PRAGMA table_info(jobs)")}
+                if "name" not in columns:  # a store written before version 2
+                    conn.execute("ALTER TABLE jobs ADD COLUMN name TEXT")
                 conn.execute(f"PRAGMA user_version = {_SCHEMA_VERSION}")
                 conn.execute("COMMIT")
             except BaseException:
@@ -805,6 +828,65 @@ class JobStore:
             return False
         log.warning("job %s failed: %s", job_id, reason)
         return True
+
+    def rename(self, job_id: str, name: str | None) -> Job:
+        """Give ``job_id`` a name (what pickers show instead of its id); ``None`` or a blank
+        name removes it. Any job can be renamed, whatever its state.
+
+        Raises
+        ------
+        UnknownJobError
+            When no job has that id.
+        RecolabError
+            A name longer than :data:`MAX_NAME_LENGTH` or with control characters.
+        """
+        clean = " ".join(str(name).split()) if name is not None else ""
+        if len(clean) > MAX_NAME_LENGTH:
+            raise RecolabError(f"a job name has at most {MAX_NAME_LENGTH} characters")
+        if any(not ch.isprintable() for ch in clean):
+            raise RecolabError("a job name cannot hold control characters")
+
+        def body(conn: sqlite3.Connection) -> None:
+            updated = conn.execute(
+                "UPDATE jobs SET name = ? WHERE id = ?", (clean or None, job_id)
+            ).rowcount
+            if not updated:
+                raise self._unknown(job_id)
+
+        self._write(body, f"rename job {job_id} in")
+        log.info("job %s renamed to %r", job_id, clean or None)
+        return self.get(job_id)
+
+    def delete(self, job_id: str) -> None:
+        """Delete a finished job: its row and events (one transaction), then its folder.
+
+        The transaction is the commit point: a crash before it leaves the job as it was, a
+        crash after it leaves no job (its folder, renamed aside first, is removed then or by
+        the next delete). A queued or running job is refused: cancel it first.
+
+        Raises
+        ------
+        UnknownJobError
+            When no job has that id.
+        JobActiveError
+            The job is queued or running.
+        """
+
+        def body(conn: sqlite3.Connection) -> None:
+            row = conn.execute("SELECT state FROM jobs WHERE id = ?", (job_id,)).fetchone()
+            if row is None:
+                raise self._unknown(job_id)
+            if row["state"] not in FINAL_STATES:
+                raise JobActiveError(
+                    f"job {job_id} is {row['state']}: cancel it first, then delete it"
+                )
+            conn.execute("DELETE FROM events WHERE job_id = ?", (job_id,))
+            conn.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+        self.get(job_id)  # unknown ids fail even where the store cannot be written
+        self._write(body, f"delete job {job_id} from")
+        remove_tree(job_dir(self.root, job_id, create=False))
+        log.info("job %s deleted", job_id)
 
     def wait(self, job_id: str, timeout: float | None = None, poll_s: float = 0.25) -> Job:
         """Block until ``job_id`` is final or ``timeout`` seconds pass; returns the job.

@@ -18,15 +18,29 @@ itself (a file in its place, no permission, read-only, disk full) is a
 from __future__ import annotations
 
 import errno
+import logging
 import os
+import shutil
+import uuid
 from pathlib import Path
 
 from recolab.errors import WorkspaceError
 from recolab.fileio import atomic_path
 
-__all__ = ["atomic_path", "describe_os_error", "ensure_layout", "job_dir", "workspace_root"]
+__all__ = [
+    "atomic_path",
+    "describe_os_error",
+    "ensure_layout",
+    "job_dir",
+    "remove_tree",
+    "workspace_root",
+]
+
+log = logging.getLogger(__name__)
 
 ENV_VAR = "RECOLAB_HOME"
+#: Prefix of a folder renamed aside by :func:`remove_tree` before it is removed.
+DELETED_PREFIX = ".deleted-"
 DB_NAME = "jobs.sqlite"
 LOCK_NAME = "worker.lock"
 WORKER_LOG_NAME = "worker.log"
@@ -117,3 +131,30 @@ def job_dir(root: Path, job_id: str, *, create: bool = True) -> Path:
     except OSError as exc:
         raise WorkspaceError(f"cannot create job folder {path}: {describe_os_error(exc)}") from exc
     return path
+
+
+def remove_tree(path: Path) -> None:
+    """Remove the folder ``path`` (nothing when it does not exist) so that no reader ever sees
+    it half-removed: it is first renamed aside (one atomic ``rename`` to
+    ``.deleted-<name>-<random>`` in the same parent), then removed; leftovers of an earlier
+    removal cut short (a crash) in that parent are removed too.
+
+    Raises
+    ------
+    WorkspaceError
+        The folder cannot be renamed aside (permission, read-only disk); it is left as it was.
+    """
+    path = Path(path)
+    parent = path.parent
+    aside = parent / f"{DELETED_PREFIX}{path.name}-{uuid.uuid4().hex[:8]}"
+    try:
+        os.rename(path, aside)
+    except FileNotFoundError:
+        aside = None
+    except OSError as exc:
+        raise WorkspaceError(f"cannot remove {path}: {describe_os_error(exc)}") from exc
+    leftovers = sorted(parent.glob(f"{DELETED_PREFIX}*")) if parent.is_dir() else []
+    for old in {*leftovers, *([aside] if aside else [])}:
+        shutil.rmtree(old, ignore_errors=True)
+        if old.exists():
+            log.warning("could not remove all of %s; it is ignored and retried later", old)

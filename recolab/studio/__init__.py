@@ -9,6 +9,8 @@ so it can be unit-tested without a browser. Pages use ``from recolab import stud
   checked, saved), column mappings, loading a dataset, its summary numbers.
 - :mod:`~recolab.studio.jobs`: training jobs over :mod:`recolab.jobs`: job spec, submit, poll,
   cancel, stages, wall time, job labels for pickers, the jobs table, bundle/result/spec paths.
+- :mod:`~recolab.studio.manage`: renaming and deleting datasets and jobs (atomic on disk; a
+  running job or a dataset jobs use is refused with what to do first).
 - :mod:`~recolab.studio.context`: a model at a new λ (Trade-offs): evaluation context, metrics
   at λ, fronts and curves of a bundle, α's list length k*, the constraint picker, mechanism and
   sparsity tables, objective sliders.
@@ -89,6 +91,14 @@ from recolab.studio.jobs import (
     submit_training,
     training_spec,
 )
+from recolab.studio.manage import (
+    InUseError,
+    delete_dataset,
+    delete_job,
+    jobs_using_dataset,
+    rename_dataset,
+    rename_job,
+)
 from recolab.studio.recommend import because_caption, explain, recommendations
 
 __all__ = [
@@ -102,6 +112,7 @@ __all__ = [
     "DatasetInfo",
     "EvalContext",
     "HistoryMatch",
+    "InUseError",
     "JobStatus",
     "alpha_cutoff",
     "because_caption",
@@ -111,6 +122,8 @@ __all__ = [
     "constrained_lambda",
     "constraint_objectives",
     "dataset_stats",
+    "delete_dataset",
+    "delete_job",
     "detect_mapping",
     "detect_user_id_column",
     "eval_context",
@@ -128,6 +141,7 @@ __all__ = [
     "job_spec",
     "job_wall_seconds",
     "jobs_table",
+    "jobs_using_dataset",
     "list_datasets",
     "load_dataset",
     "match_history",
@@ -143,6 +157,8 @@ __all__ = [
     "preview",
     "read_bytes",
     "recommendations",
+    "rename_dataset",
+    "rename_job",
     "save_upload",
     "set_mapping",
     "set_users_mapping",

@@ -368,6 +368,8 @@ def list_datasets(root: Path) -> list[DatasetInfo]:
     out = [DatasetInfo(id=s, name=s, kind="sample") for s in available_samples()]
     uploads = []
     for meta in sorted((Path(root) / "datasets").glob("*/meta.json")):
+        if meta.parent.name.startswith("."):  # staging, or a folder being deleted
+            continue
         try:
             uploads.append(get_dataset(root, meta.parent.name))
         except (RecolabError, KeyError, ValueError) as exc:

@@ -228,12 +228,20 @@ def job_label(
 
 
 def job_labels(root: Path, limit: int = 100) -> dict[str, str]:
-    """Job id → :func:`job_label` for the newest ``limit`` jobs."""
+    """Job id → :func:`job_label` for the newest ``limit`` jobs: the name the job was given
+    (else its id) and the name of its dataset (else the dataset id)."""
     from recolab.jobs import JobStore
+    from recolab.studio.datasets import list_datasets
 
+    names = {d.id: d.name for d in list_datasets(root)}
     return {
         j.id: job_label(
-            j.id, job_dataset(j.spec), j.created, j.state, (j.result or {}).get("metrics")
+            j.id,
+            names.get(job_dataset(j.spec), job_dataset(j.spec)),
+            j.created,
+            j.state,
+            (j.result or {}).get("metrics"),
+            name=j.name,
         )
         for j in JobStore(root).list(limit=limit)
     }

@@ -1,0 +1,156 @@
+"""Renaming and deleting what the workspace holds: uploaded datasets and training jobs.
+
+Every change is atomic on disk: a dataset's name is one atomic rewrite of its ``meta.json``;
+a deleted dataset's folder is renamed aside in one step before it is removed; a job's name
+and its deletion are transactions of the job store (:meth:`recolab.jobs.JobStore.rename`,
+:meth:`~recolab.jobs.JobStore.delete`). A crash half-way leaves the old or the new state.
+
+What may not be deleted is refused with a :class:`InUseError` that says what to do first: a
+queued or running job (cancel it), a dataset that jobs were trained on (their evaluation
+split is read from it: delete those jobs first). The shipped samples cannot be changed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+from recolab.errors import RecolabError
+from recolab.jobs.store import MAX_NAME_LENGTH
+from recolab.studio.datasets import DatasetInfo, _check_id, _write_atomic, get_dataset
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "MAX_NAME_LENGTH",
+    "InUseError",
+    "delete_dataset",
+    "delete_job",
+    "jobs_using_dataset",
+    "rename_dataset",
+    "rename_job",
+]
+
+
+class InUseError(RecolabError):
+    """The dataset or job cannot be deleted now; the message says what to do first."""
+
+
+def _clean_name(name: str, what: str) -> str:
+    """``name`` with its white space collapsed; refused when blank, too long or with control
+    characters."""
+    clean = " ".join(str(name).split())
+    if not clean:
+        raise RecolabError(f"a {what} name cannot be empty")
+    if len(clean) > MAX_NAME_LENGTH:
+        raise RecolabError(f"a {what} name has at most {MAX_NAME_LENGTH} characters")
+    if any(not ch.isprintable() for ch in clean):
+        raise RecolabError(f"a {what} name cannot hold control characters")
+    return clean
+
+
+def _upload(root: Path, dataset_id: str, doing: str) -> DatasetInfo:
+    """The uploaded dataset ``dataset_id``; a sample is refused (it ships with recolab)."""
+    info = get_dataset(root, dataset_id)
+    if info.kind != "upload":
+        raise RecolabError(f"{info.id} is a sample shipped with recolab: it cannot be {doing}")
+    return info
+
+
+def rename_dataset(root: Path, dataset_id: str, name: str) -> DatasetInfo:
+    """Give an uploaded dataset a new name (its id, and so its jobs and links, stay).
+
+    Raises
+    ------
+    RecolabError
+        A sample, an unknown dataset, or a blank, too long or odd name.
+    """
+    _upload(root, dataset_id, "renamed")
+    clean = _clean_name(name, "dataset")
+    meta_path = Path(root) / "datasets" / dataset_id / "meta.json"
+    meta = json.loads(meta_path.read_text())
+    meta["name"] = clean
+    _write_atomic(meta_path, json.dumps(meta, indent=2).encode())
+    log.info("dataset %s renamed to %r", dataset_id, clean)
+    return get_dataset(root, dataset_id)
+
+
+def _uses(spec: dict, dataset_id: str, folder: Path) -> bool:
+    """Whether a job spec trains on the dataset (by id, or by a file in its folder)."""
+    if spec.get("dataset") == dataset_id:
+        return True
+    files = [spec.get(key) for key in ("train", "items", "users")]
+    return any(f and Path(str(f)).parent == folder for f in files)
+
+
+def jobs_using_dataset(root: Path, dataset_id: str) -> list[str]:
+    """Ids of the jobs (any state) trained or training on ``dataset_id``, newest first."""
+    from recolab.jobs import JobStore
+
+    _check_id(dataset_id)
+    folder = (Path(root) / "datasets" / dataset_id).absolute()
+    jobs = JobStore(root).list(limit=1_000_000)
+    return [j.id for j in jobs if _uses(j.spec, dataset_id, folder)]
+
+
+def delete_dataset(root: Path, dataset_id: str) -> None:
+    """Delete an uploaded dataset and its files.
+
+    Raises
+    ------
+    InUseError
+        Jobs were trained (or are training) on it: they read their evaluation split from
+        its files, so they are named and the dataset stays.
+    RecolabError
+        A sample or an unknown dataset.
+    """
+    from recolab.jobs.workspace import remove_tree
+
+    _upload(root, dataset_id, "deleted")
+    users = jobs_using_dataset(root, dataset_id)
+    if users:
+        shown = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
+        raise InUseError(
+            f"dataset {dataset_id} is used by {len(users)} job(s) ({shown}): "
+            "delete those jobs first (cancel any that runs)"
+        )
+    remove_tree(Path(root) / "datasets" / dataset_id)
+    log.info("dataset %s deleted", dataset_id)
+
+
+def rename_job(root: Path, job_id: str, name: str) -> None:
+    """Give a job a name shown in the pickers and tables (a blank name goes back to the id).
+
+    Raises
+    ------
+    recolab.jobs.UnknownJobError
+        No job has that id.
+    RecolabError
+        A too long or odd name.
+    """
+    from recolab.jobs import JobStore
+
+    clean = " ".join(str(name).split())
+    if clean:
+        clean = _clean_name(clean, "job")
+    JobStore(root).rename(job_id, clean or None)
+
+
+def delete_job(root: Path, job_id: str) -> None:
+    """Delete a finished job: its record, events, model and result.
+
+    Raises
+    ------
+    InUseError
+        The job is queued or running: cancel it first.
+    recolab.jobs.UnknownJobError
+        No job has that id.
+    """
+    from recolab.jobs import JobStore
+    from recolab.jobs.store import JobActiveError
+
+    try:
+        JobStore(root).delete(job_id)
+    except JobActiveError as exc:
+        raise InUseError(str(exc)) from exc
