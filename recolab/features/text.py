@@ -134,11 +134,9 @@ def _model_fingerprint(folder: Path) -> str:
 
 
 def _resolve_device(device: str) -> str:
-    import torch
+    from recolab.device import resolve_device  # torch is imported on first use only
 
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
+    return str(resolve_device(device))
 
 
 class TextEncoder:

@@ -215,33 +215,12 @@ class JobContext:
 # The job process
 # ----------------------------------------------------------------------------------------
 def resolve_device(requested: str | None) -> tuple[str, str | None]:
-    """Pick the device for a job: ``(device, note for the user or None)``.
+    """The device for a job and a note for the user or ``None``
+    (:func:`recolab.device.device_choice`; imported here, so that importing the job store
+    does not import torch)."""
+    from recolab.device import device_choice
 
-    ``"auto"`` (or ``None``) gives ``"cuda"`` when ``torch.cuda.is_available()``, else
-    ``"cpu"`` with the note "no GPU found: training on CPU". ``"cuda"`` without a GPU is an
-    error rather than a silent fallback.
-    """
-    requested = (requested or "auto").lower()
-    if requested == "cpu":
-        return "cpu", None
-    if requested != "auto" and not requested.startswith("cuda"):
-        raise RecolabError(f"unknown device {requested!r}; use auto, cpu or cuda")
-    try:
-        import torch
-    except ImportError as exc:
-        if requested != "auto":
-            raise RecolabError(
-                f"device {requested!r} requested but torch is not installed"
-            ) from exc
-        return "cpu", "torch has no CUDA here: training on CPU"
-    if torch.cuda.is_available():
-        return ("cuda" if requested == "auto" else requested), None
-    if requested != "auto":
-        raise RecolabError(
-            f"device {requested!r} requested but no GPU found (torch.cuda.is_available() is "
-            "False); use --device auto or cpu"
-        )
-    return "cpu", "no GPU found: training on CPU"
+    return device_choice(requested)
 
 
 def _is_cuda_oom(exc: BaseException) -> bool:
