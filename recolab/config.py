@@ -79,6 +79,11 @@ class TrainConfig:
         "auto" (on up to 20,000 items), "on" or "off": the EASE-initialised memory part.
     item_item_l2:
         L2 of the EASE closed form.
+    softmax, n_negatives:
+        Relevance softmax of the weighted model: ``"full"`` (every item, batch × items per
+        step), ``"sampled"`` (the batch's positives plus ``n_negatives`` draws from smoothed
+        popularity, logQ-corrected; see :mod:`recolab.models.weighted.sampling`) or
+        ``"auto"`` (full up to 8,000 items, sampled above).
     oof_memory:
         Train against out-of-fold item-item weights (each user's memory from weights fitted
         without that user's fold), so the memory does not leak the hidden targets.
@@ -138,6 +143,8 @@ class TrainConfig:
     l1: float = 0.0
     item_item: str = "auto"
     item_item_l2: float = 400.0
+    softmax: str = "auto"
+    n_negatives: int = 1024
     oof_memory: bool = True
     use_text: bool = True
     use_user_attributes: bool = True
@@ -167,6 +174,10 @@ class TrainConfig:
             raise ValueError("tune_trials must be ≥ 1 and tune_seconds > 0")
         if self.item_item not in ("auto", "on", "off"):
             raise ValueError(f"item_item must be auto, on or off, got {self.item_item!r}")
+        if self.softmax not in ("auto", "full", "sampled"):
+            raise ValueError(f"softmax must be auto, full or sampled, got {self.softmax!r}")
+        if self.n_negatives < 1:
+            raise ValueError(f"n_negatives must be ≥ 1, got {self.n_negatives}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise ValueError(f"device must be auto, cpu or cuda, got {self.device!r}")
         if not 0.0 < self.holdout < 1.0:

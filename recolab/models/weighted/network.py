@@ -195,24 +195,38 @@ class WeightedObjectiveNet(nn.Module):
         items: torch.Tensor,
         offsets: torch.Tensor,
         weights: torch.Tensor | None = None,
+        columns: torch.Tensor | None = None,
     ) -> torch.Tensor | None:
         """x_u B for a batch of histories (None without the memory part).
 
         ``weights`` replaces B (training uses out-of-fold weights, see
-        :class:`recolab.models.weighted.trainer.WeightedTrainer`).
+        :class:`recolab.models.weighted.trainer.WeightedTrainer`); ``columns`` keeps only
+        those items' columns, gathered per history item (cost history items × columns).
         """
         if self.item_item is None:
             return None
         matrix = self.item_item if weights is None else weights
-        return functional.embedding_bag(items, matrix, offsets, mode="sum")
+        if columns is None:
+            return functional.embedding_bag(items, matrix, offsets, mode="sum")
+        ends = torch.cat([offsets[1:], offsets.new_tensor([items.numel()])])
+        rows = torch.repeat_interleave(
+            torch.arange(len(offsets), device=items.device), ends - offsets
+        )
+        gathered = matrix[items[:, None], columns[None, :]]
+        out = torch.zeros((len(offsets), len(columns)), dtype=gathered.dtype, device=items.device)
+        return out.index_add_(0, rows, gathered)
 
-    def item_vectors(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """(φ, bias) for every item."""
-        phi = self.item_embedding
-        bias = self.item_bias
-        if self.text is not None:
-            phi = phi + self.text_projection(self.text)
-            bias = bias + self.text_bias(self.text).squeeze(1)
+    def item_vectors(
+        self, columns: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(φ, bias) for every item, or for the items ``columns`` only."""
+        phi, bias, text = self.item_embedding, self.item_bias, self.text
+        if columns is not None:
+            phi, bias = phi[columns], bias[columns]
+            text = text[columns] if text is not None else None
+        if text is not None:
+            phi = phi + self.text_projection(text)
+            bias = bias + self.text_bias(text).squeeze(1)
         return phi, bias
 
     def ratings(
@@ -264,18 +278,22 @@ class WeightedObjectiveNet(nn.Module):
         memory: torch.Tensor | None,
         lam: torch.Tensor,
         new_users: torch.Tensor | None = None,
+        columns: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Scores (users × items) from λ-free user pieces and per-objective λ (users × J);
         ``new_users`` (bool per user) marks users without history (models with user
-        attributes give them their own item bias)."""
+        attributes give them their own item bias). ``columns`` scores those items only
+        (users × len(columns); ``memory`` must then hold the same columns)."""
         gamma, delta, scale, pop = self.film_params(lam)
         theta = base * (1.0 + gamma) + delta
-        phi, bias = self.item_vectors()
-        s = theta @ phi.T + bias[None, :] + pop[:, None] * self.log_popularity[None, :]
+        phi, bias = self.item_vectors(columns)
+        log_pop = self.log_popularity if columns is None else self.log_popularity[columns]
+        s = theta @ phi.T + bias[None, :] + pop[:, None] * log_pop[None, :]
         if memory is not None:
             s = s + scale[:, None] * memory
         if new_users is not None and self.new_user_bias is not None:
-            s = s + new_users.to(s.dtype)[:, None] * self.new_user_bias[None, :]
+            user_bias = self.new_user_bias if columns is None else self.new_user_bias[columns]
+            s = s + new_users.to(s.dtype)[:, None] * user_bias[None, :]
         return s
 
 

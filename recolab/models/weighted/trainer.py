@@ -16,7 +16,10 @@
 
 Each step takes a batch of users, hides a share (``holdout``) of each history, samples one λ
 for the batch, and minimises f (likelihood of the hidden items among all items not in the
-input) + λ·g (novelty, exposure and diversity of the predicted lists) + an L1 term.
+input) + λ·g (novelty, exposure and diversity of the predicted lists) + an L1 term. With
+``TrainConfig.softmax`` sampled (large catalogues), f and g are computed over the batch's
+positives and shared popularity-sampled negatives, logQ-corrected
+(:mod:`recolab.models.weighted.sampling`), so a step does not cost batch × items.
 """
 
 from __future__ import annotations
@@ -45,6 +48,13 @@ from recolab.models.linear import solve_memory_bytes
 from recolab.models.weighted.closed_form import ITEM_ITEM_MAX_ITEMS, ease_weights, rating_baseline
 from recolab.models.weighted.histories import Histories, bag_tensors, split_histories
 from recolab.models.weighted.network import WeightedObjectiveNet, optimiser_groups
+from recolab.models.weighted.sampling import (
+    NegativeSampler,
+    sampled_exposure_term,
+    sampled_probabilities,
+    sampled_relevance_loss,
+    use_sampled_softmax,
+)
 from recolab.objectives import (
     diversity_term,
     exposure_term,
@@ -312,7 +322,8 @@ class Batch:
     """One step's users with their input histories (EmbeddingBag form) and targets.
 
     Rows are positions in ``users``; ``target_rows``/``target_items`` are the hidden items
-    (with user attributes, also the whole history of the users made "new" for this step).
+    (with user attributes, also the whole history of the users made "new" for this step);
+    ``input_rows`` is the row of each entry of ``items``.
     """
 
     users: np.ndarray
@@ -323,8 +334,31 @@ class Batch:
     offsets: torch.Tensor
     weights: torch.Tensor
     attributes: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None
-    input_mask: torch.Tensor
-    targets: torch.Tensor
+    input_rows: torch.Tensor
+
+    def dense(
+        self, n_items: int, columns: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(input mask, 0/1 targets), users × items, or users × ``columns`` (which must hold
+        every target item) for the sampled softmax."""
+        device = self.items.device
+        in_rows, in_items = self.input_rows, self.items
+        tg_rows = torch.as_tensor(self.target_rows, device=device)
+        tg_items = torch.as_tensor(self.target_items, device=device)
+        width = n_items
+        if columns is not None:
+            width = len(columns)
+            position = torch.full((n_items,), -1, dtype=torch.long, device=device)
+            position[columns] = torch.arange(width, device=device)
+            in_items, tg_items = position[in_items], position[tg_items]
+            keep = in_items >= 0
+            in_rows, in_items = in_rows[keep], in_items[keep]
+        b = len(self.users)
+        input_mask = torch.zeros((b, width), dtype=torch.bool, device=device)
+        input_mask[in_rows, in_items] = True
+        targets = torch.zeros((b, width), device=device)
+        targets[tg_rows, tg_items] = 1.0
+        return input_mask, targets
 
 
 class WeightedTrainer:
@@ -383,6 +417,17 @@ class WeightedTrainer:
         self.l1_params = [net.encoder.weight, net.item_embedding]
         if net.text_projection is not None:
             self.l1_params.append(net.text_projection.weight)
+        #: the sampled softmax's candidate sampler, or ``None`` for the full softmax
+        self.sampler = (
+            NegativeSampler(inputs.item_users, cfg.n_negatives, device)
+            if use_sampled_softmax(cfg.softmax, inputs.n_items)
+            else None
+        )
+        log.info(
+            "relevance softmax: %s over %d items",
+            "full" if self.sampler is None else f"sampled ({cfg.n_negatives} draws)",
+            inputs.n_items,
+        )
 
     # -- epoch ------------------------------------------------------------------------------
     def batches(self) -> list[np.ndarray]:
@@ -433,15 +478,8 @@ class WeightedTrainer:
             in_rows, in_items = in_rows[~cold], in_items[~cold]
         in_lengths = np.bincount(in_rows, minlength=b)
         items_t, offsets, w = bag_tensors(in_items, in_lengths, device)
-        input_mask = torch.zeros((b, inputs.n_items), dtype=torch.bool, device=device)
-        input_mask[torch.as_tensor(in_rows, device=device), items_t] = True
-        targets = torch.zeros((b, inputs.n_items), device=device)
-        targets[
-            torch.as_tensor(tg_rows, device=device), torch.as_tensor(tg_items, device=device)
-        ] = 1.0
-        return Batch(
-            users, in_lengths, tg_rows, tg_items, items_t, offsets, w, attrs, input_mask, targets
-        )
+        in_rows_t = torch.as_tensor(in_rows, device=device)
+        return Batch(users, in_lengths, tg_rows, tg_items, items_t, offsets, w, attrs, in_rows_t)
 
     def multipliers(self, j: int) -> torch.Tensor:
         """One batch's per-objective multipliers of the trained weights (1 × j): U(0,
@@ -465,13 +503,55 @@ class WeightedTrainer:
         lam_vec = lam[:, None] * weights[None, :] * self.multipliers(len(self.inputs.objectives))
         return lam_vec.expand(b, -1)
 
-    def secondary(self, name: str, probs: torch.Tensor, logits: torch.Tensor) -> torch.Tensor:
-        """One secondary objective's term g_j per user."""
+    def secondary(
+        self,
+        name: str,
+        probs: torch.Tensor,
+        logits: torch.Tensor,
+        candidates: tuple[torch.Tensor, torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """One secondary objective's term g_j per user, over every item or over the sampled
+        softmax's ``candidates`` (columns, log π) (see
+        :mod:`recolab.models.weighted.sampling`)."""
+        columns = None if candidates is None else candidates[0]
         if name == "novelty":
-            return novelty_term(probs, self.net.log_popularity, self.inputs.n_active)
+            log_pop = self.net.log_popularity
+            log_pop = log_pop if columns is None else log_pop[columns]
+            return novelty_term(probs, log_pop, self.inputs.n_active)
         if name == "exposure":
-            return exposure_term(logits, self.cfg.exposure_k)
-        return diversity_term(probs, self.inputs.diversity_vectors)
+            if candidates is None:
+                return exposure_term(logits, self.cfg.exposure_k)
+            return sampled_exposure_term(
+                logits, candidates[1], self.inputs.n_items, self.cfg.exposure_k
+            )
+        vectors = self.inputs.diversity_vectors
+        assert vectors is not None  # diversity is conditioned on only with item vectors
+        return diversity_term(probs, vectors if columns is None else vectors[columns])
+
+    def candidates(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor] | None:
+        """The sampled softmax's (columns, log π) for ``batch``; ``None`` with the full one."""
+        if self.sampler is None:
+            return None
+        positives = torch.as_tensor(np.unique(batch.target_items), device=self.device)
+        return self.sampler.candidates(positives, self.generator)
+
+    def objective_terms(
+        self,
+        logits: torch.Tensor,
+        targets: torch.Tensor,
+        candidates: tuple[torch.Tensor, torch.Tensor] | None,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """(f, g per objective) per user from masked scores over all items or candidates."""
+        if candidates is None:
+            f = relevance_loss(logits, targets)
+            probs = torch.softmax(logits, dim=1)
+        else:
+            f = sampled_relevance_loss(logits, targets, candidates[1])
+            probs = sampled_probabilities(logits, candidates[1])
+        g_vec = torch.stack(
+            [self.secondary(o, probs, logits, candidates) for o in self.inputs.objectives], dim=1
+        )
+        return f, g_vec
 
     def rating_mse(self, batch: Batch, base: torch.Tensor) -> torch.Tensor:
         """Mean squared error of the rating head on the batch's hidden (user, item) pairs."""
@@ -497,15 +577,17 @@ class WeightedTrainer:
         batch = self.make_batch(users)
         lam_vec = self.batch_lambdas(len(users))
         oof = inputs.oof[inputs.fold[users[0]]] if inputs.oof else None
+        candidates = self.candidates(batch)
+        columns = None if candidates is None else candidates[0]
         with _autocast(device):
             base = net.user_base(batch.items, batch.offsets, batch.weights, batch.attributes)
-            mem = net.memory(batch.items, batch.offsets, oof)
+            mem = net.memory(batch.items, batch.offsets, oof, columns=columns)
             new_users = torch.as_tensor(batch.input_lengths == 0, device=device)
-            logits = net.logits(base, mem, lam_vec, new_users)
-        logits = logits.float().masked_fill(batch.input_mask | self.blocked[None, :], -math.inf)
-        f = relevance_loss(logits, batch.targets)
-        probs = torch.softmax(logits, dim=1)
-        g_vec = torch.stack([self.secondary(o, probs, logits) for o in inputs.objectives], dim=1)
+            logits = net.logits(base, mem, lam_vec, new_users, columns=columns)
+        input_mask, targets = batch.dense(inputs.n_items, columns)
+        blocked = self.blocked if columns is None else self.blocked[columns]
+        logits = logits.float().masked_fill(input_mask | blocked[None, :], -math.inf)
+        f, g_vec = self.objective_terms(logits, targets, candidates)
         g = (inputs.weights[None, :] * g_vec).sum(dim=1)  # at the trained mix, for reporting
         loss = (f + (lam_vec * g_vec).sum(dim=1)).mean()
         mse = self.rating_mse(batch, base) if inputs.ratings is not None else None
