@@ -11,10 +11,19 @@ the **target** items at the top of the scale plus **filler** items:
   what people do) — harder to tell from real users than the random attack.
 
 Targets get the data's highest rating (rating data) or the median interaction value
-(implicit logs). The fakes get new user ids (``shill-0``, ``shill-1`` …) appended to the
-user vocabulary, so every existing index is unchanged; with timestamps, each fake
-interaction is stamped uniformly at random over the data's time span (the attacker spreads
-its activity, so burst detection is not a free win). Everything is seeded.
+(implicit logs). The fakes get new user ids (``shill-0``, ``shill-1`` …, numbered on after
+any earlier fakes) appended to the user vocabulary, so every existing index is unchanged.
+With timestamps, ``timing`` says how a fake profile's interactions are stamped, each instant
+uniform over the data's span:
+
+- ``"spread"`` (default): every interaction at its own instant (the attacker spreads its
+  activity so burst detection is not a free win; it leaves no session structure);
+- ``"sessions"``: the profile's interactions fall in ``s`` sessions (baskets), ``s`` drawn
+  from the genuine profiles' numbers of distinct timestamps — an attacker imitating how
+  people shop, which defeats timing statistics;
+- ``"burst"``: the whole profile at one instant (a bot placing one order).
+
+Everything is seeded.
 """
 
 from __future__ import annotations
@@ -30,6 +39,9 @@ from recolab.data.vocab import Vocabulary
 
 #: Attack models :func:`inject_attack` knows.
 ATTACKS = ("random", "average")
+
+#: How fake interactions are stamped (see the module docstring).
+TIMINGS = ("spread", "sessions", "burst")
 
 
 @dataclass
@@ -112,6 +124,7 @@ def inject_attack(
     targets: np.ndarray | None = None,
     n_targets: int = 5,
     filler: int | None = None,
+    timing: str = "spread",
     seed: int = 0,
 ) -> InjectedAttack:
     """Add ``round(size × n_users)`` fake profiles pushing ``targets`` (see the module docstring).
@@ -130,6 +143,8 @@ def inject_attack(
     """
     if kind not in ATTACKS:
         raise ValueError(f"attack must be one of {', '.join(ATTACKS)}, got {kind!r}")
+    if timing not in TIMINGS:
+        raise ValueError(f"timing must be one of {', '.join(TIMINGS)}, got {timing!r}")
     if not 0.0 < size < 1.0:
         raise ValueError(f"size must be in (0, 1), got {size}")
     rng = np.random.default_rng(seed)
@@ -141,12 +156,14 @@ def inject_attack(
     items = np.concatenate([fill, np.tile(targets, (n_fakes, 1))], axis=1)
     users = np.repeat(np.arange(n_fakes) + data.n_users, items.shape[1])
     rows = pd.DataFrame({"user_idx": users, "item_idx": items.ravel()})
-    rows["user"] = [f"shill-{u - data.n_users}" for u in users]
+    # numbered after any earlier injection's fakes, so attacks can be stacked
+    first = int(pd.Series(data.users.ids, dtype=str).str.startswith("shill-").sum())
+    rows["user"] = [f"shill-{first + u - data.n_users}" for u in users]
     rows["item"] = data.items.ids[rows["item_idx"].to_numpy()].astype(str)
     rows["value"] = _fake_values(data, kind, fill, len(targets), rng)
     if "rating" in data.frame.columns:
         rows["rating"] = rows["value"] if data.kind == "explicit" else np.nan
-    _copy_item_columns(data, rows, rng)
+    _copy_item_columns(data, rows, timing, rng)
     vocab = Vocabulary(np.concatenate([data.users.ids, rows["user"].unique().astype(object)]))
     frame = pd.concat([data.frame, rows[[c for c in data.frame.columns if c in rows]]])
     attacked = replace(data.with_frame(frame), users=vocab)
@@ -167,12 +184,38 @@ def _fake_values(
     return np.full(fill.shape[0] * (fill.shape[1] + n_targets), median)
 
 
-def _copy_item_columns(data: InteractionData, rows: pd.DataFrame, rng: np.random.Generator) -> None:
-    """Timestamps drawn over the data's span; each item's price as the real rows carry it."""
+def _copy_item_columns(
+    data: InteractionData, rows: pd.DataFrame, timing: str, rng: np.random.Generator
+) -> None:
+    """Timestamps drawn over the data's span (per ``timing``); each item's price as the real
+    rows carry it."""
     f = data.frame
     if "timestamp" in f.columns and f["timestamp"].notna().any():
-        lo, hi = f["timestamp"].min().value, f["timestamp"].max().value
-        rows["timestamp"] = pd.to_datetime(rng.integers(lo, hi + 1, size=len(rows)))
+        rows["timestamp"] = pd.to_datetime(_fake_times(f, rows, timing, rng))
     if ITEM_PRICE in f.columns:
         price = f.groupby("item_idx")[ITEM_PRICE].first()
         rows[ITEM_PRICE] = price.reindex(rows["item_idx"]).to_numpy()
+
+
+def _fake_times(
+    f: pd.DataFrame, rows: pd.DataFrame, timing: str, rng: np.random.Generator
+) -> np.ndarray:
+    """Nanosecond stamps of the fake rows (grouped by profile, as ``rows`` is)."""
+    lo, hi = f["timestamp"].min().value, f["timestamp"].max().value
+    if timing == "spread":
+        return rng.integers(lo, hi + 1, size=len(rows))
+    user = rows["user_idx"].to_numpy()
+    starts = np.flatnonzero(np.r_[True, user[1:] != user[:-1]])
+    sizes = np.diff(np.r_[starts, len(user)])
+    if timing == "burst":
+        sessions = np.ones(len(sizes), dtype=np.int64)
+    else:
+        real = f.groupby("user_idx")["timestamp"].nunique().to_numpy()
+        sessions = np.minimum(rng.choice(real, size=len(sizes)), sizes)
+    out = np.empty(len(rows), dtype=np.int64)
+    for start, n, s in zip(starts, sizes, sessions, strict=True):
+        instants = rng.integers(lo, hi + 1, size=int(s))
+        # every session gets one row, the rest fall in sessions at random
+        pick = np.concatenate([np.arange(s), rng.integers(0, s, size=n - s)])
+        out[start : start + n] = instants[rng.permutation(pick)]
+    return out

@@ -28,23 +28,45 @@ ratings and mean rating ``r̄_i``; all computed on the data as loaded, fakes inc
   (the random attack) lands mostly on the long tail, so a low value is suspicious.
 - **burst**, timed data: the most interactions of the user within any window of
   ``burst_window`` (one hour by default) — many interactions in a short time.
+- **no sessions**, timed data: the finite-size burstiness of the profile's inter-event
+  times (Goh & Barabási 2008; Kim & Jo 2016)::
+
+      r = σ_τ / μ_τ,   A_n = (√(n+1)·r − √(n−1)) / ((√(n+1) − 2)·r + √(n−1))
+
+  over the ``n`` gaps ``τ`` between a profile's sorted interaction times: ``A_n`` is about 0
+  for a Poisson process whatever ``n`` (median −0.015 at ``n = 35`` in simulation), −1 for a
+  periodic one, → 1 for very bursty ones. Human activity is bursty — ratings come in
+  sittings, purchases in baskets (many rows share an invoice time), separated by long pauses
+  — so genuine profiles sit well above 0. A script that stamps interactions independently
+  over months to stay under the burst window (or a timer bot) gives ``A_n ≈ 0`` (or below),
+  so a **low** value is suspicious. Not judged when all of a profile's interactions share
+  one instant (μ = 0: the burst statistic's case) or the profile is below ``min_profile``.
+  Rows are (user, item) pairs, so a log aggregated to the first purchase keeps its basket
+  structure.
+- **target items** (item side, after the profile statistics above): an item is *suspect*
+  when at least ``min_group`` of its users are flagged and that many flagged users is far
+  beyond chance (binomial tail at the flagged share of all active profiles below
+  ``0.001 / n_items``, a Bonferroni bound) — the push targets of an
+  attack whose profiles were partly caught (target-item analysis, Zhou et al. 2016,
+  SVM-TIA). A profile holding at least ``min_target_items`` suspect items is flagged too:
+  the fakes the profile statistics missed share the targets with the ones they caught.
 - **near duplicate**: each user's largest Jaccard similarity ``|I_u ∩ I_v| / |I_u ∪ I_v|`` to
   another user, computed sparsely in blocks of users (``X_block · Xᵀ`` on the binary matrix,
   never a dense users × users matrix; memory follows the block's co-occurrences).
 
 Thresholds come from the data (robust statistics, so the fakes themselves barely move them):
 for a statistic ``x`` over the users it judges, ``t = median(x) + k · 1.4826 · MAD(x)`` on
-the suspicious side (``median − k·…`` for the rare-item profile), ``MAD`` the median absolute
-deviation (1.4826·MAD estimates a normal σ) and ``k = 3.5``, the modified z-score cut-off of
-Iglewicz & Hoaglin. RDMA, WDMA and the burst size are positive and right-skewed, so their
-threshold is taken on ``log x`` and reported back in the statistic's units (on ML-100K
-``u1.base`` the raw-scale rule flagged 140 of 943 users on WDMA alone, the log-scale rule 0;
-a zero is raised to the smallest positive value first). When MAD is 0 it is replaced by
-``1.2533 ×`` the mean absolute deviation (the same σ estimate); when that is also 0 the
-statistic flags nobody. Floors keep a threshold meaningful on tiny or uniform data: at
-least ``min_extreme`` extreme ratings, a burst of at least ``min_burst`` interactions, a
-Jaccard of at least ``min_jaccard``. Rating statistics judge only profiles with at least
-``min_profile`` interactions.
+the suspicious side (``median − k·…`` for the rare-item profile and the burstiness), ``MAD``
+the median absolute deviation (1.4826·MAD estimates a normal σ) and ``k = 3.5``, the
+modified z-score cut-off of Iglewicz & Hoaglin. RDMA, WDMA and the burst size are positive
+and right-skewed, so their threshold is taken on ``log x`` and reported back in the
+statistic's units (on ML-100K ``u1.base`` the raw-scale rule flagged 140 of 943 users on
+WDMA alone, the log-scale rule 0; a zero is raised to the smallest positive value first).
+When MAD is 0 it is replaced by ``1.2533 ×`` the mean absolute deviation (the same σ
+estimate); when that is also 0 the statistic flags nobody. Floors keep a threshold
+meaningful on tiny or uniform data: at least ``min_extreme`` extreme ratings, a burst of at
+least ``min_burst`` interactions, a Jaccard of at least ``min_jaccard``. Rating statistics
+judge only profiles with at least ``min_profile`` interactions.
 """
 
 from __future__ import annotations
@@ -56,6 +78,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
+from scipy.special import betainc
 
 from recolab.data.interactions import InteractionData
 
@@ -69,7 +92,19 @@ MEAN_AD_SCALE = 1.2533
 BURST_WINDOW = pd.Timedelta(hours=1)
 
 #: The reasons, in the order they are reported.
-REASONS = ("rdma", "wdma", "extreme", "rare_items", "burst", "near_duplicate")
+REASONS = (
+    "rdma",
+    "wdma",
+    "extreme",
+    "rare_items",
+    "burst",
+    "no_sessions",
+    "near_duplicate",
+    "target_items",
+)
+
+#: Statistics flagged on their low side.
+LOW_SIDE = frozenset({"rare_items", "no_sessions"})
 
 #: Positive, right-skewed statistics whose robust threshold is taken on a log scale.
 LOG_SCALE = frozenset({"rdma", "wdma", "burst"})
@@ -81,7 +116,9 @@ REASON_TEXT = {
     "extreme": "many items with the same extreme rating",
     "rare_items": "profile made of rarely-seen items (catalogue-random filler)",
     "burst": "burst of activity (many interactions within the window)",
+    "no_sessions": "activity without sessions or baskets (burstiness near a Poisson process)",
     "near_duplicate": "near-duplicate of another profile (Jaccard of item sets)",
+    "target_items": "holds several suspect items (items with far more flagged users than chance)",
 }
 
 #: What ``train --defend`` can do with flagged profiles.
@@ -111,12 +148,16 @@ class ShillingOptions:
     min_extreme: int = 10
     min_burst: int = 10
     min_jaccard: float = 0.5
+    min_group: int = 5
+    min_target_items: int = 3
     burst_window: pd.Timedelta = BURST_WINDOW
     block_users: int = 2048
 
     def __post_init__(self) -> None:
-        if not self.k > 0 or self.min_profile < 1 or self.block_users < 1:
-            raise ValueError("k must be > 0, min_profile and block_users ≥ 1")
+        if not self.k > 0 or min(self.min_profile, self.block_users, self.min_group) < 1:
+            raise ValueError("k must be > 0, min_profile, min_group and block_users ≥ 1")
+        if self.min_target_items < 1:
+            raise ValueError(f"min_target_items must be ≥ 1, got {self.min_target_items}")
         if not 0.0 < self.min_jaccard <= 1.0:
             raise ValueError(f"min_jaccard must be in (0, 1], got {self.min_jaccard}")
 
@@ -135,6 +176,8 @@ class SuspicionReport:
         Reason → how many users the statistic judged.
     stats:
         Reason → the per-user statistic (NaN where not judged).
+    suspect_items:
+        Item indices found suspect by the target-item step (sorted).
     """
 
     n_users: int
@@ -143,6 +186,7 @@ class SuspicionReport:
     judged: dict[str, int] = field(default_factory=dict)
     stats: dict[str, np.ndarray] = field(default_factory=dict, repr=False)
     options: ShillingOptions = field(default_factory=ShillingOptions)
+    suspect_items: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
     @property
     def flagged(self) -> np.ndarray:
@@ -170,8 +214,10 @@ class SuspicionReport:
             "meaning": {r: REASON_TEXT[r] for r in self.thresholds},
             "rule": (
                 f"median + {self.options.k:g} x 1.4826 MAD of each statistic (log scale for "
-                "rdma, wdma, burst; median - ... for rare_items)"
+                "rdma, wdma, burst; median - ... for rare_items, no_sessions; target_items: "
+                f"at least {self.options.min_target_items} suspect items)"
             ),
+            "suspect_items": [str(data.items.ids[i]) for i in self.suspect_items],
             "examples": [
                 {"user": str(data.users.ids[u]), "reasons": reasons} for u, reasons in top
             ],
@@ -253,6 +299,53 @@ def burst_statistic(
     return out
 
 
+def burstiness_statistic(users: np.ndarray, times: np.ndarray, n_users: int) -> np.ndarray:
+    """Per-user finite-size burstiness ``A_n`` of the sorted interaction times (Kim & Jo
+    2016; see the module docstring): 0 for Poisson timing, −1 periodic, near 1 bursty. NaN
+    with fewer than 3 timed interactions or when all share one instant.
+
+    >>> t = pd.to_datetime(["2024-01-01 10:00", "2024-01-01 10:00", "2024-02-01 00:00",
+    ...                     "2024-03-01 09:00", "2024-03-01 09:00"]).to_numpy()
+    >>> a = burstiness_statistic(np.array([0, 0, 0, 1, 1]), t, 2)
+    >>> round(float(a[0]), 3), bool(np.isnan(a[1]))  # gaps 0 and a month; one gap only
+    (1.0, True)
+    """
+    ok = ~pd.isna(times)
+    users = users[ok].astype(np.int64)
+    t = pd.to_datetime(times[ok]).asi8 // 10**9
+    order = np.lexsort((t, users))
+    users, t = users[order], t[order].astype(np.float64)
+    same = users[1:] == users[:-1]
+    gaps, owner = (t[1:] - t[:-1])[same], users[1:][same]
+    m = np.bincount(owner, minlength=n_users).astype(np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.bincount(owner, weights=gaps, minlength=n_users) / m
+        var = np.bincount(owner, weights=gaps * gaps, minlength=n_users) / m - mean**2
+        r = np.sqrt(np.maximum(var, 0.0)) / mean
+        n = m
+        a = (np.sqrt(n + 1) * r - np.sqrt(n - 1)) / ((np.sqrt(n + 1) - 2) * r + np.sqrt(n - 1))
+    a[(m < 2) | ~(mean > 0)] = np.nan
+    return a
+
+
+def suspect_items(
+    users: np.ndarray, items: np.ndarray, flagged: np.ndarray, n_items: int, o: ShillingOptions
+) -> np.ndarray:
+    """Items used by far more flagged profiles than chance allows (see the module docstring's
+    *target items*); ``flagged`` is a boolean mask over user indices, ``users``/``items``
+    one row per (user, item) pair."""
+    active = np.bincount(users, minlength=len(flagged)) > 0
+    share = float(flagged[active].mean()) if active.any() else 0.0
+    if share == 0.0:
+        return np.zeros(0, dtype=np.int64)
+    n_i = np.bincount(items, minlength=n_items)
+    f_i = np.bincount(items, weights=flagged[users], minlength=n_items)
+    cand = np.flatnonzero(f_i >= o.min_group)
+    f, n = f_i[cand], n_i[cand]
+    tail = betainc(f, n - f + 1, share)  # binomial P(X ≥ f) = I_share(f, n − f + 1)
+    return cand[tail < 0.001 / max(n_items, 1)]
+
+
 def max_jaccard(x: sp.csr_matrix, block_users: int = 2048) -> np.ndarray:
     """Each row's largest Jaccard similarity to another row of the binary matrix ``x``
     (users × items), in blocks of ``block_users`` rows: ``C = X_b · Xᵀ`` holds only the pairs
@@ -300,6 +393,8 @@ def user_statistics(data: InteractionData, options: ShillingOptions) -> dict[str
             users, f["timestamp"].to_numpy(), data.n_users, options.burst_window
         )
         stats["burst"][n_u == 0] = np.nan
+        stats["no_sessions"] = burstiness_statistic(users, f["timestamp"].to_numpy(), data.n_users)
+        stats["no_sessions"][small] = np.nan
     jac = max_jaccard(data.matrix(binary=True), options.block_users)
     jac[n_u < options.min_profile] = np.nan
     stats["near_duplicate"] = jac
@@ -317,14 +412,14 @@ def _thresholds(stats: dict[str, np.ndarray], o: ShillingOptions) -> dict[str, f
     out."""
     out: dict[str, float] = {}
     for name in REASONS:
-        if name not in stats:
+        if name not in stats or name == "target_items":
             continue
         x = stats[name]
         if name in LOG_SCALE:
             t = robust_threshold(np.log(_positive(x)), o.k)
             t = None if t is None else round(float(np.exp(t)), 6)
         else:
-            t = robust_threshold(x, o.k, low=name == "rare_items")
+            t = robust_threshold(x, o.k, low=name in LOW_SIDE)
         if t is None:
             continue
         if name == "burst":
@@ -360,13 +455,11 @@ def detect_shilling(
         x = stats[name]
         report.judged[name] = int(np.isfinite(x).sum())
         with np.errstate(invalid="ignore"):
-            hit = x < t if name == "rare_items" else x > t
+            hit = x < t if name in LOW_SIDE else x > t
         if name == "extreme":
             hit &= stats["extreme_count"] >= o.min_extreme
-        for u in np.flatnonzero(hit):
-            report.flags.setdefault(int(u), []).append(
-                {"reason": name, "value": round(float(x[u]), 6), "threshold": t}
-            )
+        _flag(report, name, hit, x, t)
+    _target_item_step(data, report)
     log.info(
         "shilling check: %d of %d users flagged (%s)",
         len(report.flags),
@@ -374,6 +467,36 @@ def detect_shilling(
         report.reason_counts(),
     )
     return report
+
+
+def _flag(report: SuspicionReport, name: str, hit: np.ndarray, x: np.ndarray, t: float) -> None:
+    """Add reason ``name`` to every user of the mask ``hit``."""
+    for u in np.flatnonzero(hit):
+        report.flags.setdefault(int(u), []).append(
+            {"reason": name, "value": round(float(x[u]), 6), "threshold": t}
+        )
+
+
+def _target_item_step(data: InteractionData, report: SuspicionReport) -> None:
+    """Find suspect items among the profiles flagged so far, then flag every profile (not
+    yet flagged) holding at least ``min_target_items`` of them."""
+    o = report.options
+    f = data.frame[["user_idx", "item_idx"]].drop_duplicates()
+    users = f["user_idx"].to_numpy(np.int64)
+    items = f["item_idx"].to_numpy(np.int64)
+    flagged = np.zeros(data.n_users, dtype=bool)
+    flagged[report.flagged] = True
+    found = suspect_items(users, items, flagged, data.n_items, o)
+    report.suspect_items = np.sort(found)
+    count = np.bincount(users, weights=np.isin(items, found), minlength=data.n_users)
+    report.stats["target_items"] = count
+    report.judged["target_items"] = int((np.bincount(users, minlength=data.n_users) > 0).sum())
+    if len(found) < o.min_target_items:
+        return
+    report.thresholds["target_items"] = float(o.min_target_items)
+    _flag(
+        report, "target_items", (count >= o.min_target_items) & ~flagged, count, o.min_target_items
+    )
 
 
 def defend(

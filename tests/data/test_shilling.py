@@ -10,11 +10,14 @@ import scipy.sparse as sp
 from recolab.data.attacks import choose_targets, inject_attack
 from recolab.data.interactions import build_interactions
 from recolab.data.shilling import (
+    ShillingOptions,
+    burstiness_statistic,
     defend,
     detect_shilling,
     max_jaccard,
     rating_statistics,
     robust_threshold,
+    suspect_items,
 )
 
 
@@ -131,3 +134,111 @@ def test_train_option_defend() -> None:
         ["train", "--train", "t.csv", "--out", "m", "--defend", "remove"]
     )
     assert args.defend == "remove"
+
+
+#: Reasons the detector had before the implicit-log statistics.
+OLD_REASONS = {"rdma", "wdma", "extreme", "rare_items", "burst", "near_duplicate"}
+
+
+def _baskets(n_users: int = 400, n_items: int = 300, seed: int = 0):
+    """Genuine shoppers on an implicit log: 1-6 invoices over a year, each a basket of 3-12
+    items met by popularity (Zipf) at one instant; one row per (user, item)."""
+    rng = np.random.default_rng(seed)
+    pop = 1.0 / np.arange(1, n_items + 1) ** 0.9
+    pop /= pop.sum()
+    start = pd.Timestamp("2024-01-01")
+    rows = []
+    for u in range(n_users):
+        for _ in range(rng.integers(1, 7)):
+            when = start + pd.Timedelta(minutes=int(rng.integers(0, 365 * 24 * 60)))
+            for i in rng.choice(n_items, size=rng.integers(3, 13), replace=False, p=pop):
+                rows.append((f"u{u}", f"i{i}", 1.0, when))
+    frame = pd.DataFrame(rows, columns=["user", "item", "value", "timestamp"])
+    frame = frame.sort_values("timestamp").drop_duplicates(["user", "item"])
+    return build_interactions(frame, kind="implicit")
+
+
+def test_burstiness_known_answers() -> None:
+    day = 86_400 * 10**9
+    rng = np.random.default_rng(0)
+    users = np.repeat([0, 1, 2], 40)
+    periodic = np.arange(40) * day  # one interaction a day: A_n = -1
+    poisson = np.sort(rng.uniform(0, 365, size=40)) * day  # independent stamps: A_n ≈ 0
+    baskets = np.repeat([0, 90, 200, 330], 10) * day  # 4 baskets of 10: bursty
+    times = np.concatenate([periodic, poisson, baskets]).astype("datetime64[ns]")
+    a = burstiness_statistic(users, times, 4)
+    assert a[0] == pytest.approx(-1.0)
+    assert abs(a[1]) < 0.25  # 99 % of simulated 40-event Poisson profiles: |A_n| < 0.2
+    assert a[2] > 0.5
+    assert np.isnan(a[3])  # no interactions
+
+
+def test_suspect_items_known_answer() -> None:
+    # 60 users; users 0-9 flagged. Item 0: the 10 flagged + 2 others; item 1: 12 genuine
+    # + 1 flagged; item 2: 4 flagged only (below min_group = 5).
+    users = np.r_[np.arange(12), np.arange(10, 22), 0, np.arange(4), np.arange(22, 60)]
+    items = np.r_[np.zeros(12), np.ones(13), np.full(4, 2), np.full(38, 3)].astype(np.int64)
+    flagged = np.zeros(60, dtype=bool)
+    flagged[:10] = True
+    found = suspect_items(users, items, flagged, 4, ShillingOptions())
+    # item 0: 10 of 12 flagged at a 1/6 base share: P(X ≥ 10) ≈ 1e-7 < 0.001 / 4
+    assert found.tolist() == [0]
+
+
+def test_implicit_average_attack_caught_by_timing() -> None:
+    data = _baskets()
+    attack = inject_attack(data, "average", 0.05, seed=1)  # popularity filler, spread stamps
+    report = detect_shilling(attack.data)
+    fakes = set(attack.fake_users.tolist())
+    flagged = set(report.flagged.tolist())
+    old = {u for u, rs in report.flags.items() if {str(r["reason"]) for r in rs} & OLD_REASONS}
+    # Construction: fake filler follows popularity like the genuine baskets (rare_items
+    # blind), profiles share only the 5 targets (Jaccard ~0.1), and stamps are spread so no
+    # hour holds 10 of them (burst blind): the old statistics miss nearly every fake. Each
+    # fake's ~20 rows at independent instants give A_n ≈ 0, genuine baskets A_n ≫ 0.
+    assert len(fakes & old) <= 2, report.reason_counts()
+    assert len(fakes & flagged) == len(fakes) == 20, report.reason_counts()
+    assert len(flagged - fakes) <= 8, report.reason_counts()  # 2 % of 400 genuine users
+    reasons = {str(r["reason"]) for r in report.flags[int(attack.fake_users[0])]}
+    assert "no_sessions" in reasons
+    summary = report.summary(attack.data)
+    assert "no_sessions" in summary["meaning"]
+
+
+def test_target_items_catch_fakes_that_look_like_shoppers() -> None:
+    data = _baskets()
+    # 10 careless fakes (spread stamps) and 10 careful ones (baskets like real shoppers),
+    # all pushing the same 5 targets
+    first = inject_attack(data, "average", 0.025, seed=1, timing="spread")
+    second = inject_attack(
+        first.data, "average", 0.024, targets=first.targets, seed=2, timing="sessions"
+    )
+    careful = set(second.fake_users.tolist())
+    report = detect_shilling(second.data)
+    flagged = set(report.flagged.tolist())
+    assert set(first.fake_users.tolist()) <= flagged
+    assert set(report.suspect_items.tolist()) >= set(first.targets.tolist())
+    assert careful <= flagged, report.reason_counts()
+    # careful fakes in one or two big baskets still trip the burst statistic; the others
+    # escape every profile statistic and are caught only because they hold the targets
+    only_targets = {
+        u for u in careful if {str(r["reason"]) for r in report.flags[u]} == {"target_items"}
+    }
+    assert len(only_targets) >= 3, report.reason_counts()
+    genuine = flagged - careful - set(first.fake_users.tolist())
+    assert len(genuine) <= 8, report.reason_counts()
+
+
+@pytest.mark.parametrize("timing", ["burst", "sessions"])
+def test_injector_timing(timing: str) -> None:
+    data = _baskets(100, 120)
+    attack = inject_attack(data, "random", 0.05, seed=0, timing=timing)
+    f = attack.data.frame
+    stamps = f[f["user_idx"].isin(attack.fake_users)].groupby("user_idx")["timestamp"].nunique()
+    real = data.frame.groupby("user_idx")["timestamp"].nunique()
+    if timing == "burst":
+        assert (stamps == 1).all()
+    else:
+        assert stamps.max() <= real.max() and stamps.min() >= 1
+    with pytest.raises(ValueError, match="timing"):
+        inject_attack(data, "random", 0.05, timing="weekly")
