@@ -445,7 +445,8 @@ class WeightedTrainer:
 
     def train_epoch(self, epoch: int) -> dict[str, float]:
         """Train one pass over the batches; mean loss parts (``loss``, ``f``, ``g`` and, on
-        explicit data, ``rating_mse``)."""
+        explicit data, ``rating_mse``) and, with the sampled softmax, the mean candidate set
+        size (``candidates``)."""
         self.net.train()
         # summed on the device and read once per epoch: a read per step would make the host
         # wait for the GPU every step
@@ -603,6 +604,8 @@ class WeightedTrainer:
         parts = {"loss": loss.detach(), "f": f.detach().mean(), "g": g.detach().mean()}
         if mse is not None:
             parts["rating_mse"] = mse.detach()
+        if columns is not None:
+            parts["candidates"] = torch.tensor(float(len(columns)), device=device)
         return parts
 
     # -- best-epoch snapshot ----------------------------------------------------------------
