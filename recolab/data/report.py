@@ -181,6 +181,9 @@ def shilling_lines(summary: dict[str, Any], examples: int = 3) -> list[str]:
     for reason, n in summary.get("reasons", {}).items():
         meaning = summary.get("meaning", {}).get(reason, reason)
         lines.append(f"  {meaning} [{reason}]: {n} (threshold {thresholds[reason]:.4g})")
+    if summary.get("suspect_items"):
+        shown = ", ".join(summary["suspect_items"][:10])
+        lines.append(f"  suspect items (far more flagged users than chance): {shown}")
     for ex in summary.get("examples", [])[:examples]:
         why = "; ".join(
             f"{r['reason']} {r['value']:.4g} vs {r['threshold']:.4g}" for r in ex["reasons"]

@@ -225,6 +225,12 @@ def test_target_items_catch_fakes_that_look_like_shoppers() -> None:
         u for u in careful if {str(r["reason"]) for r in report.flags[u]} == {"target_items"}
     }
     assert len(only_targets) >= 3, report.reason_counts()
+    from recolab.data.report import shilling_lines
+
+    lines = shilling_lines(report.summary(second.data))
+    target_ids = {str(second.data.items.ids[i]) for i in first.targets}
+    shown = next(line for line in lines if "suspect items (far" in line)
+    assert all(t in shown for t in target_ids)
     genuine = flagged - careful - set(first.fake_users.tolist())
     assert len(genuine) <= 8, report.reason_counts()
 
