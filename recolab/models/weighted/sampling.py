@@ -33,6 +33,8 @@ interactions × batch + users × K, not users × items.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -127,16 +129,17 @@ def estimated_kth(logits: torch.Tensor, inverse_pi: torch.Tensor, k: int) -> tor
     """Per user, the score at which the candidates above it, each counted 1/π_j, reach ``k``
     (an estimate of the k-th highest score of the whole catalogue); the lowest reachable
     score when they never do. ``-inf`` candidates count 0. Differentiable in the scores, like
-    the full term's k-th score (a shift of all of a user's scores changes no membership)."""
-    values, order = torch.sort(logits, dim=1, descending=True)
+    the full term's k-th score (a shift of all of a user's scores changes no membership).
+
+    Every candidate counts at least 1 (π ≤ 1), so the count reaches ``k`` within each user's
+    top k candidates: a top-k, not a sort of all candidates.
+    """
+    values, order = torch.topk(logits, min(k, logits.shape[1]), dim=1)
     counts = torch.where(torch.isfinite(values), inverse_pi[order], torch.zeros_like(values))
     reached = torch.cumsum(counts, dim=1) >= k - 1e-6
-    first = torch.where(
-        reached.any(dim=1),
-        reached.float().argmax(dim=1),
-        torch.isfinite(values).sum(dim=1).clamp(min=1) - 1,
-    )
-    return values.gather(1, first[:, None])
+    kth = values.gather(1, reached.float().argmax(dim=1, keepdim=True))
+    lowest = logits.masked_fill(~torch.isfinite(logits), math.inf).amin(dim=1, keepdim=True)
+    return torch.where(reached.any(dim=1, keepdim=True), kth, lowest)
 
 
 def sampled_exposure_term(
