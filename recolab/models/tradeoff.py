@@ -114,12 +114,14 @@ class TradeoffRecommender(ReRankedRecommender):
     def contributions(self, history: list[int] | np.ndarray, items: list[int]) -> np.ndarray:
         """``W[h, i]``: how much each history item ``h`` adds to the score of item ``i``
         (items × history), the "because" of a linear model's recommendation."""
-        w = self.base.weights_
-        return np.asarray(w[np.ix_(np.asarray(history, int), np.asarray(items, int))].T)
+        w = self.base.weights_[np.ix_(np.asarray(history, int), np.asarray(items, int))]
+        return np.asarray(w.toarray() if sp.issparse(w) else w).T
 
     def sparsity(self) -> float:
         """Share of exactly-zero entries of the item-item weights."""
         w = self.base.weights_
+        if sp.issparse(w):  # the sparse neighbourhood base
+            return 1.0 - w.count_nonzero() / max(w.shape[0] * w.shape[1], 1)
         return float((w == 0).mean()) if w.size else 0.0
 
 

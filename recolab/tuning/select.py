@@ -30,6 +30,7 @@ import numpy as np
 from recolab.data.interactions import InteractionData
 from recolab.distributed.gram import distributed_gram
 from recolab.models.linear import LinearAutoencoder, prune_top_k
+from recolab.models.sparse_linear import SparseLinearAutoencoder, make_linear_base
 from recolab.models.tradeoff import TradeoffRecommender
 from recolab.rerank import make_reranker
 from recolab.tuning.fronts import MechanismFront, choose_mechanism, mechanism_front
@@ -104,7 +105,7 @@ class TunedModel:
                 f"histories of {histories.n_users} users × {histories.n_items} items do not "
                 f"match the model's {self.train.n_users} × {self.train.n_items}"
             )
-        base = LinearAutoencoder.from_weights(self.base.weights_, histories, self.base.params)
+        base = type(self.base).from_weights(self.base.weights_, histories, self.base.params)
         return replace(self, train=histories, base=base).recommender()
 
     def recommender(self, name: str | None = None) -> TradeoffRecommender:
@@ -195,7 +196,7 @@ def _choose_base_and_mechanism(
     front measured."""
     fit_x = split.fit.matrix(binary=True)
     first, *others = candidate_trials(tuning)
-    base = LinearAutoencoder(params_from(first, fit_x), device=device).fit(split.fit)
+    base = make_linear_base(params_from(first, fit_x), split.fit.n_items, device).fit(split.fit)
     report = on_front or (lambda m, n, name: None)
     mechanism, fronts = choose_mechanism(
         base,
@@ -208,7 +209,8 @@ def _choose_base_and_mechanism(
     )
     best = (first, base, mechanism, fronts)
     for j, values in enumerate(others):
-        other = LinearAutoencoder(params_from(values, fit_x), device=device).fit(split.fit)
+        other = make_linear_base(params_from(values, fit_x), split.fit.n_items, device)
+        other = other.fit(split.fit)
         front = mechanism_front(
             other, mechanism.name, split.fit, split.valid, vectors=vectors, categories=categories
         )
@@ -303,15 +305,18 @@ def _fit_tuned(
         tuning, split, vectors, categories, mechanisms, device, on_front
     )
     values, base_on_fit, best, fronts = chosen
-    sparsity = choose_top_k(base_on_fit, split)
-    params = replace(base_on_fit.params, top_k=sparsity.top_k)
-    weights = prune_top_k(base_on_fit.weights_, sparsity.top_k)
-    fit_base = LinearAutoencoder.from_weights(weights, split.fit, params)
+    if isinstance(base_on_fit, SparseLinearAutoencoder):  # sparse already: nothing to prune
+        sparsity, fit_base = None, base_on_fit
+    else:
+        sparsity = choose_top_k(base_on_fit, split)
+        params = replace(base_on_fit.params, top_k=sparsity.top_k)
+        weights = prune_top_k(base_on_fit.weights_, sparsity.top_k)
+        fit_base = LinearAutoencoder.from_weights(weights, split.fit, params)
     if split.method == "given":  # already fitted on the training data: prune, never re-solve
         base = fit_base
     else:
-        params = replace(params_from(values, full_x), top_k=sparsity.top_k)
-        base = LinearAutoencoder(params, device=device).fit(train)
+        params = replace(params_from(values, full_x), top_k=fit_base.params.top_k)
+        base = make_linear_base(params, train.n_items, device).fit(train)
     model = TunedModel(
         train=train,
         base=base,

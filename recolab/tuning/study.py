@@ -22,7 +22,8 @@ import scipy.sparse as sp
 from recolab.distributed.runtime import agree, check_same, is_main, world_size
 from recolab.errors import Cancelled
 from recolab.evaluation import evaluate
-from recolab.models.linear import LinearAutoencoder, LinearParams
+from recolab.models.linear import LinearParams
+from recolab.models.sparse_linear import make_linear_base
 from recolab.tuning.validation import ValidationSplit
 
 logger = logging.getLogger(__name__)
@@ -192,7 +193,9 @@ def tune_linear(
     on_trial: Callable[[dict[str, Any]], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> TuneResult:
-    """Tune :class:`~recolab.models.linear.LinearAutoencoder` on ``split``.
+    """Tune :class:`~recolab.models.linear.LinearAutoencoder` on ``split`` (the sparse
+    neighbourhood base for a catalogue too large for it, see
+    :func:`~recolab.models.sparse_linear.make_linear_base`).
 
     Parameters
     ----------
@@ -232,7 +235,8 @@ def tune_linear(
         values = _suggest(trial)  # enqueued start trials get their fixed values here
         check_same(values, f"trial {trial.number + 1}'s options")
         start = time.perf_counter()
-        model = LinearAutoencoder(params_from(values, fit_x), device=device).fit(split.fit)
+        params = params_from(values, fit_x)
+        model = make_linear_base(params, split.fit.n_items, device).fit(split.fit)
         metrics = evaluate(model, split.fit, split.valid, ks=(10, 20)).metrics
         # rank 0's score for every rank: the samplers' histories stay the same
         shown, score = agree(({k: float(metrics[k]) for k in TUNE_METRICS}, tune_score(metrics)))
