@@ -325,6 +325,7 @@ def train_and_export(
         train_seconds=result.seconds,
         device=result.device,
         cutoffs=cutoffs,
+        repeat=config.repeat,
     )
     size = bundle_size(path)
     front["model_bytes"] = size
@@ -443,6 +444,7 @@ def train_tuned_and_export(
         train_seconds=seconds,
         device=device,
         cutoffs=cutoffs,
+        repeat=config.repeat,
     )
     size = bundle_size(path)
     front["model_bytes"] = size

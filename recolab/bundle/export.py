@@ -187,6 +187,25 @@ def _write(target: Path, members: dict[str, bytes]) -> None:
             tmp.write_bytes(data)
 
 
+def repeat_of(model: Any, repeat: bool | None = None) -> bool:
+    """Whether a bundle of ``model`` serves repeat purchases: ``repeat`` when given, else
+    the model's ``repeat_`` (set on a model loaded from a bundle, so a re-export keeps it),
+    else its training config's ``repeat`` (the weighted-objective network), else ``False``.
+
+    Raises
+    ------
+    BundleError
+        When ``repeat`` (or what the model holds) is not a bool.
+    """
+    if repeat is None:
+        repeat = getattr(model, "repeat_", None)
+    if repeat is None:
+        repeat = getattr(getattr(model, "config", None), "repeat", False)
+    if not isinstance(repeat, bool | np.bool_):
+        raise BundleError(f"repeat must be True or False, got {repeat!r}")
+    return bool(repeat)
+
+
 def export_bundle(
     model: Any,
     path: str | Path,
@@ -204,6 +223,7 @@ def export_bundle(
     k: int | None = None,
     cutoffs: dict[str, Any] | None = None,
     updates: list[dict[str, Any]] | None = None,
+    repeat: bool | None = None,
 ) -> Path:
     """Write ``model`` as a bundle.
 
@@ -240,6 +260,10 @@ def export_bundle(
     updates:
         The incremental updates made since training (:mod:`recolab.update`), oldest first,
         stored as ``updates``; ``None`` for a freshly trained model.
+    repeat:
+        Repeat purchases (consumables): the model was trained and evaluated with each
+        user's own items among the candidates, and serving keeps them by default (stored
+        as ``repeat``). ``None``: as the model says (:func:`repeat_of`).
 
     Returns
     -------
@@ -279,6 +303,7 @@ def export_bundle(
         train_seconds=train_seconds,
         device=device,
     )
+    config["repeat"] = repeat_of(model, repeat)
     if updates:
         config["updates"] = updates
     members = {"config.json": json.dumps(config, indent=2).encode(), **files, **extra}

@@ -253,6 +253,7 @@ def _build(path: Path, raw: dict[str, Any], cfg: Config, files: dict[str, bytes]
     except Exception as exc:  # the config's options rejected by the model's own checks
         raise bundle_error(path, "config.json", f"the model could not be built: {exc}") from exc
     model.data_fingerprint_ = raw.get("data_fingerprint")
+    model.repeat_ = cfg.repeat  # absent in older bundles: False (seen items left out)
     return model
 
 

@@ -122,6 +122,9 @@ class _Common(BaseModel):
     metrics: dict[str, Any] = {}
     protocol: dict[str, Any] = {}
     cutoffs: _Cutoffs | None = None
+    #: Repeat purchases (consumables): serving keeps each user's own items among the
+    #: candidates by default. Absent in older bundles (then ``False``: seen items left out).
+    repeat: Annotated[bool, Field(strict=True)] = False
 
 
 class _Base(BaseModel):

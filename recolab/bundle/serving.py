@@ -146,6 +146,22 @@ class LoadedModel:
         return DEFAULT_K if k is None else int(k)
 
     @property
+    def repeat(self) -> bool:
+        """Whether the model serves repeat purchases (consumables): trained with ``repeat``,
+        it keeps each user's own items among the candidates unless asked otherwise
+        (``exclude_seen``). ``False`` for bundles written before the field existed."""
+        return bool(self.config.get("repeat", False))
+
+    def resolve_exclude_seen(self, exclude_seen: bool | None = None) -> bool:
+        """Whether a list leaves the user's own items out: ``exclude_seen`` when given,
+        else the bundle's choice (not :attr:`repeat`)."""
+        if exclude_seen is None:
+            return not self.repeat
+        if not isinstance(exclude_seen, bool | np.bool_):
+            raise BundleError(f"exclude_seen must be True, False or None, got {exclude_seen!r}")
+        return bool(exclude_seen)
+
+    @property
     def lambda_range(self) -> tuple[float, float]:
         """The λ range the model was trained on."""
         lo, hi = self.config["lambda_range"]
@@ -198,10 +214,12 @@ class LoadedModel:
         user_ids: list[str] | str,
         k: int | None = None,
         lam: float | Mapping[str, float] | None = None,
-        exclude_seen: bool = True,
+        exclude_seen: bool | None = None,
     ) -> pd.DataFrame:
         """Top-``k`` items for known users (columns user, rank, item, score[, title]);
-        ``k=None`` serves :attr:`default_k`.
+        ``k=None`` serves :attr:`default_k`. ``exclude_seen=None`` follows the bundle:
+        each user's own items are left out unless the model serves repeat purchases
+        (:attr:`repeat`); ``True`` / ``False`` overrides it.
 
         Unknown user ids are a :class:`BundleError` that names them (use
         :meth:`recommend_for_history` for a new user).
@@ -215,7 +233,8 @@ class LoadedModel:
                 "pass their history instead (recommend_for_history / --history)"
             )
         k = self._k(k)
-        top, scores = self.model.recommend(idx, k, lam=self._lam(lam), exclude_seen=exclude_seen)
+        exclude = self.resolve_exclude_seen(exclude_seen)
+        top, scores = self.model.recommend(idx, k, lam=self._lam(lam), exclude_seen=exclude)
         return self._frame(users, top, scores)
 
     def recommend_for_history(
@@ -223,15 +242,17 @@ class LoadedModel:
         item_ids: list[str],
         k: int | None = None,
         lam: float | Mapping[str, float] | None = None,
-        exclude_seen: bool = True,
+        exclude_seen: bool | None = None,
         attributes: Mapping[str, Any] | None = None,
     ) -> pd.DataFrame:
         """Top-``k`` for a new user from the ids of items they interacted with (fold-in; may
         be empty) and, for models trained with user attributes, their attributes (column →
         value, e.g. ``{"age": 31, "occupation": "writer"}``). Unknown item ids are ignored
         with a warning; attributes the model was not trained on are ignored. ``k=None``
-        serves :attr:`default_k`."""
+        serves :attr:`default_k`; ``exclude_seen=None`` follows the bundle, as in
+        :meth:`recommend`."""
         k = self._k(k)
+        exclude = self.resolve_exclude_seen(exclude_seen)
         idx = self.model.items_.index([str(i) for i in item_ids])
         if (idx < 0).any():
             log.warning(
@@ -242,11 +263,11 @@ class LoadedModel:
         if hasattr(self.model, "recommend_history"):
             if attributes:
                 log.warning("this model has no user-attribute part: attributes are ignored")
-            top, scores = self.model.recommend_history(idx, k, self._lam(lam), exclude_seen)
+            top, scores = self.model.recommend_history(idx, k, self._lam(lam), exclude)
             return self._frame(["(new user)"], top, scores)
         s = self.model.fold_in(idx, lam=self._lam(lam), attributes=attributes)
         s[~self.model.candidates_] = -np.inf
-        if exclude_seen:
+        if exclude:
             s[idx] = -np.inf
         from recolab.models.base import top_k
 
@@ -319,6 +340,7 @@ class LoadedModel:
             return self
         new = read_events(events, dict(mapping) if mapping else None)
         model, summary = update_tradeoff(self.model, self.config, new, device=device)
+        model.repeat_ = self.repeat  # so that export_updated keeps the bundle's choice
         dims = {**self.config["dimensions"], "n_users": len(model.users_)}
         config = {
             **self.config,

@@ -54,7 +54,23 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         metavar="OBJECTIVE=W",
         help="per-objective weights, e.g. exposure=0 novelty=1 (λ_objective = λ × W)",
     )
-    p.add_argument("--include-seen", action="store_true", help="keep the user's own items")
+    seen = p.add_mutually_exclusive_group()
+    seen.add_argument(
+        "--exclude-seen",
+        dest="exclude_seen",
+        action="store_const",
+        const=True,
+        default=None,
+        help="leave the user's own items out (default: as the bundle says; a model trained "
+        "with --repeat keeps them)",
+    )
+    seen.add_argument(
+        "--include-seen",
+        dest="exclude_seen",
+        action="store_const",
+        const=False,
+        help="keep the user's own items (repeat purchases), whatever the bundle says",
+    )
     p.add_argument(
         "--require-signature",
         action="store_true",
@@ -76,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     model = load(args.bundle, require_signature=args.require_signature)
     if attributes and not model.config.get("user_attributes"):
         raise RecolabError(f"{args.bundle}: the model was trained without user attributes")
-    exclude = not args.include_seen
+    exclude = model.resolve_exclude_seen(args.exclude_seen)
     weights = weights_dict(args.weights)
     check_weights_apply(model, weights, args.bundle)
     lam = model.default_lam if args.lam is None else args.lam
@@ -97,5 +113,15 @@ def run(args: argparse.Namespace) -> int:
     else:
         shown = ", ".join(f"{k}={v:g}" for k, v in weights.items()) if weights else "as trained"
         emit(f"λ = {lam:g} (trained range {lo:g}–{hi:g}); objective weights: {shown}")
+    emit(_seen_line(exclude, args.exclude_seen is None, model.repeat))
     emit(df.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     return 0
+
+
+def _seen_line(exclude: bool, by_bundle: bool, repeat: bool) -> str:
+    """Whether the list leaves the user's own items out, and who decided it."""
+    what = "left out" if exclude else "kept (repeat purchases)"
+    if by_bundle:
+        why = "trained with repeat purchases" if repeat else "the default"
+        return f"seen items: {what}, as the bundle says ({why}); --include-seen/--exclude-seen"
+    return f"seen items: {what} (asked for; the bundle says {'keep' if repeat else 'leave out'})"

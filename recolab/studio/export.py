@@ -87,6 +87,13 @@ def model_card(
             if k_star is not None
             else "not chosen (α all zero or no validation curve); `recommend` serves 10"
         ),
+        "- **Repeat purchases**: "
+        + (
+            "yes (consumables): each user's own items stay among the candidates; "
+            "`recommend` keeps them unless asked (`--exclude-seen`)"
+            if cfg.get("repeat")
+            else "no: each user's own items are left out of their lists"
+        ),
     ]
     if job_id:
         lines.append(f"- **Job**: `{job_id}`")
