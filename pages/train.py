@@ -112,9 +112,42 @@ else:
                 "Use item texts (transformer embeddings)", value=defaults.use_text, key="opt_text"
             )
         )
+    split = "auto"
+    data = None
+    with common.guard("Reading the dataset"):
+        data = common.dataset(dataset_id)
+    s1, s2 = st.columns(2)
+    with s1:
+        if studio.get_dataset(root, dataset_id).kind == "sample":
+            st.caption(
+                "**Test split**: the sample's own (ML-100K: the canonical u1 split; the retail "
+                "sample: 20 % of each user's interactions held out at random)."
+            )
+        elif data is not None:
+            choices = studio.split_choices(data)
+            split = st.radio(
+                "Test split",
+                list(choices),
+                captions=list(choices.values()),
+                key="opt_split",
+                help="How the file is cut into train and test (as `recolab train --split`). "
+                "Validation is always carved out of train, never out of test.",
+            )
+    with s2:
+        if data is not None and data.kind == "implicit":
+            config["repeat"] = bool(
+                st.checkbox(
+                    "Repeat purchases (consumables)",
+                    value=defaults.repeat,
+                    key="opt_repeat",
+                    help="Keep each user's own items among the candidates: a test item bought "
+                    "again counts as a hit, and the exported model recommends items a user "
+                    "already has (as `--repeat`).",
+                )
+            )
     if st.button("Start training", type="primary", key="start_training"):
         with common.guard("Starting the training job"):
-            job_id = studio.submit_training(root, dataset_id, config)
+            job_id = studio.submit_training(root, dataset_id, config, split=split)
             common.set_current("job", job_id)
             st.success(f"Job `{job_id}` queued.")
 
@@ -172,6 +205,9 @@ def _draw_job(job_id: str) -> bool:
     m[2].metric("Elapsed (wall)", elapsed)
     m[3].metric("ETA (this stage)", eta)
     _draw_stages(status)
+    spec = studio.job_spec(root, job_id)
+    repeat = " · repeat purchases" if (spec.get("config") or {}).get("repeat") else ""
+    st.caption(f"**Split**: {studio.job_split(spec, studio.job_result(root, job_id))}{repeat}")
     if status.state == "failed":
         st.error(f"The job failed: {status.error}")
     elif status.state == "cancelled":

@@ -30,7 +30,17 @@ __all__ = [
 PATH_KEYS = ("train", "test", "valid", "items", "users")
 #: Every key a training spec may have.
 SPEC_KEYS = frozenset(
-    {*PATH_KEYS, "sample", "dataset", "config", "device", "prune_to", "mapping", "users_mapping"}
+    {
+        *PATH_KEYS,
+        "sample",
+        "dataset",
+        "config",
+        "device",
+        "prune_to",
+        "mapping",
+        "users_mapping",
+        "split",
+    }
 )
 _DEVICE = re.compile(r"auto|cpu|cuda(:\d+)?")
 # Options that must be > 0 (every other number must be ≥ 0, except the seed).
@@ -173,6 +183,7 @@ def validate_training_spec(spec: dict[str, Any]) -> dict[str, Any]:
             out[key] = _check_mapping(key, spec[key])
     if spec.get("users_mapping") and not spec.get("users"):
         raise JobSpecError("users_mapping needs users (a user attributes file)")
+    _check_split(spec)
     if "dataset" in spec and not isinstance(spec["dataset"], str):
         raise JobSpecError(f"dataset must be a string, got {spec['dataset']!r}")
     device = spec.get("device", "auto")
@@ -184,6 +195,27 @@ def validate_training_spec(spec: dict[str, Any]) -> dict[str, Any]:
     out["config"] = validate_train_config(spec.get("config") or {})
     _check_nproc(out["config"].get("nproc", 1))
     return out
+
+
+def _check_split(spec: dict[str, Any]) -> None:
+    """``split`` is ``auto`` (temporal for a timed log) or one of
+    :data:`recolab.data.splits.SPLIT_CHOICES`, as ``recolab train --split``; it splits a
+    ``train`` file that has no ``test`` (a sample keeps its own split), and a chosen split
+    carves validation out of its train part, so it takes no ``valid`` file."""
+    split = spec.get("split")
+    if split is None:
+        return
+    from recolab.data.splits import SPLIT_CHOICES
+
+    if split not in ("auto", *SPLIT_CHOICES):
+        choices = ", ".join(("auto", *SPLIT_CHOICES))
+        raise JobSpecError(f"split must be one of {choices}, got {split!r}")
+    if spec.get("sample") is not None and split != "auto":
+        raise JobSpecError(f"split {split!r} is for a train file; a sample keeps its own split")
+    if spec.get("test") is not None:
+        raise JobSpecError("split splits the train file into train and test: give it without test")
+    if spec.get("valid") is not None and split != "auto":
+        raise JobSpecError("split with valid: validation is carved out of the split's train part")
 
 
 def _check_nproc(nproc: int) -> None:

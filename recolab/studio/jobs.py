@@ -18,6 +18,8 @@ from typing import Any
 
 import pandas as pd
 
+from recolab.data.interactions import InteractionData
+from recolab.errors import RecolabError
 from recolab.jobs.progress import StageProgress, current_stage, stages_from_events
 from recolab.studio.datasets import _check_id, get_dataset
 
@@ -32,18 +34,68 @@ TRAINING_TASK = "train"
 KEY_METRIC = "ndcg@10"
 
 
-def training_spec(root: Path, dataset_id: str, config: Mapping[str, Any]) -> dict[str, Any]:
+#: The test splits a training job on an uploaded file can ask for, one line of help each
+#: (the ``split`` of :func:`recolab.pipeline.load_split`, as ``recolab train --split``).
+SPLIT_HELP = {
+    "auto": "temporal for a behaviour log with timestamps, random otherwise",
+    "temporal": "one cut in time: test is the last 20 % of interactions, train all before",
+    "random": "each user's interactions held out at random (20 %, seeded)",
+    "last-basket": "each user's last basket (rows sharing a timestamp) is their test",
+}
+#: Splits that need a timestamp on every interaction.
+TIMED_SPLITS = ("temporal", "last-basket")
+
+
+def split_choices(data: InteractionData) -> dict[str, str]:
+    """The splits a dataset allows, each with its line of help: the time splits only when
+    every interaction has a timestamp; ``auto`` says what it becomes for these data."""
+    from recolab.tuning.validation import is_timed_log
+
+    frame = data.frame
+    timed = "timestamp" in frame.columns and not frame["timestamp"].isna().any()
+    auto = "temporal" if is_timed_log(data) else "random"
+    reason = "a behaviour log with timestamps" if auto == "temporal" else "no behaviour log in time"
+    out = {"auto": f"{auto} here ({reason})"}
+    out.update((k, v) for k, v in SPLIT_HELP.items() if k != "auto")
+    if not timed:
+        for key in TIMED_SPLITS:
+            del out[key]
+    return out
+
+
+def job_split(spec: Mapping[str, Any], result: Mapping[str, Any] | None = None) -> str:
+    """The split a job was asked for and, once it ran, the test set it made (the
+    protocol's ``split``), e.g. ``"temporal · log[temporal:test]"``."""
+    if spec.get("sample"):
+        asked = "the sample's own split"
+    elif spec.get("test"):
+        asked = "given test file"
+    else:
+        asked = str(spec.get("split") or "auto")
+    made = ((result or {}).get("protocol") or {}).get("split")
+    return f"{asked} · {made}" if made else asked
+
+
+def training_spec(
+    root: Path, dataset_id: str, config: Mapping[str, Any], *, split: str = "auto"
+) -> dict[str, Any]:
     """The job spec for training on a dataset with a :class:`~recolab.training.TrainConfig`
-    dict (validated here, so a bad option fails before a job is queued)."""
+    dict (validated here, so a bad option fails before a job is queued) and the test
+    ``split`` of an uploaded file (:data:`SPLIT_HELP`; a sample keeps its own split)."""
     from recolab.training import TrainConfig
 
     cfg = TrainConfig.from_dict(dict(config))
     info = get_dataset(root, dataset_id)
     spec: dict[str, Any] = {"dataset": info.id, "config": cfg.to_dict()}
+    if split not in SPLIT_HELP:
+        raise RecolabError(f"split must be one of {', '.join(SPLIT_HELP)}, got {split!r}")
     if info.kind == "sample":
+        if split != "auto":
+            raise RecolabError(f"the sample {info.id} has its own split; {split!r} is for uploads")
         spec["sample"] = info.id
     else:
         spec["train"] = str(info.interactions)
+        spec["split"] = split
         if info.items is not None:
             spec["items"] = str(info.items)
         if info.users is not None:
@@ -56,12 +108,18 @@ def training_spec(root: Path, dataset_id: str, config: Mapping[str, Any]) -> dic
 
 
 def submit_training(
-    root: Path, dataset_id: str, config: Mapping[str, Any], *, start_worker: bool = True
+    root: Path,
+    dataset_id: str,
+    config: Mapping[str, Any],
+    *,
+    split: str = "auto",
+    start_worker: bool = True,
 ) -> str:
-    """Queue a training job on ``dataset_id`` and make sure a worker runs; returns the job id."""
+    """Queue a training job on ``dataset_id`` (test ``split`` as in :func:`training_spec`)
+    and make sure a worker runs; returns the job id."""
     from recolab.jobs import JobStore, ensure_worker
 
-    spec = training_spec(root, dataset_id, config)
+    spec = training_spec(root, dataset_id, config, split=split)
     job_id = JobStore(root).submit(TRAINING_TASK, spec)
     if start_worker:
         ensure_worker(root)
