@@ -83,7 +83,7 @@ class TrainConfig:
         Relevance softmax of the weighted model: ``"full"`` (every item, batch × items per
         step), ``"sampled"`` (the batch's positives plus ``n_negatives`` draws from smoothed
         popularity, logQ-corrected; see :mod:`recolab.models.weighted.sampling`) or
-        ``"auto"`` (full up to 8,000 items, sampled above).
+        ``"auto"`` (full up to 4,000 items, sampled above).
     oof_memory:
         Train against out-of-fold item-item weights (each user's memory from weights fitted
         without that user's fold), so the memory does not leak the hidden targets.
