@@ -30,6 +30,7 @@ ORDER = (
     "new_users",
     "conditioning",
     "scaling",
+    "sampled_softmax",
     "dashboard",
 )
 
