@@ -17,7 +17,7 @@ import streamlit as st
 from recolab import studio
 from recolab.data.samples import available_samples
 from recolab.errors import RecolabError
-from recolab.jobs import FINAL_STATES
+from recolab.jobs import FINAL_STATES, UnknownJobError
 
 log = logging.getLogger("recolab.app")
 
@@ -42,10 +42,30 @@ def sync_ids() -> None:
             st.session_state[f"current_{key}"] = value
         elif st.session_state.get(f"current_{key}"):
             st.query_params[key] = st.session_state[f"current_{key}"]
+        chosen = st.session_state.get(f"current_{key}")
+        if chosen and not _exists(key, chosen):  # deleted, or a stale link
+            set_current(key, None)
     job = current("job")
     if job and not current("dataset"):
         with contextlib.suppress(Exception):  # a job from a link: take its dataset along
             set_current("dataset", studio.job_dataset(studio.job_spec(root(), job)))
+
+
+def _exists(key: str, value: str) -> bool:
+    """Whether the dataset or job ``value`` is still in the workspace (a job store that
+    cannot be read counts as yes: the page says why later)."""
+    try:
+        if key == "dataset":
+            studio.get_dataset(root(), value)
+        else:
+            studio.job_spec(root(), value)
+    except UnknownJobError:
+        return False
+    except RecolabError:  # no such dataset or a malformed id; an unreadable job store
+        return key != "dataset"
+    except Exception as exc:
+        log.info("cannot tell whether %s %s exists: %s", key, value, exc)
+    return True
 
 
 #: What a first visit shows before anything is chosen: the dashboard opens on sample data
@@ -146,7 +166,8 @@ def finished_job_picker(label: str = "Trained model (job)") -> str | None:
     if cur and cur not in jobs:
         st.caption(f"Job `{cur}` has no model yet; showing the newest finished one.")
     labels = studio.job_labels(root())
-    job_id = st.selectbox(
+    pick, manage = st.columns([6, 1], vertical_alignment="bottom")
+    job_id = pick.selectbox(
         label,
         jobs,
         index=index,
@@ -155,6 +176,8 @@ def finished_job_picker(label: str = "Trained model (job)") -> str | None:
     )
     if job_id != cur:
         set_current("job", job_id)
+    with manage.popover("Rename / delete", width="stretch"):
+        job_actions(job_id, key="picker_job")
     return job_id
 
 
@@ -165,7 +188,7 @@ def sidebar() -> None:
         st.caption(f"Workspace: `{root()}`")
         ds = current("dataset")
         job = current("job")
-        st.markdown(f"**Dataset:** `{ds}`" if ds else "**Dataset:** none")
+        st.markdown(f"**Dataset:** {_dataset_name(ds)}" if ds else "**Dataset:** none")
         if job:
             _sidebar_job(job)
         else:
@@ -177,13 +200,29 @@ def sidebar() -> None:
         st.caption("GPU available" if cuda_available() else "No GPU: training runs on CPU")
 
 
-def _job_state(job: str) -> str | None:
-    """The job's state as the job store holds it (``None`` when it cannot be read)."""
+def _dataset_name(dataset_id: str) -> str:
+    """``name (`id`)`` of a dataset, or the bare id where they are the same."""
     try:
-        return studio.poll_job(root(), job).state
+        name = studio.get_dataset(root(), dataset_id).name
+    except Exception as exc:  # the sidebar never breaks a page
+        log.info("no name for dataset %s: %s", dataset_id, exc)
+        name = dataset_id
+    return f"`{dataset_id}`" if name == dataset_id else f"{name} (`{dataset_id}`)"
+
+
+def _job_status(job: str) -> studio.JobStatus | None:
+    """The job as the job store holds it (``None`` when it cannot be read)."""
+    try:
+        return studio.poll_job(root(), job)
     except Exception as exc:  # the sidebar never breaks a page
         log.info("no state for job %s: %s", job, exc)
         return None
+
+
+def _job_state(job: str) -> str | None:
+    """The job's state as the job store holds it (``None`` when it cannot be read)."""
+    status = _job_status(job)
+    return status.state if status else None
 
 
 def _sidebar_job(job: str) -> None:
@@ -193,8 +232,10 @@ def _sidebar_job(job: str) -> None:
 
     @st.fragment(run_every=None if first in (None, *FINAL_STATES) else 1.5)
     def line() -> None:
-        state = _job_state(job) or "?"
-        st.markdown(f"**Job:** `{job}` ({state})")
+        status = _job_status(job)
+        state = status.state if status else "?"
+        named = f"{status.name} (`{job}`, {state})" if status and status.name else None
+        st.markdown(f"**Job:** {named}" if named else f"**Job:** `{job}` ({state})")
         has_model = studio.bundle_path(root(), job).is_file()
         st.markdown(f"**Model:** `{job}/model.zip`" if has_model else "**Model:** none yet")
 
@@ -217,3 +258,116 @@ def finished_model(with_split: bool = True) -> tuple[str, Any, Any]:
     if loaded is None or (with_split and ctx is None):
         st.stop()
     return job_id, loaded, ctx
+
+
+#: Widget keys that hold a dataset or job id; cleared when one is deleted so no picker keeps
+#: pointing at it (prefixes).
+PICKER_KEYS = ("data_saved", "compare_jobs", "manage_job_pick", "pick_job_")
+
+
+def forget(key: str, value: str) -> None:
+    """After ``value`` (a dataset or job id) was deleted: no longer current (URL, session,
+    sidebar) and no picker holding it."""
+    if st.session_state.get(f"current_{key}") == value or st.query_params.get(key) == value:
+        set_current(key, None)
+    for name in [k for k in st.session_state if str(k).startswith(PICKER_KEYS)]:
+        del st.session_state[name]
+
+
+def flash(message: str) -> None:
+    """Show ``message`` as a success note on the next run (it survives ``st.rerun``)."""
+    st.session_state["flash_message"] = message
+
+
+def show_flash() -> None:
+    """The note left by :func:`flash`, once."""
+    message = st.session_state.pop("flash_message", None)
+    if message:
+        st.success(message)
+
+
+def confirm_delete(what: str, target: str, key: str, consequence: str) -> bool:
+    """A two-step delete: *Delete…*, then *Yes, delete* or *Keep it*; ``True`` once
+    confirmed (for ``target``; asking about another target starts over)."""
+    pending = f"{key}_pending"
+    if st.session_state.get(pending) != target:
+        if st.button(f"Delete {what}…", key=f"{key}_ask"):
+            st.session_state[pending] = target
+            st.rerun()
+        return False
+    st.warning(f"Delete {what}? {consequence} This cannot be undone.")
+    yes, no = st.columns(2)
+    if yes.button("Yes, delete", key=f"{key}_yes", type="primary"):
+        st.session_state.pop(pending, None)
+        return True
+    if no.button("Keep it", key=f"{key}_no"):
+        st.session_state.pop(pending, None)
+        st.rerun()
+    return False
+
+
+def job_actions(job_id: str, key: str = "job_actions") -> None:
+    """Rename a job; delete it after a confirmation (a queued or running job must be
+    cancelled first, which is offered here)."""
+    show_flash()
+    job = None
+    with guard("Reading the job"):
+        job = studio.poll_job(root(), job_id)
+    if job is None:
+        return
+    state, name = job.state, job.name or ""
+    new = st.text_input("Name", value=name, key=f"{key}_name_{job_id}", max_chars=80)
+    if st.button("Rename", key=f"{key}_rename", disabled=new.strip() == name):
+        with guard("Renaming the job"):
+            studio.rename_job(root(), job_id, new)
+            flash(f"Job `{job_id}` renamed." if new.strip() else f"Job `{job_id}` unnamed.")
+            st.rerun()
+    if state not in FINAL_STATES:
+        st.info(f"Job `{job_id}` is {state}: cancel it before deleting it.")
+        if st.button("Cancel the job", key=f"{key}_cancel"):
+            with guard("Cancelling the job"):
+                studio.cancel_job(root(), job_id)
+                flash(f"Cancel requested for job `{job_id}`; delete it once it has stopped.")
+                st.rerun()
+        return
+    consequence = "Its model, result and log are removed."
+    if confirm_delete(f"job {job_id}", job_id, key, consequence):
+        with guard("Deleting the job"):
+            studio.delete_job(root(), job_id)
+            forget("job", job_id)
+            flash(f"Job `{job_id}` deleted.")
+            st.rerun()
+
+
+def dataset_actions(dataset_id: str, key: str = "dataset_actions") -> None:
+    """Rename an uploaded dataset; delete it after a confirmation (refused, with the jobs
+    named, while jobs use it). The samples cannot be changed."""
+    show_flash()
+    info = None
+    with guard("Reading the dataset"):
+        info = studio.get_dataset(root(), dataset_id)
+    if info is None:
+        return
+    if info.kind != "upload":
+        st.caption("The samples ship with recolab: they cannot be renamed or deleted.")
+        return
+    new = st.text_input("Name", value=info.name, key=f"{key}_name_{dataset_id}", max_chars=80)
+    if st.button("Rename", key=f"{key}_rename", disabled=new.strip() == info.name):
+        with guard("Renaming the dataset"):
+            studio.rename_dataset(root(), dataset_id, new)
+            flash(f"Dataset `{dataset_id}` renamed.")
+            st.rerun()
+    users = studio.jobs_using_dataset(root(), dataset_id)
+    if users:
+        st.caption(
+            f"{len(users)} job(s) were trained on it ({', '.join(users[:3])}"
+            f"{'…' if len(users) > 3 else ''}): delete them first to delete the dataset."
+        )
+        return
+    consequence = "Its files are removed from the workspace."
+    if confirm_delete(f"dataset {info.name}", dataset_id, key, consequence):
+        with guard("Deleting the dataset"):
+            studio.delete_dataset(root(), dataset_id)
+            forget("dataset", dataset_id)
+            flash(f"Dataset {info.name} (`{dataset_id}`) deleted.")
+            st.rerun()

@@ -23,11 +23,24 @@ with common.guard("Listing jobs"):
         key="dl_jobs",
     )
 
+    labels = studio.job_labels(root)
+    with st.expander("Rename or delete a job"):
+        all_jobs = list(labels)
+        current = common.current("job")
+        manage = st.selectbox(
+            "Job",
+            all_jobs,
+            index=all_jobs.index(current) if current in all_jobs else 0,
+            format_func=lambda j: labels.get(j, j),
+            key="manage_job_pick",
+        )
+        if manage:
+            common.job_actions(manage, key="compare_job")
+
     finished = studio.finished_jobs(root)
     if not finished:
         st.info("No finished job yet: fronts appear once a job has succeeded.")
         st.stop()
-    labels = studio.job_labels(root)
     current = common.current("job")
     default = [j for j in (current, *finished) if j in finished][:2]
     picked = st.multiselect(

@@ -92,6 +92,8 @@ else:
     )
     if st.button("Use this dataset", key="use_saved", type="primary"):
         common.set_current("dataset", chosen)
+    with st.expander("Rename or delete this dataset"):
+        common.dataset_actions(chosen)
 
 dataset_id = common.current("dataset")
 if not dataset_id:

@@ -153,6 +153,8 @@ class JobStatus:
         (:func:`recolab.jobs.progress.stages_from_events`).
     created:
         When the job was queued (Unix seconds).
+    name:
+        The name the job was given (``None``: it is shown by its id).
     """
 
     id: str
@@ -170,6 +172,7 @@ class JobStatus:
     result: dict[str, Any] | None
     stages: list[StageProgress] = field(default_factory=list)
     created: float | None = None
+    name: str | None = None
 
     @property
     def stage(self) -> StageProgress | None:
@@ -236,6 +239,7 @@ def poll_job(root: Path, job_id: str) -> JobStatus:
         result=job.result,
         stages=stages,
         created=job.created,
+        name=job.name,
     )
 
 
