@@ -8,6 +8,7 @@ training (:mod:`recolab.tradeoffs`), read at the exact λ; a job without one (th
 """
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -153,9 +154,19 @@ def _x_axis(view: tradeoffs.TradeoffView, k: int) -> str:
     return str(st.selectbox("Front: x axis", options, key="front_x"))
 
 
+def _kept_figure(name: str, key: tuple, build: Callable[[], Any]) -> Any:
+    """This session's figure ``name``, built again only when ``key`` (all it shows but λ)
+    changes; a slider move then only moves its current-λ marks (no plotly rebuild)."""
+    kept = st.session_state.setdefault("tradeoff_figures", {})
+    if name not in kept or kept[name][0] != key:
+        kept[name] = (key, build())
+    return kept[name][1]
+
+
 def _front(view: tradeoffs.TradeoffView, lam: float, k: int, x_axis: str) -> None:
     front = view.front
-    with common.guard("Drawing the Pareto front"):
+
+    def build() -> Any:
         fig = plots.pareto_figure(
             front,
             x=x_axis,
@@ -164,8 +175,11 @@ def _front(view: tradeoffs.TradeoffView, lam: float, k: int, x_axis: str) -> Non
             references=None if view.source == "validation" or view.refs.empty else view.refs,
             title=f"Front on {view.source} ({len(front)} λ)",
         )
-        fig.update_layout(height=PLOT_HEIGHT, margin={"t": 40, "b": 10, "l": 10, "r": 10})
-        st.plotly_chart(fig, width="stretch", key="pareto")
+        return fig.update_layout(height=PLOT_HEIGHT, margin={"t": 40, "b": 10, "l": 10, "r": 10})
+
+    with common.guard("Drawing the Pareto front"):
+        fig = _kept_figure("pareto", (view.key, x_axis, k), build)
+        st.plotly_chart(studio.move_current_lam(fig, lam), width="stretch", key="pareto")
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -184,13 +198,14 @@ def _lower(view: tradeoffs.TradeoffView, lam: float, k: int, choice: studio.Cuto
     with left, common.guard("Drawing metrics against λ"):
         wanted = [f"precision@{k}", f"recall@{k}", f"coverage@{k}", f"novelty@{k}", "sparsity"]
         shown = [m for m in wanted if m in front.columns and front[m].notna().any()]
-        st.plotly_chart(
-            plots.metrics_vs_lambda_figure(
+        fig = _kept_figure(
+            "vs_lambda",
+            (view.key, tuple(shown)),
+            lambda: plots.metrics_vs_lambda_figure(
                 front, shown, current_lam=lam, title=f"Metrics against λ ({view.source})"
-            ),
-            width="stretch",
-            key="vs_lambda",
+            ).update_traces(mode="lines"),  # 101 λ: markers would redraw 100s of nodes a move
         )
+        st.plotly_chart(studio.move_current_lam(fig, lam), width="stretch", key="vs_lambda")
     with right:
         if choice.curve.empty:
             st.caption("No validation curve over the list length for this model.")
