@@ -52,6 +52,8 @@ DEFAULT_NEIGHBOURS = 64
 SPARSE_ABOVE_ITEMS = 20_000
 #: Bytes per stored Gram entry: float64 value, int64 column index, int64 lookup key.
 _GRAM_ENTRY_BYTES = 24
+#: Pairs (user-level products) per block when the Gram's entries are counted exactly.
+_COUNT_BLOCK_PRODUCTS = 2**25
 #: Bytes of the batched ``m × m`` systems alive at once (bounds a batch's size).
 _BATCH_BYTES = 128 * 2**20
 
@@ -79,6 +81,25 @@ def sparse_plan(x: sp.csr_matrix, neighbours: int) -> SparsePlan:
     n = int(x.shape[1])
     per_item = np.asarray(x.T @ n_u).ravel()  # Σ_{u ∋ i} n_u for binary x
     entries = int(np.minimum(per_item, n).sum())
+    return SparsePlan(n, entries, min(neighbours, max(n - 1, 1)))
+
+
+def exact_sparse_plan(x: sp.csr_matrix, neighbours: int) -> SparsePlan:
+    """:func:`sparse_plan` with the Gram's exact number of entries, counted in blocks of
+    items (each block's product holds at most :data:`_COUNT_BLOCK_PRODUCTS` pairs and is
+    dropped once counted): as slow as building the Gram once, used only when the bound of
+    :func:`sparse_plan` does not fit."""
+    n = int(x.shape[1])
+    x = x.astype(np.float32)
+    xt = x.T.tocsr()
+    n_u = np.asarray(x.getnnz(axis=1), dtype=np.float64)
+    per_item = np.asarray(xt @ n_u).ravel()
+    entries, start = 0, 0
+    while start < n:
+        cum = np.cumsum(per_item[start:])
+        stop = start + max(1, int(np.searchsorted(cum, _COUNT_BLOCK_PRODUCTS)))
+        entries += int((xt[start:stop] @ x).nnz)
+        start = stop
     return SparsePlan(n, entries, min(neighbours, max(n - 1, 1)))
 
 
@@ -152,7 +173,9 @@ def neighbourhood_weights(
     ``N = hoods[j]`` (``-1``: padding, weight 0), then DAN's item normalisation."""
     n, m = hoods.shape
     dtype = torch.float64 if device.type == "cpu" else torch.float32
-    keys = np.repeat(np.arange(n, dtype=np.int64), np.diff(gram.indptr)) * n + gram.indices
+    keys = np.repeat(np.arange(n, dtype=np.int64), np.diff(gram.indptr))
+    keys *= n  # in place: 8 bytes per entry, as planned
+    keys += gram.indices
     diag = gram.diagonal()
     penalty = params.l2 + params.dropout / (1.0 - params.dropout) * diag
     values = np.zeros((n, m), dtype=np.float32)
@@ -252,6 +275,8 @@ class SparseLinearAutoencoder(LinearAutoencoder):
         device = resolve_device(self.device)
         x = train.matrix(binary=True)
         self.plan_ = sparse_plan(x, self.neighbours)
+        if memory_shortfall(self.plan_.bytes) is not None:  # the bound is loose: count
+            self.plan_ = exact_sparse_plan(x, self.neighbours)
         check_sparse_fits(self.plan_)
         self._remember(train)
         gram = sparse_gram(self.train_, self.params.user_norm)

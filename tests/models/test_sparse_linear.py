@@ -18,6 +18,7 @@ from recolab.models.ease import EASERecommender
 from recolab.models.linear import LinearAutoencoder, LinearParams
 from recolab.models.sparse_linear import (
     SparseLinearAutoencoder,
+    exact_sparse_plan,
     make_linear_base,
     sparse_gram,
     sparse_plan,
@@ -93,6 +94,23 @@ def test_plan_bounds_the_gram_by_hand() -> None:
     n_u = np.asarray(big.getnnz(axis=1))
     bound = sparse_plan(big, 8).gram_entries
     assert sparse_gram(big, 0.0).nnz <= bound < int((n_u**2).sum())
+
+
+def test_the_exact_count_equals_the_grams_entries() -> None:
+    x = synthetic_interactions(500, 400, n_interactions=3000, seed=0).matrix(binary=True)
+    exact = exact_sparse_plan(x, 8)
+    assert exact.gram_entries == sparse_gram(x, 0.0).nnz < sparse_plan(x, 8).gram_entries
+
+
+def test_a_loose_bound_is_replaced_by_the_exact_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = synthetic_interactions(500, 400, n_interactions=3000, seed=0).matrix(binary=True)
+    bound, exact = sparse_plan(x, 8).bytes, exact_sparse_plan(x, 8).bytes
+    between = (bound + exact) // 2
+    # memory for the exact plan but not for the bound: the model is fitted
+    monkeypatch.setattr(recolab.memory, "available_memory_bytes", lambda: int(between / 0.8))
+    data = synthetic_interactions(500, 400, n_interactions=3000, seed=0)
+    model = SparseLinearAutoencoder(l2=1.0, neighbours=8, device="cpu").fit(data)
+    assert model.plan_.gram_entries == sparse_gram(x, 0.0).nnz
 
 
 def test_a_plan_that_does_not_fit_is_refused_with_its_size(
