@@ -21,7 +21,10 @@ interactions' CSR size), log-log slopes, and a PNG. Writes ``sections/scaling.md
 
 Usage::
 
-    python benchmarks/scaling.py [--max-interactions 1e6]
+    python benchmarks/scaling.py [--max-interactions 1e6] [--store runs.json [--only 1e7]]
+
+``--store`` keeps each size's rows (with its commit and load), so that ``--only`` can rerun
+one size and the section still shows all.
 """
 
 from __future__ import annotations
@@ -322,25 +325,44 @@ def _table(rows: list[dict[str, Any]]) -> str:
     return markdown_table(table, list(table[0]))
 
 
-def run(max_interactions: int = 10**7) -> list[dict[str, Any]]:
-    """Measure every size up to ``max_interactions``; save the section and the PNG."""
-    rows: list[dict[str, Any]] = []
-    notes: list[str] = []
-    loads = [machine_load()]
-    commit = _commit()
-    started = time.perf_counter()
+def _measure_all(
+    max_interactions: int, only: list[str] | None, store: Path | None
+) -> dict[str, dict[str, Any]]:
+    """Each size's rows, notes, commit, load and minutes: measured now (every size up to
+    ``max_interactions``, or those in ``only``), the others read from ``store`` (JSON),
+    which is then updated."""
+    runs: dict[str, dict[str, Any]] = {}
+    if store is not None and store.exists():
+        runs = json.loads(store.read_text(encoding="utf-8"))
     for label, _, _, n in SIZES:
-        if n > max_interactions:
-            notes.append(f"{label}: skipped (--max-interactions)")
+        if (only is not None and label not in only) or (only is None and n > max_interactions):
             continue
-        log.info("scaling: %s (%s)", label, machine_load())
-        got, more = _measure_size(label)
-        rows.extend(got)
-        notes.extend(more)
-        for note in more:
+        load = machine_load()
+        log.info("scaling: %s (%s)", label, load)
+        t0 = time.perf_counter()
+        got, notes = _measure_size(label)
+        for note in notes:
             log.warning("%s", note)
-    loads.append(machine_load())
-    total = time.perf_counter() - started
+        runs[label] = {
+            "rows": got,
+            "notes": notes,
+            "commit": _commit(),
+            "load": f"{load} before, {machine_load()} after",
+            "minutes": (time.perf_counter() - t0) / 60,
+        }
+        if store is not None:
+            store.write_text(json.dumps(runs), encoding="utf-8")
+    return runs
+
+
+def run(
+    max_interactions: int = 10**7, only: list[str] | None = None, store: Path | None = None
+) -> list[dict[str, Any]]:
+    """Measure the sizes (see :func:`_measure_all`); save the section and the PNG."""
+    runs = _measure_all(max_interactions, only, store)
+    ordered = [runs[label] for label, *_ in SIZES if label in runs]
+    rows = [r for run_ in ordered for r in run_["rows"]]
+    notes = [n for run_ in ordered for n in run_["notes"]]
     if rows:
         _png(rows, HERE / "scaling.png")
     slopes = []
@@ -350,10 +372,15 @@ def run(max_interactions: int = 10**7) -> list[dict[str, Any]]:
             s, est = _slope(rows, m, lo, hi)
             parts.append(f"{s:.2f} ({lo}→{hi}{', on an estimate' if est else ''})")
         slopes.append(f"- {m}: " + ", ".join(parts))
+    where = [
+        f"- {label}: commit {r['commit']}, {r['minutes']:.1f} min, {r['load']}"
+        for label, *_ in SIZES
+        if (r := runs.get(label))
+    ]
     text = (
         "## Scaling with a growing catalogue\n\n"
-        f"Commit {commit}; {total / 60:.1f} min in all; {loads[0]} before, {loads[1]} after "
-        "(2 CPU cores shared with other jobs: **noisy**, one run each).\n\n"
+        "2 CPU cores shared with other jobs: **noisy**, one run each. Where and when each "
+        "size ran:\n\n" + "\n".join(where) + "\n\n"
         "`synthetic_interactions(users, items, n, seed=0)` (power-law users and items), the "
         "catalogue growing with the data (items = n / 100, users = n / 50), plus the "
         "1 M × 6 k users × 3.7 k items set of issue 16. Each size in its own process, **one "
@@ -364,7 +391,8 @@ def run(max_interactions: int = 10**7) -> list[dict[str, Any]]:
         "(`recolab.models.sparse_linear`, 64 neighbours per item). *recolab base fit*: one fit "
         "of that base at the first trial's options (plain EASE), in the process that also ran "
         f"ALS; {FITS_PER_PIPELINE}× it over {PIPELINE_LIMIT_S / 60:.0f} min skips the pipeline "
-        "(reported with the estimate), which otherwise runs in a process of its own with a "
+        "(reported with that estimate, a lower bound: the mechanisms' fronts come on top), "
+        "which otherwise runs in a process of its own with a "
         f"{PIPELINE_LIMIT_S / 60:.0f}-min limit. "
         f"implicit ALS: {ALS_FACTORS} factors, {ALS_ITERATIONS} iterations. Peak RSS is the "
         "process's (data included); its growth during the fit is divided by the interactions' "
@@ -386,12 +414,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--child", default=None, help=argparse.SUPPRESS)
     parser.add_argument("--part", default="peers", help=argparse.SUPPRESS)
     parser.add_argument("--max-interactions", type=float, default=1e7)
+    parser.add_argument("--only", nargs="+", default=None, help="measure only these sizes")
+    parser.add_argument(
+        "--store", type=Path, default=None, help="JSON of each size's results, read and updated"
+    )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.child is not None:
         print("ROWS " + json.dumps(measure(args.child, args.part)), flush=True)
         return 0
-    run(int(args.max_interactions))
+    run(int(args.max_interactions), args.only, args.store)
     return 0
 
 
