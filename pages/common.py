@@ -166,17 +166,19 @@ def finished_job_picker(label: str = "Trained model (job)") -> str | None:
     if cur and cur not in jobs:
         st.caption(f"Job `{cur}` has no model yet; showing the newest finished one.")
     labels = studio.job_labels(root())
-    pick, manage = st.columns([6, 1], vertical_alignment="bottom")
-    job_id = pick.selectbox(
+    # the popover takes the width of its label (never cut); the picker takes the rest
+    row = st.container(horizontal=True, vertical_alignment="bottom", wrap=False)
+    job_id = row.selectbox(
         label,
         jobs,
         index=index,
         format_func=lambda j: labels.get(j, j),
         key=f"pick_job_{label}",
+        width="stretch",
     )
     if job_id != cur:
         set_current("job", job_id)
-    with manage.popover("Rename / delete", width="stretch"):
+    with row.popover("Rename / delete", width="content"):
         job_actions(job_id, key="picker_job")
     return job_id
 
@@ -287,11 +289,11 @@ def show_flash() -> None:
 
 
 def confirm_delete(what: str, target: str, key: str, consequence: str) -> bool:
-    """A two-step delete: *Delete…*, then *Yes, delete* or *Keep it*; ``True`` once
+    """A two-step delete: *Delete*, then *Yes, delete* or *Keep it*; ``True`` once
     confirmed (for ``target``; asking about another target starts over)."""
     pending = f"{key}_pending"
     if st.session_state.get(pending) != target:
-        if st.button(f"Delete {what}…", key=f"{key}_ask"):
+        if st.button("Delete", key=f"{key}_ask", help=f"Delete {what} (asks first)"):
             st.session_state[pending] = target
             st.rerun()
         return False

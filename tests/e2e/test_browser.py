@@ -270,7 +270,14 @@ def _run(page, url: str, home: Path, shots: Path, tmp_path: Path) -> None:
 
 #: Streamlit's own probe when a page's URL is loaded (a refresh on /training): it asks
 #: /<page>/_stcore/health and host-config first (404) and then the root. Nothing the app
-#: sends; every other failed request or console error fails the test.
+#: sends; every other failed request or console error fails the test. Cause: the frontend
+#: (streamlit 1.67, ``getPossibleBaseUris`` in its connection code) does not know the
+#: server's base path, so it takes the page's URL path, and then its parent, as candidate
+#: base paths and probes each in turn; only ``window.__streamlit.BACKEND_BASE_URL``, set by
+#: a page embedding the app, overrides that, and no server or page option does (neither
+#: ``server.baseUrlPath`` nor ``st.Page(url_path=...)``). Open upstream:
+#: https://github.com/streamlit/streamlit/issues/7074 ("404 health check when navigating
+#: directly to a subpage"). Loading only the root URL and navigating in the app avoids them.
 _PROBES = ("/_stcore/health", "/_stcore/host-config")
 
 
