@@ -52,6 +52,7 @@ from recolab.data.interactions import InteractionData, data_fingerprint, item_ti
 from recolab.data.vocab import Vocabulary
 from recolab.errors import BundleError, DataError
 from recolab.models.linear import LinearAutoencoder, LinearParams
+from recolab.models.sparse_linear import SparseLinearAutoencoder, make_linear_base
 from recolab.models.tradeoff import TradeoffRecommender, interactions_from_matrix
 from recolab.tuning.study import mean_gram_diagonal, params_from
 
@@ -179,6 +180,17 @@ def merge_histories(
     return all_users, all_items, merged
 
 
+def _base_like(
+    old: LinearAutoencoder, params: LinearParams, n_items: int, device: str
+) -> LinearAutoencoder:
+    """An unfitted base of the stored base's kind: the sparse neighbourhood base keeps its
+    neighbourhood size; a dense one stays dense unless the grown catalogue no longer fits
+    (:func:`~recolab.models.sparse_linear.make_linear_base`)."""
+    if isinstance(old, SparseLinearAutoencoder):
+        return SparseLinearAutoencoder(params, neighbours=old.neighbours, device=device)
+    return make_linear_base(params, n_items, device)
+
+
 def updated_params(
     params: LinearParams, values: dict[str, Any] | None, old: sp.csr_matrix, new: sp.csr_matrix
 ) -> LinearParams:
@@ -273,7 +285,7 @@ def update_tradeoff(
     values = ((config.get("selection") or {}).get("base") or {}).get("trial")
     params = updated_params(model.base.params, values, old_x, x)
     data = interactions_from_matrix(users, items, x)
-    base = LinearAutoencoder(params, device=device).fit(data)
+    base = _base_like(model.base, params, len(items), device).fit(data)
     updated = TradeoffRecommender(
         base,
         _make_reranker(_mechanism(config["mechanism"], new, items)),

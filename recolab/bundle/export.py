@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 import torch
 
 from recolab._version import __version__
@@ -44,10 +45,20 @@ def _library_versions() -> dict[str, str]:
     }
 
 
-def _pack_weights(state: dict[str, np.ndarray]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+def _pack_weights(state: dict[str, Any]) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Safetensors-ready arrays and their layout: a scipy sparse matrix (the neighbourhood
+    base's weights) is stored sparse as it is, never made dense; a dense matrix mostly of
+    zeros (a pruned base) is stored sparse too."""
     tensors: dict[str, np.ndarray] = {}
     layout: dict[str, Any] = {}
     for name, a in state.items():
+        if sp.issparse(a):
+            coo = a.tocoo()
+            tensors[f"{name}.rows"] = coo.row.astype(np.int32)
+            tensors[f"{name}.cols"] = coo.col.astype(np.int32)
+            tensors[f"{name}.values"] = coo.data.astype(np.float32)
+            layout[name] = {"storage": "sparse", "shape": list(a.shape)}
+            continue
         a = np.ascontiguousarray(a, dtype=np.float32)
         zeros = float((a == 0).mean()) if a.size else 0.0
         if a.ndim == 2 and a.size >= 1000 and zeros >= SPARSE_STORE_THRESHOLD:
@@ -86,6 +97,20 @@ def _weighted_payload(
     }
 
 
+def base_config(base: Any) -> dict[str, Any]:
+    """The ``base`` entry of a trade-off bundle's config: the base's type and options (the
+    neighbourhood size too for the sparse base of large catalogues)."""
+    from recolab.models.sparse_linear import SparseLinearAutoencoder
+
+    if isinstance(base, SparseLinearAutoencoder):
+        return {
+            "type": "sparse-linear-autoencoder",
+            "params": base.params.to_dict(),
+            "neighbours": int(base.neighbours),
+        }
+    return {"type": "linear-autoencoder", "params": base.params.to_dict()}
+
+
 def _tradeoff_payload(
     model: Any, lam: float | None, alpha: tuple[float, float, float]
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
@@ -98,7 +123,7 @@ def _tradeoff_payload(
         state["mechanism_weights"] = np.asarray(learned()["weights"], dtype=np.float32)
     return state, {
         "model_type": TRADEOFF_TYPE,
-        "base": {"type": "linear-autoencoder", "params": model.base.params.to_dict()},
+        "base": base_config(model.base),
         "mechanism": model.reranker.to_config(),
         "n_candidates": int(model.n_candidates),
         "objectives": {"lam": float(lam or 0.0), "alpha": [float(a) for a in alpha]},

@@ -179,9 +179,10 @@ def _tensors(path: Path, name: str, data: bytes) -> dict[str, np.ndarray]:
         raise bundle_error(path, name, f"unreadable tensors: {exc}") from exc
 
 
-def _unpack(path: Path, cfg: Config, tensors: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    """Dense float32 matrices from the stored (dense or sparse) ones; all finite."""
-    out: dict[str, np.ndarray] = {}
+def _unpack(path: Path, cfg: Config, tensors: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Float32 matrices from the stored (dense or sparse) ones, all finite: dense, except the
+    weights of a sparse base (:func:`~recolab.bundle.schema.kept_sparse`): a CSC matrix."""
+    out: dict[str, Any] = {}
     for name, lay in cfg.weights_layout.items():
         shape = tuple(lay.shape)
         if lay.storage == "sparse":
@@ -191,11 +192,15 @@ def _unpack(path: Path, cfg: Config, tensors: dict[str, np.ndarray]) -> dict[str
                 rows.min() < 0 or cols.min() < 0 or rows.max() >= shape[0] or cols.max() >= shape[1]
             ):
                 raise bundle_error(path, "weights.safetensors", f"{name}: indices out of range")
-            a = np.zeros(shape, dtype=np.float32)
-            a[rows, cols] = values
+            if name in schema.kept_sparse(cfg):
+                a = sp.csc_matrix((values, (rows, cols)), shape=shape, dtype=np.float32)
+            else:
+                a = np.zeros(shape, dtype=np.float32)
+                a[rows, cols] = values
         else:
             a = tensors[name]
-        if not np.isfinite(a).all():
+        finite = a.data if sp.issparse(a) else a
+        if not np.isfinite(finite).all():
             raise bundle_error(path, "weights.safetensors", f"{name}: non-finite values")
         out[name] = a
     return out
@@ -313,12 +318,17 @@ def _load_tradeoff(
     """A :class:`~recolab.models.tradeoff.TradeoffRecommender` from a bundle's parts; the
     re-ranker is refitted on the stored histories (it keeps only counts and profiles)."""
     from recolab.models.linear import LinearAutoencoder, LinearParams
+    from recolab.models.sparse_linear import SparseLinearAutoencoder
     from recolab.models.tradeoff import TradeoffRecommender, interactions_from_matrix
     from recolab.rerank import make_reranker
 
     params = LinearParams.from_dict(config["base"]["params"])
     data = interactions_from_matrix(users, items, train)
-    base = LinearAutoencoder.from_weights(state["weights"], data, params)
+    if config["base"]["type"] == "sparse-linear-autoencoder":
+        base = SparseLinearAutoencoder.from_weights(state["weights"], data, params)
+        base.neighbours = int(config["base"]["neighbours"])
+    else:
+        base = LinearAutoencoder.from_weights(state["weights"], data, params)
     reranker = make_reranker(**config["mechanism"])
     if "mechanism_weights" in state:  # a trained mechanism: its weights, not a retraining
         load_state = getattr(reranker, "load_state", None)

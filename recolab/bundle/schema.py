@@ -19,7 +19,15 @@ import struct
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 FORMAT = "recolab-bundle"
 SCHEMA_VERSION = 1
@@ -129,8 +137,17 @@ class _Common(BaseModel):
 
 class _Base(BaseModel):
     model_config = ConfigDict(allow_inf_nan=False, extra="forbid")
-    type: Literal["linear-autoencoder"]
+    #: The dense closed-form base, or the neighbourhood-restricted one of large catalogues
+    #: (:class:`~recolab.models.sparse_linear.SparseLinearAutoencoder`, weights kept sparse).
+    type: Literal["linear-autoencoder", "sparse-linear-autoencoder"]
     params: dict[Name, float | bool]
+    neighbours: Annotated[int, Field(strict=True, ge=1)] | None = None
+
+    @model_validator(mode="after")
+    def _neighbours_for_sparse(self) -> _Base:
+        if (self.type == "sparse-linear-autoencoder") != (self.neighbours is not None):
+            raise ValueError("neighbours is given for the sparse base, and only for it")
+        return self
 
 
 class _Mechanism(BaseModel):
@@ -396,9 +413,20 @@ def check_history(
         raise ValueError(f"unexpected arrays: {extra[:5]}")
 
 
+def kept_sparse(cfg: TradeoffConfig | WeightedConfig) -> set[str]:
+    """Stored matrices served sparse: the item-item weights of the sparse base, whose dense
+    form (items² floats) is what that base exists to avoid."""
+    sparse_base = isinstance(cfg, TradeoffConfig) and cfg.base.type == "sparse-linear-autoencoder"
+    return {"weights"} if sparse_base else set()
+
+
 def dense_bytes(cfg: TradeoffConfig | WeightedConfig) -> int:
-    """Bytes of the weight matrices once unpacked (float32)."""
-    return sum(4 * math.prod(lay.shape) for lay in cfg.weights_layout.values())
+    """Bytes of the weight matrices once unpacked to dense float32 (those kept sparse are
+    counted by :func:`memory_plan` from their stored size)."""
+    skip = kept_sparse(cfg)
+    return sum(
+        4 * math.prod(lay.shape) for name, lay in cfg.weights_layout.items() if name not in skip
+    )
 
 
 def memory_plan(
@@ -410,8 +438,10 @@ def memory_plan(
     copies = 2 if isinstance(cfg, TradeoffConfig) else 3
     dims = cfg.dimensions
     csv = sizes.get("users.csv", 0) + sizes.get("items.csv", 0)
+    sparse_copy = sizes.get("weights.safetensors", 0) if kept_sparse(cfg) else 0
     return (
         sum(sizes.values())
+        + sparse_copy
         + copies * dense_bytes(cfg)
         + 16 * history_nnz
         + 8 * csv

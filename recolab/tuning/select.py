@@ -134,7 +134,11 @@ class TunedModel:
         return {
             "validation": self.validation,
             "base": {
-                "type": "linear-autoencoder",
+                "type": (
+                    "sparse-linear-autoencoder"
+                    if isinstance(self.base, SparseLinearAutoencoder)
+                    else "linear-autoencoder"
+                ),
                 "params": self.base.params.to_dict(),
                 "trial": self.values,
                 "validation_score": next(
