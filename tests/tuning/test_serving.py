@@ -14,7 +14,7 @@ def test_removed_profile_is_served_from_its_full_history() -> None:
     removed = 0  # as a defence that flagged user 0 would: its rows leave the fitted data
     fit_on = full.with_frame(full.frame.loc[full.frame["user_idx"] != removed])
     tuned = fit_tuned(
-        fit_on, budget=TuneBudget(n_trials=2, seconds=30), mechanisms=["popularity"], device="cpu"
+        fit_on, budget=TuneBudget(n_trials=2, seconds=3600), mechanisms=["popularity"], device="cpu"
     )
     plain = tuned.recommender()
     served = tuned.serving(full)

@@ -97,7 +97,7 @@ def test_given_validation_keeps_the_fitted_base_without_a_second_solve() -> None
     tuned = fit_tuned(
         split.fit,
         valid=split.valid,
-        budget=TuneBudget(n_trials=2, seconds=30),
+        budget=TuneBudget(n_trials=2, seconds=3600),
         mechanisms=["popularity"],
         device="cpu",
     )
@@ -110,7 +110,7 @@ def test_given_validation_keeps_the_fitted_base_without_a_second_solve() -> None
 def test_validation_model_is_the_chosen_base_on_the_fit_part() -> None:
     data = clustered()
     tuned = fit_tuned(
-        data, budget=TuneBudget(n_trials=2, seconds=30), mechanisms=["popularity"], device="cpu"
+        data, budget=TuneBudget(n_trials=2, seconds=3600), mechanisms=["popularity"], device="cpu"
     )
     model, split = tuned.validation_model()
     assert split.method != "given" and split.fit.n_interactions < data.n_interactions

@@ -88,7 +88,7 @@ def test_tiny_study_runs_end_to_end_and_never_reads_test(tmp_path: Path) -> None
     test = _Untouchable()
     split = validation_split(train, seed=0)
     db = tmp_path / "study.sqlite"
-    result = tune_linear(split, budget=TuneBudget(n_trials=4, seconds=60), seed=0, storage=db)
+    result = tune_linear(split, budget=TuneBudget(n_trials=4, seconds=3600), seed=0, storage=db)
     assert db.exists()
     assert len(result.trials) == 4
     # the first trials are the fixed start points (plain EASE first); the best is at least
@@ -99,13 +99,13 @@ def test_tiny_study_runs_end_to_end_and_never_reads_test(tmp_path: Path) -> None
     assert result.score == max(t["score"] for t in result.trials)
     assert result.metrics["ndcg@10"] > 0.2
     # resuming the stored study adds only the missing trials
-    again = tune_linear(split, budget=TuneBudget(n_trials=6, seconds=60), seed=0, storage=db)
+    again = tune_linear(split, budget=TuneBudget(n_trials=6, seconds=3600), seed=0, storage=db)
     assert len(again.trials) == 6
     (summary,) = optuna.get_all_study_summaries(storage=f"sqlite:///{db}")
     assert summary.n_trials == 6
     # other data start a study of their own in the same file
     other = validation_split(train, seed=1)
-    third = tune_linear(other, budget=TuneBudget(n_trials=2, seconds=60), seed=0, storage=db)
+    third = tune_linear(other, budget=TuneBudget(n_trials=2, seconds=3600), seed=0, storage=db)
     assert len(third.trials) == 2
     assert len(optuna.get_all_study_summaries(storage=f"sqlite:///{db}")) == 2
     del test  # never passed anywhere, never read
@@ -114,8 +114,8 @@ def test_tiny_study_runs_end_to_end_and_never_reads_test(tmp_path: Path) -> None
 def test_same_seed_same_trials() -> None:
     train, _ = ml100k_u1()
     split = validation_split(train, seed=0)
-    a = tune_linear(split, budget=TuneBudget(n_trials=3, seconds=60), seed=5)
-    b = tune_linear(split, budget=TuneBudget(n_trials=3, seconds=60), seed=5)
+    a = tune_linear(split, budget=TuneBudget(n_trials=3, seconds=3600), seed=5)
+    b = tune_linear(split, budget=TuneBudget(n_trials=3, seconds=3600), seed=5)
     assert [t["l2_scale"] for t in a.trials] == [t["l2_scale"] for t in b.trials]
 
 
