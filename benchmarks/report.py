@@ -19,6 +19,7 @@ RESULTS = HERE / "RESULTS.md"
 ORDER = (
     "header",
     "generalisation",
+    "blend",
     "relambda",
     "incremental",
     "shilling",
