@@ -155,6 +155,20 @@ def cuda_available() -> bool:
     return bool(torch.cuda.is_available())
 
 
+def pick_id(
+    label: str, ids: list[str], selected: str | None, labels: dict[str, str], key: str
+) -> str | None:
+    """A selectbox of ids shown by their labels, with ``selected`` preselected when listed
+    (else the first)."""
+    return st.selectbox(
+        label,
+        ids,
+        index=ids.index(selected) if selected in ids else 0,
+        format_func=lambda i: labels.get(i, i),
+        key=key,
+    )
+
+
 def finished_job_picker(label: str = "Trained model (job)") -> str | None:
     """Selectbox of finished jobs with the current one preselected; sets it current."""
     jobs = studio.finished_jobs(root())

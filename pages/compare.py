@@ -25,14 +25,8 @@ with common.guard("Listing jobs"):
 
     labels = studio.job_labels(root)
     with st.expander("Rename or delete a job"):
-        all_jobs = list(labels)
-        current = common.current("job")
-        manage = st.selectbox(
-            "Job",
-            all_jobs,
-            index=all_jobs.index(current) if current in all_jobs else 0,
-            format_func=lambda j: labels.get(j, j),
-            key="manage_job_pick",
+        manage = common.pick_id(
+            "Job", list(labels), common.current("job"), labels, key="manage_job_pick"
         )
         if manage:
             common.job_actions(manage, key="compare_job")

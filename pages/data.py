@@ -81,14 +81,8 @@ elif source == "Upload":
 else:
     datasets = studio.list_datasets(root)
     labels = {d.id: f"{d.name} ({d.kind}, {d.id})" for d in datasets}
-    ids = list(labels)
-    cur = common.current("dataset")
-    chosen = st.selectbox(
-        "Dataset",
-        ids,
-        index=ids.index(cur) if cur in ids else 0,
-        format_func=labels.get,
-        key="data_saved",
+    chosen = common.pick_id(
+        "Dataset", list(labels), common.current("dataset"), labels, key="data_saved"
     )
     if st.button("Use this dataset", key="use_saved", type="primary"):
         common.set_current("dataset", chosen)

@@ -251,13 +251,7 @@ with common.guard("Listing jobs"):
         st.dataframe(table, hide_index=True, width="stretch")
         ids = table["id"].tolist()
         labels = studio.job_labels(root)
-        pick = st.selectbox(
-            "Reattach to a job",
-            ids,
-            index=ids.index(job_id) if job_id in ids else 0,
-            format_func=lambda i: labels.get(i, i),
-            key="reattach_job",
-        )
+        pick = common.pick_id("Reattach to a job", ids, job_id, labels, key="reattach_job")
         if st.button("Show this job", key="reattach"):
             common.set_current("job", pick)
             st.rerun()
