@@ -6,23 +6,26 @@ k*, the constraint picker, the mechanism and sparsity tables, and the objective 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from recolab.data.interactions import InteractionData
+from recolab.evaluation import Protocol
 
 
 @dataclass
 class EvalContext:
-    """What evaluating a model at a new λ needs: the split of its job and the item vectors
-    diversity is measured on (the same as at training time)."""
+    """What evaluating a model at a new λ needs: the split of its job, the item vectors
+    diversity is measured on and the protocol (both as at training time: a model trained
+    for repeat purchases is measured with each user's own items among the candidates)."""
 
     train: InteractionData
     test: InteractionData
     item_vectors: np.ndarray | None
+    protocol: Protocol = field(default_factory=Protocol)
 
 
 def eval_context(spec: Mapping[str, Any]) -> EvalContext:
@@ -33,7 +36,7 @@ def eval_context(spec: Mapping[str, Any]) -> EvalContext:
     cfg = TrainConfig.from_dict(dict(spec.get("config") or {}))
     train, test = split_from_spec(dict(spec), cfg.seed)
     features = item_features(train, cfg.use_text, "cpu")
-    return EvalContext(train, test, features.diversity)
+    return EvalContext(train, test, features.diversity, Protocol(exclude_seen=not cfg.repeat))
 
 
 def metrics_at(
@@ -50,6 +53,7 @@ def metrics_at(
         [float(lam)],
         item_vectors=ctx.item_vectors,
         weights=weights,
+        protocol=ctx.protocol,
     )
     out = row.iloc[0].drop(["model"]).to_dict()
     return {k: float(v) for k, v in out.items()}
