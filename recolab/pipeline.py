@@ -367,8 +367,7 @@ def train_tuned_and_export(
     (``model.zip`` → ``model.study.sqlite``) unless ``study_path`` says otherwise."""
     from recolab.bundle import bundle_size, export_bundle
     from recolab.data.shilling import defend
-    from recolab.features.tabular import genre_vectors
-    from recolab.tuning import TuneBudget, fit_tuned
+    from recolab.distributed.runtime import is_main, rank
 
     start = time.perf_counter()
     stage = on_stage or _no_stage
@@ -377,34 +376,11 @@ def train_tuned_and_export(
     if config.defend != "off":
         say(f"defence {config.defend}: {defence}")
     features = item_features(train, config.use_text, config.device, stage)
-    genres = genre_vectors(train.item_meta, train.items)
     study = Path(study_path) if study_path else Path(out).with_suffix(".study.sqlite")
-
-    def trial_event(event: dict[str, Any]) -> None:
-        if on_progress is not None:
-            on_progress({**event, "epoch": event["trial"], "epochs": event["trials"]})
-
-    def front_event(done: int, total: int, name: str) -> None:
-        stage("fronts", done, total, detail=name)
-        if done >= total:
-            stage("base", detail="choosing the sparsity, refitting on all training data")
-
     stage("tune", 0, config.tune_trials, budget_s=config.tune_seconds)
-    tuned = fit_tuned(
-        train,
-        vectors=features.diversity,
-        categories=genres if genres.shape[1] > 0 else None,
-        valid=valid,
-        budget=TuneBudget(config.tune_trials, config.tune_seconds),
-        seed=config.seed,
-        storage=study,
-        device=config.device,
-        mechanisms=None if config.mechanism == "auto" else [config.mechanism],
-        on_trial=trial_event,
-        should_stop=should_stop,
-        on_front=front_event,
+    tuned = _fit_default(
+        train, features, config, valid, study, _tuning_events(on_progress, stage), should_stop
     )
-    from recolab.distributed.runtime import is_main, rank
 
     if not is_main():  # another rank of a distributed run: its share is done, rank 0 writes
         return {
@@ -449,25 +425,84 @@ def train_tuned_and_export(
     size = bundle_size(path)
     front["model_bytes"] = size
     return {
+        **_tuned_result(tuned, model, front, refs, protocol),
+        "model_bytes": size,
         "bundle": str(path),
-        "model_type": "linear-rerank",
         "defence": defence,
         "device": device,
         "train_seconds": seconds,
+        "metrics": at_default,
+        "cutoffs": cutoffs,
+        "fine_front": fine_front,
+        "study": str(study),
+    }
+
+
+def _fit_default(
+    train: InteractionData,
+    features: Features,
+    config: TrainConfig,
+    valid: InteractionData | None,
+    study: Path,
+    events: tuple[Callable[[dict[str, Any]], None], Callable[[int, int, str], None]],
+    should_stop: StopCallback | None,
+) -> Any:
+    """:func:`recolab.tuning.fit_tuned` with the job's options, item vectors and genres,
+    reporting trials and fronts through ``events`` (see :func:`_tuning_events`)."""
+    from recolab.features.tabular import genre_vectors
+    from recolab.tuning import TuneBudget, fit_tuned
+
+    genres = genre_vectors(train.item_meta, train.items)
+    on_trial, on_front = events
+    return fit_tuned(
+        train,
+        vectors=features.diversity,
+        categories=genres if genres.shape[1] > 0 else None,
+        valid=valid,
+        budget=TuneBudget(config.tune_trials, config.tune_seconds),
+        seed=config.seed,
+        storage=study,
+        device=config.device,
+        mechanisms=None if config.mechanism == "auto" else [config.mechanism],
+        on_trial=on_trial,
+        should_stop=should_stop,
+        on_front=on_front,
+    )
+
+
+def _tuning_events(
+    on_progress: ProgressCallback | None, stage: StageCallback
+) -> tuple[Callable[[dict[str, Any]], None], Callable[[int, int, str], None]]:
+    """The study's trial and front callbacks of :func:`fit_tuned`, as progress events
+    (a trial counts as an epoch of the job) and stages."""
+
+    def trial_event(event: dict[str, Any]) -> None:
+        if on_progress is not None:
+            on_progress({**event, "epoch": event["trial"], "epochs": event["trials"]})
+
+    def front_event(done: int, total: int, name: str) -> None:
+        stage("fronts", done, total, detail=name)
+        if done >= total:
+            stage("base", detail="choosing the sparsity, refitting on all training data")
+
+    return trial_event, front_event
+
+
+def _tuned_result(
+    tuned: Any, model: Any, front: pd.DataFrame, refs: pd.DataFrame, protocol: dict[str, Any]
+) -> dict[str, Any]:
+    """The parts of a default model's job result that describe the model and its study."""
+    return {
+        "model_type": "linear-rerank",
         "epochs_run": len(tuned.tuning.trials),
         "stopped_by": "tuning budget",
         "peak_memory_bytes": None,
-        "model_bytes": size,
         "sparsity": model.sparsity(),
-        "metrics": at_default,
         "front": _records(front),
         "references": _records(refs),
         "sparsity_curve": [],
         "protocol": protocol,
         "selection": tuned.summary(),
-        "cutoffs": cutoffs,
-        "fine_front": fine_front,
-        "study": str(study),
         "history": [
             {"epoch": i + 1, "val_score": t["score"]} for i, t in enumerate(tuned.tuning.trials)
         ],
