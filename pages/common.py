@@ -165,7 +165,7 @@ def pick_id(
         ids,
         index=ids.index(selected) if selected in ids else 0,
         format_func=lambda i: labels.get(i, i),
-        key=key,
+        key=picker_key(key),
     )
 
 
@@ -187,7 +187,7 @@ def finished_job_picker(label: str = "Trained model (job)") -> str | None:
         jobs,
         index=index,
         format_func=lambda j: labels.get(j, j),
-        key=f"pick_job_{label}",
+        key=picker_key(f"pick_job_{label}"),
         width="stretch",
     )
     if job_id != cur:
@@ -283,11 +283,21 @@ PICKER_KEYS = ("data_saved", "compare_jobs", "manage_job_pick", "pick_job_")
 
 def forget(key: str, value: str) -> None:
     """After ``value`` (a dataset or job id) was deleted: no longer current (URL, session,
-    sidebar) and no picker holding it."""
+    sidebar) and no picker holding it. The pickers get new widget keys
+    (:func:`picker_key`): with the same key the browser kept showing the deleted entry in
+    the selectbox while the page had moved on to another."""
     if st.session_state.get(f"current_{key}") == value or st.query_params.get(key) == value:
         set_current(key, None)
     for name in [k for k in st.session_state if str(k).startswith(PICKER_KEYS)]:
         del st.session_state[name]
+    st.session_state["picker_generation"] = st.session_state.get("picker_generation", 0) + 1
+
+
+def picker_key(base: str) -> str:
+    """The widget key of a dataset or job picker: ``base`` until something is deleted, then
+    ``base~n`` after the n-th delete (see :func:`forget`)."""
+    generation = int(st.session_state.get("picker_generation", 0))
+    return base if generation == 0 else f"{base}~{generation}"
 
 
 def flash(message: str) -> None:
