@@ -332,6 +332,14 @@ def confirm_delete(what: str, target: str, key: str, consequence: str) -> bool:
     return False
 
 
+def _rename_row(name: str, field_key: str, button_key: str) -> str | None:
+    """A name field and its Rename button (disabled while the name is unchanged); the new
+    name once the button is clicked, else ``None``."""
+    new = st.text_input("Name", value=name, key=field_key, max_chars=80)
+    clicked = st.button("Rename", key=button_key, disabled=new.strip() == name)
+    return new if clicked else None
+
+
 def job_actions(job_id: str, key: str = "job_actions") -> None:
     """Rename a job; delete it after a confirmation (a queued or running job must be
     cancelled first, which is offered here)."""
@@ -342,8 +350,8 @@ def job_actions(job_id: str, key: str = "job_actions") -> None:
     if job is None:
         return
     state, name = job.state, job.name or ""
-    new = st.text_input("Name", value=name, key=f"{key}_name_{job_id}", max_chars=80)
-    if st.button("Rename", key=f"{key}_rename", disabled=new.strip() == name):
+    new = _rename_row(name, f"{key}_name_{job_id}", f"{key}_rename")
+    if new is not None:
         with guard("Renaming the job"):
             studio.rename_job(root(), job_id, new)
             flash(f"Job `{job_id}` renamed." if new.strip() else f"Job `{job_id}` unnamed.")
@@ -377,8 +385,8 @@ def dataset_actions(dataset_id: str, key: str = "dataset_actions") -> None:
     if info.kind != "upload":
         st.caption("The samples ship with recolab: they cannot be renamed or deleted.")
         return
-    new = st.text_input("Name", value=info.name, key=f"{key}_name_{dataset_id}", max_chars=80)
-    if st.button("Rename", key=f"{key}_rename", disabled=new.strip() == info.name):
+    new = _rename_row(info.name, f"{key}_name_{dataset_id}", f"{key}_rename")
+    if new is not None:
         with guard("Renaming the dataset"):
             studio.rename_dataset(root(), dataset_id, new)
             flash(f"Dataset `{dataset_id}` renamed.")
