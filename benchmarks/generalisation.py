@@ -310,6 +310,7 @@ def run_case(dataset: str, seed: int) -> dict[str, Any]:
         "pipeline_s": pipeline_s,
         "peak_mib": mem.peak_bytes / 2**20,
         "base_params": tuned.tuning.params.to_dict(),
+        "n_members": len(tuned.members),
         "n_trials": len(tuned.tuning.trials),
         "mechanism": mech.name,
         "n_candidates": mech.n_candidates,

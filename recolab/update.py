@@ -13,7 +13,8 @@ What stays and what is recomputed (:func:`update_tradeoff`):
   zero diagonal, the top-k pruning width); ``l2`` is rescaled to the updated data exactly as
   :func:`~recolab.tuning.study.params_from` does, from the tuned ``l2_scale`` stored in the
   bundle's selection (or, for a bundle without one, the scale the stored ``l2`` had on the
-  stored histories). Then the base is solved once, from the Gram matrix of ``X'``.
+  stored histories); a base averaging several trials rescales each. Then the base is solved
+  once (each member once, for such a mean), from the Gram matrix of ``X'``.
 - **Re-ranker.** Refitted on ``X'`` (counts, profiles, calibrated quantities); a revenue
   re-ranker keeps its stored prices and takes the new items' prices from the events; a
   trained residual (``conditioned``) is trained again on ``X'``. Item vectors (MMR,
@@ -51,6 +52,7 @@ import scipy.sparse as sp
 from recolab.data.interactions import InteractionData, data_fingerprint, item_titles
 from recolab.data.vocab import Vocabulary
 from recolab.errors import BundleError, DataError
+from recolab.models.averaged_linear import AveragedLinearAutoencoder, make_base
 from recolab.models.linear import LinearAutoencoder, LinearParams
 from recolab.models.sparse_linear import SparseLinearAutoencoder, make_linear_base
 from recolab.models.tradeoff import TradeoffRecommender, interactions_from_matrix
@@ -181,11 +183,23 @@ def merge_histories(
 
 
 def _base_like(
-    old: LinearAutoencoder, params: LinearParams, n_items: int, device: str
+    old: LinearAutoencoder,
+    selection: dict[str, Any],
+    old_x: sp.csr_matrix,
+    x: sp.csr_matrix,
+    device: str,
 ) -> LinearAutoencoder:
-    """An unfitted base of the stored base's kind: the sparse neighbourhood base keeps its
-    neighbourhood size; a dense one stays dense unless the grown catalogue no longer fits
-    (:func:`~recolab.models.sparse_linear.make_linear_base`)."""
+    """An unfitted base of the stored base's kind, its options' ``l2`` rescaled to ``x``
+    (:func:`updated_params`, from the tuned values in the bundle's ``selection`` base entry):
+    the sparse neighbourhood base keeps its neighbourhood size; the mean of several trials
+    rescales each member; a dense base stays dense unless the grown catalogue no longer fits
+    (:func:`~recolab.models.averaged_linear.make_base`)."""
+    n_items = x.shape[1]
+    if isinstance(old, AveragedLinearAutoencoder):
+        values = selection.get("members") or [None] * len(old.members)
+        members = [updated_params(m, v, old_x, x) for m, v in zip(old.members, values, strict=True)]
+        return make_base(members, n_items, old.params.top_k, device)
+    params = updated_params(old.params, selection.get("trial"), old_x, x)
     if isinstance(old, SparseLinearAutoencoder):
         return SparseLinearAutoencoder(params, neighbours=old.neighbours, device=device)
     return make_linear_base(params, n_items, device)
@@ -282,10 +296,9 @@ def update_tradeoff(
     users, items, x = merge_histories(model.users_, model.items_, old_x, new)
     grown = _padded(old_x.tocsr().astype(np.float32), x.shape)
     changed = (x != grown).tocsr()
-    values = ((config.get("selection") or {}).get("base") or {}).get("trial")
-    params = updated_params(model.base.params, values, old_x, x)
+    selection = (config.get("selection") or {}).get("base") or {}
     data = interactions_from_matrix(users, items, x)
-    base = _base_like(model.base, params, len(items), device).fit(data)
+    base = _base_like(model.base, selection, old_x, x, device).fit(data)
     updated = TradeoffRecommender(
         base,
         _make_reranker(_mechanism(config["mechanism"], new, items)),
@@ -308,7 +321,7 @@ def update_tradeoff(
         new_items=len(items) - len(model.items_),
         pairs_added=int(changed.nnz),
         users_updated=int((changed.getnnz(axis=1) > 0).sum()),
-        l2=float(params.l2),
+        l2=float(base.params.l2),
         seconds=time.perf_counter() - start,
     )
     log.info("model updated: %s", summary.describe())

@@ -99,9 +99,17 @@ def _weighted_payload(
 
 def base_config(base: Any) -> dict[str, Any]:
     """The ``base`` entry of a trade-off bundle's config: the base's type and options (the
-    neighbourhood size too for the sparse base of large catalogues)."""
+    neighbourhood size too for the sparse base of large catalogues, every member's options
+    for the mean of several trials)."""
+    from recolab.models.averaged_linear import AveragedLinearAutoencoder
     from recolab.models.sparse_linear import SparseLinearAutoencoder
 
+    if isinstance(base, AveragedLinearAutoencoder):
+        return {
+            "type": "linear-autoencoder",
+            "params": base.params.to_dict(),
+            "members": [m.to_dict() for m in base.members],
+        }
     if isinstance(base, SparseLinearAutoencoder):
         return {
             "type": "sparse-linear-autoencoder",

@@ -317,6 +317,7 @@ def _load_tradeoff(
 ) -> Any:
     """A :class:`~recolab.models.tradeoff.TradeoffRecommender` from a bundle's parts; the
     re-ranker is refitted on the stored histories (it keeps only counts and profiles)."""
+    from recolab.models.averaged_linear import AveragedLinearAutoencoder
     from recolab.models.linear import LinearAutoencoder, LinearParams
     from recolab.models.sparse_linear import SparseLinearAutoencoder
     from recolab.models.tradeoff import TradeoffRecommender, interactions_from_matrix
@@ -324,9 +325,13 @@ def _load_tradeoff(
 
     params = LinearParams.from_dict(config["base"]["params"])
     data = interactions_from_matrix(users, items, train)
+    base: LinearAutoencoder
     if config["base"]["type"] == "sparse-linear-autoencoder":
         base = SparseLinearAutoencoder.from_weights(state["weights"], data, params)
         base.neighbours = int(config["base"]["neighbours"])
+    elif config["base"].get("members"):
+        members = [LinearParams.from_dict(m) for m in config["base"]["members"]]
+        base = AveragedLinearAutoencoder.from_weights(state["weights"], data, params, members)
     else:
         base = LinearAutoencoder.from_weights(state["weights"], data, params)
     reranker = make_reranker(**config["mechanism"])

@@ -142,11 +142,15 @@ class _Base(BaseModel):
     type: Literal["linear-autoencoder", "sparse-linear-autoencoder"]
     params: dict[Name, float | bool]
     neighbours: Annotated[int, Field(strict=True, ge=1)] | None = None
+    #: The options of each trial a dense base averages (absent: a single trial).
+    members: Annotated[list[dict[Name, float | bool]], Field(min_length=2)] | None = None
 
     @model_validator(mode="after")
     def _neighbours_for_sparse(self) -> _Base:
         if (self.type == "sparse-linear-autoencoder") != (self.neighbours is not None):
             raise ValueError("neighbours is given for the sparse base, and only for it")
+        if self.members is not None and self.type != "linear-autoencoder":
+            raise ValueError("members are given for the dense linear base only")
         return self
 
 

@@ -21,10 +21,11 @@ stored sparse (:func:`prune_top_k`; the tuner picks ``top_k`` on validation).
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Self
 
 import numpy as np
@@ -244,11 +245,15 @@ class LinearAutoencoder(Recommender):
         """Solve for the weights on ``train`` (used as binary) and return ``self``."""
         self._check_train(train)
         device = resolve_device(self.device)
-        check_solve_fits(train.n_items, device)
+        check_solve_fits(train.n_items, device, self._kept_bytes(train.n_items))
         self._remember(train)
         self.weights_ = self._solve(self.train_, device)
         logger.info("linear autoencoder fitted: %d items, %s", self.n_items, self.params)
         return self
+
+    def _kept_bytes(self, n_items: int) -> int:
+        """Bytes kept beside one solve while fitting (none: the solve is the whole fit)."""
+        return 0
 
     def _solve(self, x: sp.csr_matrix, device: torch.device) -> np.ndarray:
         counts = np.asarray(x.getnnz(axis=0), dtype=np.float64)
@@ -265,6 +270,23 @@ class LinearAutoencoder(Recommender):
         if weights.shape != (train.n_items, train.n_items):
             raise ValueError(f"weights of shape {weights.shape} do not match {train.n_items} items")
         model.weights_ = np.asarray(weights, dtype=np.float32)
+        return model
+
+    def on_histories(self, train: InteractionData) -> Self:
+        """The same fitted weights serving the histories of ``train`` (the same items), e.g.
+        every user's full history when the weights were solved without some profiles."""
+        if train.n_items != self.n_items:
+            raise ValueError(f"{train.n_items} items do not match the model's {self.n_items}")
+        model = copy.copy(self)
+        model._remember(train)
+        return model
+
+    def pruned(self, top_k: int) -> Self:
+        """A copy keeping the ``top_k`` largest weights per item (:func:`prune_top_k`) and
+        saying so in its ``params``."""
+        model = copy.copy(self)
+        model.params = replace(self.params, top_k=top_k)
+        model.weights_ = prune_top_k(self.weights_, top_k)
         return model
 
     def _score_known(self, users: np.ndarray, lam: float | None) -> np.ndarray:

@@ -178,6 +178,8 @@ def _selection_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
     selection = cfg.get("selection") or {}
     out: dict[str, Any] = {"validation": selection.get("validation")}
     out.update((cfg.get("base") or {}).get("params") or {})
+    members = (cfg.get("base") or {}).get("members")
+    out["trials averaged"] = len(members) if members else 1
     out["mechanism"] = (cfg.get("mechanism") or {}).get("name")
     out["candidates"] = cfg.get("n_candidates")
     for front in selection.get("mechanisms") or []:

@@ -2,16 +2,21 @@
 
 1. Carve validation out of the training data (:func:`~recolab.tuning.validation_split`).
 2. Tune the closed-form base on it (:func:`~recolab.tuning.tune_linear`).
-3. Calibrate every trade-off mechanism's λ range and front on validation over the most
-   accurate trial's base, and keep the one with the largest hypervolume
+3. Average the trials within 0.5 % of the best validation score (at most 5,
+   :func:`near_best_trials`) into one base
+   (:class:`~recolab.models.averaged_linear.AveragedLinearAutoencoder`): which of several
+   equally accurate trials comes out best is partly chance, and their mean is steadier on
+   data not seen. The mean is kept only while it stays within 0.5 % of the best trial on
+   validation; otherwise the best trial alone is the base.
+4. Calibrate every trade-off mechanism's λ range and front on validation over that base,
+   and keep the one with the largest hypervolume
    (:func:`~recolab.tuning.fronts.choose_mechanism`); then measure that mechanism's front
-   over the other trials within 0.5 % of the best score and over the best plain EASE (at
-   most 2 more, :func:`candidate_trials`) and keep the base whose front is largest:
-   equally accurate bases can differ by 20 % in the front they allow, and the most
-   accurate base is not always the one with the largest front.
-4. Keep the fewest weights per item that hold validation accuracy within 0.5 %
+   over the study's best plain EASE too and keep the base whose front is larger
+   (:func:`candidate_bases`): the most accurate base is not always the one with the
+   largest front.
+5. Keep the fewest weights per item that hold validation accuracy within 0.5 %
    (:func:`~recolab.tuning.sparsity.choose_top_k`), so the bundle is stored sparse.
-5. Refit the base with the chosen options on the whole training data.
+6. Refit the base with the chosen options on the whole training data.
 
 The test set is never an argument: whatever reports on test does so once, afterwards.
 """
@@ -29,22 +34,29 @@ import numpy as np
 
 from recolab.data.interactions import InteractionData
 from recolab.distributed.gram import distributed_gram
-from recolab.models.linear import LinearAutoencoder, prune_top_k
-from recolab.models.sparse_linear import SparseLinearAutoencoder, make_linear_base
+from recolab.models.averaged_linear import AveragedLinearAutoencoder, make_base
+from recolab.models.linear import LinearAutoencoder
+from recolab.models.sparse_linear import SparseLinearAutoencoder
 from recolab.models.tradeoff import TradeoffRecommender
 from recolab.rerank import make_reranker
 from recolab.tuning.fronts import MechanismFront, choose_mechanism, mechanism_front
-from recolab.tuning.sparsity import SparsityChoice, choose_top_k
-from recolab.tuning.study import TuneBudget, TuneResult, is_ease, params_from, tune_linear
+from recolab.tuning.sparsity import SparsityChoice, choose_top_k, validation_score
+from recolab.tuning.study import (
+    TuneBudget,
+    TuneResult,
+    is_ease,
+    params_from,
+    tune_linear,
+)
 from recolab.tuning.validation import ValidationSplit, validation_split
 
 logger = logging.getLogger(__name__)
 
 #: Trials whose validation score is within this share of the best count as equally
-#: accurate; among them the trade-off decides (see :func:`near_best_trials`).
+#: accurate, and are averaged into the base (see :func:`near_best_trials`).
 ACCURACY_TOLERANCE = 0.005
-#: At most this many near-best trials get their mechanism fronts measured.
-MAX_BASES = 3
+#: At most this many near-best trials are averaged.
+MAX_MEMBERS = 5
 
 
 @dataclass
@@ -56,9 +68,14 @@ class TunedModel:
     train:
         The training data the base is fitted on.
     base:
-        The tuned linear autoencoder, refitted on the whole training data.
-    values:
-        The study's values of the chosen trial (see :func:`near_best_trials`).
+        The tuned linear autoencoder (the mean of the near-best trials, or one trial),
+        refitted on the whole training data.
+    members:
+        The study's values of the trials ``base`` averages, the most accurate first (one
+        trial for a single base; see :func:`candidate_bases`).
+    base_score:
+        The base's tuning score on validation (fitted on the part validation was carved
+        from).
     tuning:
         The study's result.
     validation:
@@ -73,7 +90,8 @@ class TunedModel:
 
     train: InteractionData
     base: LinearAutoencoder
-    values: dict[str, float]
+    members: list[dict[str, float]]
+    base_score: float
     tuning: TuneResult
     validation: str
     mechanism: MechanismFront
@@ -105,7 +123,7 @@ class TunedModel:
                 f"histories of {histories.n_users} users × {histories.n_items} items do not "
                 f"match the model's {self.train.n_users} × {self.train.n_items}"
             )
-        base = type(self.base).from_weights(self.base.weights_, histories, self.base.params)
+        base = self.base.on_histories(histories)
         return replace(self, train=histories, base=base).recommender()
 
     def recommender(self, name: str | None = None) -> TradeoffRecommender:
@@ -140,12 +158,9 @@ class TunedModel:
                     else "linear-autoencoder"
                 ),
                 "params": self.base.params.to_dict(),
-                "trial": self.values,
-                "validation_score": next(
-                    t["score"]
-                    for t in self.tuning.trials
-                    if all(t[k] == v for k, v in self.values.items())
-                ),
+                "trial": self.members[0],
+                "members": self.members,
+                "validation_score": self.base_score,
                 "best_validation_score": self.tuning.score,
                 "validation_metrics": self.tuning.metrics,
                 "trials": self.tuning.trials,
@@ -159,15 +174,16 @@ class TunedModel:
 
 def near_best_trials(tuning: TuneResult) -> list[dict[str, float]]:
     """Values of the trials within :data:`ACCURACY_TOLERANCE` of the best validation score
-    (the best first, at most :data:`MAX_BASES`)."""
+    (the best first, at most :data:`MAX_MEMBERS`)."""
     ranked = sorted(tuning.trials, key=lambda t: -t["score"])
     keep = [t for t in ranked if t["score"] >= (1.0 - ACCURACY_TOLERANCE) * tuning.score]
-    return [{k: float(t[k]) for k in tuning.values} for t in keep[:MAX_BASES]] or [tuning.values]
+    return [{k: float(t[k]) for k in tuning.values} for t in keep[:MAX_MEMBERS]] or [tuning.values]
 
 
-def candidate_trials(tuning: TuneResult) -> list[dict[str, float]]:
-    """The bases whose trade-off fronts are weighed: the near-best trials (the most
-    accurate first, see :func:`near_best_trials`) and the most accurate plain-EASE trial.
+def candidate_bases(tuning: TuneResult) -> list[list[dict[str, float]]]:
+    """The bases whose trade-off fronts are weighed, each as the trials it averages: the
+    near-best trials (:func:`near_best_trials`), then the most accurate plain-EASE trial
+    alone, unless it is already the whole first base.
 
     A more accurate base does not always allow the larger front: on three of six ML-100K
     splits the tuned EASE with a popularity penalty had a larger validation (and test)
@@ -175,14 +191,54 @@ def candidate_trials(tuning: TuneResult) -> list[dict[str, float]]:
     (``benchmarks/generalisation_runs``). Every candidate is at least as accurate as that
     EASE on validation, so the chosen model is never below tuned EASE there at λ = 0.
     """
-    keep = near_best_trials(tuning)
+    bases = [near_best_trials(tuning)]
     ease = [t for t in tuning.trials if is_ease(t)]
     if ease:
         best_ease = max(ease, key=lambda t: t["score"])
-        values = {k: float(best_ease[k]) for k in tuning.values}
-        if values not in keep:
-            keep = [*keep[: MAX_BASES - 1], values]
-    return keep
+        values = [{k: float(best_ease[k]) for k in tuning.values}]
+        if values != bases[0]:
+            bases.append(values)
+    return bases
+
+
+def fit_base(
+    members: list[dict[str, float]], data: InteractionData, top_k: int = 0, device: str = "auto"
+) -> LinearAutoencoder:
+    """The base averaging the trials ``members`` (values of the study), fitted on ``data``
+    (l2 scaled to it, :func:`~recolab.tuning.study.params_from`)."""
+    x = data.matrix(binary=True)
+    params = [params_from(v, x) for v in members]
+    return make_base(params, data.n_items, top_k, device).fit(data)
+
+
+def _first_base(
+    tuning: TuneResult, members: list[dict[str, float]], split: ValidationSplit, device: str
+) -> tuple[list[dict[str, float]], LinearAutoencoder, float]:
+    """The mean of the near-best trials fitted on ``split.fit`` and its validation score,
+    or, when the mean falls more than :data:`ACCURACY_TOLERANCE` below the best trial on
+    validation, the best trial alone."""
+    base = fit_base(members, split.fit, device=device)
+    score = validation_score(base, split)
+    if not isinstance(base, AveragedLinearAutoencoder):
+        return members[:1], base, score
+    if score >= (1.0 - ACCURACY_TOLERANCE) * tuning.score:
+        return members, base, score
+    logger.info(
+        "the mean of %d trials scored %.4f on validation, below the best trial's %.4f: "
+        "the best trial alone is the base",
+        len(members),
+        score,
+        tuning.score,
+    )
+    single = fit_base(members[:1], split.fit, device=device)
+    return members[:1], single, validation_score(single, split)
+
+
+#: The chosen base: its trials, fitted on the fit part, its validation score, its front of
+#: the chosen mechanism and every mechanism's front.
+_Chosen = tuple[
+    list[dict[str, float]], LinearAutoencoder, float, MechanismFront, list[MechanismFront]
+]
 
 
 def _choose_base_and_mechanism(
@@ -193,14 +249,13 @@ def _choose_base_and_mechanism(
     mechanisms: list[str] | None,
     device: str,
     on_front: Callable[[int, int, str], None] | None = None,
-) -> tuple[dict[str, float], LinearAutoencoder, MechanismFront, list[MechanismFront]]:
-    """Every mechanism's validation front over the most accurate trial's base; then, among
-    the candidate trials (:func:`candidate_trials`), the base whose front of the chosen
-    mechanism has the largest validation hypervolume. ``on_front(m, M, name)`` hears each
-    front measured."""
-    fit_x = split.fit.matrix(binary=True)
-    first, *others = candidate_trials(tuning)
-    base = make_linear_base(params_from(first, fit_x), split.fit.n_items, device).fit(split.fit)
+) -> _Chosen:
+    """Every mechanism's validation front over the first candidate base
+    (:func:`candidate_bases`); then, among the candidates, the base whose front of the
+    chosen mechanism has the largest validation hypervolume. ``on_front(m, M, name)`` hears
+    each front measured."""
+    first, *others = candidate_bases(tuning)
+    members, base, score = _first_base(tuning, first, split, device)
     report = on_front or (lambda m, n, name: None)
     mechanism, fronts = choose_mechanism(
         base,
@@ -211,18 +266,22 @@ def _choose_base_and_mechanism(
         names=mechanisms,
         on_front=lambda m, n, name: report(m, n + len(others), name),
     )
-    best = (first, base, mechanism, fronts)
+    best: _Chosen = (members, base, score, mechanism, fronts)
     for j, values in enumerate(others):
-        other = make_linear_base(params_from(values, fit_x), split.fit.n_items, device)
-        other = other.fit(split.fit)
+        other = fit_base(values, split.fit, device=device)
         front = mechanism_front(
             other, mechanism.name, split.fit, split.valid, vectors=vectors, categories=categories
         )
         report(len(fronts) + j + 1, len(fronts) + len(others), f"{mechanism.name}, base {j + 2}")
-        if front.hypervolume > best[2].hypervolume:
+        if front.hypervolume > best[3].hypervolume:
             swapped = [front if f.name == front.name else f for f in fronts]
-            best = (values, other, front, swapped)
+            score = next(t["score"] for t in tuning.trials if is_ease(t) and _same(t, values[0]))
+            best = (values, other, score, front, swapped)
     return best
+
+
+def _same(trial: dict[str, Any], values: dict[str, float]) -> bool:
+    return all(float(trial[k]) == v for k, v in values.items())
 
 
 def fit_tuned(
@@ -308,23 +367,21 @@ def _fit_tuned(
     chosen = _choose_base_and_mechanism(
         tuning, split, vectors, categories, mechanisms, device, on_front
     )
-    values, base_on_fit, best, fronts = chosen
+    members, base_on_fit, base_score, best, fronts = chosen
     if isinstance(base_on_fit, SparseLinearAutoencoder):  # sparse already: nothing to prune
-        sparsity, fit_base = None, base_on_fit
+        sparsity, pruned_on_fit = None, base_on_fit
     else:
         sparsity = choose_top_k(base_on_fit, split)
-        params = replace(base_on_fit.params, top_k=sparsity.top_k)
-        weights = prune_top_k(base_on_fit.weights_, sparsity.top_k)
-        fit_base = LinearAutoencoder.from_weights(weights, split.fit, params)
+        pruned_on_fit = base_on_fit.pruned(sparsity.top_k)
     if split.method == "given":  # already fitted on the training data: prune, never re-solve
-        base = fit_base
+        base = pruned_on_fit
     else:
-        params = replace(params_from(values, full_x), top_k=fit_base.params.top_k)
-        base = make_linear_base(params, train.n_items, device).fit(train)
+        base = fit_base(members, train, pruned_on_fit.params.top_k, device)
     model = TunedModel(
         train=train,
         base=base,
-        values=values,
+        members=members,
+        base_score=base_score,
         tuning=tuning,
         validation=split.description,
         mechanism=best,
@@ -334,12 +391,13 @@ def _fit_tuned(
         vectors=vectors,
         categories=categories,
         split=split,
-        fit_base=fit_base,
+        fit_base=pruned_on_fit,
     )
     logger.info(
-        "default model chosen in %.1f s: base %s, mechanism %s",
+        "default model chosen in %.1f s: base %s (mean of %d trials), mechanism %s",
         model.seconds,
         base.params,
+        len(members),
         best.name,
     )
     return model

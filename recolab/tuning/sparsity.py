@@ -16,11 +16,11 @@ of the front's hypervolume on test), a price worth paying for a 400 MB bundle, n
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from recolab.evaluation import evaluate
-from recolab.models.linear import LinearAutoencoder, prune_top_k
+from recolab.models.linear import LinearAutoencoder
 from recolab.tuning.study import tune_score
 from recolab.tuning.validation import ValidationSplit
 
@@ -68,13 +68,10 @@ def choose_top_k(
     """The smallest ``k`` keeping ``base`` (fitted on ``split.fit``) within :data:`MAX_LOSS`
     of its dense validation score; dense at most ``dense_limit`` bytes (see the module
     docstring)."""
-    dense = _score(base, split)
+    dense = validation_score(base, split)
     choice = SparsityChoice(top_k=0, dense_score=dense)
     for k in shrinking_ks(base.n_items, dense_limit):
-        pruned = LinearAutoencoder.from_weights(
-            prune_top_k(base.weights_, k), split.fit, replace(base.params, top_k=k)
-        )
-        choice.scores[k] = _score(pruned, split)
+        choice.scores[k] = validation_score(base.pruned(k), split)
         if choice.scores[k] > (1.0 - MAX_LOSS) * dense:
             choice.top_k = k
             break
@@ -87,5 +84,6 @@ def choose_top_k(
     return choice
 
 
-def _score(model: LinearAutoencoder, split: ValidationSplit) -> float:
+def validation_score(model: LinearAutoencoder, split: ValidationSplit) -> float:
+    """``model``'s tuning score (:func:`~recolab.tuning.study.tune_score`) on ``split``."""
     return tune_score(evaluate(model, split.fit, split.valid, ks=(10, 20)).metrics)

@@ -37,7 +37,7 @@ EASE_TRIAL = {"l2_scale": 8.0, "dropout": 0.0, "user_norm": 0.0, "item_norm": 0.
 #: (Steck 2020), then EDLAE with DAN's user and item normalisation (Park et al. 2025), so
 #: that a small budget (a large catalogue gets few trials in 60 s) starts from the known
 #: good regions instead of random points; then EASE at a 4× smaller and larger l2, so the
-#: study always holds a tuned plain EASE (:func:`~recolab.tuning.select.candidate_trials`
+#: study always holds a tuned plain EASE (:func:`~recolab.tuning.select.candidate_bases`
 #: weighs its trade-off front against the most accurate bases').
 START_TRIALS = (
     EASE_TRIAL,

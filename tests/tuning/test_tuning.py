@@ -15,7 +15,7 @@ from recolab.errors import DataError
 from recolab.models.linear import LinearParams
 from recolab.tuning import TuneBudget, TuneResult, tune_linear, tune_score, validation_split
 from recolab.tuning.fronts import most_accurate_lam
-from recolab.tuning.select import candidate_trials, near_best_trials
+from recolab.tuning.select import candidate_bases, near_best_trials
 from recolab.tuning.study import EASE_TRIAL, START_TRIALS, mean_gram_diagonal
 from tests.models._ml100k import ml100k_u1
 
@@ -119,52 +119,54 @@ def test_same_seed_same_trials() -> None:
     assert [t["l2_scale"] for t in a.trials] == [t["l2_scale"] for t in b.trials]
 
 
+def _trial(number: int, score: float, dropout: float = 0.0) -> dict:
+    return {
+        "number": number,
+        "l2_scale": float(number),
+        "dropout": dropout,
+        "user_norm": 0.0,
+        "item_norm": 0.0,
+        "score": score,
+    }
+
+
+def _result(trials: list[dict]) -> TuneResult:
+    best = max(trials, key=lambda t: t["score"])
+    values = {k: best[k] for k in EASE_TRIAL}
+    return TuneResult(LinearParams(), 0.0, best["score"], {}, values=values, trials=trials)
+
+
 def test_near_best_trials_by_hand() -> None:
     # best 0.300; within 0.5 %: ≥ 0.2985 → trials 0, 1, 3 (best first), not 2 (0.298)
-    def trial(number: int, score: float) -> dict:
-        return {
-            "number": number,
-            "l2_scale": float(number),
-            "dropout": 0.0,
-            "user_norm": 0.0,
-            "item_norm": 0.0,
-            "score": score,
-        }
-
-    trials = [trial(0, 0.300), trial(1, 0.299), trial(2, 0.298), trial(3, 0.2986)]
-    values = {k: trials[0][k] for k in EASE_TRIAL}
-    result = TuneResult(LinearParams(), 0.0, 0.300, {}, values=values, trials=trials)
-    assert [v["l2_scale"] for v in near_best_trials(result)] == [0.0, 1.0, 3.0]
+    trials = [_trial(0, 0.300), _trial(1, 0.299), _trial(2, 0.298), _trial(3, 0.2986)]
+    assert [v["l2_scale"] for v in near_best_trials(_result(trials))] == [0.0, 1.0, 3.0]
 
 
-def test_candidate_trials_add_the_best_plain_ease_by_hand() -> None:
-    # near-best (within 0.5 % of 0.300): trials 0 and 1; the best plain EASE (no dropout,
-    # no normalisation) is trial 3 (0.290 > trial 2's 0.280), far below: it is added as
-    # the last candidate, in place of a third near-best trial
-    def trial(number: int, score: float, dropout: float) -> dict:
-        return {
-            "number": number,
-            "l2_scale": float(number),
-            "dropout": dropout,
-            "user_norm": 0.0,
-            "item_norm": 0.0,
-            "score": score,
-        }
+def test_near_best_trials_keep_at_most_five() -> None:
+    trials = [_trial(n, 0.300 - n * 1e-5) for n in range(8)]
+    assert [v["l2_scale"] for v in near_best_trials(_result(trials))] == [0, 1, 2, 3, 4]
 
+
+def test_candidate_bases_add_the_best_plain_ease_by_hand() -> None:
+    # near-best (within 0.5 % of 0.300): trials 0, 4 and 1, averaged into the first base;
+    # the best plain EASE (no dropout, no normalisation) is trial 3 (0.290 > trial 2's
+    # 0.280), far below: it is the second base, alone
     trials = [
-        trial(0, 0.300, 0.5),
-        trial(1, 0.299, 0.4),
-        trial(2, 0.280, 0.0),
-        trial(3, 0.290, 0.0),
-        trial(4, 0.2995, 0.3),
+        _trial(0, 0.300, 0.5),
+        _trial(1, 0.299, 0.4),
+        _trial(2, 0.280, 0.0),
+        _trial(3, 0.290, 0.0),
+        _trial(4, 0.2995, 0.3),
     ]
-    values = {k: trials[0][k] for k in EASE_TRIAL}
-    result = TuneResult(LinearParams(), 0.0, 0.300, {}, values=values, trials=trials)
-    assert [v["l2_scale"] for v in near_best_trials(result)] == [0.0, 4.0, 1.0]
-    assert [v["l2_scale"] for v in candidate_trials(result)] == [0.0, 4.0, 3.0]
-    # when the best trial is plain EASE, nothing is added
-    trials[0]["dropout"] = 0.0
-    assert [v["l2_scale"] for v in candidate_trials(result)] == [0.0, 4.0, 1.0]
+    bases = candidate_bases(_result(trials))
+    assert [[v["l2_scale"] for v in base] for base in bases] == [[0.0, 4.0, 1.0], [3.0]]
+    # a plain EASE among the near-best trials is averaged with them and weighed alone too
+    trials[1]["dropout"] = 0.0
+    bases = candidate_bases(_result(trials))
+    assert [[v["l2_scale"] for v in base] for base in bases] == [[0.0, 4.0, 1.0], [1.0]]
+    # when the best plain EASE is the whole first base, it is not weighed twice
+    trials = [_trial(0, 0.300), _trial(1, 0.250, 0.5)]
+    assert [[v["l2_scale"] for v in b] for b in candidate_bases(_result(trials))] == [[0.0]]
 
 
 def test_most_accurate_lam_by_hand() -> None:
