@@ -11,8 +11,40 @@ import scipy.sparse as sp
 from recolab.data.interactions import InteractionData
 from recolab.errors import DataError
 
-#: Users scored at once by :meth:`Recommender.recommend`, to bound memory.
+#: Users scored at once by :meth:`Recommender.recommend` to bound memory (more for small
+#: catalogs: :func:`batch_rows`).
 USER_BATCH = 2048
+#: Bytes of float32 scores one batch may take when that allows more than
+#: :data:`USER_BATCH` users (small catalogs): fewer batches, less per-batch work.
+BATCH_BYTES = 64 * 2**20
+
+
+def batch_rows(n_items: int) -> int:
+    """Users scored at once for ``n_items`` items: :data:`USER_BATCH`, or more while the
+    batch's float32 scores fit in :data:`BATCH_BYTES` (e.g. 4,585 users at 3,659 items)."""
+    return max(USER_BATCH, BATCH_BYTES // (4 * max(int(n_items), 1)))
+
+
+def _k_largest(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """Column indices of ``k`` largest entries per row (``1 ≤ k ≤`` columns), in no order and
+    arbitrary among ties at the k-th value, with the scores they index.
+
+    Float rows go through ``torch.topk`` (one thread: ~6x faster than ``np.argpartition`` on a
+    2048 × 3659 batch); NaN is first replaced by ``-inf`` there, since ``torch.topk`` ranks
+    NaN above everything while the ranking never returns it ahead of a finite score. Other
+    dtypes use ``np.argpartition`` on the negated scores.
+    """
+    if scores.dtype in (np.float32, np.float64):
+        import torch  # only here: the rest of this module does not need torch
+
+        if not scores.flags.c_contiguous or min(scores.strides) < 0:
+            scores = scores.copy()  # torch.from_numpy refuses negative strides
+        nan = np.isnan(scores)
+        if nan.any():
+            scores = np.where(nan, -np.inf, scores)
+        top = torch.topk(torch.from_numpy(scores), k, dim=1, sorted=False)
+        return scores, top.indices.numpy()
+    return scores, np.argpartition(-scores, k - 1, axis=1)[:, :k]
 
 
 def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -25,10 +57,9 @@ def top_k(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
     k_eff = min(k, n_cols)
     if k_eff == 0:
         return np.full((n_rows, k), -1, np.int64), np.full((n_rows, k), -np.inf, np.float32)
-    # argpartition on the negated scores; a stable sort of the chosen block then orders them.
-    part = np.argpartition(-scores, k_eff - 1, axis=1)[:, :k_eff]
+    scores, part = _k_largest(scores, k_eff)
     part_scores = np.take_along_axis(scores, part, axis=1)
-    # argpartition picks arbitrarily among items tied at the k-th score: re-choose those rows
+    # the partition picks arbitrarily among items tied at the k-th score: re-choose those rows
     # so that ties go to the lower index, as documented.
     kth = part_scores.min(axis=1, keepdims=True)
     fix = np.flatnonzero((scores == kth).sum(axis=1) > (part_scores == kth).sum(axis=1))
@@ -120,8 +151,9 @@ class Recommender(ABC):
         """
         users = np.asarray(users, dtype=np.int64)
         all_idx, all_val = [], []
-        for start in range(0, len(users), USER_BATCH):
-            batch = users[start : start + USER_BATCH]
+        rows_per_batch = batch_rows(self.n_items)
+        for start in range(0, len(users), rows_per_batch):
+            batch = users[start : start + rows_per_batch]
             s = self.score(batch, lam)
             s[:, ~self.candidates_] = -np.inf
             s[np.isnan(s)] = -np.inf
