@@ -21,6 +21,7 @@ ORDER = (
     "generalisation",
     "blend",
     "relambda",
+    "evaluation_speed",
     "incremental",
     "shilling",
     "ml100k",
