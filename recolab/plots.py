@@ -21,6 +21,7 @@ import logging
 import math
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -208,26 +209,9 @@ def pareto_figure(
     lam = table[lam_col].to_numpy()
     xs = table[x].to_numpy()
     ys = table[y].to_numpy()
-
+    hover = _hover(x, y, lam_col)
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=xs,
-            y=ys,
-            mode="lines+markers",
-            name="λ curve",
-            customdata=lam,
-            hovertemplate=_hover(x, y, lam_col) + "<extra>λ curve</extra>",
-            line={"color": "rgba(120,120,120,0.6)", "width": 2},
-            marker={
-                "size": 9,
-                "color": lam,
-                "colorscale": "Viridis",
-                "showscale": True,
-                "colorbar": {"title": {"text": "λ"}, "x": 1.02},
-            },
-        )
-    )
+    fig.add_trace(_lambda_curve(xs, ys, lam, hover))
     front = pareto_mask(np.column_stack([xs, ys]), maximize=list(maximize))
     fig.add_trace(
         go.Scatter(
@@ -236,85 +220,25 @@ def pareto_figure(
             mode="markers",
             name="Pareto front",
             customdata=lam[front],
-            hovertemplate=_hover(x, y, lam_col) + "<extra>non-dominated</extra>",
-            marker={
-                "size": 15,
-                "symbol": "circle-open",
-                "color": "black",
-                "line": {"width": 2},
-            },
+            hovertemplate=hover + "<extra>non-dominated</extra>",
+            marker={"size": 15, "symbol": "circle-open", "color": "black", "line": {"width": 2}},
         )
     )
     if current_lam is not None and not math.isnan(float(current_lam)):
         # at the exact λ: interpolated between the two measured λ around it
         at = float(np.clip(float(current_lam), lam.min(), lam.max()))
+        point = (float(np.interp(at, lam, xs)), float(np.interp(at, lam, ys)), at)
+        marker = {"size": 22, "color": "rgba(255,127,14,0.35)"}
         fig.add_trace(
-            go.Scatter(
-                x=[float(np.interp(at, lam, xs))],
-                y=[float(np.interp(at, lam, ys))],
-                mode="markers",
-                name="current λ",
-                customdata=[at],
-                hovertemplate=_hover(x, y, lam_col) + "<extra>current λ</extra>",
-                marker={
-                    "size": 22,
-                    "color": "rgba(255,127,14,0.35)",
-                    "line": {"color": "#ff7f0e", "width": 3},
-                },
-            )
+            _marked_point(point, "current λ", hover, {**marker, "line": _ring("#ff7f0e", 3)})
         )
     if selected_lam is not None and not math.isnan(float(selected_lam)):
         row = _nearest_row(table, lam_col, float(selected_lam))
-        fig.add_trace(
-            go.Scatter(
-                x=[row[x]],
-                y=[row[y]],
-                mode="markers",
-                name="α-selected",
-                customdata=[row[lam_col]],
-                hovertemplate=_hover(x, y, lam_col) + "<extra>α-selected</extra>",
-                marker={
-                    "size": 20,
-                    "symbol": "star",
-                    "color": "gold",
-                    "line": {"color": "black", "width": 1},
-                },
-            )
-        )
+        marker = {"size": 20, "symbol": "star", "color": "gold", "line": _ring("black", 1)}
+        fig.add_trace(_marked_point((row[x], row[y], row[lam_col]), "α-selected", hover, marker))
     if references is not None and len(references) > 0:
-        _require_table(references, ["model", x, y], f"{what} (references)")
-        ref_xy = _numeric(references, [x, y])
-        ok = ref_xy.notna().all(axis=1)
-        if not ok.all():
-            logger.warning(
-                "%s: reference model(s) %s have NaN in %s/%s and are not plotted",
-                what,
-                references.loc[~ok, "model"].astype(str).tolist(),
-                x,
-                y,
-            )
-        names = references.loc[ok, "model"].astype(str)
-        for i, name in enumerate(dict.fromkeys(names)):
-            sel = (names == name).to_numpy()
-            rx = ref_xy.loc[ok, x].to_numpy()[sel]
-            ry = ref_xy.loc[ok, y].to_numpy()[sel]
-            fig.add_trace(
-                go.Scatter(
-                    x=rx,
-                    y=ry,
-                    mode="markers+text",
-                    name=name,
-                    text=[name] * len(rx),
-                    textposition="top center",
-                    hovertemplate=_hover(x, y, None) + f"<extra>{name}</extra>",
-                    marker={
-                        "size": 13,
-                        "symbol": _REFERENCE_SYMBOLS[i % len(_REFERENCE_SYMBOLS)],
-                        "color": _REFERENCE_COLOURS[i % len(_REFERENCE_COLOURS)],
-                        "line": {"color": "black", "width": 1},
-                    },
-                )
-            )
+        for trace in _reference_traces(references, x, y, what):
+            fig.add_trace(trace)
     fig.update_layout(
         title={"text": title or f"{axis_label(y)} vs {axis_label(x)}"},
         xaxis_title={"text": axis_label(x)},
@@ -323,6 +247,86 @@ def pareto_figure(
         hovermode="closest",
     )
     return fig
+
+
+def _ring(colour: str, width: float) -> dict[str, Any]:
+    return {"color": colour, "width": width}
+
+
+def _lambda_curve(xs: np.ndarray, ys: np.ndarray, lam: np.ndarray, hover: str) -> go.Scatter:
+    """The measured λ points joined in λ order, coloured by λ."""
+    return go.Scatter(
+        x=xs,
+        y=ys,
+        mode="lines+markers",
+        name="λ curve",
+        customdata=lam,
+        hovertemplate=hover + "<extra>λ curve</extra>",
+        line={"color": "rgba(120,120,120,0.6)", "width": 2},
+        marker={
+            "size": 9,
+            "color": lam,
+            "colorscale": "Viridis",
+            "showscale": True,
+            "colorbar": {"title": {"text": "λ"}, "x": 1.02},
+        },
+    )
+
+
+def _marked_point(
+    point: tuple[float, float, float], name: str, hover: str, marker: dict[str, Any]
+) -> go.Scatter:
+    """One highlighted point ``(x, y, λ)`` of the curve (the slider's λ, α's choice)."""
+    x, y, lam = point
+    return go.Scatter(
+        x=[x],
+        y=[y],
+        mode="markers",
+        name=name,
+        customdata=[lam],
+        hovertemplate=hover + f"<extra>{name}</extra>",
+        marker=marker,
+    )
+
+
+def _reference_traces(references: pd.DataFrame, x: str, y: str, what: str) -> list[go.Scatter]:
+    """One labelled trace per reference model (rows with NaN in ``x`` or ``y`` logged and
+    left out)."""
+    _require_table(references, ["model", x, y], f"{what} (references)")
+    ref_xy = _numeric(references, [x, y])
+    ok = ref_xy.notna().all(axis=1)
+    if not ok.all():
+        logger.warning(
+            "%s: reference model(s) %s have NaN in %s/%s and are not plotted",
+            what,
+            references.loc[~ok, "model"].astype(str).tolist(),
+            x,
+            y,
+        )
+    names = references.loc[ok, "model"].astype(str)
+    traces = []
+    for i, name in enumerate(dict.fromkeys(names)):
+        sel = (names == name).to_numpy()
+        rx = ref_xy.loc[ok, x].to_numpy()[sel]
+        ry = ref_xy.loc[ok, y].to_numpy()[sel]
+        traces.append(
+            go.Scatter(
+                x=rx,
+                y=ry,
+                mode="markers+text",
+                name=name,
+                text=[name] * len(rx),
+                textposition="top center",
+                hovertemplate=_hover(x, y, None) + f"<extra>{name}</extra>",
+                marker={
+                    "size": 13,
+                    "symbol": _REFERENCE_SYMBOLS[i % len(_REFERENCE_SYMBOLS)],
+                    "color": _REFERENCE_COLOURS[i % len(_REFERENCE_COLOURS)],
+                    "line": _ring("black", 1),
+                },
+            )
+        )
+    return traces
 
 
 def revenue_front_figure(

@@ -106,54 +106,12 @@ def synthetic_interactions(
     >>> d.n_users, d.n_items, d.n_interactions
     (100, 50, 500)
     """
-    if n_users < 1 or n_items < 1:
-        raise ValueError("n_users and n_items must be positive")
-    cells = n_users * n_items
-    if n_interactions is None:
-        n_interactions = round((0.01 if density is None else density) * cells)
-    elif density is not None:
-        raise ValueError("give n_interactions or density, not both")
-    n_interactions = int(n_interactions)
-    if not 0 < n_interactions <= 0.5 * cells:
-        raise ValueError(
-            f"n_interactions must be between 1 and half of users × items ({cells // 2}), "
-            f"not {n_interactions}"
-        )
+    n_interactions = _pair_count(n_users, n_items, n_interactions, density)
     rng = np.random.default_rng(seed)
     P = rng.standard_normal((n_users, rank)).astype(np.float32)
     Q = rng.standard_normal((n_items, rank)).astype(np.float32)
-    draw_user = _power_law_sampler(n_users, 0.5, rng)
-    draw_item = _power_law_sampler(n_items, popularity_skew, rng)
     scale = np.float32(1.0 / np.sqrt(rank))
-
-    keys = np.empty(0, dtype=np.int64)
-    rounds = 0
-    while len(keys) < n_interactions:
-        need = n_interactions - len(keys)
-        target = int(1.1 * need) + 64
-        found: list[np.ndarray] = []
-        n_found = 0
-        batch = int(min(_BATCH, max(1 << 16, 16 * target)))
-        while n_found < target:
-            rounds += 1
-            if rounds > 10_000:
-                raise RuntimeError("synthetic_interactions: sampling did not converge")
-            u = draw_user(batch)
-            i = draw_item(batch)
-            z = np.einsum("ij,ij->i", P[u], Q[i]) * scale
-            aff = _SHARPNESS * (z - _THRESHOLD)
-            accept = rng.random(batch) < 1.0 / (1.0 + np.exp(-aff))
-            found.append(u[accept].astype(np.int64) * n_items + i[accept])
-            n_found += int(accept.sum())
-        keys = _sorted_unique(np.concatenate([keys, *found]))
-        del found
-    if len(keys) > n_interactions:
-        # a uniformly random subset, so the cut favours no user or item
-        keys = np.sort(rng.choice(keys, size=n_interactions, replace=False))
-    uidx = keys // n_items
-    iidx = keys % n_items
-    del keys
-
+    uidx, iidx, rounds = _sample_pairs(P, Q, scale, n_interactions, popularity_skew, rng)
     user_ids = np.array([f"u{k}" for k in range(n_users)], dtype=object)
     item_ids = np.array([f"i{k}" for k in range(n_items)], dtype=object)
     seconds = rng.integers(0, _SPAN_S, size=len(uidx))
@@ -166,18 +124,12 @@ def synthetic_interactions(
         }
     )
     if explicit:
-        aff = np.empty(len(uidx), dtype=np.float32)
-        for start in range(0, len(uidx), _BATCH):
-            sl = slice(start, start + _BATCH)
-            aff[sl] = np.einsum("ij,ij->i", P[uidx[sl]], Q[iidx[sl]]) * scale
-        noisy = 1.5 * (aff - _THRESHOLD) + rng.normal(0.0, 0.5, size=len(aff))
-        rating = np.clip(np.rint(3.0 + noisy), 1, 5).astype(np.float64)
+        rating = _ratings(P, Q, scale, uidx, iidx, rng)
         frame["value"] = rating
         frame["rating"] = rating
     else:
         frame["value"] = 1.0
     frame["timestamp"] = (_T0 + seconds.astype("timedelta64[s]")).astype("datetime64[ns]")
-
     report = DataReport(
         source=f"synthetic(n_users={n_users}, n_items={n_items}, rank={rank}, "
         f"popularity_skew={popularity_skew}, seed={seed})",
@@ -204,6 +156,83 @@ def synthetic_interactions(
     fill_report_stats(data, report)
     log.debug("synthetic: %d interactions in %d sampling rounds", len(frame), rounds)
     return data
+
+
+def _pair_count(
+    n_users: int, n_items: int, n_interactions: int | None, density: float | None
+) -> int:
+    """The number of unique pairs asked for, checked (see :func:`synthetic_interactions`)."""
+    if n_users < 1 or n_items < 1:
+        raise ValueError("n_users and n_items must be positive")
+    cells = n_users * n_items
+    if n_interactions is None:
+        n_interactions = round((0.01 if density is None else density) * cells)
+    elif density is not None:
+        raise ValueError("give n_interactions or density, not both")
+    n_interactions = int(n_interactions)
+    if not 0 < n_interactions <= 0.5 * cells:
+        raise ValueError(
+            f"n_interactions must be between 1 and half of users × items ({cells // 2}), "
+            f"not {n_interactions}"
+        )
+    return n_interactions
+
+
+def _sample_pairs(
+    P: np.ndarray,
+    Q: np.ndarray,
+    scale: np.float32,
+    n_interactions: int,
+    popularity_skew: float,
+    rng: np.random.Generator,
+) -> tuple[np.ndarray, np.ndarray, int]:
+    """``n_interactions`` unique (user, item) index pairs sorted by user then item, drawn
+    by activity and popularity and kept by affinity (see :func:`synthetic_interactions`),
+    and the number of sampling rounds it took."""
+    n_users, n_items = P.shape[0], Q.shape[0]
+    draw_user = _power_law_sampler(n_users, 0.5, rng)
+    draw_item = _power_law_sampler(n_items, popularity_skew, rng)
+    keys = np.empty(0, dtype=np.int64)
+    rounds = 0
+    while len(keys) < n_interactions:
+        target = int(1.1 * (n_interactions - len(keys))) + 64
+        found: list[np.ndarray] = []
+        n_found = 0
+        batch = int(min(_BATCH, max(1 << 16, 16 * target)))
+        while n_found < target:
+            rounds += 1
+            if rounds > 10_000:
+                raise RuntimeError("synthetic_interactions: sampling did not converge")
+            u = draw_user(batch)
+            i = draw_item(batch)
+            z = np.einsum("ij,ij->i", P[u], Q[i]) * scale
+            aff = _SHARPNESS * (z - _THRESHOLD)
+            accept = rng.random(batch) < 1.0 / (1.0 + np.exp(-aff))
+            found.append(u[accept].astype(np.int64) * n_items + i[accept])
+            n_found += int(accept.sum())
+        keys = _sorted_unique(np.concatenate([keys, *found]))
+        del found
+    if len(keys) > n_interactions:
+        # a uniformly random subset, so the cut favours no user or item
+        keys = np.sort(rng.choice(keys, size=n_interactions, replace=False))
+    return keys // n_items, keys % n_items, rounds
+
+
+def _ratings(
+    P: np.ndarray,
+    Q: np.ndarray,
+    scale: np.float32,
+    uidx: np.ndarray,
+    iidx: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """Ratings 1–5 of the pairs: ``round(3 + 1.5·(z − 1.25) + noise)``, clipped."""
+    aff = np.empty(len(uidx), dtype=np.float32)
+    for start in range(0, len(uidx), _BATCH):
+        sl = slice(start, start + _BATCH)
+        aff[sl] = np.einsum("ij,ij->i", P[uidx[sl]], Q[iidx[sl]]) * scale
+    noisy = 1.5 * (aff - _THRESHOLD) + rng.normal(0.0, 0.5, size=len(aff))
+    return np.clip(np.rint(3.0 + noisy), 1, 5).astype(np.float64)
 
 
 def random_rating_matrix(
