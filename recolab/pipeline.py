@@ -268,9 +268,6 @@ def train_and_export(
     Returns a JSON-ready summary: bundle path, device, seconds, metrics at λ = 0, the front
     (model rows and reference rows) and the sparsity curve.
     """
-    from recolab.bundle import bundle_size, export_bundle
-    from recolab.models.weighted import WeightedObjectiveRecommender
-
     say = _announcer(note)
     if config.model == "auto":
         return train_tuned_and_export(
@@ -290,9 +287,30 @@ def train_and_export(
         say(f"embedded item texts with {features.text_model} in {features.seconds:.1f} s")
     else:
         say("no item texts used: collaborative signal only")
+    model = _fit_weighted(train, config, features, valid, on_progress, should_stop, stage)
+    result = model.train_result_
+    if prune_to > 0:
+        model = model.prune(prune_to)
+    say(f"trained in {result.seconds:.1f} s on {result.device} ({result.stopped_by})")
+    stage("report")
+    return _export_weighted(model, train, test, valid, config, features, out)
+
+
+def _fit_weighted(
+    train: InteractionData,
+    config: TrainConfig,
+    features: Features,
+    valid: InteractionData | None,
+    on_progress: ProgressCallback | None,
+    should_stop: StopCallback | None,
+    stage: StageCallback,
+) -> Any:
+    """The λ-conditioned network of ``config``, fitted (early-stopped on ``valid``)."""
+    from recolab.models.weighted import WeightedObjectiveRecommender
+
     model = WeightedObjectiveRecommender(config)
     stage("epochs", 0, config.epochs, budget_s=config.budget_seconds)
-    model.fit(
+    return model.fit(
         train,
         valid=valid,
         item_text=features.text,
@@ -300,11 +318,21 @@ def train_and_export(
         on_progress=on_progress,
         should_stop=should_stop,
     )
+
+
+def _export_weighted(
+    model: Any,
+    train: InteractionData,
+    test: InteractionData | None,
+    valid: InteractionData | None,
+    config: TrainConfig,
+    features: Features,
+    out: str | Path,
+) -> dict[str, Any]:
+    """The trained network's test report and bundle, and the job's JSON-ready summary."""
+    from recolab.bundle import bundle_size, export_bundle
+
     result = model.train_result_
-    if prune_to > 0:
-        model = model.prune(prune_to)
-    say(f"trained in {result.seconds:.1f} s on {result.device} ({result.stopped_by})")
-    stage("report")
     front, refs, protocol, at_zero = _test_report(
         model, train, test, features, config.lam_high, repeat=config.repeat
     )
@@ -365,7 +393,6 @@ def train_tuned_and_export(
     (:func:`recolab.tuning.fit_tuned`, carved out of ``train`` unless ``valid`` is given),
     then report on ``test`` once and export. The Optuna study is stored beside the bundle
     (``model.zip`` → ``model.study.sqlite``) unless ``study_path`` says otherwise."""
-    from recolab.bundle import bundle_size, export_bundle
     from recolab.data.shilling import defend
     from recolab.distributed.runtime import is_main, rank
 
@@ -394,12 +421,31 @@ def train_tuned_and_export(
     stage("report")
     say(
         f"tuned the base on validation ({tuned.validation}) over "
-        f"{len(tuned.tuning.trials)} trials; trade-off mechanism: {tuned.mechanism.name} "
+        f"{len(tuned.tuning.trials)} trials (the base averages {len(tuned.members)}); "
+        f"trade-off mechanism: {tuned.mechanism.name} "
         f"(λ up to {tuned.mechanism.lam_high:.3g}, default {tuned.mechanism.lam_default:.3g})"
     )
     # fitted without flagged profiles (when defended), serving every user's history
     model = tuned.recommender() if config.defend == "off" else tuned.serving(histories)
     seconds = time.perf_counter() - start
+    summary = _export_tuned(tuned, model, histories, test, config, features, out, seconds)
+    return {**summary, "defence": defence, "train_seconds": seconds, "study": str(study)}
+
+
+def _export_tuned(
+    tuned: Any,
+    model: Any,
+    histories: InteractionData,
+    test: InteractionData | None,
+    config: TrainConfig,
+    features: Features,
+    out: str | Path,
+    seconds: float,
+) -> dict[str, Any]:
+    """The served model's test report, validation curves and bundle (recording ``seconds``
+    as its training time), and its part of the job's JSON-ready summary."""
+    from recolab.bundle import bundle_size, export_bundle
+
     device = str(resolve_device(config.device))
     front, refs, protocol, at_default = _test_report(
         model, histories, test, features, model.lam_high, model.lam_default, repeat=config.repeat
@@ -428,13 +474,10 @@ def train_tuned_and_export(
         **_tuned_result(tuned, model, front, refs, protocol),
         "model_bytes": size,
         "bundle": str(path),
-        "defence": defence,
         "device": device,
-        "train_seconds": seconds,
         "metrics": at_default,
         "cutoffs": cutoffs,
         "fine_front": fine_front,
-        "study": str(study),
     }
 
 
