@@ -191,7 +191,9 @@ def solve_weights(
         b = b * scale[:, None] / scale[None, :]
     if not bool(torch.isfinite(b).all()):
         raise TrainingError("the linear model's weight matrix has non-finite entries")
-    return b.to(torch.float32).cpu().numpy()
+    # row-major: a user's scores x_u W then read W in its stored order (LAPACK's inverse is
+    # column-major, and scipy would copy all of W on every scoring call)
+    return b.to(torch.float32, memory_format=torch.contiguous_format).cpu().numpy()
 
 
 def ease_weights(x: sp.csr_matrix, l2: float, device: str | torch.device = "cpu") -> np.ndarray:

@@ -89,3 +89,9 @@ def test_history_fold_in_matches_known_user() -> None:
     data = contract_data()
     model = LinearAutoencoder(l2=2.0, dropout=0.2, device="cpu").fit(data)
     np.testing.assert_allclose(model.score_history(model.train_[[3]]), model.score([3]), rtol=1e-6)
+
+
+def test_weights_are_stored_row_major() -> None:
+    # scoring reads W row by row (x_u W); a column-major W is copied by scipy on every call
+    model = LinearAutoencoder(l2=2.0, dropout=0.3, device="cpu").fit(contract_data())
+    assert model.weights_.flags.c_contiguous
