@@ -87,6 +87,7 @@ def test_a_dataset_folder_being_deleted_is_never_listed(tmp_path: Path) -> None:
 
 def test_a_dataset_jobs_use_is_not_deleted(tmp_path: Path) -> None:
     ds = _upload(tmp_path)
+    assert studio.dataset_in_use(tmp_path, ds) is None
     job_id = _job_on(tmp_path, ds)
     assert studio.jobs_using_dataset(tmp_path, ds) == [job_id]
     with pytest.raises(studio.InUseError, match=f"used by 1 job.*{job_id}.*delete those jobs"):
@@ -124,3 +125,44 @@ def test_job_labels_show_the_job_and_dataset_names(tmp_path: Path) -> None:
     assert studio.job_labels(tmp_path)[job_id].startswith(f"{job_id} · Shop · ")
     with pytest.raises(RecolabError, match="at most 80"):
         studio.rename_job(tmp_path, job_id, "y" * 81)
+
+
+def test_a_dataset_a_queued_or_running_job_reads_is_not_deleted(tmp_path: Path) -> None:
+    ds = _upload(tmp_path)
+    running = _job_on(tmp_path, ds, finish=False)
+    queued = studio.submit_training(tmp_path, ds, {}, start_worker=False)
+    studio.rename_job(tmp_path, queued, "nightly")
+    reason = (
+        f"dataset {ds} is used by 2 job(s) (nightly ({queued}, queued), {running} (running)): "
+        "cancel the queued or running one(s), then delete those jobs first"
+    )
+    assert studio.dataset_in_use(tmp_path, ds) == reason  # what the Data page shows
+    with pytest.raises(studio.InUseError) as caught:
+        studio.delete_dataset(tmp_path, ds)
+    assert str(caught.value) == reason
+    assert studio.get_dataset(tmp_path, ds).interactions.is_file()
+    assert JobStore(tmp_path).get(queued).state == "queued"  # nothing was touched
+
+
+def test_a_submit_on_a_dataset_deleted_meanwhile_is_refused_in_words(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dataset goes between the page building the spec and the job being queued."""
+    from recolab.studio import jobs as studio_jobs
+
+    ds = _upload(tmp_path)
+    real = studio_jobs.training_spec
+
+    def spec_then_delete(*args: object, **kwargs: object) -> dict:
+        spec = real(*args, **kwargs)
+        studio.delete_dataset(tmp_path, ds)  # e.g. from another tab
+        return spec
+
+    monkeypatch.setattr(studio_jobs, "training_spec", spec_then_delete)
+    with pytest.raises(RecolabError) as caught:
+        studio.submit_training(tmp_path, ds, {}, start_worker=False)
+    assert str(caught.value) == (
+        f"dataset {ds} was deleted while the job was being queued: nothing was queued; "
+        "choose another dataset"
+    )
+    assert JobStore(tmp_path).list() == []

@@ -35,7 +35,14 @@ from typing import Any, TypeVar
 
 from recolab.errors import Cancelled, RecolabError, WorkspaceError
 from recolab.jobs import tasks
-from recolab.jobs.workspace import DB_NAME, describe_os_error, ensure_layout, job_dir, remove_tree
+from recolab.jobs.workspace import (
+    DB_NAME,
+    DELETED_PREFIX,
+    describe_os_error,
+    ensure_layout,
+    job_dir,
+    remove_tree,
+)
 
 log = logging.getLogger(__name__)
 
@@ -567,19 +574,71 @@ class JobStore:
         ------
         UnknownTaskError, JobSpecError
             An unregistered task, or a spec its task refuses: nothing is queued.
+
+        Notes
+        -----
+        The spec is checked once before the write lock is taken (a bad spec fails without
+        touching the store) and again inside the transaction that queues it. A folder removed
+        with :meth:`remove_unless_used` is renamed away under the same lock, so a job is
+        never queued on input files that are gone by the time it is queued: it is either
+        queued first (and the removal is refused, naming it) or refused here (file not found).
         """
-        spec = tasks.validate_spec(task, spec)
-        spec_json = _dumps(spec, "job spec")
+        _dumps(tasks.validate_spec(task, spec), "job spec")  # fail fast, without the lock
         job_id = uuid.uuid4().hex[:12]
-        self._write(
-            lambda c: c.execute(
+
+        def body(conn: sqlite3.Connection) -> None:
+            checked = _dumps(tasks.validate_spec(task, spec), "job spec")  # under the lock
+            conn.execute(
                 "INSERT INTO jobs (id, task, spec, state, created) VALUES (?, ?, ?, ?, ?)",
-                (job_id, task, spec_json, QUEUED, time.time()),
-            ),
-            "queue a job in",
-        )
+                (job_id, task, checked, QUEUED, time.time()),
+            )
+
+        self._write(body, "queue a job in")
         log.info("job %s queued (%s)", job_id, task)
         return job_id
+
+    def remove_unless_used(
+        self, path: str | os.PathLike[str], uses: Callable[[Job], bool]
+    ) -> list[Job]:
+        """Remove the folder ``path`` unless a job (any state) uses it.
+
+        Returns the jobs for which ``uses(job)`` is true, newest first; when there is any,
+        nothing is removed. Checking the jobs and taking the folder away are one step as
+        seen by :meth:`submit`: both happen in one write transaction (the lock every submit
+        takes to queue), where the folder is renamed aside (``.deleted-…``, which readers
+        skip); it is removed after the commit. So a job submitted at the same moment is
+        either queued before (and returned here, the folder kept) or refused by its own
+        submit check (its input files are gone): never queued on a folder that is gone.
+
+        Raises
+        ------
+        WorkspaceError
+            The folder cannot be renamed aside (permission, read-only disk); it is left as
+            it was.
+        JobStoreError
+            The store cannot be read or written.
+        """
+        folder = Path(path).absolute()
+
+        def body(conn: sqlite3.Connection) -> list[Job]:
+            rows = conn.execute("SELECT * FROM jobs ORDER BY created DESC, rowid DESC")
+            users = [job for job in map(Job._from_row, rows.fetchall()) if uses(job)]
+            if users:
+                return users
+            aside = folder.with_name(f"{DELETED_PREFIX}{folder.name}-{uuid.uuid4().hex[:8]}")
+            try:
+                os.rename(folder, aside)
+            except FileNotFoundError:
+                pass  # already gone: nothing to take away
+            except OSError as exc:
+                raise WorkspaceError(f"cannot remove {folder}: {describe_os_error(exc)}") from exc
+            return []
+
+        users = self._write(body, f"check the jobs using {folder} in")
+        if not users:
+            remove_tree(folder)  # gone already: sweeps the folder renamed aside above
+            log.info("%s removed (no job uses it)", folder)
+        return users
 
     def resubmit(self, job_id: str) -> str:
         """Queue a new job with the task and spec of ``job_id`` (checked again, as at submit);

@@ -243,6 +243,21 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
+def _missing_input(spec: dict[str, Any], when: str) -> str | None:
+    """Why the job can no longer read an input file its spec names (``None`` while they
+    are all there): its dataset was deleted, or the file moved, ``when`` (e.g. "while the
+    job ran")."""
+    from recolab.jobs.specs import PATH_KEYS
+
+    for key in PATH_KEYS:
+        value = spec.get(key)
+        if isinstance(value, str) and value and not Path(value).is_file():
+            owner = spec.get("dataset")
+            whose = f"dataset {owner}" if isinstance(owner, str) and owner else "the file"
+            return f"its {key} file {value} is gone ({whose} was deleted or moved {when})"
+    return None
+
+
 def _execute(store: JobStore, job: Job, artifact_dir: Path, task: tasks.Task) -> None:
     """Run ``job`` (the registered ``task``) in this process and record its final state
     (never raises)."""
@@ -258,6 +273,11 @@ def _execute(store: JobStore, job: Job, artifact_dir: Path, task: tasks.Task) ->
         store.finish(job.id, FAILED, error=_describe(exc))
         return
 
+    gone = _missing_input(job.spec, "after the job was queued")
+    if gone:
+        log.error("job %s: %s", job.id, gone)
+        store.finish(job.id, FAILED, error=f"cannot start: {gone}; nothing was trained")
+        return
     spec = copy.deepcopy(job.spec)
     retried_oom = False
     while True:
@@ -274,7 +294,9 @@ def _execute(store: JobStore, job: Job, artifact_dir: Path, task: tasks.Task) ->
         except BaseException as exc:
             if not _is_cuda_oom(exc):
                 log.error("job %s failed", job.id, exc_info=exc)
-                store.finish(job.id, FAILED, error=_describe(exc))
+                gone = _missing_input(spec, "while the job ran")  # the likely cause, in words
+                why = f"{gone}: {_describe(exc)}" if gone else _describe(exc)
+                store.finish(job.id, FAILED, error=why)
                 return
             log.warning("job %s: %s", job.id, _describe(exc))
         # CUDA ran out of memory; outside the except block, so the frames holding the

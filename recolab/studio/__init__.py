@@ -99,6 +99,7 @@ from recolab.studio.jobs import (
 )
 from recolab.studio.manage import (
     InUseError,
+    dataset_in_use,
     delete_dataset,
     delete_job,
     jobs_using_dataset,
@@ -128,6 +129,7 @@ __all__ = [
     "card_value",
     "constrained_lambda",
     "constraint_objectives",
+    "dataset_in_use",
     "dataset_stats",
     "delete_dataset",
     "delete_job",

@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from recolab.data.interactions import InteractionData
-from recolab.errors import RecolabError
+from recolab.errors import JobSpecError, RecolabError
 from recolab.jobs.progress import StageProgress, current_stage, stages_from_events
 from recolab.studio.datasets import _check_id, get_dataset
 
@@ -116,11 +116,28 @@ def submit_training(
     start_worker: bool = True,
 ) -> str:
     """Queue a training job on ``dataset_id`` (test ``split`` as in :func:`training_spec`)
-    and make sure a worker runs; returns the job id."""
+    and make sure a worker runs; returns the job id.
+
+    Raises
+    ------
+    RecolabError
+        A bad option or split, or a dataset that is unknown or was deleted meanwhile
+        (then nothing is queued and the message says so).
+    """
     from recolab.jobs import JobStore, ensure_worker
 
     spec = training_spec(root, dataset_id, config, split=split)
-    job_id = JobStore(root).submit(TRAINING_TASK, spec)
+    try:
+        job_id = JobStore(root).submit(TRAINING_TASK, spec)
+    except JobSpecError as exc:
+        try:
+            get_dataset(root, dataset_id)
+        except RecolabError:
+            raise RecolabError(
+                f"dataset {dataset_id} was deleted while the job was being queued: nothing "
+                "was queued; choose another dataset"
+            ) from exc
+        raise
     if start_worker:
         ensure_worker(root)
     return job_id

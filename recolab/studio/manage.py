@@ -8,6 +8,8 @@ and its deletion are transactions of the job store (:meth:`recolab.jobs.JobStore
 What may not be deleted is refused with a :class:`InUseError` that says what to do first: a
 queued or running job (cancel it), a dataset that jobs were trained on (their evaluation
 split is read from it: delete those jobs first). The shipped samples cannot be changed.
+A dataset's delete and a job submitted on it at the same moment never both succeed (see
+:func:`delete_dataset`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import logging
 from pathlib import Path
 
 from recolab.errors import RecolabError
-from recolab.jobs.store import MAX_NAME_LENGTH
+from recolab.jobs.store import MAX_NAME_LENGTH, Job
 from recolab.studio.datasets import DatasetInfo, _check_id, _write_atomic, get_dataset
 
 log = logging.getLogger(__name__)
@@ -25,6 +27,7 @@ log = logging.getLogger(__name__)
 __all__ = [
     "MAX_NAME_LENGTH",
     "InUseError",
+    "dataset_in_use",
     "delete_dataset",
     "delete_job",
     "jobs_using_dataset",
@@ -94,29 +97,58 @@ def jobs_using_dataset(root: Path, dataset_id: str) -> list[str]:
     return [j.id for j in jobs if _uses(j.spec, dataset_id, folder)]
 
 
+def _job_names(jobs: list[Job], most: int = 5) -> str:
+    """``id (state)`` of the first ``most`` jobs (their name first where they have one)."""
+    shown = [f"{j.name} ({j.id}, {j.state})" if j.name else f"{j.id} ({j.state})" for j in jobs]
+    more = len(shown) - most
+    return ", ".join(shown[:most]) + (f" and {more} more" if more > 0 else "")
+
+
 def delete_dataset(root: Path, dataset_id: str) -> None:
     """Delete an uploaded dataset and its files.
+
+    The check that no job uses it and the removal are one step for a job submitted at the
+    same moment (:meth:`recolab.jobs.JobStore.remove_unless_used`): that job is either
+    queued first, and the delete is refused naming it, or its submit is refused because
+    the files are gone; a job is never left queued on a deleted dataset.
 
     Raises
     ------
     InUseError
-        Jobs were trained (or are training) on it: they read their evaluation split from
-        its files, so they are named and the dataset stays.
+        Jobs were trained, are training or are queued to train on it: they read their
+        data or evaluation split from its files, so they are named (with their state) and
+        the dataset stays.
     RecolabError
         A sample or an unknown dataset.
     """
-    from recolab.jobs.workspace import remove_tree
+    from recolab.jobs import JobStore
 
     _upload(root, dataset_id, "deleted")
-    users = jobs_using_dataset(root, dataset_id)
+    folder = (Path(root) / "datasets" / dataset_id).absolute()
+    users = JobStore(root).remove_unless_used(folder, lambda j: _uses(j.spec, dataset_id, folder))
     if users:
-        shown = ", ".join(users[:5]) + (f" and {len(users) - 5} more" if len(users) > 5 else "")
-        raise InUseError(
-            f"dataset {dataset_id} is used by {len(users)} job(s) ({shown}): "
-            "delete those jobs first (cancel any that runs)"
-        )
-    remove_tree(Path(root) / "datasets" / dataset_id)
+        raise InUseError(_in_use(dataset_id, users))
     log.info("dataset %s deleted", dataset_id)
+
+
+def _in_use(dataset_id: str, users: list[Job]) -> str:
+    """Why ``dataset_id`` cannot be deleted while ``users`` use it, and what to do first."""
+    first = "cancel the queued or running one(s), then " if any(not j.done for j in users) else ""
+    return (
+        f"dataset {dataset_id} is used by {len(users)} job(s) ({_job_names(users)}): "
+        f"{first}delete those jobs first"
+    )
+
+
+def dataset_in_use(root: Path, dataset_id: str) -> str | None:
+    """Why :func:`delete_dataset` would refuse ``dataset_id`` now (the jobs using it, with
+    their state, and what to do first); ``None`` while no job uses it."""
+    from recolab.jobs import JobStore
+
+    _check_id(dataset_id)
+    folder = (Path(root) / "datasets" / dataset_id).absolute()
+    users = [j for j in JobStore(root).list(limit=1_000_000) if _uses(j.spec, dataset_id, folder)]
+    return _in_use(dataset_id, users) if users else None
 
 
 def rename_job(root: Path, job_id: str, name: str) -> None:

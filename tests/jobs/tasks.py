@@ -126,5 +126,12 @@ def cuda_alloc(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
     return {"batch_size": batch, "device": str(x.device), "sum": float(x.sum())}
 
 
-for _fn in (count, boom, crash, stubborn, oom, not_json, cuda_alloc):
+def lose_input(spec: dict[str, Any], ctx: JobContext) -> dict[str, Any]:
+    """Read ``spec["train"]`` after it was removed mid-run (as a dataset deleted by hand)."""
+    ctx.progress({"epoch": 1})
+    Path(spec["train"]).unlink()
+    return {"size": len(Path(spec["train"]).read_bytes())}
+
+
+for _fn in (count, boom, crash, stubborn, oom, not_json, cuda_alloc, lose_input):
     tasks.register(f"test.{_fn.__name__}", _fn)
