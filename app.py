@@ -40,4 +40,5 @@ PAGES = [
 page = st.navigation(PAGES)
 common.sync_ids()
 page.run()
-common.sidebar()
+common.sidebar()  # after the page, so it shows what the page chose; common.stop draws it
+# itself on a page that stops early (a bare st.stop() would end the run before this line)

@@ -10,7 +10,7 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import streamlit as st
 
@@ -46,7 +46,7 @@ def sync_ids() -> None:
         if chosen and not _exists(key, chosen):  # deleted, or a stale link
             set_current(key, None)
     job = current("job")
-    if job and not current("dataset"):
+    if job and not st.session_state.get("current_dataset"):  # current() gives the default
         with contextlib.suppress(Exception):  # a job from a link: take its dataset along
             set_current("dataset", studio.job_dataset(studio.job_spec(root(), job)))
 
@@ -216,6 +216,17 @@ def sidebar() -> None:
         st.caption("GPU available" if cuda_available() else "No GPU: training runs on CPU")
 
 
+def stop() -> NoReturn:
+    """End this page's run early, after drawing the sidebar status.
+
+    Pages call this instead of ``st.stop()``: the app draws the sidebar after the page has
+    run (so it shows what the page just chose), and a bare ``st.stop()`` ends the script
+    before that, which left the sidebar without its dataset, job and model lines.
+    """
+    sidebar()
+    st.stop()
+
+
 def _dataset_name(dataset_id: str) -> str:
     """``name (`id`)`` of a dataset, or the bare id where they are the same."""
     try:
@@ -266,13 +277,13 @@ def finished_model(with_split: bool = True) -> tuple[str, Any, Any]:
     """
     job_id = finished_job_picker()
     if job_id is None:
-        st.stop()
+        stop()
     loaded = ctx = None
     with guard("Loading the model"):
         loaded = model_for_job(job_id)
         ctx = eval_context_for_job(job_id) if with_split else None
     if loaded is None or (with_split and ctx is None):
-        st.stop()
+        stop()
     return job_id, loaded, ctx
 
 
@@ -391,12 +402,12 @@ def dataset_actions(dataset_id: str, key: str = "dataset_actions") -> None:
             studio.rename_dataset(root(), dataset_id, new)
             flash(f"Dataset `{dataset_id}` renamed.")
             st.rerun()
-    users = studio.jobs_using_dataset(root(), dataset_id)
-    if users:
-        st.caption(
-            f"{len(users)} job(s) were trained on it ({', '.join(users[:3])}"
-            f"{'…' if len(users) > 3 else ''}): delete them first to delete the dataset."
-        )
+    in_use = studio.dataset_in_use(root(), dataset_id)
+    if in_use:  # the same reason delete_dataset gives (it checks again as it deletes)
+        if st.session_state.pop(f"{key}_pending", None) == dataset_id:  # asked meanwhile
+            st.error(f"Not deleted: {in_use}.")
+        else:
+            st.caption(f"Cannot be deleted now: {in_use}.")
         return
     consequence = "Its files are removed from the workspace."
     if confirm_delete(f"dataset {info.name}", dataset_id, key, consequence):

@@ -13,7 +13,7 @@ with common.guard("Listing jobs"):
     st.subheader("Jobs")
     if table.empty:
         st.info("No jobs yet: train one on the **Train** page.")
-        st.stop()
+        common.stop()
     st.dataframe(table, hide_index=True, width="stretch")
     st.download_button(
         "Download the jobs table (CSV)",
@@ -34,7 +34,7 @@ with common.guard("Listing jobs"):
     finished = studio.finished_jobs(root)
     if not finished:
         st.info("No finished job yet: fronts appear once a job has succeeded.")
-        st.stop()
+        common.stop()
     current = common.current("job")
     default = [j for j in (current, *finished) if j in finished][:2]
     picked = st.multiselect(

@@ -92,14 +92,14 @@ else:
 dataset_id = common.current("dataset")
 if not dataset_id:
     st.info("Pick a sample or upload a file to start.")
-    st.stop()
+    common.stop()
 
 st.divider()
 info = None
 with common.guard(f"Opening dataset {dataset_id}"):
     info = studio.get_dataset(root, dataset_id)
 if info is None:
-    st.stop()
+    common.stop()
 
 st.subheader(f"Dataset: {info.name}")
 if info.kind == "upload" and info.interactions is not None:
@@ -151,7 +151,7 @@ with common.guard("Loading the data"):
     data = common.dataset(info.id)
 if data is None:
     st.warning("Fix the file or the column mapping above; nothing else was changed.")
-    st.stop()
+    common.stop()
 
 stats = studio.dataset_stats(data)
 c = st.columns(5)

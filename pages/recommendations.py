@@ -47,7 +47,7 @@ else:
         st.warning("Not found, ignored: " + ", ".join(missing))
     if not ids:
         st.info("Type at least one item id or title.")
-        st.stop()
+        common.stop()
     st.caption("Using: " + ", ".join(str(label) for label in taken.values()))
     kwargs = {"history_ids": ids}
 

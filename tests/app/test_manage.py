@@ -71,8 +71,30 @@ def test_a_dataset_jobs_use_offers_no_delete(home: Path) -> None:
     store.request_cancel(job_id)
     at = _saved(run_app(dataset=ds), ds)
     no_exception(at)
-    assert any(job_id in c.value and "delete them first" in c.value for c in at.caption)
+    assert any(
+        f"{job_id} (cancelled)" in c.value and "delete those jobs first" in c.value
+        for c in at.caption
+    )
     assert not [b for b in at.button if b.key == "dataset_actions_ask"]
+
+
+def test_a_delete_confirmed_after_a_job_was_queued_on_the_dataset_is_refused(home: Path) -> None:
+    """Delete asked, then a job is queued on the dataset (another tab, the CLI), then *Yes,
+    delete*: the dataset stays and the page says why, naming the job."""
+    ds = studio.save_upload(home, "shop.csv", LOG).id
+    at = _saved(run_app(dataset=ds), ds)
+    at.button(key="dataset_actions_ask").click().run()
+    job_id = JobStore(home).submit(studio.TRAINING_TASK, studio.training_spec(home, ds, {}))
+    at.button(key="dataset_actions_yes").click().run()
+    no_exception(at)
+    assert [e.value for e in at.error] == [
+        f"Not deleted: dataset {ds} is used by 1 job(s) ({job_id} (queued)): cancel the queued "
+        "or running one(s), then delete those jobs first."
+    ]
+    assert studio.get_dataset(home, ds).interactions.is_file()
+    assert not [b for b in at.button if b.key in ("dataset_actions_ask", "dataset_actions_yes")]
+    at.run()  # said once; afterwards the reason stays as a caption
+    assert not at.error and any(f"{job_id} (queued)" in c.value for c in at.caption)
 
 
 def test_rename_then_delete_a_job_from_its_picker(trained: tuple[Path, str]) -> None:
