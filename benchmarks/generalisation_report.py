@@ -31,7 +31,7 @@ NOVELTY_PAIR = "ndcg@10|novelty@20"
 DETAIL_COLUMNS = [
     *("dataset", "seed", "r20", "n10", "r20_def", "n10_def", "lam_def", "diff", "p"),
     *("hv", "best_peer", "hv_valid_peer"),
-    *("hv_nov", "hv_floor", "cov5", "mechanism", "ease", "seconds"),
+    *("hv_nov", "hv_floor", "cov5", "mechanism", "members", "ease", "seconds"),
 ]
 ORDER = ["ml100k-u1", "ml100k-random", "retail-temporal", "retail-random", "synthetic"]
 
@@ -71,6 +71,7 @@ def per_seed(run: dict[str, Any]) -> dict[str, Any]:
         "hv_floor": run["hv_ours"]["floor"] / max(v["floor"] for v in peers.values()),
         "cov5": run["coverage_at_5pct"] / run["ease_coverage"],
         "mechanism": f"{run['mechanism']} (C={run['n_candidates']})",
+        "members": run.get("n_members", 1),
         "seconds": run["pipeline_s"],
         "peak_mib": run["peak_mib"],
         "ease": run["ease_label"],
@@ -165,8 +166,10 @@ and each peer's re-ranker range) is made on validation**, then test is read once
 
 - recolab: `fit_tuned` defaults (30-trial Optuna study over the linear base, 60 s budget;
   every mechanism's front on validation, the largest (ndcg@10, coverage@20) hypervolume
-  chosen; the base chosen by that front among the near-best trials and the best plain EASE;
-  top-k sparsity only above 4,096 items, so none here).
+  chosen; the base: the mean of the trials within 0.5 % of the best validation score (at
+  most 5; `members` in the table of runs: 1 for a single trial), or the study's best plain
+  EASE when its front of the chosen mechanism is larger on validation; top-k sparsity only
+  above 4,096 items, so none here).
 - "R@20 / EASE", "N@10 / EASE": recolab at λ = 0 (its base) over tuned EASE on test; ", default
   λ": at the λ the model serves by default, its front's most accurate point on validation
   (`lam_def` in the table of runs).
