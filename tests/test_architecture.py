@@ -25,8 +25,6 @@ KNOWN_LONG_FUNCTIONS = {
     "data/users.py::load_users",
     "evaluation.py::evaluate",
     "jobs/worker.py::run_worker",
-    "pipeline.py::train_and_export",
-    "pipeline.py::train_tuned_and_export",
     "plots.py::metrics_vs_lambda_figure",
     "plots.py::pareto_figure",
     "studio/datasets.py::save_upload",
@@ -164,6 +162,12 @@ def _long_functions() -> dict[str, int]:
 def test_no_new_function_over_80_lines():
     new = {k: v for k, v in _long_functions().items() if k not in KNOWN_LONG_FUNCTIONS}
     assert not new, f"functions over {MAX_FUNCTION_LINES} lines: {new}"
+
+
+def test_the_known_long_functions_are_still_long():
+    # a function split below the limit leaves the list, so it cannot grow back unnoticed
+    stale = KNOWN_LONG_FUNCTIONS - set(_long_functions())
+    assert not stale, f"no longer over {MAX_FUNCTION_LINES} lines, drop from the list: {stale}"
 
 
 @pytest.mark.parametrize(
