@@ -1,6 +1,7 @@
 """Selection noise of the tuned base, and whether averaging the near-best trials reduces it.
 
-An experiment, not the default model: it asks whether the base's λ = 0 accuracy on test
+The experiment that made the ``near-best`` rule the default base (6039f08,
+:class:`recolab.models.averaged_linear.AveragedLinearAutoencoder`); it asks whether the base's λ = 0 accuracy on test
 would be steadier if, instead of the study's single most accurate trial, recolab served the
 average of the weight matrices of several equally accurate trials (a hyperparameter
 ensemble; scores are ``x_u W``, so averaging ``W`` averages the scores).
@@ -130,7 +131,7 @@ def run_case(dataset: str, seed: int) -> dict[str, Any]:
 def section(runs: list[dict[str, Any]], load: str) -> str:
     """The markdown section: every run's ratios to EASE, then the mean and worst per rule."""
     lines = [
-        "## Averaging the near-best trials (experiment; not the default model)",
+        "## Averaging the near-best trials (the experiment behind the default base)",
         "",
         __doc__.split("\n\n", 1)[1].split("\n    python")[0].strip(),
         "",
