@@ -1,10 +1,11 @@
 """Selection noise of the tuned base, and whether averaging the near-best trials reduces it.
 
 The experiment that made the ``near-best`` rule the default base (6039f08,
-:class:`recolab.models.averaged_linear.AveragedLinearAutoencoder`); it asks whether the base's λ = 0 accuracy on test
-would be steadier if, instead of the study's single most accurate trial, recolab served the
-average of the weight matrices of several equally accurate trials (a hyperparameter
-ensemble; scores are ``x_u W``, so averaging ``W`` averages the scores).
+:class:`recolab.models.averaged_linear.AveragedLinearAutoencoder`). It asks whether the
+base's λ = 0 accuracy on test would be steadier if, instead of the study's single most
+accurate trial, recolab served the average of the weight matrices of several equally
+accurate trials (a hyperparameter ensemble; scores are ``x_u W``, so averaging ``W``
+averages the scores).
 
 For each data set and seed (the splits of ``generalisation.py``): the same validation split
 and the same seeded 30-trial study as ``fit_tuned`` (a trial budget, so the machine's load
