@@ -64,8 +64,15 @@ def check_input_file(value: object, key: str) -> str:
         raise JobSpecError(f"{key} {value} is a folder, not a file")
     if not stat.S_ISREG(info.st_mode):
         raise JobSpecError(f"{key} {value} is not a regular file (a pipe, socket or device)")
-    if not os.access(path, os.R_OK):
-        raise JobSpecError(f"{key} file {value} is not readable (permission denied)")
+    try:  # open, not os.access: one call, so a file removed meanwhile reads "not found"
+        with path.open("rb"):
+            pass
+    except FileNotFoundError:
+        raise JobSpecError(f"{key} file not found: {value}") from None
+    except PermissionError:
+        raise JobSpecError(f"{key} file {value} is not readable (permission denied)") from None
+    except OSError as exc:
+        raise JobSpecError(f"{key} file {value}: {exc.strerror or exc}") from None
     return str(path.resolve())
 
 

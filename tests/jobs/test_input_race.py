@@ -34,11 +34,13 @@ _hooks: dict[str, Any] = {}
 
 
 def _validate_files(spec: dict[str, Any]) -> dict[str, Any]:
-    """The ``test.files`` check: ``train`` is a readable file; calls the test's hook first."""
+    """The ``test.files`` check: ``train`` is a readable file; then calls the test's hook
+    (after the check, so a test that waits for it knows the check is over)."""
+    checked = {**spec, "train": check_input_file(spec.get("train"), "train")}
     hook = _hooks.get("on_validate")
     if hook is not None:
         hook()
-    return {**spec, "train": check_input_file(spec.get("train"), "train")}
+    return checked
 
 
 @pytest.fixture
@@ -106,6 +108,22 @@ def test_a_submit_checked_before_a_removal_is_refused_after_it(store, root, file
     assert "job" not in outcome
     assert outcome["error"] == f"job spec: train file not found: {log.resolve()}"
     assert [j.task for j in store.list()] == [T + "count"]  # the submit queued nothing
+
+
+def test_a_file_removed_between_its_stat_and_its_open_reads_not_found(root, monkeypatch):
+    """The file is there when stat'ed and gone when opened (a removal in between): the
+    message says "not found", not "permission denied" (CI once saw the latter)."""
+    _, log = _folder(root)
+    real_open = Path.open
+
+    def open_after_removal(self: Path, *args: Any, **kwargs: Any):
+        if self == log.absolute():
+            log.unlink()
+        return real_open(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "open", open_after_removal)
+    with pytest.raises(JobSpecError, match=r"^job spec: train file not found: "):
+        check_input_file(str(log), "train")
 
 
 def test_a_removal_racing_submits_never_leaves_a_job_on_a_gone_folder(store, root, files_task):
