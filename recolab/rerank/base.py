@@ -30,6 +30,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -148,6 +149,17 @@ class Candidates:
         """The candidate lists of a subset of the users."""
         return Candidates(self.users[index], self.items[index], self.scores[index])
 
+    @cached_property
+    def item_keys(self) -> tuple[int, np.ndarray, np.ndarray]:
+        """``(span, order, keys)``: every candidate keyed ``row · span + item + 1``, ``keys``
+        sorted and ``order`` their flat positions; built once per candidate set, so that
+        :func:`scores_of` at each new λ is a search, not a sort."""
+        n = self.items.shape[0]
+        span = max(int(self.items.max(initial=-1)), 0) + 2
+        flat = (self.items + 1 + np.arange(n, dtype=np.int64)[:, None] * span).ravel()
+        order = np.argsort(flat, kind="stable")
+        return span, order, flat[order]
+
 
 def check_lam(lam: float) -> float:
     """``lam`` as a float; ``ValueError`` unless it is finite and ≥ 0."""
@@ -192,12 +204,33 @@ def order_by(cand: Candidates, objective: np.ndarray, k: int) -> np.ndarray:
     """The ``k`` real candidates with the largest ``objective`` (users × candidates), best
     first, ties in the base order; ``-1`` padding where a user has fewer than ``k``."""
     valid = cand.valid
-    cols = np.argsort(-np.where(valid, objective, -np.inf), axis=1, kind="stable")[:, :k]
+    cols = top_columns(np.where(valid, objective, -np.inf), k)
     picked = np.take_along_axis(cand.items, cols, axis=1)
     picked = np.where(np.take_along_axis(valid, cols, axis=1), picked, -1)
     out = np.full((cand.items.shape[0], k), -1, dtype=np.int64)
     out[:, : picked.shape[1]] = picked
     return out
+
+
+def top_columns(values: np.ndarray, k: int) -> np.ndarray:
+    """Columns of each row's ``k`` largest ``values``, largest first, ties by column: the
+    same as ``np.argsort(-values, axis=1, kind="stable")[:, :k]``, but a selection and a
+    sort of ``k`` per row instead of a sort of the whole row. Rows where the ``k``-th value
+    is tied across the cut (``-inf`` padding included) take the full stable sort.
+
+    >>> top_columns(np.array([[1.0, 3.0, 2.0, 3.0], [0.0, -np.inf, 5.0, 1.0]]), 2).tolist()
+    [[1, 3], [2, 3]]
+    """
+    n, width = values.shape
+    if n == 0 or not 0 < k < width:
+        return np.argsort(-values, axis=1, kind="stable")[:, :k]
+    part = np.argpartition(-values, k - 1, axis=1)[:, :k]
+    top = np.take_along_axis(values, part, axis=1)
+    cols = np.take_along_axis(part, np.lexsort((part, -top), axis=1), axis=1)
+    tied = np.flatnonzero((values >= top.min(axis=1, keepdims=True)).sum(axis=1) > k)
+    if tied.size:
+        cols[tied] = np.argsort(-values[tied], axis=1, kind="stable")[:, :k]
+    return cols
 
 
 def columns_to_items(cand: Candidates, cols: np.ndarray) -> np.ndarray:
@@ -539,12 +572,12 @@ def scores_of(cand: Candidates, items: np.ndarray) -> np.ndarray:
     n, width = cand.items.shape
     if n == 0 or width == 0:
         return np.full(items.shape, -np.inf, dtype=np.float32)
+    span, order, keys = cand.item_keys
+    if int(items.max(initial=-1)) + 2 > span:
+        raise ValueError("scores_of: an item is not among its row's candidates")
     # Row-offset keys make one sorted array; searchsorted finds every chosen item's column.
-    span = max(int(cand.items.max()), int(items.max()), 0) + 2
     row_key = np.arange(n, dtype=np.int64)[:, None] * span
-    keys = (cand.items + 1 + row_key).ravel()
-    order = np.argsort(keys, kind="stable")
-    pos = np.searchsorted(keys[order], (items + 1 + row_key).ravel())
+    pos = np.searchsorted(keys, (items + 1 + row_key).ravel())
     flat = order[np.minimum(pos, order.size - 1)]
     scores = cand.scores.ravel()[flat].reshape(items.shape)
     return np.where(items >= 0, scores, np.float32(-np.inf)).astype(np.float32)

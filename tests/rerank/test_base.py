@@ -22,7 +22,13 @@ from recolab.rerank import (
     RevenueBoost,
     make_reranker,
 )
-from recolab.rerank.base import base_order, check_lam, standardised_relevance
+from recolab.rerank.base import (
+    base_order,
+    check_lam,
+    scores_of,
+    standardised_relevance,
+    top_columns,
+)
 from tests.rerank._tiny import cand, implicit
 
 MODULES = [
@@ -170,3 +176,28 @@ def test_empty_inputs(name: str) -> None:
     empty = Candidates(np.zeros(0), np.zeros((0, 3)), np.zeros((0, 3)))
     assert reranker.rerank(empty, 2, 1.0).shape == (0, 2)
     assert reranker.rerank(cand([[0, 1]], [[1, 0]]), 0, 1.0).shape == (1, 0)
+
+
+@pytest.mark.parametrize("k", [1, 3, 7, 12, 40])
+def test_top_columns_is_the_stable_sort_prefix(k: int) -> None:
+    """Selection then a sort of k equals the full stable sort, on rows full of ties (few
+    distinct values) and with -inf padding at the end of some rows."""
+    rng = np.random.default_rng(k)
+    values = rng.integers(0, 5, size=(300, 30)).astype(np.float64)
+    values[::7, 20:] = -np.inf
+    values[1::5] += rng.normal(size=30)  # rows without ties
+    expected = np.argsort(-values, axis=1, kind="stable")[:, :k]
+    np.testing.assert_array_equal(top_columns(values, k), expected)
+
+
+def test_scores_of_finds_each_chosen_items_score_and_refuses_strangers() -> None:
+    c = Candidates(
+        users=np.array([0, 1]),
+        items=np.array([[4, 2, 9], [2, 7, -1]]),
+        scores=np.array([[3.0, 2.0, 1.0], [5.0, 4.0, 0.0]]),
+    )
+    chosen = np.array([[9, 4], [7, -1]])
+    assert scores_of(c, chosen).tolist() == [[1.0, 3.0], [4.0, -np.inf]]
+    assert scores_of(c, chosen[:, ::-1]).tolist() == [[3.0, 1.0], [-np.inf, 4.0]]  # cached keys
+    with pytest.raises(ValueError, match="not among"):
+        scores_of(c, np.array([[11, 4], [2, 7]]))
