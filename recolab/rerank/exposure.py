@@ -108,10 +108,11 @@ class ExposureGreedy(ReRanker):
             if last is None:
                 if picks == 0:
                     return 0.0
-                return np.log1p(counts[items] * (self.n_train_items_ / picks))
-            chosen = items[rows[last >= 0], last[last >= 0]]
-            counts[:] += np.bincount(chosen, minlength=self.n_items_)
-            picks += chosen.size
-            return np.log1p(counts[items] * (self.n_train_items_ / max(1, picks)))
+            else:
+                chosen = items[rows[last >= 0], last[last >= 0]]
+                counts[:] += np.bincount(chosen, minlength=self.n_items_)
+                picks += chosen.size
+            # per item, then gathered: log1p over the catalogue, not over users × candidates
+            return np.log1p(counts * (self.n_train_items_ / max(1, picks)))[items]
 
         return penalty
