@@ -176,3 +176,18 @@ def test_ml100k_u1_metrics_unchanged() -> None:
     assert set(metrics) == set(ML100K_U1_METRICS)
     for key, value in ML100K_U1_METRICS.items():
         assert metrics[key] == value, key  # bit for bit: only the ranking's speed changed
+
+
+def test_accuracy_only_gives_the_same_accuracy_and_nothing_else() -> None:
+    """accuracy_only (what tuning and λ calibration read) reports exactly the full
+    evaluation's accuracy metrics, leaves coverage, novelty and diversity out, and says so."""
+    train, test = load_ml100k_split()
+    model = LinearAutoencoder(l2=400.0).fit(train)
+    full = evaluate(model, train, test, ks=(10, 20))
+    fast = evaluate(model, train, test, ks=(10, 20), lam=0.0, accuracy_only=True)
+    accuracy = ("precision", "recall", "f1", "ndcg", "hit_rate", "map")
+    expected = {f"{m}@{k}": full.metrics[f"{m}@{k}"] for m in accuracy for k in (10, 20)}
+    assert fast.metrics == expected
+    assert "coverage@20" in full.metrics and "diversity@20" in full.metrics
+    assert fast.protocol["metrics"].startswith("accuracy only")
+    assert fast.protocol["lam"] == 0.0 and fast.n_users == full.n_users

@@ -127,14 +127,11 @@ def most_accurate_lam(rows: pd.DataFrame) -> float:
     return float(rows["lam"].iloc[int(np.argmax(scores))])
 
 
-def _metrics_at(
-    model: ReRankedRecommender,
-    fit: InteractionData,
-    valid: InteractionData,
-    lam: float,
-    vectors: np.ndarray | None,
-) -> dict[str, float]:
-    return evaluate(model, fit, valid, ks=KS, lam=lam, item_vectors=vectors).metrics
+def _ndcg_at(
+    model: ReRankedRecommender, fit: InteractionData, valid: InteractionData, lam: float
+) -> float:
+    """Validation ndcg@10 at ``lam`` (accuracy only: all the calibration reads)."""
+    return evaluate(model, fit, valid, ks=(10,), lam=lam, accuracy_only=True).metrics["ndcg@10"]
 
 
 def calibrate_lam_high(
@@ -143,14 +140,13 @@ def calibrate_lam_high(
     valid: InteractionData,
     *,
     max_loss: float = MAX_LOSS,
-    vectors: np.ndarray | None = None,
     steps: int = 5,
 ) -> float:
     """The λ at which validation ndcg@10 first falls ``max_loss`` below its λ = 0 value:
     doubling from 1/8 until it does (or :data:`LAM_CEILING`), then ``steps`` bisections."""
-    floor = (1.0 - max_loss) * _metrics_at(model, fit, valid, 0.0, vectors)["ndcg@10"]
+    floor = (1.0 - max_loss) * _ndcg_at(model, fit, valid, 0.0)
     lo, hi = 0.0, 0.125
-    while hi < LAM_CEILING and _metrics_at(model, fit, valid, hi, vectors)["ndcg@10"] > floor:
+    while hi < LAM_CEILING and _ndcg_at(model, fit, valid, hi) > floor:
         lo, hi = hi, hi * 2
     if hi >= LAM_CEILING:
         name = model.reranker.name
@@ -158,7 +154,7 @@ def calibrate_lam_high(
         return LAM_CEILING
     for _ in range(steps):
         mid = 0.5 * (lo + hi)
-        if _metrics_at(model, fit, valid, mid, vectors)["ndcg@10"] > floor:
+        if _ndcg_at(model, fit, valid, mid) > floor:
             lo = mid
         else:
             hi = mid
@@ -224,7 +220,7 @@ def _front_at(
     side = categories if name == "calibration" else vectors
     model = ReRankedRecommender(base, reranker, n_candidates=n_candidates, item_vectors=side)
     model.fit(fit)
-    lam_high = calibrate_lam_high(model, fit, valid, max_loss=max_loss, vectors=vectors)
+    lam_high = calibrate_lam_high(model, fit, valid, max_loss=max_loss)
     lambdas = np.round(np.linspace(0.0, lam_high, n_points), 6)
     rows = measure_front(model, fit, valid, lambdas, vectors)
     hypervolumes = front_hypervolumes(rows)

@@ -86,4 +86,6 @@ def choose_top_k(
 
 def validation_score(model: LinearAutoencoder, split: ValidationSplit) -> float:
     """``model``'s tuning score (:func:`~recolab.tuning.study.tune_score`) on ``split``."""
-    return tune_score(evaluate(model, split.fit, split.valid, ks=(10, 20)).metrics)
+    return tune_score(
+        evaluate(model, split.fit, split.valid, ks=(10, 20), accuracy_only=True).metrics
+    )
