@@ -176,24 +176,25 @@ def solve_weights(
     except torch.linalg.LinAlgError as exc:  # pragma: no cover - l2 > 0 makes it SPD
         raise TrainingError(f"the linear model's Gram matrix is not invertible: {exc}") from exc
     del g
-    p = torch.cholesky_inverse(factor)
+    b = torch.cholesky_inverse(factor)  # P; turned into B in place (no second items² copy)
     del factor
     if params.zero_diagonal:
-        b = -p / torch.diagonal(p)[None, :]
+        b.div_(-torch.diagonal(b).clone()[None, :])  # −P / diag(P): negation is exact
         b.diagonal().zero_()
     else:
-        b = -p * penalty[None, :]
+        b.mul_(-penalty[None, :])
         b.diagonal().add_(1.0)
-    del p
     if params.item_norm > 0:
         counts = torch.as_tensor(np.maximum(item_counts, 1.0), dtype=dtype, device=device)
         scale = counts.pow(params.item_norm)
-        b = b * scale[:, None] / scale[None, :]
-    if not bool(torch.isfinite(b).all()):
-        raise TrainingError("the linear model's weight matrix has non-finite entries")
+        b.mul_(scale[:, None]).div_(scale[None, :])
     # row-major: a user's scores x_u W then read W in its stored order (LAPACK's inverse is
     # column-major, and scipy would copy all of W on every scoring call)
-    return b.to(torch.float32, memory_format=torch.contiguous_format).cpu().numpy()
+    w = b.to(torch.float32, memory_format=torch.contiguous_format)
+    del b
+    if not bool(torch.isfinite(w).all()):  # after the cast: also catches float32 overflow
+        raise TrainingError("the linear model's weight matrix has non-finite entries")
+    return w.cpu().numpy()
 
 
 def ease_weights(x: sp.csr_matrix, l2: float, device: str | torch.device = "cpu") -> np.ndarray:
