@@ -150,6 +150,19 @@ class Candidates:
         return Candidates(self.users[index], self.items[index], self.scores[index])
 
     @cached_property
+    def relevance(self) -> np.ndarray:
+        """:func:`standardised_relevance` of these candidates (read-only, computed once)."""
+        valid = self.valid
+        s = np.where(valid, self.scores.astype(np.float64), 0.0)
+        count = np.maximum(valid.sum(axis=1, keepdims=True), 1)
+        mean = s.sum(axis=1, keepdims=True) / count
+        dev = np.where(valid, s - mean, 0.0)
+        sd = np.maximum(np.sqrt((dev**2).sum(axis=1, keepdims=True) / count), SD_FLOOR)
+        rel = dev / sd
+        rel.setflags(write=False)
+        return rel
+
+    @cached_property
     def item_keys(self) -> tuple[int, np.ndarray, np.ndarray]:
         """``(span, order, keys)``: every candidate keyed ``row · span + item + 1``, ``keys``
         sorted and ``order`` their flat positions; built once per candidate set, so that
@@ -177,19 +190,14 @@ def standardised_relevance(cand: Candidates) -> np.ndarray:
 
     ``rel = (s − mean_u) / sd_u`` over the user's real candidates, ``sd_u`` (population)
     floored at :data:`SD_FLOOR`; a user with one real candidate gets 0. Padding gets 0.
+    Computed once per candidate set (a new λ over the same candidates reuses it).
 
     Returns
     -------
     numpy.ndarray
-        float64 ``(n, C)``.
+        float64 ``(n, C)``, read-only.
     """
-    valid = cand.valid
-    s = np.where(valid, cand.scores.astype(np.float64), 0.0)
-    count = np.maximum(valid.sum(axis=1, keepdims=True), 1)
-    mean = s.sum(axis=1, keepdims=True) / count
-    dev = np.where(valid, s - mean, 0.0)
-    sd = np.maximum(np.sqrt((dev**2).sum(axis=1, keepdims=True) / count), SD_FLOOR)
-    return dev / sd
+    return cand.relevance
 
 
 def base_order(cand: Candidates, k: int) -> np.ndarray:

@@ -248,7 +248,7 @@ def train_residual(
     """Fit ``B`` by Adam on ``−f + λ·g`` (module docstring), λ log-uniform per step:
     ``hits`` marks the candidates that are held-out items, ``n_held`` counts each user's."""
     gen = torch.Generator().manual_seed(model.seed)
-    rel = torch.as_tensor(standardised_relevance(cand), dtype=torch.float32)
+    rel = torch.from_numpy(standardised_relevance(cand).astype(np.float32))  # a copy
     target = torch.as_tensor(hits, dtype=torch.float32)
     target = (
         target / torch.as_tensor(np.minimum(n_held, model.list_k), dtype=torch.float32)[:, None]
