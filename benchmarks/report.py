@@ -22,6 +22,7 @@ ORDER = (
     "blend",
     "relambda",
     "evaluation_speed",
+    "pipeline_time",
     "incremental",
     "shilling",
     "ml100k",
