@@ -75,11 +75,15 @@ def cases(folder: Path) -> dict[str, list[str]]:
     }
 
 
-def run_train(args: list[str], out: Path) -> dict[str, float]:
-    """One ``recolab train`` in a child process: wall seconds and the child's peak RSS."""
+def run_train(args: list[str], out: Path, checkout: Path) -> dict[str, float]:
+    """One ``recolab train`` of ``checkout`` in a child process: wall seconds and the child's
+    peak RSS. The child runs in ``checkout`` (``-m`` puts the working folder first on the
+    path, before ``PYTHONPATH``)."""
     cmd = [sys.executable, "-m", "recolab", "train", *args, "--out", str(out)]
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        cmd, cwd=checkout, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
+    )
     output = proc.stdout.read() if proc.stdout else ""
     _, status, usage = os.wait4(proc.pid, 0)
     seconds = time.perf_counter() - start
@@ -103,7 +107,7 @@ def measure() -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         for name, args in cases(folder).items():
-            results[name] = run_train(args, folder / f"{name}.zip")
+            results[name] = run_train(args, folder / f"{name}.zip", checkout)
             log.info("%s: %s", name, results[name])
     results["load"].append(os.getloadavg())
     return results
