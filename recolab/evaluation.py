@@ -259,21 +259,42 @@ def evaluate(
     protocol = protocol or Protocol()
     if ks is not None:
         protocol = replace(protocol, ks=tuple(ks))
-    if not _same_vocab(train.users, test.users) or not _same_vocab(train.items, test.items):
-        raise DataError("evaluate: train and test must share the same user and item vocabularies")
-    if not hasattr(model, "train_"):
-        raise ValueError(f"evaluate: {type(model).__name__} is not fitted")
-    if model.n_items != train.n_items:
-        raise ValueError(
-            f"evaluate: the model scores {model.n_items} items but the data have "
-            f"{train.n_items}; was it fitted on this training set?"
-        )
+    _check_inputs(model, train, test)
     test_m = test.matrix(binary=True)
     eval_users = np.flatnonzero(test_m.getnnz(axis=1) > 0)
     if eval_users.size == 0:
         raise DataError("evaluate: no user has a test interaction")
     if accuracy_only:
         return _accuracy_only(model, train, test, test_m, eval_users, lam, protocol, start)
+    metrics, described = _all_metrics(
+        model, train, test, test_m, eval_users, lam, protocol, item_vectors
+    )
+    described.update(_lam_described(lam))
+    errors, extra = _rating_errors(model, train, test)
+    metrics.update(errors)
+    seconds = time.perf_counter() - start
+    logger.info("evaluated %s on %d users in %.3fs", type(model).__name__, eval_users.size, seconds)
+    return EvalResult(
+        metrics=metrics,
+        protocol=described,
+        n_users=int(eval_users.size),
+        seconds=seconds,
+        extra=extra,
+    )
+
+
+def _all_metrics(
+    model: Recommender,
+    train: InteractionData,
+    test: InteractionData,
+    test_m: Any,
+    eval_users: np.ndarray,
+    lam: float | Mapping[str, float] | None,
+    protocol: Protocol,
+    item_vectors: np.ndarray | None,
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """:func:`evaluate`'s ranking, beyond-accuracy, revenue and recency metrics, and the
+    protocol they were measured under (without λ)."""
     train_m = train.matrix(binary=True)
     item_users = np.asarray(train_m.getnnz(axis=0), dtype=np.float64)
     n_train_users = int((train_m.getnnz(axis=1) > 0).sum())
@@ -301,32 +322,43 @@ def evaluate(
     described["diversity_vectors"] = (
         "none (diversity omitted)" if item_vectors is None else f"{item_vectors.shape[1]} dims"
     )
-    described.update(_lam_described(lam))
-    extra: dict[str, Any] = {}
-    predict = getattr(model, "predict_ratings", None)
-    if train.kind == "explicit" and callable(predict):
-        column = "rating" if "rating" in test.frame.columns else "value"
-        actual = test.frame[column].to_numpy(dtype=np.float64)
-        pred = np.asarray(
-            predict(test.frame["user_idx"].to_numpy(), test.frame["item_idx"].to_numpy()),
-            dtype=np.float64,
+    return metrics, described
+
+
+def _check_inputs(model: Recommender, train: InteractionData, test: InteractionData) -> None:
+    """Refuse a split with different vocabularies and a model unfitted or fitted elsewhere."""
+    if not _same_vocab(train.users, test.users) or not _same_vocab(train.items, test.items):
+        raise DataError("evaluate: train and test must share the same user and item vocabularies")
+    if not hasattr(model, "train_"):
+        raise ValueError(f"evaluate: {type(model).__name__} is not fitted")
+    if model.n_items != train.n_items:
+        raise ValueError(
+            f"evaluate: the model scores {model.n_items} items but the data have "
+            f"{train.n_items}; was it fitted on this training set?"
         )
-        ok = np.isfinite(pred)
-        if (~ok).any():
-            logger.warning("evaluate: %d test ratings could not be predicted", int((~ok).sum()))
-        extra["n_rating_pairs_unpredicted"] = int((~ok).sum())
-        if ok.any():
-            metrics["rmse"] = rmse(pred[ok], actual[ok])
-            metrics["mae"] = mae(pred[ok], actual[ok])
-    seconds = time.perf_counter() - start
-    logger.info("evaluated %s on %d users in %.3fs", type(model).__name__, eval_users.size, seconds)
-    return EvalResult(
-        metrics=metrics,
-        protocol=described,
-        n_users=int(eval_users.size),
-        seconds=seconds,
-        extra=extra,
+
+
+def _rating_errors(
+    model: Recommender, train: InteractionData, test: InteractionData
+) -> tuple[dict[str, float], dict[str, Any]]:
+    """RMSE and MAE of the predicted test ratings, for explicit data and a model with
+    ``predict_ratings`` (else nothing), and how many pairs could not be predicted."""
+    predict = getattr(model, "predict_ratings", None)
+    if train.kind != "explicit" or not callable(predict):
+        return {}, {}
+    column = "rating" if "rating" in test.frame.columns else "value"
+    actual = test.frame[column].to_numpy(dtype=np.float64)
+    pred = np.asarray(
+        predict(test.frame["user_idx"].to_numpy(), test.frame["item_idx"].to_numpy()),
+        dtype=np.float64,
     )
+    ok = np.isfinite(pred)
+    if (~ok).any():
+        logger.warning("evaluate: %d test ratings could not be predicted", int((~ok).sum()))
+    extra = {"n_rating_pairs_unpredicted": int((~ok).sum())}
+    if not ok.any():
+        return {}, extra
+    return {"rmse": rmse(pred[ok], actual[ok]), "mae": mae(pred[ok], actual[ok])}, extra
 
 
 def _lam_described(lam: float | Mapping[str, float] | None) -> dict[str, Any]:

@@ -23,8 +23,6 @@ KNOWN_LONG_FUNCTIONS = {
     "data/io.py::load_interactions",
     "data/synthetic.py::synthetic_interactions",
     "data/users.py::load_users",
-    "evaluation.py::evaluate",
-    "jobs/worker.py::run_worker",
     "plots.py::metrics_vs_lambda_figure",
     "plots.py::pareto_figure",
     "studio/datasets.py::save_upload",

@@ -701,16 +701,7 @@ def run_worker(
     worker = _Worker(root_path, max_parallel, poll_s, cancel_grace_s, stale_s)
     restore = _install_signal_handlers(worker)
     try:
-        orphans = worker.store.fail_orphans(os.getpid())
-        if orphans:
-            log.warning(
-                "failed %d job(s) left running by a dead worker: %s",
-                len(orphans),
-                ", ".join(orphans),
-            )
-        log.info(
-            "worker %d serving %s (max_parallel=%d)", os.getpid(), root_path, worker.max_parallel
-        )
+        _take_over(worker, root_path)
         idle_since = time.monotonic()
         next_reap = 0.0
         while not worker.stop.is_set():
@@ -739,6 +730,16 @@ def run_worker(
         restore()
         lock.release()
     return 0
+
+
+def _take_over(worker: _Worker, root_path: Path) -> None:
+    """Fail the jobs a dead worker left running, then say that this one serves the folder."""
+    orphans = worker.store.fail_orphans(os.getpid())
+    if orphans:
+        log.warning(
+            "failed %d job(s) left running by a dead worker: %s", len(orphans), ", ".join(orphans)
+        )
+    log.info("worker %d serving %s (max_parallel=%d)", os.getpid(), root_path, worker.max_parallel)
 
 
 def _install_signal_handlers(worker: _Worker) -> Callable[[], None]:
