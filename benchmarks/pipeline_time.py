@@ -122,7 +122,7 @@ def section(new: dict[str, Any], old: dict[str, Any]) -> str:
                 "case": name,
                 "old s": o["seconds"],
                 "new s": n["seconds"],
-                "new/old": n["seconds"] / o["seconds"],
+                "new/old": f"{n['seconds'] / o['seconds']:.3f}",
                 "old peak MiB": o["peak_mib"],
                 "new peak MiB": n["peak_mib"],
             }
