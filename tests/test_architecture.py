@@ -27,7 +27,6 @@ KNOWN_LONG_FUNCTIONS = {
     "plots.py::pareto_figure",
     "studio/datasets.py::save_upload",
     "studio/export.py::model_card",
-    "tuning/study.py::tune_linear",
 }
 
 #: Import cycles present when this test was written (sets of module names), each to be

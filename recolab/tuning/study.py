@@ -229,34 +229,9 @@ def tune_linear(
     )
     fit_x = split.fit.matrix(binary=True)
 
-    def objective(trial: optuna.Trial) -> float:
-        if agree(should_stop is not None and should_stop()):  # rank 0 decides for all
-            raise Cancelled(f"tuning cancelled before trial {trial.number + 1}")
-        values = _suggest(trial)  # enqueued start trials get their fixed values here
-        check_same(values, f"trial {trial.number + 1}'s options")
-        start = time.perf_counter()
-        params = params_from(values, fit_x)
-        model = make_linear_base(params, split.fit.n_items, device).fit(split.fit)
-        metrics = evaluate(model, split.fit, split.valid, ks=(10, 20), accuracy_only=True).metrics
-        # rank 0's score for every rank: the samplers' histories stay the same
-        shown, score = agree(({k: float(metrics[k]) for k in TUNE_METRICS}, tune_score(metrics)))
-        trial.set_user_attr("metrics", shown)
-        trial.set_user_attr("seconds", time.perf_counter() - start)
-        return score
-
-    done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    objective = _objective(split, fit_x, device, should_stop)
     start = time.perf_counter()
-    if done < budget.n_trials:
-        shared = world_size() > 1
-        callbacks = [_reporter(on_trial, budget.n_trials)] if on_trial else []
-        study.optimize(
-            objective,
-            n_trials=budget.n_trials - done,
-            timeout=None if shared else budget.seconds,
-            callbacks=[*callbacks, _shared_deadline(budget.seconds, start)]
-            if shared
-            else callbacks,
-        )
+    _optimize(study, objective, budget, on_trial)
     seconds = time.perf_counter() - start
     best = study.best_trial
     result = TuneResult(
@@ -276,6 +251,56 @@ def tune_linear(
         result.score,
     )
     return result
+
+
+def _objective(
+    split: ValidationSplit,
+    fit_x: sp.csr_matrix,
+    device: str,
+    should_stop: Callable[[], bool] | None,
+) -> Callable[[optuna.Trial], float]:
+    """The study's objective: fit the trial's base on the fit half, score it on validation
+    (:func:`tune_score`, accuracy only); every rank of a distributed run scores as rank 0."""
+
+    def objective(trial: optuna.Trial) -> float:
+        if agree(should_stop is not None and should_stop()):  # rank 0 decides for all
+            raise Cancelled(f"tuning cancelled before trial {trial.number + 1}")
+        values = _suggest(trial)  # enqueued start trials get their fixed values here
+        check_same(values, f"trial {trial.number + 1}'s options")
+        start = time.perf_counter()
+        params = params_from(values, fit_x)
+        model = make_linear_base(params, split.fit.n_items, device).fit(split.fit)
+        metrics = evaluate(model, split.fit, split.valid, ks=(10, 20), accuracy_only=True).metrics
+        # rank 0's score for every rank: the samplers' histories stay the same
+        shown, score = agree(({k: float(metrics[k]) for k in TUNE_METRICS}, tune_score(metrics)))
+        trial.set_user_attr("metrics", shown)
+        trial.set_user_attr("seconds", time.perf_counter() - start)
+        return score
+
+    return objective
+
+
+def _optimize(
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], float],
+    budget: TuneBudget,
+    on_trial: Callable[[dict[str, Any]], None] | None,
+) -> None:
+    """Run the trials the budget has left (a resumed study counts its finished ones), within
+    its seconds: Optuna's timeout alone, or rank 0's clock in a distributed run."""
+    start = time.perf_counter()
+    done = sum(t.state == optuna.trial.TrialState.COMPLETE for t in study.trials)
+    if done < budget.n_trials:
+        shared = world_size() > 1
+        callbacks = [_reporter(on_trial, budget.n_trials)] if on_trial else []
+        study.optimize(
+            objective,
+            n_trials=budget.n_trials - done,
+            timeout=None if shared else budget.seconds,
+            callbacks=[*callbacks, _shared_deadline(budget.seconds, start)]
+            if shared
+            else callbacks,
+        )
 
 
 def _split_key(split: ValidationSplit) -> str:
