@@ -26,7 +26,6 @@ KNOWN_LONG_FUNCTIONS = {
     "plots.py::metrics_vs_lambda_figure",
     "plots.py::pareto_figure",
     "studio/datasets.py::save_upload",
-    "studio/export.py::model_card",
 }
 
 #: Import cycles present when this test was written (sets of module names), each to be

@@ -115,40 +115,11 @@ def model_card(
         f"{float(cfg.get('train_seconds') or 0):.1f} s",
         f"- **Sparsity**: {float(cfg.get('sparsity') or 0):.1%}  ·  **Size**: "
         f"{format_bytes(size_bytes)}",
-        "",
-        f"## Metrics at λ = {lam:.4g} (k = {k})",
-        "",
-        "| metric | value |",
-        "|---|---|",
     ]
-    for label, template in CARD_METRICS:
-        col = template.format(k=k)
-        lines.append(f"| {label}@{k} | {_fmt(metrics.get(col))} |")
-    for col in (f"hit_rate@{k}", f"exposure_equality@{k}"):
-        if col in metrics:
-            lines.append(f"| {col} | {_fmt(metrics.get(col))} |")
+    lines += _metrics_lines(metrics, lam, k)
     if position:
-        lines += ["", "## Pareto position", ""]
-        if position.get("on_front") is None:
-            lines.append("No front stored in the bundle.")
-        else:
-            verdict = (
-                "on the front"
-                if position["on_front"]
-                else f"dominated by {position['dominated_by']} of {position['n_points']} λ points"
-            )
-            lines.append(
-                f"On {position['y']} vs {position['x']} (both maximised) over the evaluated λ "
-                f"grid, the chosen point is **{verdict}**."
-            )
-    _curve, refs = front_frames(cfg)
-    if not refs.empty:
-        lines += ["", "## References (same split)", "", f"| model | recall@{k} | coverage@{k} |"]
-        lines.append("|---|---|---|")
-        for _, r in refs.iterrows():
-            lines.append(
-                f"| {r['model']} | {_fmt(r.get(f'recall@{k}'))} | {_fmt(r.get(f'coverage@{k}'))} |"
-            )
+        lines += _position_lines(position)
+    lines += _reference_lines(cfg, k)
     lines += ["", "## Training configuration", "", "| option | value |", "|---|---|"]
     lines += [f"| {key} | {value} |" for key, value in tc.items()]
     protocol = cfg.get("protocol") or {}
@@ -157,6 +128,49 @@ def model_card(
         lines += [f"- {key}: {value}" for key, value in protocol.items()]
     lines.append("")
     return "\n".join(lines)
+
+
+def _metrics_lines(metrics: Mapping[str, float], lam: float, k: int) -> list[str]:
+    """The card's table of metrics at the chosen λ."""
+    lines = ["", f"## Metrics at λ = {lam:.4g} (k = {k})", "", "| metric | value |", "|---|---|"]
+    for label, template in CARD_METRICS:
+        col = template.format(k=k)
+        lines.append(f"| {label}@{k} | {_fmt(metrics.get(col))} |")
+    for col in (f"hit_rate@{k}", f"exposure_equality@{k}"):
+        if col in metrics:
+            lines.append(f"| {col} | {_fmt(metrics.get(col))} |")
+    return lines
+
+
+def _position_lines(position: Mapping[str, Any]) -> list[str]:
+    """Where the chosen point sits on the stored front."""
+    lines = ["", "## Pareto position", ""]
+    if position.get("on_front") is None:
+        return [*lines, "No front stored in the bundle."]
+    verdict = (
+        "on the front"
+        if position["on_front"]
+        else f"dominated by {position['dominated_by']} of {position['n_points']} λ points"
+    )
+    return [
+        *lines,
+        f"On {position['y']} vs {position['x']} (both maximised) over the evaluated λ "
+        f"grid, the chosen point is **{verdict}**.",
+    ]
+
+
+def _reference_lines(cfg: Mapping[str, Any], k: int) -> list[str]:
+    """The reference models measured on the same split (none when the bundle has none)."""
+    _curve, refs = front_frames(cfg)
+    if refs.empty:
+        return []
+    lines = ["", "## References (same split)", "", f"| model | recall@{k} | coverage@{k} |"]
+    lines.append("|---|---|---|")
+    for _, r in refs.iterrows():
+        lines.append(
+            f"| {r['model']} | {_fmt(r.get(f'recall@{k}'))} | {_fmt(r.get(f'coverage@{k}'))} |"
+        )
+    return lines
 
 
 def _model_line(cfg: Mapping[str, Any]) -> str:
