@@ -25,7 +25,6 @@ KNOWN_LONG_FUNCTIONS = {
     "data/users.py::load_users",
     "plots.py::metrics_vs_lambda_figure",
     "plots.py::pareto_figure",
-    "studio/datasets.py::save_upload",
 }
 
 #: Import cycles present when this test was written (sets of module names), each to be

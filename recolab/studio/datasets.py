@@ -221,15 +221,9 @@ def save_upload(
     """
     if not data:
         raise DataError("the uploaded file is empty", file=name)
-    digest = hashlib.sha256(data)
-    if items_data:
-        digest.update(b"\0items\0" + items_data)
-    if users_data:
-        digest.update(b"\0users\0" + users_data)
-    dataset_id = "up-" + digest.hexdigest()[:12]
+    dataset_id = _upload_id(data, items_data, users_data)
     files = _upload_files(name, data, (items_name, items_data), (users_name, users_data))
-    datasets = Path(root) / "datasets"
-    folder = datasets / dataset_id
+    folder = Path(root) / "datasets" / dataset_id
     old = json.loads((folder / "meta.json").read_text()) if (folder / "meta.json").is_file() else {}
     chosen = _clean_mapping(mapping if mapping is not None else old.get("mapping") or {})
     users_chosen = _clean_mapping(
@@ -237,17 +231,7 @@ def save_upload(
     )
     if not users_data:
         users_chosen = {}
-    datasets.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=datasets))
-    try:
-        for f in files.values():
-            _write_atomic(staging / f.stored, f.data)
-        _validate_upload(staging, files, chosen, users_chosen)
-        folder.mkdir(parents=True, exist_ok=True)
-        for f in files.values():
-            os.replace(staging / f.stored, folder / f.stored)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+    _stage_and_keep(folder, files, chosen, users_chosen)
     meta = {
         "id": dataset_id,
         "name": str(name),
@@ -263,6 +247,35 @@ def save_upload(
     _write_atomic(folder / "meta.json", json.dumps(meta, indent=2).encode())
     log.info("saved upload %s as dataset %s", name, dataset_id)
     return get_dataset(root, dataset_id)
+
+
+def _upload_id(data: bytes, items_data: bytes | None, users_data: bytes | None) -> str:
+    """The dataset id of an upload: a digest of its files, so the same files give the same."""
+    digest = hashlib.sha256(data)
+    if items_data:
+        digest.update(b"\0items\0" + items_data)
+    if users_data:
+        digest.update(b"\0users\0" + users_data)
+    return "up-" + digest.hexdigest()[:12]
+
+
+def _stage_and_keep(
+    folder: Path, files: Mapping[str, Any], chosen: dict[str, str], users_chosen: dict[str, str]
+) -> None:
+    """Write the files to a staging folder beside ``folder``, load them there as
+    :func:`load_dataset` would, and only then move them into ``folder``; the staging folder
+    goes either way, so a file that cannot be used leaves the workspace as it was."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=folder.parent))
+    try:
+        for f in files.values():
+            _write_atomic(staging / f.stored, f.data)
+        _validate_upload(staging, files, chosen, users_chosen)
+        folder.mkdir(parents=True, exist_ok=True)
+        for f in files.values():
+            os.replace(staging / f.stored, folder / f.stored)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
 
 
 def _clean_mapping(mapping: Mapping[str, str]) -> dict[str, str]:
