@@ -213,25 +213,9 @@ def pareto_figure(
     fig = go.Figure()
     fig.add_trace(_lambda_curve(xs, ys, lam, hover))
     front = pareto_mask(np.column_stack([xs, ys]), maximize=list(maximize))
-    fig.add_trace(
-        go.Scatter(
-            x=xs[front],
-            y=ys[front],
-            mode="markers",
-            name="Pareto front",
-            customdata=lam[front],
-            hovertemplate=hover + "<extra>non-dominated</extra>",
-            marker={"size": 15, "symbol": "circle-open", "color": "black", "line": {"width": 2}},
-        )
-    )
+    fig.add_trace(_front_trace(xs[front], ys[front], lam[front], hover))
     if current_lam is not None and not math.isnan(float(current_lam)):
-        # at the exact λ: interpolated between the two measured λ around it
-        at = float(np.clip(float(current_lam), lam.min(), lam.max()))
-        point = (float(np.interp(at, lam, xs)), float(np.interp(at, lam, ys)), at)
-        marker = {"size": 22, "color": "rgba(255,127,14,0.35)"}
-        fig.add_trace(
-            _marked_point(point, "current λ", hover, {**marker, "line": _ring("#ff7f0e", 3)})
-        )
+        fig.add_trace(_current_point(float(current_lam), lam, xs, ys, hover))
     if selected_lam is not None and not math.isnan(float(selected_lam)):
         row = _nearest_row(table, lam_col, float(selected_lam))
         marker = {"size": 20, "symbol": "star", "color": "gold", "line": _ring("black", 1)}
@@ -247,6 +231,40 @@ def pareto_figure(
         hovermode="closest",
     )
     return fig
+
+
+def _front_trace(xs: np.ndarray, ys: np.ndarray, lam: np.ndarray, hover: str) -> go.Scatter:
+    """The non-dominated points of the λ curve, as rings."""
+    return go.Scatter(
+        x=xs,
+        y=ys,
+        mode="markers",
+        name="Pareto front",
+        customdata=lam,
+        hovertemplate=hover + "<extra>non-dominated</extra>",
+        marker={"size": 15, "symbol": "circle-open", "color": "black", "line": {"width": 2}},
+    )
+
+
+def _current_point(
+    current: float, lam: np.ndarray, xs: np.ndarray, ys: np.ndarray, hover: str
+) -> go.Scatter:
+    """The slider's λ on the curve, at the exact λ: interpolated between the two measured λ
+    around it (clamped to the measured range)."""
+    at = float(np.clip(current, lam.min(), lam.max()))
+    point = (float(np.interp(at, lam, xs)), float(np.interp(at, lam, ys)), at)
+    marker = {"size": 22, "color": "rgba(255,127,14,0.35)"}
+    return _marked_point(point, "current λ", hover, {**marker, "line": _ring("#ff7f0e", 3)})
+
+
+def _current_lam_line(fig: go.Figure, current: float) -> None:
+    """The slider's λ as a dashed vertical line (a layout shape, not a trace)."""
+    fig.add_vline(
+        x=current,
+        line={"dash": "dash", "color": "#ff7f0e", "width": 2},
+        annotation_text=f"current λ = {current:.3g}",
+        annotation_position="top",
+    )
 
 
 def _ring(colour: str, width: float) -> dict[str, Any]:
@@ -430,33 +448,15 @@ def metrics_vs_lambda_figure(
         raise ValueError(f"{what}: column {lam_col!r} is all NaN")
     fig = go.Figure()
     for metric in metrics:
-        part = num[[lam_col, metric]].dropna()
-        part = part.loc[np.isfinite(part[metric])]
-        if part.empty:
+        trace = _metric_trace(num, metric, lam_col, scale)
+        if trace is None:
             logger.warning("%s: metric %r has no finite value; not plotted", what, metric)
-            continue
-        raw = part[metric].to_numpy()
-        shown, suffix = _scaled(raw, scale)
-        label = axis_label(metric)
-        fig.add_trace(
-            go.Scatter(
-                x=part[lam_col].to_numpy(),
-                y=shown,
-                mode="lines+markers",
-                name=label + suffix,
-                customdata=raw,
-                hovertemplate=(f"λ = %{{x:.4g}}<br>{label} = %{{customdata:.4g}}<extra></extra>"),
-            )
-        )
+        else:
+            fig.add_trace(trace)
     if not fig.data:
         raise ValueError(f"{what}: every metric in {metrics} is all NaN")
     if current_lam is not None and not math.isnan(float(current_lam)):
-        fig.add_vline(
-            x=float(current_lam),
-            line={"dash": "dash", "color": "#ff7f0e", "width": 2},
-            annotation_text=f"current λ = {float(current_lam):.3g}",
-            annotation_position="top",
-        )
+        _current_lam_line(fig, float(current_lam))
     fig.update_layout(
         title={"text": title or "Metrics against λ"},
         xaxis_title={"text": "λ (trade-off weight)"},
@@ -466,6 +466,26 @@ def metrics_vs_lambda_figure(
         legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0.0},
     )
     return fig
+
+
+def _metric_trace(num: pd.DataFrame, metric: str, lam_col: str, scale: str) -> go.Scatter | None:
+    """One metric's curve against λ, scaled as ``scale`` says (raw values in the hover
+    text); ``None`` when it has no finite value."""
+    part = num[[lam_col, metric]].dropna()
+    part = part.loc[np.isfinite(part[metric])]
+    if part.empty:
+        return None
+    raw = part[metric].to_numpy()
+    shown, suffix = _scaled(raw, scale)
+    label = axis_label(metric)
+    return go.Scatter(
+        x=part[lam_col].to_numpy(),
+        y=shown,
+        mode="lines+markers",
+        name=label + suffix,
+        customdata=raw,
+        hovertemplate=(f"λ = %{{x:.4g}}<br>{label} = %{{customdata:.4g}}<extra></extra>"),
+    )
 
 
 _SCALE_TITLES = {

@@ -23,8 +23,6 @@ KNOWN_LONG_FUNCTIONS = {
     "data/io.py::load_interactions",
     "data/synthetic.py::synthetic_interactions",
     "data/users.py::load_users",
-    "plots.py::metrics_vs_lambda_figure",
-    "plots.py::pareto_figure",
 }
 
 #: Import cycles present when this test was written (sets of module names), each to be
