@@ -21,7 +21,6 @@ MAX_FUNCTION_LINES = 80
 KNOWN_LONG_FUNCTIONS = {
     "bundle/export.py::export_bundle",
     "data/io.py::load_interactions",
-    "data/synthetic.py::synthetic_interactions",
     "data/users.py::load_users",
 }
 

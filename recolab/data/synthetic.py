@@ -115,36 +115,13 @@ def synthetic_interactions(
     user_ids = np.array([f"u{k}" for k in range(n_users)], dtype=object)
     item_ids = np.array([f"i{k}" for k in range(n_items)], dtype=object)
     seconds = rng.integers(0, _SPAN_S, size=len(uidx))
-    frame = pd.DataFrame(
-        {
-            "user": pd.array(user_ids[uidx], dtype="str"),
-            "item": pd.array(item_ids[iidx], dtype="str"),
-            "user_idx": uidx,
-            "item_idx": iidx,
-        }
+    rating = _ratings(P, Q, scale, uidx, iidx, rng) if explicit else None
+    frame = _frame(user_ids[uidx], item_ids[iidx], uidx, iidx, seconds, rating)
+    source = (
+        f"synthetic(n_users={n_users}, n_items={n_items}, rank={rank}, "
+        f"popularity_skew={popularity_skew}, seed={seed})"
     )
-    if explicit:
-        rating = _ratings(P, Q, scale, uidx, iidx, rng)
-        frame["value"] = rating
-        frame["rating"] = rating
-    else:
-        frame["value"] = 1.0
-    frame["timestamp"] = (_T0 + seconds.astype("timedelta64[s]")).astype("datetime64[ns]")
-    report = DataReport(
-        source=f"synthetic(n_users={n_users}, n_items={n_items}, rank={rank}, "
-        f"popularity_skew={popularity_skew}, seed={seed})",
-        rows_read=len(frame),
-        rows_kept=len(frame),
-        duplicate_policy="none",
-        kind="explicit" if explicit else "implicit",
-        rules=[
-            "generated: latent factors of rank "
-            f"{rank}, item popularity Zipf({popularity_skew}), unique user-item pairs",
-        ],
-        columns={"user": "user", "item": "item"}
-        | ({"rating": "rating"} if explicit else {})
-        | {"timestamp": "timestamp"},
-    )
+    report = _report(source, len(frame), rank, popularity_skew, explicit)
     data = InteractionData(
         users=Vocabulary(user_ids),
         items=Vocabulary(item_ids),
@@ -156,6 +133,53 @@ def synthetic_interactions(
     fill_report_stats(data, report)
     log.debug("synthetic: %d interactions in %d sampling rounds", len(frame), rounds)
     return data
+
+
+def _frame(
+    users: np.ndarray,
+    items: np.ndarray,
+    uidx: np.ndarray,
+    iidx: np.ndarray,
+    seconds: np.ndarray,
+    rating: np.ndarray | None,
+) -> pd.DataFrame:
+    """The interactions table: ids and indices, the value (the rating, or 1) and a
+    timestamp ``seconds`` after the start of 2020."""
+    frame = pd.DataFrame(
+        {
+            "user": pd.array(users, dtype="str"),
+            "item": pd.array(items, dtype="str"),
+            "user_idx": uidx,
+            "item_idx": iidx,
+        }
+    )
+    if rating is not None:
+        frame["value"] = rating
+        frame["rating"] = rating
+    else:
+        frame["value"] = 1.0
+    frame["timestamp"] = (_T0 + seconds.astype("timedelta64[s]")).astype("datetime64[ns]")
+    return frame
+
+
+def _report(
+    source: str, n_rows: int, rank: int, popularity_skew: float, explicit: bool
+) -> DataReport:
+    """The data report of a generated set: every row kept, and how it was generated."""
+    return DataReport(
+        source=source,
+        rows_read=n_rows,
+        rows_kept=n_rows,
+        duplicate_policy="none",
+        kind="explicit" if explicit else "implicit",
+        rules=[
+            "generated: latent factors of rank "
+            f"{rank}, item popularity Zipf({popularity_skew}), unique user-item pairs",
+        ],
+        columns={"user": "user", "item": "item"}
+        | ({"rating": "rating"} if explicit else {})
+        | {"timestamp": "timestamp"},
+    )
 
 
 def _pair_count(
