@@ -303,25 +303,13 @@ def export_bundle(
     Path
         Where the bundle was written.
     """
-    from recolab.models.tradeoff import TradeoffRecommender
-
-    extra = dict(extra_files or {})
-    reserved = sorted(set(extra) & {"config.json", signing.SIGNATURE_MEMBER, *FILES})
-    if reserved or not all(safe_member_name(n) for n in extra):
-        raise BundleError(f"extra bundle files may not replace model files: {reserved}")
+    extra = _checked_extra(extra_files)
     secret = (
         signing.key_from_env()
         if key is None
         else signing.check_key(key.encode("utf-8") if isinstance(key, str) else key)
     )
-    if isinstance(model, TradeoffRecommender):
-        state, specific = _tradeoff_payload(model, lam, alpha)
-    else:
-        state, specific = _weighted_payload(model, lam, alpha, text_model)
-    if k is not None:
-        if isinstance(k, bool) or int(k) != k or not 1 <= int(k) <= MAX_K:
-            raise BundleError(f"k must be a whole number in 1-{MAX_K}, got {k!r}")
-        specific["objectives"]["k"] = int(k)
+    state, specific = _payload(model, lam, alpha, text_model, k)
     tensors, layout = _pack_weights(state)
     files = _model_files(model, tensors)
     config = _config(
@@ -346,6 +334,37 @@ def export_bundle(
     _write(target, members)
     log.info("bundle written to %s (%s)", target, "signed" if secret else "unsigned")
     return target
+
+
+def _checked_extra(extra_files: dict[str, bytes] | None) -> dict[str, bytes]:
+    """The extra members, refused when one would replace a model file or has an unsafe name."""
+    extra = dict(extra_files or {})
+    reserved = sorted(set(extra) & {"config.json", signing.SIGNATURE_MEMBER, *FILES})
+    if reserved or not all(safe_member_name(n) for n in extra):
+        raise BundleError(f"extra bundle files may not replace model files: {reserved}")
+    return extra
+
+
+def _payload(
+    model: Any,
+    lam: float | None,
+    alpha: tuple[float, float, float],
+    text_model: str | None,
+    k: int | None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The model's weights and its type's config entries, with k* (checked) among the
+    objectives when α chose one."""
+    from recolab.models.tradeoff import TradeoffRecommender
+
+    if isinstance(model, TradeoffRecommender):
+        state, specific = _tradeoff_payload(model, lam, alpha)
+    else:
+        state, specific = _weighted_payload(model, lam, alpha, text_model)
+    if k is not None:
+        if isinstance(k, bool) or int(k) != k or not 1 <= int(k) <= MAX_K:
+            raise BundleError(f"k must be a whole number in 1-{MAX_K}, got {k!r}")
+        specific["objectives"]["k"] = int(k)
+    return state, specific
 
 
 def bundle_size(path: str | Path) -> int:
