@@ -265,13 +265,16 @@ def evaluate(
     if eval_users.size == 0:
         raise DataError("evaluate: no user has a test interaction")
     if accuracy_only:
-        return _accuracy_only(model, train, test, test_m, eval_users, lam, protocol, start)
-    metrics, described = _all_metrics(
-        model, train, test, test_m, eval_users, lam, protocol, item_vectors
-    )
+        metrics, described, extra = _accuracy_only(
+            model, train, test, test_m, eval_users, lam, protocol
+        )
+    else:
+        metrics, described = _all_metrics(
+            model, train, test, test_m, eval_users, lam, protocol, item_vectors
+        )
+        errors, extra = _rating_errors(model, train, test)
+        metrics.update(errors)
     described.update(_lam_described(lam))
-    errors, extra = _rating_errors(model, train, test)
-    metrics.update(errors)
     seconds = time.perf_counter() - start
     logger.info("evaluated %s on %d users in %.3fs", type(model).__name__, eval_users.size, seconds)
     return EvalResult(
@@ -376,21 +379,16 @@ def _accuracy_only(
     eval_users: np.ndarray,
     lam: float | Mapping[str, float] | None,
     protocol: Protocol,
-    start: float,
-) -> EvalResult:
-    """:func:`evaluate` with ``accuracy_only``: the same users, lists and accuracy metrics."""
+) -> tuple[dict[str, float], dict[str, Any], dict[str, Any]]:
+    """:func:`evaluate` with ``accuracy_only``: the same users, lists and accuracy metrics,
+    the protocol (without λ) and no extra counts."""
     topk, _ = model.recommend(
         eval_users, max(protocol.ks), lam=lam, exclude_seen=protocol.exclude_seen
     )
     metrics = ranking_metrics(topk, test_m[eval_users], protocol.ks)
     described = protocol.describe(train, test)
     described["metrics"] = "accuracy only (coverage, novelty, diversity, revenue left out)"
-    described.update(_lam_described(lam))
-    seconds = time.perf_counter() - start
-    logger.info("evaluated %s on %d users in %.3fs", type(model).__name__, eval_users.size, seconds)
-    return EvalResult(
-        metrics=metrics, protocol=described, n_users=int(eval_users.size), seconds=seconds
-    )
+    return metrics, described, {}
 
 
 REVENUE_RULE = (
