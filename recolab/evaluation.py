@@ -264,13 +264,17 @@ def evaluate(
     eval_users = np.flatnonzero(test_m.getnnz(axis=1) > 0)
     if eval_users.size == 0:
         raise DataError("evaluate: no user has a test interaction")
+    topk, _ = model.recommend(
+        eval_users, max(protocol.ks), lam=lam, exclude_seen=protocol.exclude_seen
+    )
     if accuracy_only:
-        metrics, described, extra = _accuracy_only(
-            model, train, test, test_m, eval_users, lam, protocol
-        )
+        metrics = ranking_metrics(topk, test_m[eval_users], protocol.ks)
+        described = protocol.describe(train, test)
+        described["metrics"] = "accuracy only (coverage, novelty, diversity, revenue left out)"
+        extra: dict[str, Any] = {}
     else:
         metrics, described = _all_metrics(
-            model, train, test, test_m, eval_users, lam, protocol, item_vectors
+            topk, train, test, test_m, eval_users, protocol, item_vectors
         )
         errors, extra = _rating_errors(model, train, test)
         metrics.update(errors)
@@ -287,26 +291,22 @@ def evaluate(
 
 
 def _all_metrics(
-    model: Recommender,
+    topk: np.ndarray,
     train: InteractionData,
     test: InteractionData,
     test_m: Any,
     eval_users: np.ndarray,
-    lam: float | Mapping[str, float] | None,
     protocol: Protocol,
     item_vectors: np.ndarray | None,
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    """:func:`evaluate`'s ranking, beyond-accuracy, revenue and recency metrics, and the
-    protocol they were measured under (without λ)."""
+    """:func:`evaluate`'s ranking, beyond-accuracy, revenue and recency metrics of the lists
+    ``topk`` of ``eval_users``, and the protocol they were measured under (without λ)."""
     train_m = train.matrix(binary=True)
     item_users = np.asarray(train_m.getnnz(axis=0), dtype=np.float64)
     n_train_users = int((train_m.getnnz(axis=1) > 0).sum())
     if item_vectors is None:
         genres = genre_vectors(train.item_meta, train.items)
         item_vectors = genres if genres.shape[1] > 0 else None
-    topk, _ = model.recommend(
-        eval_users, max(protocol.ks), lam=lam, exclude_seen=protocol.exclude_seen
-    )
     metrics = ranking_metrics(
         topk,
         test_m[eval_users],
@@ -369,26 +369,6 @@ def _lam_described(lam: float | Mapping[str, float] | None) -> dict[str, Any]:
     if isinstance(lam, Mapping):
         return {"lam": {str(k): float(v) for k, v in lam.items()}}
     return {} if lam is None else {"lam": float(lam)}
-
-
-def _accuracy_only(
-    model: Recommender,
-    train: InteractionData,
-    test: InteractionData,
-    test_m: Any,
-    eval_users: np.ndarray,
-    lam: float | Mapping[str, float] | None,
-    protocol: Protocol,
-) -> tuple[dict[str, float], dict[str, Any], dict[str, Any]]:
-    """:func:`evaluate` with ``accuracy_only``: the same users, lists and accuracy metrics,
-    the protocol (without λ) and no extra counts."""
-    topk, _ = model.recommend(
-        eval_users, max(protocol.ks), lam=lam, exclude_seen=protocol.exclude_seen
-    )
-    metrics = ranking_metrics(topk, test_m[eval_users], protocol.ks)
-    described = protocol.describe(train, test)
-    described["metrics"] = "accuracy only (coverage, novelty, diversity, revenue left out)"
-    return metrics, described, {}
 
 
 REVENUE_RULE = (
