@@ -55,7 +55,12 @@ from recolab.models.base import Recommender  # noqa: E402
 from recolab.models.ease import EASERecommender  # noqa: E402
 from recolab.pareto import hypervolume  # noqa: E402
 from recolab.rerank import ReRankedRecommender, make_reranker  # noqa: E402
-from recolab.tuning import fit_tuned, tune_score, validation_split  # noqa: E402
+from recolab.tuning import (  # noqa: E402
+    fit_tuned,
+    is_forward_split,
+    tune_score,
+    validation_split,
+)
 from recolab.tuning.fronts import (  # noqa: E402
     MechanismFront,
     available_mechanisms,
@@ -269,13 +274,19 @@ def run_case(dataset: str, seed: int) -> dict[str, Any]:
         case.train.n_interactions,
         case.test.n_interactions,
     )
+    forward = is_forward_split(case.train, case.test)  # as `recolab train` decides it
     with MemoryMeter() as mem:
         start = time.perf_counter()
         tuned = fit_tuned(
-            case.train, vectors=case.vectors, categories=case.categories, seed=seed, device="cpu"
+            case.train,
+            vectors=case.vectors,
+            categories=case.categories,
+            seed=seed,
+            device="cpu",
+            forward=forward,
         )
         pipeline_s = time.perf_counter() - start
-    split = validation_split(case.train, seed=seed)
+    split = validation_split(case.train, seed=seed, forward=forward)
     fit, valid = split.fit, split.valid
     ours0 = eval_metrics(tuned.base, case, (case.train, case.test))
     mech = tuned.mechanism

@@ -395,6 +395,7 @@ def train_tuned_and_export(
     (``model.zip`` → ``model.study.sqlite``) unless ``study_path`` says otherwise."""
     from recolab.data.shilling import defend
     from recolab.distributed.runtime import is_main, rank
+    from recolab.tuning.validation import is_forward_split
 
     start = time.perf_counter()
     stage = on_stage or _no_stage
@@ -405,8 +406,15 @@ def train_tuned_and_export(
     features = item_features(train, config.use_text, config.device, stage)
     study = Path(study_path) if study_path else Path(out).with_suffix(".study.sqlite")
     stage("tune", 0, config.tune_trials, budget_s=config.tune_seconds)
+    forward = is_forward_split(train, test)
     tuned = _fit_default(
-        train, features, config, valid, study, _tuning_events(on_progress, stage), should_stop
+        train,
+        features,
+        config,
+        (valid, forward),
+        study,
+        _tuning_events(on_progress, stage),
+        should_stop,
     )
 
     if not is_main():  # another rank of a distributed run: its share is done, rank 0 writes
@@ -485,23 +493,27 @@ def _fit_default(
     train: InteractionData,
     features: Features,
     config: TrainConfig,
-    valid: InteractionData | None,
+    validation: tuple[InteractionData | None, bool],
     study: Path,
     events: tuple[Callable[[dict[str, Any]], None], Callable[[int, int, str], None]],
     should_stop: StopCallback | None,
 ) -> Any:
     """:func:`recolab.tuning.fit_tuned` with the job's options, item vectors and genres,
-    reporting trials and fronts through ``events`` (see :func:`_tuning_events`)."""
+    reporting trials and fronts through ``events`` (see :func:`_tuning_events`);
+    ``validation`` is the given validation set (or None) and whether test lies after
+    training in time."""
     from recolab.features.tabular import genre_vectors
     from recolab.tuning import TuneBudget, fit_tuned
 
     genres = genre_vectors(train.item_meta, train.items)
     on_trial, on_front = events
+    valid, forward = validation
     return fit_tuned(
         train,
         vectors=features.diversity,
         categories=genres if genres.shape[1] > 0 else None,
         valid=valid,
+        forward=forward,
         budget=TuneBudget(config.tune_trials, config.tune_seconds),
         seed=config.seed,
         storage=study,

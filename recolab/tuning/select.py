@@ -292,6 +292,7 @@ def fit_tuned(
     vectors: np.ndarray | None = None,
     categories: np.ndarray | None = None,
     valid: InteractionData | None = None,
+    forward: bool = False,
     budget: TuneBudget | None = None,
     seed: int = 0,
     storage: str | Path | None = None,
@@ -307,6 +308,10 @@ def fit_tuned(
     ----------
     train:
         The training data. Validation is carved out of it unless ``valid`` is given.
+    forward:
+        The test set lies after ``train`` in time
+        (:func:`~recolab.tuning.validation.is_forward_split`): validation is then a global
+        time cut of ``train`` rather than each user's latest interactions.
     vectors, categories:
         Item vectors for MMR diversity (text embeddings) and non-negative category vectors
         for calibration (genres); each mechanism is skipped without its input.
@@ -326,7 +331,7 @@ def fit_tuned(
             train,
             vectors,
             categories,
-            valid,
+            validation_split(train, seed=seed, valid=valid, forward=forward),
             budget,
             seed,
             storage,
@@ -342,7 +347,7 @@ def _fit_tuned(
     train: InteractionData,
     vectors: np.ndarray | None,
     categories: np.ndarray | None,
-    valid: InteractionData | None,
+    split: ValidationSplit,
     budget: TuneBudget | None,
     seed: int,
     storage: str | Path | None,
@@ -354,7 +359,6 @@ def _fit_tuned(
 ) -> TunedModel:
     """The body of :func:`fit_tuned`."""
     start = time.perf_counter()
-    split = validation_split(train, seed=seed, valid=valid)
     full_x = train.matrix(binary=True)
     tuning = tune_linear(
         split,

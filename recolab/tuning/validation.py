@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
+import numpy as np
+
 from recolab.data.interactions import InteractionData
-from recolab.data.splits import per_user_latest, random_holdout
+from recolab.data.splits import per_user_latest, random_holdout, temporal_split
 from recolab.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -24,7 +26,8 @@ class ValidationSplit:
     fit, valid:
         The two halves, sharing the training data's vocabularies.
     method:
-        ``"per-user random"``, ``"per-user latest by time"`` or ``"given"``.
+        ``"per-user random"``, ``"per-user latest by time"``, ``"global time cut"`` or
+        ``"given"``.
     description:
         One line for reports and model cards.
     """
@@ -43,16 +46,46 @@ def is_timed_log(data: InteractionData) -> bool:
     return timed and data.kind == "implicit"
 
 
+def _timestamps(data: InteractionData) -> np.ndarray | None:
+    frame = data.frame
+    if "timestamp" not in frame.columns or len(frame) == 0:
+        return None
+    ts = frame["timestamp"].to_numpy(dtype="datetime64[ns]")
+    return None if np.isnat(ts).any() else ts
+
+
+def is_forward_split(train: InteractionData, test: InteractionData | None) -> bool:
+    """Whether ``test`` lies after ``train`` in time: both carry a timestamp on every
+    interaction and every test interaction is later than every training one, as in a
+    global temporal split (:func:`~recolab.data.splits.temporal_split`).
+
+    Validation should then look forward in time too (:func:`validation_split`'s
+    ``forward``). On the Online Retail log's temporal split, each user's latest purchases
+    as validation read a popularity penalty as free (ndcg@10 × 1.00 at λ = 0.22 and 1),
+    while test lost 5 % and 9 %; a global time cut of training read 0.92 and 0.89.
+    """
+    if test is None:
+        return False
+    train_ts, test_ts = _timestamps(train), _timestamps(test)
+    if train_ts is None or test_ts is None:
+        return False
+    return bool(test_ts.min() > train_ts.max())
+
+
 def validation_split(
     train: InteractionData,
     *,
     fraction: float = VALID_FRACTION,
     seed: int = 0,
     valid: InteractionData | None = None,
+    forward: bool = False,
 ) -> ValidationSplit:
     """Carve validation out of ``train``.
 
     - ``valid`` given: it is the validation set and ``train`` is fitted on whole.
+    - ``forward`` (the test set lies after training in time, :func:`is_forward_split`): a
+      global time cut of ``train``, its last ``fraction`` of interactions in time
+      (:func:`~recolab.data.splits.temporal_split`), so validation asks what test asks.
     - ``train`` is a timed behaviour log (:func:`is_timed_log`): each user's latest
       ``fraction`` of interactions (:func:`~recolab.data.splits.per_user_latest`), since a
       log asks for the next purchases.
@@ -65,6 +98,11 @@ def validation_split(
     """
     if valid is not None:
         split = ValidationSplit(train, valid, "given", f"given validation set ({valid.name})")
+    elif forward:
+        fit, held = temporal_split(train, fraction)
+        cut = held.frame["timestamp"].min()
+        text = f"the last {fraction:.0%} of training interactions in time (from {cut})"
+        split = ValidationSplit(fit, held, "global time cut", text)
     elif is_timed_log(train):
         fit, held = per_user_latest(train, fraction)
         text = f"each user's latest {fraction:.0%} of training interactions by time"

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from recolab.bundle.loader import load as load_bundle
 from recolab.cli import main
 from recolab.data.interactions import InteractionData, build_interactions
 from recolab.data.splits import leave_last_basket, temporal_split
@@ -18,7 +19,7 @@ from recolab.evaluation import Protocol, evaluate
 from recolab.metrics import recent_share
 from recolab.models.popularity import PopularityRecommender
 from recolab.pipeline import load_split
-from recolab.tuning.validation import validation_split
+from recolab.tuning.validation import is_forward_split, validation_split
 
 ML = Path(__file__).resolve().parents[2] / ".." / "shared" / "datasets" / "ml-100k"
 
@@ -211,9 +212,33 @@ def test_validation_comes_before_test_in_time(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
     data = random_log(rng, 400)
     train, test = temporal_split(data, 0.2)
-    split = validation_split(train)
-    assert split.method == "per-user latest by time"
-    assert split.valid.frame["timestamp"].max() < test.frame["timestamp"].min()
+    for forward in (False, True):
+        split = validation_split(train, forward=forward)
+        assert split.valid.frame["timestamp"].max() < test.frame["timestamp"].min()
+    assert split.method == "global time cut"
+
+
+def test_train_on_a_log_validates_forward_in_time(tmp_path: Path) -> None:
+    """`recolab train --split temporal` (the dashboard's default for a timed log) tests on
+    the last weeks, so the model is chosen on a global time cut of training: validation
+    asks what test asks."""
+    rng = np.random.default_rng(0)
+    n = 1500
+    frame = pd.DataFrame(
+        {
+            "user": rng.integers(0, 60, n),
+            "item": rng.zipf(1.3, n) % 40,
+            "timestamp": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 60, n), "D"),
+        }
+    )
+    frame.to_csv(tmp_path / "log.csv", index=False)
+    train, test = load_split(tmp_path / "log.csv")
+    assert is_forward_split(train, test)
+    out = tmp_path / "m.zip"
+    args = ["train", "--train", str(tmp_path / "log.csv"), "--out", str(out), "--no-text"]
+    assert main([*args, "--split", "temporal", "--trials", "2"]) == 0
+    validation = load_bundle(out).config["selection"]["validation"]
+    assert validation.startswith("the last 20% of training interactions in time")
 
 
 def test_cli_evaluate_split_and_repeat(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

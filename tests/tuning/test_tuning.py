@@ -11,9 +11,17 @@ import pytest
 
 from recolab.data import build_interactions
 from recolab.data.interactions import InteractionData
+from recolab.data.splits import random_holdout, temporal_split
 from recolab.errors import DataError
 from recolab.models.linear import LinearParams
-from recolab.tuning import TuneBudget, TuneResult, tune_linear, tune_score, validation_split
+from recolab.tuning import (
+    TuneBudget,
+    TuneResult,
+    is_forward_split,
+    tune_linear,
+    tune_score,
+    validation_split,
+)
 from recolab.tuning.fronts import most_accurate_lam
 from recolab.tuning.select import candidate_bases, near_best_trials
 from recolab.tuning.study import EASE_TRIAL, START_TRIALS, mean_gram_diagonal
@@ -43,6 +51,34 @@ def test_validation_of_a_timed_log_is_each_users_latest() -> None:
     valid_t = split.valid.frame.groupby("user")["timestamp"].min()
     assert (valid_t > fit_t.reindex(valid_t.index)).all()
     assert split.fit.n_interactions + split.valid.n_interactions == data.n_interactions
+
+
+def test_a_test_set_after_training_is_told_apart() -> None:
+    data = synthetic(timed=True)
+    train, test = temporal_split(data, 0.2)
+    assert is_forward_split(train, test)
+    assert not is_forward_split(*random_holdout(data, 0.2, seed=0))
+    assert not is_forward_split(train, None)
+    assert not is_forward_split(synthetic(timed=False), synthetic(timed=False))
+    # one test interaction at the training's last moment: not after it
+    tied = test.with_frame(pd.concat([test.frame, train.frame.tail(1)]))
+    assert not is_forward_split(train, tied)
+
+
+def test_forward_validation_is_a_global_time_cut_of_train() -> None:
+    data = synthetic(timed=True)
+    split = validation_split(data, forward=True)
+    assert split.method == "global time cut"
+    # every validation interaction is at or after the cut, every fit one before it
+    assert split.fit.frame["timestamp"].max() < split.valid.frame["timestamp"].min()
+    assert split.fit.n_interactions + split.valid.n_interactions == data.n_interactions
+    share = split.valid.n_interactions / data.n_interactions
+    assert 0.2 <= share < 0.35  # 8 days per user: the last 2 days, ties at the cut included
+    # the same data without `forward` is validated per user
+    assert validation_split(data).method == "per-user latest by time"
+    # forward needs time: data without timestamps are refused by name
+    with pytest.raises(DataError, match="timestamp"):
+        validation_split(synthetic(timed=False), forward=True)
 
 
 def test_validation_of_untimed_or_rated_data_is_random() -> None:
