@@ -460,7 +460,55 @@ def load_interactions(
     """
     name = str(path)
     _check_options(kind, duplicate_policy)
-    raw = read_table(path)
+    out, roles, report = _read_clean(name, mapping, kind, rating_range)
+    titles, varied = (
+        titles_from_log(out["item"], out.pop("title")) if "title" in roles else (None, 0)
+    )
+    if "price" in out.columns:
+        out = add_item_prices(out, report.prices)
+    out = _merge_rows(out, report, duplicate_policy, merge)
+    meta, listed = _item_meta(items, titles, report)
+    data = _build(out, kind=report.kind, item_meta=meta, report=report, name=Path(name).name)
+    if titles is not None:
+        _note_titles(data, report, roles["title"], varied)
+    if listed is not None:  # a catalogue file was given (titles alone are not one)
+        _note_catalogue(data, report, items, listed)
+    _finish_report(data, report)
+    return data
+
+
+def _item_meta(
+    items: str | Path | None, titles: pd.Series | None, report: DataReport
+) -> tuple[pd.DataFrame | None, pd.Index | None]:
+    """The item catalogue file (its counts on ``report.catalogue``) with the log's titles,
+    and the ids the file itself lists (``None`` without a file)."""
+    meta, listed = None, None
+    if items is not None:
+        meta, report.catalogue = read_items(items)
+        listed = meta.index
+    if titles is not None:
+        meta = with_log_titles(meta, titles)
+    return meta, listed
+
+
+def _finish_report(data: InteractionData, report: DataReport) -> None:
+    """The report's statistics, prices and suspicious profiles; every row accounted for."""
+    fill_report_stats(data, report)
+    report.prices.update(price_report(data))
+    report.shilling = detect_shilling(data).summary(data)
+    report.check_balance()
+    log.info("%s: kept %d of %d rows", report.source, report.rows_kept, report.rows_read)
+
+
+def _read_clean(
+    name: str,
+    mapping: Mapping[str, str] | None,
+    kind: str | None,
+    rating_range: tuple[float, float] | None,
+) -> tuple[pd.DataFrame, dict[str, str], DataReport]:
+    """Read the table, assign column roles, settle the kind and clean every row (drops
+    counted on the report); the cleaned rows carry ``value``."""
+    raw = read_table(name)
     roles = _assign_roles(raw, mapping, name)
     n = len(raw.frame)
     report = DataReport(source=name, rows_read=n)
@@ -481,39 +529,37 @@ def load_interactions(
         raise DataError(
             f"no usable rows after cleaning: all {n} rows were dropped ({reasons})", file=name
         )
-    titles, varied = (
-        titles_from_log(out["item"], out.pop("title")) if "title" in roles else (None, 0)
-    )
     _value_column(out, kind, report)
-    if "price" in out.columns:
-        out = add_item_prices(out, report.prices)
-    policy = duplicate_policy or ("last" if kind == "explicit" else "sum")
+    return out, roles, report
+
+
+def _merge_rows(
+    out: pd.DataFrame, report: DataReport, duplicate_policy: str | None, merge: bool
+) -> pd.DataFrame:
+    """Merge the rows of each (user, item) pair by the policy (unless ``merge`` is off),
+    stating the policy and the count on the report."""
+    policy = duplicate_policy or ("last" if report.kind == "explicit" else "sum")
     report.duplicate_policy = policy
-    out, merged = _merge_duplicates(out, policy, kind) if merge else (out.reset_index(drop=True), 0)
+    out, merged = _merge_duplicates(out, policy, report.kind) if merge else (out, 0)
+    if not merge:
+        out = out.reset_index(drop=True)
     report.duplicates_merged = merged
     if merged:
         report.rules.append(_merge_rule(out, policy))
     report.rows_kept = len(out)
-    item_meta = None
-    if items is not None:
-        item_meta, report.catalogue = read_items(items)
-    if titles is not None:
-        item_meta = with_log_titles(item_meta, titles)
-    data = _build(out, kind=kind, item_meta=item_meta, report=report, name=Path(name).name)
-    if titles is not None:
-        _note_titles(data, report, roles["title"], varied)
-    if item_meta is not None:
-        missing = int((~data.frame["item"].drop_duplicates().isin(item_meta.index)).sum())
-        report.notes.append(
-            f"item catalogue {items}: {len(item_meta)} items; "
-            f"{missing} interacted items have no catalogue entry"
-        )
-    fill_report_stats(data, report)
-    report.prices.update(price_report(data))
-    report.shilling = detect_shilling(data).summary(data)
-    report.check_balance()
-    log.info("%s: kept %d of %d rows", name, report.rows_kept, report.rows_read)
-    return data
+    return out
+
+
+def _note_catalogue(
+    data: InteractionData, report: DataReport, items: str | Path | None, listed: pd.Index
+) -> None:
+    """Note the given item catalogue on the report: its size and the interacted items it
+    lacks (whatever titles the log itself gives them)."""
+    missing = int((~data.frame["item"].drop_duplicates().isin(listed)).sum())
+    report.notes.append(
+        f"item catalogue {items}: {len(listed)} items; "
+        f"{missing} interacted items have no catalogue entry"
+    )
 
 
 def _note_titles(data: InteractionData, report: DataReport, column: str, varied: int) -> None:

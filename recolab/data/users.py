@@ -91,6 +91,74 @@ def detect_user_id_column(path: str | Path) -> tuple[list[str], str | None]:
     return columns, detect_columns(columns, USER_ROLE_ALIASES).get("user")
 
 
+def _user_columns(
+    path: Path, raw: RawTable, mapping: Mapping[str, str] | None
+) -> tuple[str, dict[str, str], dict[str, bool | None]]:
+    """The user id column, and each attribute column's name and kind (numeric: True,
+    text: False, detect: None), from ML-100K's ``u.user`` layout, the mapping or the
+    header."""
+    name = str(path)
+    columns = list(raw.frame.columns)
+    if not mapping and _is_ml100k_users(path, raw):
+        attrs = columns[1:]
+        names = {c: attr for c, (attr, _) in zip(attrs, ML100K_USER_COLUMNS, strict=True)}
+        kinds = {c: num for c, (_, num) in zip(attrs, ML100K_USER_COLUMNS, strict=True)}
+        return "col1", names, kinds
+    roles = mapped_roles(mapping, columns, USER_ROLE_ALIASES, name)
+    if "user" not in roles and not raw.header:
+        raise DataError(
+            f"no header row and {len(columns)} columns: cannot tell which column is the "
+            "user id; add a header (e.g. userId,age,…) or pass a mapping user=col1",
+            file=name,
+        )
+    if raw.header:
+        roles.update(detect_columns(columns, USER_ROLE_ALIASES, taken=roles))
+    if "user" not in roles:
+        raise DataError(
+            f"no user id column found; columns found: {list_columns(columns)}. Name it "
+            f"(e.g. {ROLE_ALIASES['user'][0]}) or pass a mapping user=COLUMN",
+            file=name,
+        )
+    id_col = roles["user"]
+    attrs = [c for c in columns if c != id_col]
+    if not attrs:
+        raise DataError(
+            f"the file has a user id column ({id_col}) but no attribute columns", file=name
+        )
+    return id_col, {c: c for c in attrs}, dict.fromkeys(attrs)
+
+
+def _user_ids(column: pd.Series, rows: np.ndarray, name: str) -> pd.Series:
+    """The cleaned user ids of ``column`` (file rows ``rows``); an empty id or a repeated
+    one is an error naming its row."""
+    cleaned = clean_ids(column)
+    for rule in cleaned.rules("user"):
+        log.info("%s: %s", name, rule)
+    ids = cleaned.ids
+    missing = ids.isna().to_numpy()
+    if missing.any():
+        first = int(np.flatnonzero(missing)[0])
+        what = (
+            "user id is an NA marker (NA, null, …) in a numeric column"
+            if cleaned.na_marker[first]
+            else "empty user id"
+        )
+        raise DataError(what, file=name, row=int(rows[first]), column=str(column.name))
+    repeat = ids.duplicated(keep="first").to_numpy()
+    if repeat.any():
+        pos = int(np.flatnonzero(repeat)[0])
+        uid = str(ids.iloc[pos])
+        first = int(rows[np.flatnonzero((ids == uid).to_numpy())[0]])
+        raise DataError(
+            f"user id {uid!r} appears again (first on row {first}); each user must have "
+            "exactly one row",
+            file=name,
+            row=int(rows[pos]),
+            column=str(column.name),
+        )
+    return ids
+
+
 def load_users(path: str | Path, mapping: Mapping[str, str] | None = None) -> pd.DataFrame:
     """Load a table of user attributes, indexed by user id (str).
 
@@ -128,74 +196,16 @@ def load_users(path: str | Path, mapping: Mapping[str, str] | None = None) -> pd
     path = Path(path)
     name = str(path)
     raw = read_table(path)
+    id_col, names, kinds = _user_columns(path, raw, mapping)
     df = raw.frame
-    columns = list(df.columns)
-    kinds: dict[str, bool | None]
-    names: dict[str, str]
-    if not mapping and _is_ml100k_users(path, raw):
-        id_col = "col1"
-        attrs = columns[1:]
-        names = {c: attr for c, (attr, _) in zip(attrs, ML100K_USER_COLUMNS, strict=True)}
-        kinds = {c: num for c, (_, num) in zip(attrs, ML100K_USER_COLUMNS, strict=True)}
-    else:
-        roles = mapped_roles(mapping, columns, USER_ROLE_ALIASES, name)
-        if "user" not in roles and not raw.header:
-            raise DataError(
-                f"no header row and {len(columns)} columns: cannot tell which column is the "
-                "user id; add a header (e.g. userId,age,…) or pass a mapping user=col1",
-                file=name,
-            )
-        if raw.header:
-            roles.update(detect_columns(columns, USER_ROLE_ALIASES, taken=roles))
-        if "user" not in roles:
-            raise DataError(
-                f"no user id column found; columns found: {list_columns(columns)}. Name it "
-                f"(e.g. {ROLE_ALIASES['user'][0]}) or pass a mapping user=COLUMN",
-                file=name,
-            )
-        id_col = roles["user"]
-        attrs = [c for c in columns if c != id_col]
-        names = {c: c for c in attrs}
-        kinds = dict.fromkeys(attrs)
-    if not attrs:
-        raise DataError(
-            f"the file has a user id column ({id_col}) but no attribute columns",
-            file=name,
-        )
-
     blank = df.isna().all(axis=1).to_numpy()
     if blank.any():
         log.info("%s: %d empty lines skipped", name, int(blank.sum()))
     rows = np.arange(1, len(df) + 1, dtype=np.int64)[~blank]
     df = df[~blank]
-    cleaned = clean_ids(df[id_col])
-    for rule in cleaned.rules("user"):
-        log.info("%s: %s", name, rule)
-    ids = cleaned.ids
-    missing = ids.isna().to_numpy()
-    if missing.any():
-        first = int(np.flatnonzero(missing)[0])
-        what = (
-            "user id is an NA marker (NA, null, …) in a numeric column"
-            if cleaned.na_marker[first]
-            else "empty user id"
-        )
-        raise DataError(what, file=name, row=int(rows[first]), column=id_col)
-    repeat = ids.duplicated(keep="first").to_numpy()
-    if repeat.any():
-        pos = int(np.flatnonzero(repeat)[0])
-        uid = str(ids.iloc[pos])
-        first = int(rows[np.flatnonzero((ids == uid).to_numpy())[0]])
-        raise DataError(
-            f"user id {uid!r} appears again (first on row {first}); each user must have "
-            "exactly one row",
-            file=name,
-            row=int(rows[pos]),
-            column=id_col,
-        )
-
+    ids = _user_ids(df[id_col], rows, name)
     out = pd.DataFrame(
-        {names[c]: _attribute(df[c], kinds[c]).to_numpy() for c in attrs},
+        {names[c]: _attribute(df[c], kinds[c]).to_numpy() for c in names},
         index=pd.Index(ids.astype("str"), name="user"),
     )
     log.info("%s: read %d users with %d attribute columns", name, len(out), out.shape[1])

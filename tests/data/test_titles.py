@@ -55,6 +55,8 @@ def test_most_frequent_non_empty_description_is_the_title(tmp_path: Path) -> Non
     assert "items with a title: 2 of 3; without one (shown by id): 1" in lines
     assert "(2 items had more than one)" in lines
     assert data.report.columns["title"] == "Description"
+    # titles from the log are not a catalogue file: no "item catalogue None" note
+    assert not any("catalogue" in note for note in data.report.notes)
     data.report.check_balance()
     assert data.n_interactions == 7  # the title column changes no count
 
@@ -85,6 +87,9 @@ def test_catalogue_titles_win_and_the_log_fills_the_rest(tmp_path: Path) -> None
     data = load_interactions(path, items=items)
     titles = _titles(data)
     assert titles == {"10A": "catalogue a", "20B": "log b", "30C": "log c", "Z9": "catalogue z"}
+    # the catalogue file's note counts the log's items it lacks (30C)
+    note = next(n for n in data.report.notes if n.startswith("item catalogue"))
+    assert note.endswith("1 interacted items have no catalogue entry")
 
 
 def test_item_titles_falls_back_per_item(tmp_path: Path) -> None:
