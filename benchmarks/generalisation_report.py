@@ -160,7 +160,9 @@ def section(runs: list[dict[str, Any]], commit: str) -> str:
 
 `python benchmarks/generalisation.py` then `python benchmarks/generalisation_report.py`, on
 commit {commit}. One thread for every library. For each data set and seed: train/test split,
-then validation carved out of train by the same rule `recolab train` uses; **every choice
+then validation carved out of train by the same rule `recolab train` uses (a global time cut
+of train, its last 20 % of interactions, where test lies after train in time: retail-temporal;
+else per-user random, or each user's latest 20 % for a timed log); **every choice
 (recolab's study, its trade-off mechanism, λ range and candidate count; each peer's grid
 and each peer's re-ranker range) is made on validation**, then test is read once.
 
