@@ -103,6 +103,41 @@ def load_split(
     return random_holdout(data, test_fraction=test_fraction, seed=seed)
 
 
+def repeat_rows(
+    train: InteractionData,
+    path: str | Path,
+    *,
+    test: str | Path | None = None,
+    items: str | Path | None = None,
+    mapping: dict[str, str] | None = None,
+    split: str | None = "auto",
+    test_fraction: float = 0.2,
+) -> InteractionData | None:
+    """The unmerged rows ``train`` was merged from, on its vocabularies, for repeat
+    purchases (:func:`recolab.tuning.fit_tuned`'s ``repeat_rows``): the rows of the training
+    file ``path``, before the time cut when :func:`load_split` cut test off it by ``split``
+    (``None``: no test was cut, the whole file is training). ``None`` when the file has no
+    timestamps, or ``split`` held out random pairs (a repeat purchase cannot be told from
+    the first one there). The file is read a second time."""
+    from recolab.data.io import load_interactions
+    from recolab.data.splits import time_split
+    from recolab.tuning.validation import is_timed_log
+
+    rows = load_interactions(path, mapping, items=items, merge=False)
+    if "timestamp" not in rows.frame.columns:
+        return None
+    if test is None and split is not None:
+        if split == "random" or (split == "auto" and not is_timed_log(rows)):
+            return None  # a random holdout of the merged pairs
+        rows = time_split(rows, "temporal" if split == "auto" else split, test_fraction)[0]
+    frame = rows.frame.copy()
+    frame["user_idx"] = train.users.index(frame["user"]).astype(np.int64)
+    frame["item_idx"] = train.items.index(frame["item"]).astype(np.int64)
+    if (frame[["user_idx", "item_idx"]] < 0).any().any():  # pragma: no cover - same file
+        raise ValueError(f"{path}: rows name users or items the training data lacks")
+    return train.with_frame(frame, name=f"{train.name} (unmerged rows)")
+
+
 def split_from_spec(spec: dict[str, Any], seed: int) -> tuple[InteractionData, InteractionData]:
     """The (train, test) split a job spec describes (``sample``, or ``train`` with optional
     ``test``, ``items``, ``users`` (attributes; ``users_mapping`` names their id column) and
@@ -259,10 +294,12 @@ def train_and_export(
     note: Callable[[str], None] | None = None,
     prune_to: float = 0.0,
     on_stage: StageCallback | None = None,
+    rows: InteractionData | None = None,
 ) -> dict[str, Any]:
     """Train the model ``config.model`` names, evaluate it over its λ range beside the
     references (on ``test``; skipped when ``None``), and write the bundle to ``out``
-    (``.zip`` or folder). ``"auto"`` goes through :func:`train_tuned_and_export`.
+    (``.zip`` or folder). ``"auto"`` goes through :func:`train_tuned_and_export` (``rows``:
+    the unmerged training rows, :func:`repeat_rows`, used with ``config.repeat``).
     ``on_stage(stage, done, total, **fields)`` hears the stages (:mod:`recolab.jobs.progress`).
 
     Returns a JSON-ready summary: bundle path, device, seconds, metrics at λ = 0, the front
@@ -280,6 +317,7 @@ def train_and_export(
             should_stop=should_stop,
             say=say,
             on_stage=on_stage,
+            rows=rows,
         )
     stage = on_stage or _no_stage
     features = item_features(train, config.use_text, config.device, stage)
@@ -388,16 +426,25 @@ def train_tuned_and_export(
     say: Callable[[str], None] = log.info,
     study_path: str | Path | None = None,
     on_stage: StageCallback | None = None,
+    rows: InteractionData | None = None,
+    forward: bool | None = None,
 ) -> dict[str, Any]:
     """recolab's default: choose the base and the trade-off mechanism on validation
     (:func:`recolab.tuning.fit_tuned`, carved out of ``train`` unless ``valid`` is given),
     then report on ``test`` once and export. The Optuna study is stored beside the bundle
-    (``model.zip`` → ``model.study.sqlite``) unless ``study_path`` says otherwise."""
+    (``model.zip`` → ``model.study.sqlite``) unless ``study_path`` says otherwise. With
+    ``config.repeat`` and ``rows`` (the unmerged training rows, :func:`repeat_rows`) the
+    base also learns how much a user's own items weigh, on a validation split that keeps
+    repeat purchases. ``forward``: whether ``test`` lies after ``train`` in time, so that
+    validation looks forward too (:func:`recolab.tuning.validation.is_forward_split`);
+    ``None`` reads it off the two sets' timestamps first, the split's shape and nothing
+    else of the test set."""
     from recolab.data.shilling import defend
     from recolab.distributed.runtime import is_main, rank
     from recolab.tuning.validation import is_forward_split
 
     start = time.perf_counter()
+    forward = is_forward_split(train, test) if forward is None else forward
     stage = on_stage or _no_stage
     histories = train  # what the served model and the test report see: every profile
     train, defence = defend(train, config.defend, seed=config.seed)
@@ -406,12 +453,12 @@ def train_tuned_and_export(
     features = item_features(train, config.use_text, config.device, stage)
     study = Path(study_path) if study_path else Path(out).with_suffix(".study.sqlite")
     stage("tune", 0, config.tune_trials, budget_s=config.tune_seconds)
-    forward = is_forward_split(train, test)
+    rows = _repeat_rows_for(config, rows, say)
     tuned = _fit_default(
         train,
         features,
         config,
-        (valid, forward),
+        (valid, forward, rows),
         study,
         _tuning_events(on_progress, stage),
         should_stop,
@@ -489,31 +536,51 @@ def _export_tuned(
     }
 
 
+def _repeat_rows_for(
+    config: TrainConfig, rows: InteractionData | None, say: Callable[[str], None]
+) -> InteractionData | None:
+    """The rows :func:`recolab.tuning.fit_tuned` models repeat purchases from, or ``None``
+    (saying why when ``config.repeat`` asked for them)."""
+    if not config.repeat:
+        return None
+    if rows is None:
+        say(
+            "repeat purchases: the training rows were not split in time, so a repeat cannot "
+            "be validated; the users' own items are served but not weighed"
+        )
+        return None
+    if config.defend != "off":
+        say("repeat purchases: own items are not weighed with a shilling defence on")
+        return None
+    return rows
+
+
 def _fit_default(
     train: InteractionData,
     features: Features,
     config: TrainConfig,
-    validation: tuple[InteractionData | None, bool],
+    validation: tuple[InteractionData | None, bool, InteractionData | None],
     study: Path,
     events: tuple[Callable[[dict[str, Any]], None], Callable[[int, int, str], None]],
     should_stop: StopCallback | None,
 ) -> Any:
     """:func:`recolab.tuning.fit_tuned` with the job's options, item vectors and genres,
     reporting trials and fronts through ``events`` (see :func:`_tuning_events`);
-    ``validation`` is the given validation set (or None) and whether test lies after
-    training in time."""
+    ``validation`` is the given validation set (or None), whether test lies after
+    training in time, and the unmerged training rows for repeat purchases (or None)."""
     from recolab.features.tabular import genre_vectors
     from recolab.tuning import TuneBudget, fit_tuned
 
     genres = genre_vectors(train.item_meta, train.items)
     on_trial, on_front = events
-    valid, forward = validation
+    valid, forward, rows = validation
     return fit_tuned(
         train,
         vectors=features.diversity,
         categories=genres if genres.shape[1] > 0 else None,
         valid=valid,
         forward=forward,
+        repeat_rows=rows,
         budget=TuneBudget(config.tune_trials, config.tune_seconds),
         seed=config.seed,
         storage=study,
@@ -716,6 +783,16 @@ def run_training_job(spec: dict[str, Any], ctx: Any) -> dict[str, Any]:
             items=train.items,
             name="valid",
         )
+    rows = None
+    if config.repeat and config.model == "auto" and spec.get("train"):
+        rows = repeat_rows(
+            train,
+            spec["train"],
+            test=spec.get("test"),
+            items=spec.get("items"),
+            mapping=spec.get("mapping"),
+            split=spec.get("split", "auto"),
+        )
     ctx.check_cancelled()
     # export_bundle writes the zip atomically (temporary name, then rename)
     result = train_and_export(
@@ -729,6 +806,7 @@ def run_training_job(spec: dict[str, Any], ctx: Any) -> dict[str, Any]:
         note=ctx.note,
         prune_to=float(spec.get("prune_to", 0.0)),
         on_stage=ctx.stage,
+        rows=rows,
     )
     result["bundle"] = str(ctx.artifact_path("model.zip"))
     with ctx.atomic_artifact("result.json") as tmp:

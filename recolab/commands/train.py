@@ -111,6 +111,23 @@ def add_distributed_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--master-port", type=int_in(1), metavar="PORT", help="a free port on machine 0")
 
 
+def _load_data(args: argparse.Namespace) -> tuple[Any, Any, Any]:
+    """(train, valid, test) from the files, or TRAIN split by ``--split``."""
+    if args.split and args.test:
+        raise DataError("--split splits TRAIN into train and test: give it without --test")
+    if args.split:
+        from recolab.pipeline import load_split
+
+        train, test = load_split(args.train, items=args.items, split=args.split)
+        valid = None
+        if args.valid:
+            raise DataError("--split with --valid: validation is carved out of the split's train")
+        emit(f"split: {test.name}")
+    else:
+        train, valid, test = load_train_files(args.train, args.valid, args.test, args.items)
+    return train, valid, test
+
+
 def load_train_files(
     train: str, valid: str | None, test: str | None, items: str | None
 ) -> tuple[Any, Any, Any]:
@@ -193,18 +210,7 @@ def run(args: argparse.Namespace) -> int:
         config = TrainConfig.from_dict({k: v for k, v in overrides.items() if v is not None})
     if _launch_ranks(args, config):
         return 0
-    if args.split and args.test:
-        raise DataError("--split splits TRAIN into train and test: give it without --test")
-    if args.split:
-        from recolab.pipeline import load_split
-
-        train, test = load_split(args.train, items=args.items, split=args.split)
-        valid = None
-        if args.valid:
-            raise DataError("--split with --valid: validation is carved out of the split's train")
-        emit(f"split: {test.name}")
-    else:
-        train, valid, test = load_train_files(args.train, args.valid, args.test, args.items)
+    train, valid, test = _load_data(args)
     mapping = users_mapping(args.users, args.users_id_column)
     if args.users:
         if config.model != "weighted":
@@ -230,8 +236,15 @@ def run(args: argparse.Namespace) -> int:
         test = valid  # the weighted model's front is reported on its validation set
     from recolab.distributed.runtime import rank_session
 
+    rows = None
+    if config.repeat and config.model == "auto":  # the rows behind repeat purchases
+        from recolab.pipeline import repeat_rows
+
+        rows = repeat_rows(train, args.train, test=args.test, items=args.items, split=args.split)
     with rank_session(config.device) as writes:  # joins the ranks when torchrun started us
-        result = train_and_export(train, test, config, args.out, valid=valid, on_progress=progress)
+        result = train_and_export(
+            train, test, config, args.out, valid=valid, on_progress=progress, rows=rows
+        )
     if not writes:
         return 0
     emit(f"bundle: {result['bundle']}")

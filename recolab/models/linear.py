@@ -13,6 +13,11 @@ GPU). With ``X`` the binary users × items matrix and ``c_i`` item i's interacti
   SIGIR 2025) with ``γ = item_norm``: target items are divided by ``c_j^γ``, so a larger γ
   leans the ranking away from popular items.
 
+- ``repeat_weight = r`` adds ``r`` to the diagonal of ``W``: a user's own items score ``r``
+  more, for repeat purchases (consumables; chosen on a validation split that keeps them,
+  :func:`~recolab.tuning.repeat.choose_repeat_weight`). 0 (the default) leaves EASE's zero
+  diagonal, for data where a user's own items are not recommended.
+
 A user's scores are ``x_u W``. With ``dropout = user_norm = item_norm = 0`` this is exactly
 :class:`~recolab.models.ease.EASERecommender`. ``top_k > 0`` then keeps, in each column of
 ``W`` (one target item), only the ``top_k`` weights largest in magnitude, so the model is
@@ -54,6 +59,7 @@ class LinearParams:
     item_norm: float = 0.0
     zero_diagonal: bool = True
     top_k: int = 0
+    repeat_weight: float = 0.0
 
     def __post_init__(self) -> None:
         if self.top_k < 0 or int(self.top_k) != self.top_k:
@@ -67,6 +73,10 @@ class LinearParams:
             value = getattr(self, name)
             if not 0.0 <= value <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {value!r}")
+        if not (np.isfinite(self.repeat_weight) and self.repeat_weight >= 0):
+            raise ValueError(
+                f"repeat_weight must be a finite number ≥ 0, got {self.repeat_weight!r}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready options."""
@@ -102,6 +112,17 @@ def prune_top_k(weights: np.ndarray, k: int) -> np.ndarray:
         rows = np.argpartition(-np.abs(block), k - 1, axis=0)[:k]
         cols = np.arange(block.shape[1])[None, :]
         out[rows, start + cols] = block[rows, cols]
+    return out
+
+
+def add_to_diagonal(weights: Any, value: float) -> Any:
+    """A copy of ``weights`` (dense array or SciPy sparse, float32) with ``value`` added to
+    its diagonal."""
+    if sp.issparse(weights):
+        eye = sp.identity(weights.shape[0], dtype=np.float32, format="csc")
+        return (weights + np.float32(value) * eye).astype(np.float32).tocsc()
+    out = np.array(weights, dtype=np.float32)
+    out[np.diag_indices_from(out)] += np.float32(value)
     return out
 
 
@@ -188,6 +209,8 @@ def solve_weights(
         counts = torch.as_tensor(np.maximum(item_counts, 1.0), dtype=dtype, device=device)
         scale = counts.pow(params.item_norm)
         b.mul_(scale[:, None]).div_(scale[None, :])
+    if params.repeat_weight:
+        b.diagonal().add_(params.repeat_weight)
     # row-major: a user's scores x_u W then read W in its stored order (LAPACK's inverse is
     # column-major, and scipy would copy all of W on every scoring call)
     w = b.to(torch.float32, memory_format=torch.contiguous_format)
@@ -290,6 +313,16 @@ class LinearAutoencoder(Recommender):
         model = copy.copy(self)
         model.params = replace(self.params, top_k=top_k)
         model.weights_ = prune_top_k(self.weights_, top_k)
+        return model
+
+    def with_repeat_weight(self, weight: float) -> Self:
+        """A copy whose own-item weight (the diagonal's addition, ``params.repeat_weight``)
+        is ``weight``, without solving again; a refit gives the same weights."""
+        model = copy.copy(self)
+        model.params = replace(self.params, repeat_weight=float(weight))
+        if hasattr(self, "members"):
+            model.members = tuple(replace(m, repeat_weight=float(weight)) for m in self.members)
+        model.weights_ = add_to_diagonal(self.weights_, weight - self.params.repeat_weight)
         return model
 
     def _score_known(self, users: np.ndarray, lam: float | None) -> np.ndarray:

@@ -40,7 +40,12 @@ from recolab.data.interactions import InteractionData
 from recolab.device import resolve_device
 from recolab.errors import DataError, TrainingError
 from recolab.memory import memory_shortfall
-from recolab.models.linear import LinearAutoencoder, LinearParams, solve_memory_bytes
+from recolab.models.linear import (
+    LinearAutoencoder,
+    LinearParams,
+    add_to_diagonal,
+    solve_memory_bytes,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +204,8 @@ def neighbourhood_weights(
     flat = hoods.ravel()
     keep = (flat >= 0) & (values.ravel() != 0)
     w = sp.csc_matrix((values.ravel()[keep], (flat[keep], cols[keep])), shape=(n, n))
-    return _item_normalised(w, item_counts, params.item_norm)
+    w = _item_normalised(w, item_counts, params.item_norm)
+    return add_to_diagonal(w, params.repeat_weight) if params.repeat_weight else w
 
 
 def _batched_solve(

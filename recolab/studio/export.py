@@ -194,6 +194,12 @@ def _selection_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
     out.update((cfg.get("base") or {}).get("params") or {})
     members = (cfg.get("base") or {}).get("members")
     out["trials averaged"] = len(members) if members else 1
+    repeat = (selection.get("base") or {}).get("repeat")
+    if repeat:  # repeat purchases: the users' own items' weight, chosen on validation
+        out["own-item weight"] = (
+            f"{repeat['weight']:.4g} ({repeat['multiple']:g} × the spread of a user's scores, "
+            "chosen on validation)"
+        )
     out["mechanism"] = (cfg.get("mechanism") or {}).get("name")
     out["candidates"] = cfg.get("n_candidates")
     for front in selection.get("mechanisms") or []:

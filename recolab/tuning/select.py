@@ -16,7 +16,9 @@
    largest front.
 5. Keep the fewest weights per item that hold validation accuracy within 0.5 %
    (:func:`~recolab.tuning.sparsity.choose_top_k`), so the bundle is stored sparse.
-6. Refit the base with the chosen options on the whole training data.
+6. For repeat purchases, choose the weight of the users' own items on validation
+   (:func:`~recolab.tuning.repeat.choose_repeat_weight`).
+7. Refit the base with the chosen options on the whole training data.
 
 The test set is never an argument: whatever reports on test does so once, afterwards.
 """
@@ -40,6 +42,7 @@ from recolab.models.sparse_linear import SparseLinearAutoencoder
 from recolab.models.tradeoff import TradeoffRecommender
 from recolab.rerank import make_reranker
 from recolab.tuning.fronts import MechanismFront, choose_mechanism, mechanism_front
+from recolab.tuning.repeat import RepeatChoice, choose_repeat_weight
 from recolab.tuning.sparsity import SparsityChoice, choose_top_k, validation_score
 from recolab.tuning.study import (
     TuneBudget,
@@ -86,6 +89,8 @@ class TunedModel:
         Every mechanism's validation front, the default included.
     seconds:
         Wall time of the whole selection, tuning included.
+    repeat:
+        The own-item weight chosen for repeat purchases (``None``: not asked for).
     """
 
     train: InteractionData
@@ -102,6 +107,7 @@ class TunedModel:
     categories: np.ndarray | None = None
     split: ValidationSplit | None = None
     fit_base: LinearAutoencoder | None = None
+    repeat: RepeatChoice | None = None
 
     def validation_model(self) -> tuple[TradeoffRecommender, ValidationSplit]:
         """The chosen base and mechanism fitted on the part validation was carved from (as
@@ -165,6 +171,7 @@ class TunedModel:
                 "validation_metrics": self.tuning.metrics,
                 "trials": self.tuning.trials,
                 "sparsity": self.sparsity.summary() if self.sparsity else None,
+                "repeat": self.repeat.summary() if self.repeat else None,
             },
             "mechanism": self.mechanism.name,
             "mechanisms": [f.summary() for f in self.fronts],
@@ -293,6 +300,7 @@ def fit_tuned(
     categories: np.ndarray | None = None,
     valid: InteractionData | None = None,
     forward: bool = False,
+    repeat_rows: InteractionData | None = None,
     budget: TuneBudget | None = None,
     seed: int = 0,
     storage: str | Path | None = None,
@@ -312,6 +320,11 @@ def fit_tuned(
         The test set lies after ``train`` in time
         (:func:`~recolab.tuning.validation.is_forward_split`): validation is then a global
         time cut of ``train`` rather than each user's latest interactions.
+    repeat_rows:
+        For repeat purchases: the unmerged rows ``train`` was merged from. Validation is
+        then cut before merging (a repeat purchase after the cut is validated), and the
+        base's own-item weight is chosen on it with the users' own items ranked
+        (:func:`~recolab.tuning.repeat.choose_repeat_weight`).
     vectors, categories:
         Item vectors for MMR diversity (text embeddings) and non-negative category vectors
         for calibration (genres); each mechanism is skipped without its input.
@@ -331,7 +344,8 @@ def fit_tuned(
             train,
             vectors,
             categories,
-            validation_split(train, seed=seed, valid=valid, forward=forward),
+            validation_split(train, seed=seed, valid=valid, forward=forward, rows=repeat_rows),
+            repeat_rows is not None,
             budget,
             seed,
             storage,
@@ -348,6 +362,7 @@ def _fit_tuned(
     vectors: np.ndarray | None,
     categories: np.ndarray | None,
     split: ValidationSplit,
+    repeat: bool,
     budget: TuneBudget | None,
     seed: int,
     storage: str | Path | None,
@@ -379,10 +394,14 @@ def _fit_tuned(
     else:
         sparsity = choose_top_k(base_on_fit, split)
         pruned_on_fit = base_on_fit.pruned(sparsity.top_k)
+    repeats = choose_repeat_weight(pruned_on_fit, split) if repeat else None
+    if repeats is not None:
+        pruned_on_fit = pruned_on_fit.with_repeat_weight(repeats.weight)
     if split.method == "given":  # already fitted on the training data: prune, never re-solve
         base = pruned_on_fit
     else:
         base = fit_base(members, train, pruned_on_fit.params.top_k, device)
+        base = base.with_repeat_weight(repeats.weight) if repeats is not None else base
     model = TunedModel(
         train=train,
         base=base,
@@ -398,6 +417,7 @@ def _fit_tuned(
         categories=categories,
         split=split,
         fit_base=pruned_on_fit,
+        repeat=repeats,
     )
     logger.info(
         "default model chosen in %.1f s: base %s (mean of %d trials), mechanism %s",

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
 from recolab.data.interactions import InteractionData
-from recolab.data.splits import per_user_latest, random_holdout, temporal_split
+from recolab.data.splits import merge_pairs, per_user_latest, random_holdout, temporal_split
 from recolab.errors import DataError
 
 logger = logging.getLogger(__name__)
@@ -72,6 +73,25 @@ def is_forward_split(train: InteractionData, test: InteractionData | None) -> bo
     return bool(test_ts.min() > train_ts.max())
 
 
+Halves = tuple[InteractionData, InteractionData]
+
+
+def _cut(
+    train: InteractionData, rows: InteractionData | None, rule: Callable[[InteractionData], Halves]
+) -> Halves:
+    """``rule`` applied to ``train``, or to its unmerged ``rows`` with each half merged."""
+    if rows is None:
+        return rule(train)
+    if rows.n_users != train.n_users or rows.n_items != train.n_items:
+        raise ValueError("validation_split: rows must share the training data's vocabularies")
+    fit, held = rule(rows)
+    return merge_pairs(fit), merge_pairs(held)
+
+
+def _repeats(rows: InteractionData | None) -> str:
+    return "" if rows is None else ", cut before merging repeat purchases"
+
+
 def validation_split(
     train: InteractionData,
     *,
@@ -79,6 +99,7 @@ def validation_split(
     seed: int = 0,
     valid: InteractionData | None = None,
     forward: bool = False,
+    rows: InteractionData | None = None,
 ) -> ValidationSplit:
     """Carve validation out of ``train``.
 
@@ -91,6 +112,11 @@ def validation_split(
       log asks for the next purchases.
     - otherwise a seeded per-user random holdout of ``fraction``.
 
+    ``rows``: the unmerged rows ``train`` was merged from (one per purchase, same
+    vocabularies), for repeat purchases. The two time rules then cut the rows and merge each
+    half (:func:`~recolab.data.splits.merge_pairs`), so a pair bought before and after the
+    cut is in both halves, as a repeat purchase is in a time-split test set.
+
     Raises
     ------
     DataError
@@ -99,14 +125,14 @@ def validation_split(
     if valid is not None:
         split = ValidationSplit(train, valid, "given", f"given validation set ({valid.name})")
     elif forward:
-        fit, held = temporal_split(train, fraction)
+        fit, held = _cut(train, rows, lambda d: temporal_split(d, fraction))
         cut = held.frame["timestamp"].min()
         text = f"the last {fraction:.0%} of training interactions in time (from {cut})"
-        split = ValidationSplit(fit, held, "global time cut", text)
+        split = ValidationSplit(fit, held, "global time cut", text + _repeats(rows))
     elif is_timed_log(train):
-        fit, held = per_user_latest(train, fraction)
+        fit, held = _cut(train, rows, lambda d: per_user_latest(d, fraction))
         text = f"each user's latest {fraction:.0%} of training interactions by time"
-        split = ValidationSplit(fit, held, "per-user latest by time", text)
+        split = ValidationSplit(fit, held, "per-user latest by time", text + _repeats(rows))
     else:
         fit, held = random_holdout(train, test_fraction=fraction, seed=seed)
         text = f"per-user random {fraction:.0%} of training interactions (seed {seed})"

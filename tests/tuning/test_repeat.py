@@ -1,0 +1,139 @@
+"""Repeat purchases: validation cut before merging keeps them, and the base's own-item weight
+is chosen on it (known answers on a planted log)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from recolab.bundle.loader import load as load_bundle
+from recolab.cli import main
+from recolab.data.interactions import InteractionData
+from recolab.data.io import load_interactions
+from recolab.data.splits import merge_pairs
+from recolab.models.linear import LinearAutoencoder
+from recolab.pipeline import load_split, repeat_rows
+from recolab.tuning import TuneBudget, fit_tuned, validation_split
+from recolab.tuning.repeat import REPEAT_MULTIPLES, choose_repeat_weight
+
+
+def write_log(path: Path, rebuy: float, seed: int = 0) -> Path:
+    """60 days of purchases by 80 users of 40 items: each user has 4 staples bought again
+    with probability ``rebuy`` per purchase; otherwise a popular item."""
+    rng = np.random.default_rng(seed)
+    pop = 1.0 / np.arange(1, 41)
+    rows = []
+    for u in range(80):
+        staples = rng.choice(40, size=4, replace=False)
+        for day in np.sort(rng.integers(0, 60, size=20)):
+            item = (
+                rng.choice(staples) if rng.random() < rebuy else rng.choice(40, p=pop / pop.sum())
+            )
+            rows.append(
+                (f"u{u}", f"i{item}", pd.Timestamp("2024-01-01") + pd.Timedelta(days=int(day)))
+            )
+    frame = pd.DataFrame(rows, columns=["user", "item", "timestamp"])
+    frame.to_csv(path / "log.csv", index=False)
+    return path / "log.csv"
+
+
+def _rows_and_train(path: Path) -> tuple[InteractionData, InteractionData]:
+    rows = load_interactions(path, merge=False)
+    return rows, merge_pairs(rows)
+
+
+def _pairs(data: InteractionData) -> set[tuple[str, str]]:
+    return set(zip(data.frame["user"], data.frame["item"], strict=True))
+
+
+def test_validation_cut_before_merging_keeps_repeat_purchases(tmp_path: Path) -> None:
+    rows, train = _rows_and_train(write_log(tmp_path, rebuy=0.7))
+    merged = validation_split(train, forward=True)
+    cut = validation_split(train, forward=True, rows=rows)
+    assert not _pairs(merged.fit) & _pairs(merged.valid)  # merged first: no repeat survives
+    repeats = _pairs(cut.fit) & _pairs(cut.valid)
+    assert len(repeats) > 0.3 * len(_pairs(cut.valid))  # bought before and after the cut
+    assert cut.fit.frame["timestamp"].max() < cut.valid.frame["timestamp"].min()
+    assert "repeat purchases" in cut.description
+    # every row is in one half: the rows' counts add up
+    assert cut.fit.frame["value"].sum() + cut.valid.frame["value"].sum() == len(rows.frame)
+
+
+def test_own_item_weight_follows_the_rebuy_rate(tmp_path: Path) -> None:
+    chosen = {}
+    for rebuy in (0.0, 0.8):
+        folder = tmp_path / str(rebuy)
+        folder.mkdir()
+        rows, train = _rows_and_train(write_log(folder, rebuy=rebuy))
+        split = validation_split(train, forward=True, rows=rows)
+        base = LinearAutoencoder(l2=10.0, device="cpu").fit(split.fit)
+        choice = choose_repeat_weight(base, split)
+        assert set(choice.scores) == set(REPEAT_MULTIPLES)
+        assert choice.weight == pytest.approx(choice.multiple * choice.spread)
+        chosen[rebuy] = choice
+    # staples bought again: own items weigh, and validation gains by it
+    staples = chosen[0.8]
+    assert staples.multiple > 0 and staples.scores[staples.multiple] > 1.05 * staples.scores[0.0]
+    # nobody keeps to their own items: a much smaller weight, if any
+    assert chosen[0.0].multiple < staples.multiple
+
+
+def test_fit_tuned_serves_the_chosen_own_item_weight(tmp_path: Path) -> None:
+    rows, train = _rows_and_train(write_log(tmp_path, rebuy=0.8))
+    tuned = fit_tuned(train, forward=True, repeat_rows=rows, budget=TuneBudget(3, 60), device="cpu")
+    assert tuned.repeat is not None and tuned.repeat.weight > 0
+    assert tuned.base.params.repeat_weight == tuned.repeat.weight
+    assert np.allclose(np.diag(tuned.base.weights_), tuned.repeat.weight, atol=1e-5)
+    assert tuned.summary()["base"]["repeat"]["multiple"] == tuned.repeat.multiple
+    # without repeat_rows nothing changes: EASE's zero diagonal
+    plain = fit_tuned(train, forward=True, budget=TuneBudget(3, 60), device="cpu")
+    assert plain.repeat is None and not np.diag(plain.base.weights_).any()
+
+
+def test_repeat_rows_follow_the_split(tmp_path: Path) -> None:
+    path = write_log(tmp_path, rebuy=0.5)
+    train, test = load_split(path, split="temporal")
+    rows = repeat_rows(train, path, split="temporal")
+    assert rows is not None and rows.n_users == train.n_users and rows.n_items == train.n_items
+    assert _pairs(rows) == _pairs(train) and len(rows.frame) > len(train.frame)
+    assert rows.frame["timestamp"].max() < test.frame["timestamp"].min()
+    whole = load_interactions(path)
+    assert len(repeat_rows(whole, path, split=None).frame) == len(
+        load_interactions(path, merge=False).frame
+    )
+    random_train, _ = load_split(path, split="random")
+    assert repeat_rows(random_train, path, split="random") is None
+
+
+def test_cli_repeat_weighs_own_items(tmp_path: Path) -> None:
+    path = write_log(tmp_path, rebuy=0.8)
+    out = tmp_path / "m.zip"
+    args = ["train", "--train", str(path), "--split", "temporal", "--repeat", "--no-text"]
+    assert main([*args, "--trials", "2", "--out", str(out)]) == 0
+    loaded = load_bundle(out)
+    repeat = loaded.config["selection"]["base"]["repeat"]
+    assert repeat["multiple"] > 0
+    assert loaded.config["selection"]["base"]["params"]["repeat_weight"] == repeat["weight"]
+    # served lists keep, and lead with, the users' own staples
+    model = loaded.model
+    users = [str(u) for u in model.users_.ids[:30]]
+    rows = model.users_.index(users)
+    own = {
+        (u, str(model.items_.ids[j]))
+        for u, r in zip(users, rows, strict=True)
+        for j in model.train_[r].indices
+    }
+    lists = loaded.recommend(users, k=3)
+    shown = list(zip(lists["user"].astype(str), lists["item"].astype(str), strict=True))
+    assert sum(pair in own for pair in shown) > 0.6 * len(shown)
+
+
+def test_the_model_card_states_the_own_item_weight() -> None:
+    from recolab.studio.export import _selection_options
+
+    cfg = {"selection": {"base": {"repeat": {"weight": 0.5, "multiple": 16.0}}}}
+    assert _selection_options(cfg)["own-item weight"].startswith("0.5 (16 × the spread")
+    assert "own-item weight" not in _selection_options({"selection": {"base": {}}})
