@@ -19,6 +19,8 @@ Usage::
     git worktree add /tmp/pt_old <old>; git worktree add /tmp/pt_new <new>
     PYTHONPATH=/tmp/pt_old python benchmarks/pipeline_time.py --json /tmp/pt_old.json
     PYTHONPATH=/tmp/pt_new python benchmarks/pipeline_time.py --old /tmp/pt_old.json
+
+(``--new FILE`` rewrites the section from a saved run; ``--note`` adds a paragraph.)
 """
 
 from __future__ import annotations
@@ -113,7 +115,7 @@ def measure() -> dict[str, Any]:
     return results
 
 
-def section(new: dict[str, Any], old: dict[str, Any]) -> str:
+def section(new: dict[str, Any], old: dict[str, Any], note: str = "") -> str:
     rows = []
     for name in ("ml100k-u1", "retail-temporal", "synthetic-1M"):
         o, n = old[name], new[name]
@@ -146,20 +148,23 @@ min: {loads}). Targets: retail ≤ 2 min and 1 M × 4 k ≤ 5 min (issue 16), ML
 
 Read the seconds with the load beside them: the retail study stops at 60 s or 30 trials,
 whichever comes first, so a busy machine also changes its trials.
-"""
+{note and chr(10) + note + chr(10)}"""
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", type=Path, help="write this checkout's timings here")
     parser.add_argument("--old", type=Path, help="the old checkout's --json; writes the section")
+    parser.add_argument("--new", type=Path, help="this checkout's --json: write, not measure")
+    parser.add_argument("--note", default="", help="a paragraph on why the times moved")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    results = measure()
+    results = json.loads(args.new.read_text()) if args.new else measure()
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
     if args.old:
-        save_section("pipeline_time", section(results, json.loads(args.old.read_text())))
+        old = json.loads(args.old.read_text())
+        save_section("pipeline_time", section(results, old, args.note))
         assemble()
     return 0
 
