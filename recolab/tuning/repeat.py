@@ -66,9 +66,12 @@ class RepeatChoice:
 
 
 def score_spread(model: LinearAutoencoder, split: ValidationSplit) -> float:
-    """Median over (up to :data:`SPREAD_USERS`) validation users of the standard deviation
-    of their scores under ``model``; 1.0 when it is zero (no scores to scale by)."""
-    users = np.flatnonzero(split.valid.matrix(binary=True).getnnz(axis=1) > 0)[:SPREAD_USERS]
+    """Median over (up to :data:`SPREAD_USERS`) validation users with a history in
+    ``split.fit`` of the standard deviation of their scores under ``model``; 1.0 when it is
+    zero (no scores to scale by)."""
+    held = split.valid.matrix(binary=True).getnnz(axis=1) > 0
+    known = split.fit.matrix(binary=True).getnnz(axis=1) > 0
+    users = np.flatnonzero(held & known)[:SPREAD_USERS]
     if users.size == 0:
         return 1.0
     spread = float(np.median(model.score(users).std(axis=1)))

@@ -137,3 +137,25 @@ def test_the_model_card_states_the_own_item_weight() -> None:
     cfg = {"selection": {"base": {"repeat": {"weight": 0.5, "multiple": 16.0}}}}
     assert _selection_options(cfg)["own-item weight"].startswith("0.5 (16 × the spread")
     assert "own-item weight" not in _selection_options({"selection": {"base": {}}})
+
+
+def test_the_spread_is_read_off_users_with_a_history(tmp_path: Path) -> None:
+    from recolab.tuning.repeat import score_spread
+    from recolab.tuning.validation import ValidationSplit
+
+    rows, train = _rows_and_train(write_log(tmp_path, rebuy=0.5))
+    split = validation_split(train, forward=True, rows=rows)
+    # three quarters of the users are newcomers: validation only, every score 0
+    frame = split.fit.frame
+    newcomers = frame["user"].isin([f"u{u}" for u in range(60)])
+    fit = split.fit.with_frame(frame[~newcomers])
+    model = LinearAutoencoder(l2=10.0, device="cpu").fit(fit)
+    known = np.flatnonzero(
+        (split.valid.matrix(binary=True).getnnz(axis=1) > 0)
+        & (fit.matrix(binary=True).getnnz(axis=1) > 0)
+    )
+    expected = float(np.median(model.score(known).std(axis=1)))
+    assert 0 < expected != 1.0
+    assert score_spread(model, ValidationSplit(fit, split.valid, "t", "t")) == pytest.approx(
+        expected
+    )
