@@ -80,7 +80,6 @@ def load_split(
         random_holdout,
         time_split,
     )
-    from recolab.tuning.validation import is_timed_log
 
     if split not in ("auto", *SPLIT_CHOICES):
         raise ValueError(f"split must be auto or one of {', '.join(SPLIT_CHOICES)}, not {split!r}")
@@ -94,13 +93,24 @@ def load_split(
         return given_files(train, test, items=items, mapping=mapping)
     if split != "random":
         rows = load_interactions(train, mapping, items=items, merge=False)
-        if split != "auto" or is_timed_log(rows):
-            chosen = "temporal" if split == "auto" else split
+        chosen = _time_rule(split, rows)
+        if chosen is not None:
             halves = time_split(rows, chosen, test_fraction)
             log.info("split %s by time: %s", train, halves[1].name)
             return merge_pairs(halves[0]), merge_pairs(halves[1])
     data = load_interactions(train, mapping, items=items)
     return random_holdout(data, test_fraction=test_fraction, seed=seed)
+
+
+def _time_rule(split: str, rows: InteractionData) -> str | None:
+    """The time split ``split`` asks of a file's ``rows`` (``"temporal"`` or
+    ``"last-basket"``), or ``None`` for a random holdout: ``"auto"`` is temporal for a timed
+    behaviour log (:func:`recolab.tuning.validation.is_timed_log`)."""
+    from recolab.tuning.validation import is_timed_log
+
+    if split == "random" or (split == "auto" and not is_timed_log(rows)):
+        return None
+    return "temporal" if split == "auto" else split
 
 
 def repeat_rows(
@@ -121,15 +131,15 @@ def repeat_rows(
     the first one there). The file is read a second time."""
     from recolab.data.io import load_interactions
     from recolab.data.splits import time_split
-    from recolab.tuning.validation import is_timed_log
 
     rows = load_interactions(path, mapping, items=items, merge=False)
     if "timestamp" not in rows.frame.columns:
         return None
     if test is None and split is not None:
-        if split == "random" or (split == "auto" and not is_timed_log(rows)):
-            return None  # a random holdout of the merged pairs
-        rows = time_split(rows, "temporal" if split == "auto" else split, test_fraction)[0]
+        chosen = _time_rule(split, rows)
+        if chosen is None:  # a random holdout of the merged pairs
+            return None
+        rows = time_split(rows, chosen, test_fraction)[0]
     frame = rows.frame.copy()
     frame["user_idx"] = train.users.index(frame["user"]).astype(np.int64)
     frame["item_idx"] = train.items.index(frame["item"]).astype(np.int64)
