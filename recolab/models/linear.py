@@ -116,8 +116,10 @@ def prune_top_k(weights: np.ndarray, k: int) -> np.ndarray:
 
 
 def add_to_diagonal(weights: Any, value: float) -> Any:
-    """A copy of ``weights`` (dense array or SciPy sparse, float32) with ``value`` added to
-    its diagonal."""
+    """``weights`` (dense array or SciPy sparse, float32) with ``value`` added to its
+    diagonal: a copy, or ``weights`` itself when ``value`` is 0."""
+    if value == 0:
+        return weights
     if sp.issparse(weights):
         eye = sp.identity(weights.shape[0], dtype=np.float32, format="csc")
         return (weights + np.float32(value) * eye).astype(np.float32).tocsc()
@@ -209,8 +211,6 @@ def solve_weights(
         counts = torch.as_tensor(np.maximum(item_counts, 1.0), dtype=dtype, device=device)
         scale = counts.pow(params.item_norm)
         b.mul_(scale[:, None]).div_(scale[None, :])
-    if params.repeat_weight:
-        b.diagonal().add_(params.repeat_weight)
     # row-major: a user's scores x_u W then read W in its stored order (LAPACK's inverse is
     # column-major, and scipy would copy all of W on every scoring call)
     w = b.to(torch.float32, memory_format=torch.contiguous_format)
@@ -273,7 +273,8 @@ class LinearAutoencoder(Recommender):
         device = resolve_device(self.device)
         check_solve_fits(train.n_items, device, self._kept_bytes(train.n_items))
         self._remember(train)
-        self.weights_ = self._solve(self.train_, device)
+        # the own-item weight goes on after any pruning, so it never takes a kept slot
+        self.weights_ = add_to_diagonal(self._solve(self.train_, device), self.params.repeat_weight)
         logger.info("linear autoencoder fitted: %d items, %s", self.n_items, self.params)
         return self
 

@@ -205,7 +205,7 @@ def neighbourhood_weights(
     keep = (flat >= 0) & (values.ravel() != 0)
     w = sp.csc_matrix((values.ravel()[keep], (flat[keep], cols[keep])), shape=(n, n))
     w = _item_normalised(w, item_counts, params.item_norm)
-    return add_to_diagonal(w, params.repeat_weight) if params.repeat_weight else w
+    return add_to_diagonal(w, params.repeat_weight)
 
 
 def _batched_solve(

@@ -28,13 +28,15 @@ def test_own_items_score_r_more_by_hand() -> None:
     np.testing.assert_allclose(own.score([1])[0] - plain.score([1])[0], [0.0, 5.0], atol=1e-6)
 
 
-@pytest.mark.parametrize("kind", ["dense", "averaged", "sparse"])
+@pytest.mark.parametrize("kind", ["dense", "pruned", "averaged", "sparse"])
 def test_added_afterwards_equals_solved_with_it(kind: str) -> None:
     data = synthetic_interactions(80, 15, n_interactions=300, seed=2)
     params = LinearParams(l2=2.0, dropout=0.3, item_norm=0.25)
     weighted = LinearParams(l2=2.0, dropout=0.3, item_norm=0.25, repeat_weight=0.7)
     if kind == "dense":
         models = [LinearAutoencoder(p, device="cpu") for p in (params, weighted)]
+    elif kind == "pruned":  # the weight never takes one of the 3 kept slots of a column
+        models = [LinearAutoencoder(p, top_k=3, device="cpu") for p in (params, weighted)]
     elif kind == "averaged":
         second = LinearParams(l2=8.0)
         models = [
