@@ -61,11 +61,13 @@ def period_two() -> pd.DataFrame:
     return pd.concat([known, fresh], ignore_index=True)
 
 
-def _bundle(tmp: Path, events: pd.DataFrame, mechanism: str = "popularity") -> Path:
+def _bundle(
+    tmp: Path, events: pd.DataFrame, mechanism: str = "popularity", repeat_weight: float = 0.0
+) -> Path:
     """A trade-off bundle fitted on ``events`` with :data:`VALUES` (dense base)."""
     (tmp / "train.csv").write_text(events.to_csv(index=False))
     data = load_interactions(tmp / "train.csv")
-    params = params_from(VALUES, data.matrix(binary=True))
+    params = replace(params_from(VALUES, data.matrix(binary=True)), repeat_weight=repeat_weight)
     base = LinearAutoencoder(params, device="cpu").fit(data)
     model = TradeoffRecommender(
         base, make_reranker(mechanism), 2.0, n_candidates=15, lam_default=0.5
@@ -105,6 +107,16 @@ def test_an_update_with_no_new_interaction_leaves_the_scores_unchanged(
     served = loaded.recommend(list(loaded.model.users_.ids[:10]), k=5)
     again = updated.recommend(list(loaded.model.users_.ids[:10]), k=5)
     assert served[["user", "item"]].equals(again[["user", "item"]])
+
+
+def test_an_update_keeps_the_own_item_weight(tmp_path: Path, period_one: pd.DataFrame) -> None:
+    """A base that weighs own items (repeat purchases) is re-solved with the same weight."""
+    loaded = load(_bundle(tmp_path, period_one, repeat_weight=0.3))
+    assert np.allclose(np.diag(loaded.model.base.weights_), 0.3)
+    updated = loaded.update(period_one, device="cpu")
+    assert updated.model.base.params.repeat_weight == 0.3
+    users = np.arange(len(loaded.model.users_))
+    np.testing.assert_allclose(updated.model.score(users), loaded.model.score(users), atol=1e-6)
 
 
 def test_an_update_gives_the_base_a_retrain_on_the_union_gives(
