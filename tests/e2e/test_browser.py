@@ -421,7 +421,8 @@ def _latency_report(keys: list[float], drags: list[float]) -> dict[str, object]:
 
 
 def _record_latency(report: dict[str, object]) -> None:
-    """Write the measured latency into benchmarks/RESULTS.md (its "dashboard" section)."""
+    """Write the measured latency into benchmarks/RESULTS.md (its "dashboard" section), with
+    ``$RECOLAB_LATENCY_NOTE`` as a closing paragraph when set (e.g. other runs' figures)."""
     import importlib.util
 
     path = Path(__file__).resolve().parents[2] / "benchmarks" / "report.py"
@@ -453,6 +454,7 @@ def _record_latency(report: dict[str, object]) -> None:
         "≈ 50–100 ms (cards 1–3, front 12–70, metrics-vs-λ and P-R curve 30–150, list "
         "6 ms); the rest is the slider's round trip and the browser redrawing three plotly "
         "figures and the table.\n\n"
-        f"Raw (ms): keys {report['keys_ms']}; drags {report['drags_ms']}.\n",
+        f"Raw (ms): keys {report['keys_ms']}; drags {report['drags_ms']}.\n"
+        + (f"\n{note}\n" if (note := os.environ.get("RECOLAB_LATENCY_NOTE")) else ""),
     )
     bench.assemble()
