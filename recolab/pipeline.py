@@ -519,8 +519,9 @@ def _export_tuned(
     front["train_seconds"] = seconds
     # the chosen base and mechanism on the part validation was carved from, fitted once
     checked, split = tuned.validation_model()
-    cutoffs = tuned_cutoff_curves(checked, split, model)
-    fine_front = validation_fine_front(checked, split, model, tuned.vectors)
+    # with repeat purchases, measured as served: the users' own items stay in the lists
+    cutoffs = tuned_cutoff_curves(checked, split, model, config.repeat)
+    fine_front = validation_fine_front(checked, split, model, tuned.vectors, repeat=config.repeat)
     path = export_bundle(
         model,
         out,
@@ -642,7 +643,11 @@ def _tuned_result(
 
 
 def cutoff_curves(
-    model: Recommender, valid: InteractionData, lambdas: Sequence[float], description: str
+    model: Recommender,
+    valid: InteractionData,
+    lambdas: Sequence[float],
+    description: str,
+    exclude_seen: bool = True,
 ) -> dict[str, Any] | None:
     """Precision, recall and F1 over the list length k = 1 … 50 on validation at each λ
     (:func:`recolab.tuning.cutoff.validation_cutoffs`), stored with the job and the bundle
@@ -651,14 +656,16 @@ def cutoff_curves(
     from recolab.tuning.cutoff import validation_cutoffs
 
     try:
-        return validation_cutoffs(model, valid, lambdas, description=description)
+        return validation_cutoffs(
+            model, valid, lambdas, description=description, exclude_seen=exclude_seen
+        )
     except ValueError as exc:
         log.warning("no cut-off curve on validation: %s", exc)
         return None
 
 
 def tuned_cutoff_curves(
-    checked: Recommender, split: ValidationSplit, served: Any
+    checked: Recommender, split: ValidationSplit, served: Any, repeat: bool = False
 ) -> dict[str, Any] | None:
     """:func:`cutoff_curves` of a tuned model at λ = 0, the served λ, and the middle and
     top of its range, on the validation split :func:`recolab.tuning.fit_tuned` carved, by
@@ -666,7 +673,7 @@ def tuned_cutoff_curves(
     (:meth:`~recolab.tuning.TunedModel.validation_model`), since the served model has seen
     the validation items."""
     lambdas = [0.0, served.lam_default, served.lam_high / 2, served.lam_high]
-    return cutoff_curves(checked, split.valid, lambdas, split.description)
+    return cutoff_curves(checked, split.valid, lambdas, split.description, not repeat)
 
 
 #: Points of the fine validation front the Trade-offs page reads at any λ.
@@ -687,6 +694,7 @@ def validation_fine_front(
     served: Any,
     vectors: np.ndarray | None = None,
     n_points: int = FINE_FRONT_POINTS,
+    repeat: bool = False,
 ) -> list[dict[str, Any]] | None:
     """The served mechanism's front on validation at :func:`fine_lambda_grid` points (and
     the served λ), measured once at the end of training so that the Trade-offs page shows
@@ -701,7 +709,8 @@ def validation_fine_front(
     )
     start = time.perf_counter()
     try:
-        rows = measure_front(checked, split.fit, split.valid, lambdas, vectors)
+        protocol = Protocol(exclude_seen=not repeat)
+        rows = measure_front(checked, split.fit, split.valid, lambdas, vectors, protocol)
     except ValueError as exc:
         log.warning("no fine validation front: %s", exc)
         return None

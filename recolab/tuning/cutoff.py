@@ -148,9 +148,11 @@ def validation_cutoffs(
     *,
     max_k: int = MAX_CUTOFF,
     description: str = "",
+    exclude_seen: bool = True,
 ) -> dict[str, Any]:
     """The cut-off curve of ``model`` (fitted on the part of training validation was carved
-    from, so its seen items are left out) on ``valid`` at each λ.
+    from) on ``valid`` at each λ, its seen items left out of the lists unless
+    ``exclude_seen`` is off (repeat purchases: served lists keep them).
 
     Returns
     -------
@@ -165,7 +167,7 @@ def validation_cutoffs(
         raise ValueError("validation_cutoffs: no user has a validation interaction")
     curves = []
     for lam in sorted({round(float(x), 6) for x in lambdas}):
-        topk, _ = model.recommend(users, max_k, lam=lam, exclude_seen=True)
+        topk, _ = model.recommend(users, max_k, lam=lam, exclude_seen=exclude_seen)
         curve = precision_recall_by_k(topk, rel[users], max_k)
         curves.append({"lam": lam, **{c: curve[c].round(6).tolist() for c in CURVE_COLUMNS[1:]}})
     logger.info("cut-off curves on validation at λ = %s", [c["lam"] for c in curves])

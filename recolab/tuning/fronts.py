@@ -21,7 +21,7 @@ import pandas as pd
 
 from recolab.data.interactions import InteractionData
 from recolab.data.prices import item_prices
-from recolab.evaluation import evaluate
+from recolab.evaluation import Protocol, evaluate
 from recolab.models.base import Recommender
 from recolab.pareto import hypervolume
 from recolab.rerank import ReRankedRecommender, make_reranker
@@ -167,11 +167,15 @@ def measure_front(
     test: InteractionData,
     lambdas: Sequence[float],
     vectors: np.ndarray | None = None,
+    protocol: Protocol | None = None,
 ) -> pd.DataFrame:
-    """Metrics of a (re-ranked) model at each λ: one row per λ, column ``lam``."""
+    """Metrics of a (re-ranked) model at each λ: one row per λ, column ``lam`` (under
+    ``protocol``, default :class:`~recolab.evaluation.Protocol`'s)."""
     rows = []
     for lam in lambdas:
-        metrics = evaluate(model, train, test, ks=KS, lam=float(lam), item_vectors=vectors).metrics
+        metrics = evaluate(
+            model, train, test, ks=KS, lam=float(lam), item_vectors=vectors, protocol=protocol
+        ).metrics
         rows.append({"lam": float(lam), **metrics})
     return pd.DataFrame(rows)
 

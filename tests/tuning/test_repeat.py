@@ -117,6 +117,9 @@ def test_cli_repeat_weighs_own_items(tmp_path: Path) -> None:
     repeat = loaded.config["selection"]["base"]["repeat"]
     assert repeat["multiple"] > 0
     assert loaded.config["selection"]["base"]["params"]["repeat_weight"] == repeat["weight"]
+    # the validation curves α reads were measured with own items in the lists, as served
+    curve = loaded.config["cutoffs"]["curves"][0]
+    assert curve["lam"] == 0.0 and curve["precision"][0] > 0.2  # 0.11 without own items
     # served lists keep, and lead with, the users' own staples
     model = loaded.model
     users = [str(u) for u in model.users_.ids[:30]]
@@ -159,3 +162,26 @@ def test_the_spread_is_read_off_users_with_a_history(tmp_path: Path) -> None:
     assert score_spread(model, ValidationSplit(fit, split.valid, "t", "t")) == pytest.approx(
         expected
     )
+
+
+def test_validation_curves_and_front_keep_own_items_when_served_so(tmp_path: Path) -> None:
+    """The Trade-offs page's front and α's cut-off curves are measured as lists are served:
+    with repeat purchases the users' own items stay in them, and repeats are hits."""
+    from recolab.evaluation import Protocol
+    from recolab.models.tradeoff import TradeoffRecommender
+    from recolab.rerank import make_reranker
+    from recolab.tuning.cutoff import validation_cutoffs
+    from recolab.tuning.fronts import measure_front
+
+    rows, train = _rows_and_train(write_log(tmp_path, rebuy=0.8))
+    split = validation_split(train, forward=True, rows=rows)
+    base = LinearAutoencoder(l2=10.0, repeat_weight=1.0, device="cpu").fit(split.fit)
+    model = TradeoffRecommender(base, make_reranker("popularity"), 1.0, n_candidates=20)
+    model.fit(split.fit)
+    kept = validation_cutoffs(model, split.valid, [0.0], exclude_seen=False)["curves"][0]
+    dropped = validation_cutoffs(model, split.valid, [0.0])["curves"][0]
+    assert kept["precision"][0] > 1.5 * dropped["precision"][0]
+    served = Protocol(exclude_seen=False)
+    with_own = measure_front(model, split.fit, split.valid, [0.0], protocol=served)
+    without = measure_front(model, split.fit, split.valid, [0.0])
+    assert with_own["ndcg@10"].iloc[0] > 1.5 * without["ndcg@10"].iloc[0]
