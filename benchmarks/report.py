@@ -24,6 +24,7 @@ ORDER = (
     "evaluation_speed",
     "pipeline_time",
     "incremental",
+    "repeat",
     "shilling",
     "ml100k",
     "targets",
