@@ -128,10 +128,15 @@ def most_accurate_lam(rows: pd.DataFrame) -> float:
 
 
 def _ndcg_at(
-    model: ReRankedRecommender, fit: InteractionData, valid: InteractionData, lam: float
+    model: ReRankedRecommender,
+    fit: InteractionData,
+    valid: InteractionData,
+    lam: float,
+    protocol: Protocol | None = None,
 ) -> float:
     """Validation ndcg@10 at ``lam`` (accuracy only: all the calibration reads)."""
-    return evaluate(model, fit, valid, ks=(10,), lam=lam, accuracy_only=True).metrics["ndcg@10"]
+    result = evaluate(model, fit, valid, ks=(10,), lam=lam, accuracy_only=True, protocol=protocol)
+    return result.metrics["ndcg@10"]
 
 
 def calibrate_lam_high(
@@ -141,12 +146,14 @@ def calibrate_lam_high(
     *,
     max_loss: float = MAX_LOSS,
     steps: int = 5,
+    protocol: Protocol | None = None,
 ) -> float:
-    """The λ at which validation ndcg@10 first falls ``max_loss`` below its λ = 0 value:
-    doubling from 1/8 until it does (or :data:`LAM_CEILING`), then ``steps`` bisections."""
-    floor = (1.0 - max_loss) * _ndcg_at(model, fit, valid, 0.0)
+    """The λ at which validation ndcg@10 (under ``protocol``) first falls ``max_loss`` below
+    its λ = 0 value: doubling from 1/8 until it does (or :data:`LAM_CEILING`), then
+    ``steps`` bisections."""
+    floor = (1.0 - max_loss) * _ndcg_at(model, fit, valid, 0.0, protocol)
     lo, hi = 0.0, 0.125
-    while hi < LAM_CEILING and _ndcg_at(model, fit, valid, hi) > floor:
+    while hi < LAM_CEILING and _ndcg_at(model, fit, valid, hi, protocol) > floor:
         lo, hi = hi, hi * 2
     if hi >= LAM_CEILING:
         name = model.reranker.name
@@ -154,7 +161,7 @@ def calibrate_lam_high(
         return LAM_CEILING
     for _ in range(steps):
         mid = 0.5 * (lo + hi)
-        if _ndcg_at(model, fit, valid, mid) > floor:
+        if _ndcg_at(model, fit, valid, mid, protocol) > floor:
             lo = mid
         else:
             hi = mid
@@ -190,12 +197,14 @@ def mechanism_front(
     categories: np.ndarray | None = None,
     max_loss: float = MAX_LOSS,
     n_points: int = FRONT_POINTS,
+    protocol: Protocol | None = None,
 ) -> MechanismFront:
     """One re-ranker over ``base`` (fitted on ``fit``): for each candidate-list length of
     :data:`CANDIDATE_GRID`, calibrate λ and measure the front on ``valid``; keep the length
-    with the largest hypervolume. MMR uses ``vectors``; calibration uses ``categories``."""
+    with the largest hypervolume. MMR uses ``vectors``; calibration uses ``categories``.
+    ``protocol`` is how lists are served (repeat purchases: the users' own items kept)."""
     fronts = [
-        _front_at(base, name, n, fit, valid, vectors, categories, max_loss, n_points)
+        _front_at(base, name, n, fit, valid, vectors, categories, max_loss, n_points, protocol)
         for n in CANDIDATE_GRID[name]
     ]
     best = max(fronts, key=lambda f: f.hypervolume)
@@ -219,14 +228,15 @@ def _front_at(
     categories: np.ndarray | None,
     max_loss: float,
     n_points: int,
+    protocol: Protocol | None,
 ) -> MechanismFront:
     reranker = make_reranker(name)
     side = categories if name == "calibration" else vectors
     model = ReRankedRecommender(base, reranker, n_candidates=n_candidates, item_vectors=side)
     model.fit(fit)
-    lam_high = calibrate_lam_high(model, fit, valid, max_loss=max_loss)
+    lam_high = calibrate_lam_high(model, fit, valid, max_loss=max_loss, protocol=protocol)
     lambdas = np.round(np.linspace(0.0, lam_high, n_points), 6)
-    rows = measure_front(model, fit, valid, lambdas, vectors)
+    rows = measure_front(model, fit, valid, lambdas, vectors, protocol)
     hypervolumes = front_hypervolumes(rows)
     return MechanismFront(
         name,
@@ -271,10 +281,11 @@ def choose_mechanism(
     names: Sequence[str] | None = None,
     max_loss: float = MAX_LOSS,
     on_front: Callable[[int, int, str], None] | None = None,
+    protocol: Protocol | None = None,
 ) -> tuple[MechanismFront, list[MechanismFront]]:
-    """Every available mechanism's validation front, and the one with the largest
-    (ndcg@10, coverage@20) hypervolume (first in ``names`` on a tie). ``on_front(m, M,
-    name)`` hears the start (m = 0) and each front measured."""
+    """Every available mechanism's validation front (under ``protocol``), and the one with
+    the largest (ndcg@10, coverage@20) hypervolume (first in ``names`` on a tie).
+    ``on_front(m, M, name)`` hears the start (m = 0) and each front measured."""
     names = list(names or available_mechanisms(vectors, categories, has_prices(fit)))
     fronts = []
     if on_front is not None and names:
@@ -282,7 +293,14 @@ def choose_mechanism(
     for i, n in enumerate(names):
         fronts.append(
             mechanism_front(
-                base, n, fit, valid, vectors=vectors, categories=categories, max_loss=max_loss
+                base,
+                n,
+                fit,
+                valid,
+                vectors=vectors,
+                categories=categories,
+                max_loss=max_loss,
+                protocol=protocol,
             )
         )
         if on_front is not None:

@@ -185,3 +185,38 @@ def test_validation_curves_and_front_keep_own_items_when_served_so(tmp_path: Pat
     with_own = measure_front(model, split.fit, split.valid, [0.0], protocol=served)
     without = measure_front(model, split.fit, split.valid, [0.0])
     assert with_own["ndcg@10"].iloc[0] > 1.5 * without["ndcg@10"].iloc[0]
+
+
+def test_fit_tuned_calibrates_the_fronts_as_lists_are_served(tmp_path: Path) -> None:
+    """With repeat purchases the mechanisms' λ ranges and fronts are measured over the
+    weighted base with own items kept: before, they were measured on new items only, and
+    the λ range overshot once own items led the lists."""
+    from recolab.evaluation import Protocol, evaluate
+    from recolab.rerank import ReRankedRecommender, make_reranker
+    from recolab.tuning.fronts import MAX_LOSS
+
+    rows, train = _rows_and_train(write_log(tmp_path, rebuy=0.8))
+    tuned = fit_tuned(
+        train,
+        forward=True,
+        repeat_rows=rows,
+        budget=TuneBudget(3, 60),
+        device="cpu",
+        mechanisms=["popularity"],
+    )
+    front, split, served = tuned.mechanism, tuned.split, Protocol(exclude_seen=False)
+    assert split is not None and tuned.fit_base is not None
+    assert tuned.fit_base.params.repeat_weight == tuned.repeat.weight > 0
+
+    def ndcg(lam: float) -> float:
+        model = ReRankedRecommender(
+            tuned.fit_base, make_reranker("popularity"), n_candidates=front.n_candidates
+        ).fit(split.fit)
+        result = evaluate(
+            model, split.fit, split.valid, ks=(10,), lam=lam, protocol=served, accuracy_only=True
+        )
+        return result.metrics["ndcg@10"]
+
+    assert front.rows["ndcg@10"].iloc[0] == pytest.approx(ndcg(0.0))
+    assert front.rows["ndcg@10"].iloc[-1] == pytest.approx(ndcg(front.lam_high))
+    assert ndcg(front.lam_high) <= (1 - MAX_LOSS) * ndcg(0.0)
