@@ -6,10 +6,12 @@ merging, so a pair bought again after the cut is a test purchase) and seed:
 - **recolab, own items not weighed**: ``fit_tuned`` as before 17b2f89 (validation a global
   time cut of the merged pairs, EASE's zero diagonal), its lists keeping own items;
 - **recolab, own items weighed**: ``fit_tuned(repeat_rows=...)``: validation cut from the
-  rows before merging, the own-item weight chosen on it (``recolab.tuning.repeat``);
+  rows before merging, the own-item weight chosen on it (``recolab.tuning.repeat``); an
+  own item scores that weight times the user's purchases of it;
 - **peer, EASE + own-item weight**: EASE's l2 picked on the same validation split (grid of
-  8, the generalisation benchmark's), then the same own-item weight search over it, then
-  refitted on train: what an analyst could write in ten lines.
+  8, the generalisation benchmark's), then the same own-item weight search over it (with
+  the same purchase counts), then refitted on train: what an analyst could write in ten
+  lines.
 
 Everything is chosen on validation; test is read once per model, with the users' own items
 among the candidates (``Protocol(exclude_seen=False)``). Data: the full Online Retail log
@@ -104,11 +106,12 @@ def ease_peer(train: InteractionData, rows: InteractionData, seed: int) -> tuple
         metrics = evaluate(model, split.fit, split.valid, ks=(10, 20), accuracy_only=True).metrics
         scores[scale] = (tune_score(metrics), model)
     scale = max(scores, key=lambda s: scores[s][0])
-    choice = choose_repeat_weight(scores[scale][1], split)
+    choice = choose_repeat_weight(scores[scale][1].with_purchases(split.fit_purchases), split)
     full = mean_gram_diagonal(train.matrix(binary=True), 0.0)
     params = LinearParams(l2=scale * full, repeat_weight=choice.weight)
     label = f"l2 {scale:g}× mean, weight {choice.multiple:g}× spread"
-    return LinearAutoencoder(params, device="cpu").fit(train), label
+    model = LinearAutoencoder(params, device="cpu").fit(train)
+    return model.with_purchases(rows.matrix(binary=True)), label
 
 
 def run_case(name: str, rows: InteractionData, seed: int) -> dict[str, Any]:

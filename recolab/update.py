@@ -118,7 +118,9 @@ def read_events(
     name: str = "(data frame)",
 ) -> InteractionData:
     """New events, read and cleaned by :func:`~recolab.data.io.load_interactions` (the
-    loader training uses: detection or ``mapping``, the same cleaning rules and report).
+    loader training uses: detection or ``mapping``, the same cleaning rules and report),
+    one row per event: a pair bought twice stays two rows, so a model of repeat purchases
+    counts both (the histories are binary either way).
 
     A data frame is written to a temporary CSV and read like a file, so a bad cell is named
     the same way; its rows are numbered from 1 in frame order, and errors name ``name``
@@ -134,12 +136,12 @@ def read_events(
     if isinstance(events, InteractionData):
         return events
     if not isinstance(events, pd.DataFrame):
-        return load_interactions(events, mapping)
+        return load_interactions(events, mapping, merge=False)
     with tempfile.TemporaryDirectory(prefix="recolab-update-") as folder:
         tmp = Path(folder) / "events.csv"
         events.to_csv(tmp, index=False)
         try:
-            data = load_interactions(tmp, mapping)
+            data = load_interactions(tmp, mapping, merge=False)
         except DataError as exc:
             message = str(exc).replace(str(tmp), name)
             renamed = DataError(message)
@@ -180,6 +182,29 @@ def merge_histories(
     merged.data[:] = 1.0
     merged.sort_indices()
     return all_users, all_items, merged
+
+
+def updated_purchases(
+    old: sp.csr_matrix | None, users: Vocabulary, items: Vocabulary, new: InteractionData
+) -> sp.csr_matrix | None:
+    """The purchase counts of a repeat-purchase base plus one per new event (``None`` for a
+    base without counts), on the extended vocabularies ``users`` × ``items``.
+
+    >>> from recolab.data.interactions import build_interactions
+    >>> new = build_interactions(pd.DataFrame({"user": ["a", "a", "b"], "item": ["x", "x", "x"],
+    ...     "value": 1.0}), kind="implicit")
+    >>> old = sp.csr_matrix(np.array([[2.0]]))
+    >>> updated_purchases(old, Vocabulary.from_ids(["a", "b"]), Vocabulary.from_ids(["x"]),
+    ...     new).toarray().tolist()
+    [[4.0], [1.0]]
+    """
+    if old is None:
+        return None
+    shape = (len(users), len(items))
+    rows = users.index(new.frame["user"])
+    cols = items.index(new.frame["item"])
+    delta = sp.csr_matrix((np.ones(rows.size, np.float32), (rows, cols)), shape=shape)
+    return (_padded(old.tocsr().astype(np.float32), shape) + delta).tocsr()
 
 
 def _base_like(
@@ -299,6 +324,7 @@ def update_tradeoff(
     selection = (config.get("selection") or {}).get("base") or {}
     data = interactions_from_matrix(users, items, x)
     base = _base_like(model.base, selection, old_x, x, device).fit(data)
+    base = base.with_purchases(updated_purchases(model.base.purchases_, users, items, new))
     updated = TradeoffRecommender(
         base,
         _make_reranker(_mechanism(config["mechanism"], new, items)),

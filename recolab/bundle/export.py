@@ -143,6 +143,12 @@ def _tradeoff_payload(
     }
 
 
+def _aligned(counts: Any, train: Any) -> np.ndarray:
+    """float32 purchase counts at ``train``'s stored (row, index) pairs, in their order."""
+    rows = np.repeat(np.arange(train.shape[0]), np.diff(train.indptr))
+    return np.asarray(counts.tocsr()[rows, train.indices], dtype=np.float32).ravel()
+
+
 def _model_files(model: Any, tensors: dict[str, np.ndarray]) -> dict[str, bytes]:
     """The four model members: weights, histories and the two id maps."""
     from safetensors.numpy import save as st_save
@@ -153,6 +159,9 @@ def _model_files(model: Any, tensors: dict[str, np.ndarray]) -> dict[str, bytes]
         "indices": train.indices.astype(np.int64),
         "candidates": model.candidates_.astype(np.uint8),
     }
+    purchases = getattr(getattr(model, "base", None), "purchases_", None)
+    if purchases is not None:  # repeat purchases: counts on the histories' pairs, in order
+        history["purchases"] = _aligned(purchases, train)
     if getattr(model, "user_encoder_", None) is not None:
         history["user_token_indptr"] = model.user_tokens_.indptr.astype(np.int64)
         history["user_token_indices"] = model.user_tokens_.indices.astype(np.int64)

@@ -220,6 +220,14 @@ def _csr(
     return sp.csr_matrix((np.ones(len(indices), np.float32), indices, indptr), shape=shape)
 
 
+def _purchases(path: Path, history: dict[str, np.ndarray], train: sp.csr_matrix) -> sp.csr_matrix:
+    """The stored purchase counts on the histories' pairs (repeat purchases)."""
+    counts = history["purchases"]
+    if not (np.isfinite(counts).all() and (counts >= 1).all()):
+        raise bundle_error(path, "history.safetensors", "purchases must be finite counts ≥ 1")
+    return sp.csr_matrix((counts, train.indices, train.indptr), shape=train.shape)
+
+
 def _vocab(path: Path, name: str, data: bytes, n: int) -> tuple[Vocabulary, list[str] | None]:
     try:
         frame = pd.read_csv(io.BytesIO(data), dtype=str, keep_default_na=False, na_filter=False)
@@ -248,7 +256,8 @@ def _build(path: Path, raw: dict[str, Any], cfg: Config, files: dict[str, bytes]
     items, titles = _vocab(path, "items.csv", files["items.csv"], dims.n_items)
     try:
         if isinstance(cfg, TradeoffConfig):
-            model = _load_tradeoff(raw, state, train, candidates, users, items)
+            counts = _purchases(path, history, train) if "purchases" in history else None
+            model = _load_tradeoff(raw, state, train, candidates, users, items, counts)
             model.item_titles_ = titles
         else:
             tokens = _user_tokens(path, raw, history, dims.n_users)
@@ -314,9 +323,11 @@ def _load_tradeoff(
     candidates: np.ndarray,
     users: Vocabulary,
     items: Vocabulary,
+    purchases: sp.csr_matrix | None = None,
 ) -> Any:
-    """A :class:`~recolab.models.tradeoff.TradeoffRecommender` from a bundle's parts; the
-    re-ranker is refitted on the stored histories (it keeps only counts and profiles)."""
+    """A :class:`~recolab.models.tradeoff.TradeoffRecommender` from a bundle's parts (with
+    the users' purchase counts for repeat purchases); the re-ranker is refitted on the
+    stored histories (it keeps only counts and profiles)."""
     from recolab.models.averaged_linear import AveragedLinearAutoencoder
     from recolab.models.linear import LinearAutoencoder, LinearParams
     from recolab.models.sparse_linear import SparseLinearAutoencoder
@@ -334,6 +345,7 @@ def _load_tradeoff(
         base = AveragedLinearAutoencoder.from_weights(state["weights"], data, params, members)
     else:
         base = LinearAutoencoder.from_weights(state["weights"], data, params)
+    base = base.with_purchases(purchases)
     reranker = make_reranker(**config["mechanism"])
     if "mechanism_weights" in state:  # a trained mechanism: its weights, not a retraining
         load_state = getattr(reranker, "load_state", None)

@@ -407,6 +407,9 @@ def check_history(
         raise ValueError(f"indices of shape {list(nnz)} for {dims.n_users} users")
     _expect(tensors, "candidates", "U8", (dims.n_items,))
     expected = {"indptr", "indices", "candidates"}
+    if "purchases" in tensors:  # repeat purchases: a count per history entry
+        _expect(tensors, "purchases", "F32", tuple(nnz))
+        expected.add("purchases")
     if user_tokens:
         _expect(tensors, "user_token_indptr", "I64", (dims.n_users + 1,))
         if len(_expect(tensors, "user_token_indices", "I64", None).shape) != 1:

@@ -355,7 +355,7 @@ def max_jaccard(x: sp.csr_matrix, block_users: int = 2048) -> np.ndarray:
     >>> max_jaccard(x).tolist()
     [1.0, 1.0, 0.0]
     """
-    x = sp.csr_matrix(x, dtype=np.float32)
+    x = sp.csr_matrix(x, dtype=np.float32, copy=True)  # the caller's matrix stays as it is
     x.data[:] = 1.0
     sizes = np.asarray(x.getnnz(axis=1), dtype=np.float64)
     xt = x.T.tocsr()

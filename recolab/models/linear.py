@@ -16,7 +16,9 @@ GPU). With ``X`` the binary users × items matrix and ``c_i`` item i's interacti
 - ``repeat_weight = r`` adds ``r`` to the diagonal of ``W``: a user's own items score ``r``
   more, for repeat purchases (consumables; chosen on a validation split that keeps them,
   :func:`~recolab.tuning.repeat.choose_repeat_weight`). 0 (the default) leaves EASE's zero
-  diagonal, for data where a user's own items are not recommended.
+  diagonal, for data where a user's own items are not recommended. With the users' purchase
+  counts ``n_ui`` (:meth:`LinearAutoencoder.with_purchases`) an own item scores ``r·n_ui``
+  more instead: the diagonal gives the first purchase, the counts the ones after it.
 
 A user's scores are ``x_u W``. With ``dropout = user_norm = item_norm = 0`` this is exactly
 :class:`~recolab.models.ease.EASERecommender`. ``top_k > 0`` then keeps, in each column of
@@ -126,6 +128,26 @@ def add_to_diagonal(weights: Any, value: float) -> Any:
     out = np.array(weights, dtype=np.float32)
     out[np.diag_indices_from(out)] += np.float32(value)
     return out
+
+
+def checked_purchases(purchases: sp.csr_matrix, train: sp.csr_matrix) -> sp.csr_matrix:
+    """``purchases`` as float32 CSR after checking that it counts whole purchases (≥ 1) on
+    exactly the pairs of the binary histories ``train``.
+
+    >>> x = sp.csr_matrix(np.array([[1.0, 0.0], [1.0, 1.0]]))
+    >>> checked_purchases(sp.csr_matrix(np.array([[3.0, 0], [1, 2]])), x).toarray().tolist()
+    [[3.0, 0.0], [1.0, 2.0]]
+    """
+    counts = sp.csr_matrix(purchases, dtype=np.float32)
+    counts.sum_duplicates()
+    counts.eliminate_zeros()
+    if counts.shape != train.shape:
+        raise ValueError(f"purchase counts of shape {counts.shape} for histories {train.shape}")
+    if counts.nnz and (not np.isfinite(counts.data).all() or counts.data.min() < 1):
+        raise ValueError("purchase counts must be finite and at least 1")
+    if counts.nnz != train.nnz or (counts.sign() != train.sign()).nnz:
+        raise ValueError("purchase counts must cover exactly the pairs of the histories")
+    return counts
 
 
 def solve_memory_bytes(n_items: int, device: torch.device) -> int:
@@ -249,6 +271,9 @@ class LinearAutoencoder(Recommender):
     ----------
     weights_:
         float32 n_items × n_items matrix ``W``; scores are ``X_u W``.
+    purchases_:
+        Purchase counts ``n_ui`` on the histories' pairs, or ``None``
+        (:meth:`with_purchases`); only read when ``repeat_weight`` is set.
 
     Examples
     --------
@@ -259,6 +284,8 @@ class LinearAutoencoder(Recommender):
     >>> LinearAutoencoder(l2=1.0, dropout=0.25).fit(data).weights_.shape
     (2, 2)
     """
+
+    purchases_: sp.csr_matrix | None = None
 
     def __init__(
         self, params: LinearParams | None = None, *, device: str = "auto", **options: Any
@@ -273,6 +300,7 @@ class LinearAutoencoder(Recommender):
         device = resolve_device(self.device)
         check_solve_fits(train.n_items, device, self._kept_bytes(train.n_items))
         self._remember(train)
+        self.purchases_ = None
         # the own-item weight goes on after any pruning, so it never takes a kept slot
         self.weights_ = add_to_diagonal(self._solve(self.train_, device), self.params.repeat_weight)
         logger.info("linear autoencoder fitted: %d items, %s", self.n_items, self.params)
@@ -306,6 +334,7 @@ class LinearAutoencoder(Recommender):
             raise ValueError(f"{train.n_items} items do not match the model's {self.n_items}")
         model = copy.copy(self)
         model._remember(train)
+        model.purchases_ = None
         return model
 
     def pruned(self, top_k: int) -> Self:
@@ -326,8 +355,29 @@ class LinearAutoencoder(Recommender):
         model.weights_ = add_to_diagonal(self.weights_, weight - self.params.repeat_weight)
         return model
 
+    def with_purchases(self, purchases: sp.csr_matrix | None) -> Self:
+        """A copy whose own items weigh by how often each user bought them: ``purchases`` is
+        the users × items count matrix ``n_ui`` (e.g. ``rows.matrix(binary=True)`` of the
+        unmerged rows), nonzero exactly where the histories ``train_`` are; ``None`` drops
+        the counts. An own item then scores ``repeat_weight × n_ui`` more than through the
+        other items."""
+        model = copy.copy(self)
+        model.purchases_ = None if purchases is None else checked_purchases(purchases, self.train_)
+        return model
+
     def _score_known(self, users: np.ndarray, lam: float | None) -> np.ndarray:
-        return np.asarray(self.train_[users] @ self.weights_, dtype=np.float32)
+        scores = np.asarray(self.train_[users] @ self.weights_, dtype=np.float32)
+        return self._add_repeats(users, scores)
+
+    def _add_repeats(self, users: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        """``scores`` plus ``repeat_weight × (n_ui − 1)`` for the purchases after the first
+        (the first is on ``W``'s diagonal), when the model holds purchase counts."""
+        purchases = getattr(self, "purchases_", None)
+        if purchases is None or self.params.repeat_weight == 0:
+            return scores
+        extra = purchases[users] - self.train_[users]
+        scores += np.float32(self.params.repeat_weight) * extra.toarray()
+        return scores
 
     def score_history(self, history: sp.csr_matrix) -> np.ndarray:
         """Scores of new users given as rows of a binary users × items matrix (fold-in)."""

@@ -285,6 +285,7 @@ class SparseLinearAutoencoder(LinearAutoencoder):
             self.plan_ = exact_sparse_plan(x, self.neighbours)
         check_sparse_fits(self.plan_)
         self._remember(train)
+        self.purchases_ = None
         gram = sparse_gram(self.train_, self.params.user_norm)
         hoods = neighbourhoods(gram, self.plan_.neighbours)
         counts = np.asarray(self.train_.getnnz(axis=0), dtype=np.float64)
@@ -311,7 +312,8 @@ class SparseLinearAutoencoder(LinearAutoencoder):
         return model
 
     def _score_known(self, users: np.ndarray, lam: float | None) -> np.ndarray:
-        return np.asarray((self.train_[users] @ self.weights_).toarray(), dtype=np.float32)
+        scores = np.asarray((self.train_[users] @ self.weights_).toarray(), dtype=np.float32)
+        return self._add_repeats(users, scores)
 
     def score_history(self, history: sp.csr_matrix) -> np.ndarray:
         """Scores of new users given as rows of a binary users × items matrix (fold-in)."""

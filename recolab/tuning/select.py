@@ -262,10 +262,12 @@ class _Chosen:
 def _weighed(
     base: LinearAutoencoder, split: ValidationSplit, repeat: bool
 ) -> tuple[LinearAutoencoder, RepeatChoice | None]:
-    """``base`` with the own-item weight chosen on validation for repeat purchases
-    (:func:`~recolab.tuning.repeat.choose_repeat_weight`), or as it is."""
+    """``base`` with the fit part's purchase counts and the own-item weight chosen on
+    validation for repeat purchases (:func:`~recolab.tuning.repeat.choose_repeat_weight`),
+    or as it is."""
     if not repeat:
         return base, None
+    base = base.with_purchases(split.fit_purchases)
     choice = choose_repeat_weight(base, split)
     return base.with_repeat_weight(choice.weight), choice
 
@@ -359,7 +361,8 @@ def fit_tuned(
         For repeat purchases: the unmerged rows ``train`` was merged from. Validation is
         then cut before merging (a repeat purchase after the cut is validated), and the
         base's own-item weight is chosen on it with the users' own items ranked
-        (:func:`~recolab.tuning.repeat.choose_repeat_weight`).
+        (:func:`~recolab.tuning.repeat.choose_repeat_weight`); an own item scores that
+        weight times the user's purchases of it (the rows' counts).
     vectors, categories:
         Item vectors for MMR diversity (text embeddings) and non-negative category vectors
         for calibration (genres); each mechanism is skipped without its input.
@@ -380,7 +383,7 @@ def fit_tuned(
             vectors,
             categories,
             validation_split(train, seed=seed, valid=valid, forward=forward, rows=repeat_rows),
-            repeat_rows is not None,
+            repeat_rows,
             budget,
             seed,
             storage,
@@ -397,7 +400,7 @@ def _fit_tuned(
     vectors: np.ndarray | None,
     categories: np.ndarray | None,
     split: ValidationSplit,
-    repeat: bool,
+    repeat_rows: InteractionData | None,
     budget: TuneBudget | None,
     seed: int,
     storage: str | Path | None,
@@ -420,6 +423,7 @@ def _fit_tuned(
         on_trial=on_trial,
         should_stop=should_stop,
     )
+    repeat = repeat_rows is not None
     chosen = _choose_base_and_mechanism(
         tuning, split, vectors, categories, mechanisms, device, repeat, on_front
     )
@@ -436,6 +440,8 @@ def _fit_tuned(
     else:
         base = fit_base(chosen.members, train, pruned_on_fit.params.top_k, device)
         base = base.with_repeat_weight(weight)
+    if repeat_rows is not None:
+        base = base.with_purchases(repeat_rows.matrix(binary=True))
     model = TunedModel(
         train=train,
         base=base,

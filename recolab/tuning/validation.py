@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+import scipy.sparse as sp
 
 from recolab.data.interactions import InteractionData
 from recolab.data.splits import merge_pairs, per_user_latest, random_holdout, temporal_split
@@ -31,12 +32,16 @@ class ValidationSplit:
         ``"given"``.
     description:
         One line for reports and model cards.
+    fit_purchases:
+        For repeat purchases (``rows`` given to :func:`validation_split`): users × items
+        counts of the purchases in ``fit``, on its pairs; else ``None``.
     """
 
     fit: InteractionData
     valid: InteractionData
     method: str
     description: str
+    fit_purchases: sp.csr_matrix | None = None
 
 
 def is_timed_log(data: InteractionData) -> bool:
@@ -78,14 +83,19 @@ Halves = tuple[InteractionData, InteractionData]
 
 def _cut(
     train: InteractionData, rows: InteractionData | None, rule: Callable[[InteractionData], Halves]
-) -> Halves:
-    """``rule`` applied to ``train``, or to its unmerged ``rows`` with each half merged."""
+) -> tuple[InteractionData, InteractionData, sp.csr_matrix | None]:
+    """``rule`` applied to ``train``, or to its unmerged ``rows`` with each half merged; and
+    the purchase counts of the first half (``None`` without ``rows``)."""
     if rows is None:
-        return rule(train)
+        return *rule(train), None
+    _check_rows(train, rows)
+    fit, held = rule(rows)
+    return merge_pairs(fit), merge_pairs(held), fit.matrix(binary=True)
+
+
+def _check_rows(train: InteractionData, rows: InteractionData) -> None:
     if rows.n_users != train.n_users or rows.n_items != train.n_items:
         raise ValueError("validation_split: rows must share the training data's vocabularies")
-    fit, held = rule(rows)
-    return merge_pairs(fit), merge_pairs(held)
 
 
 def _repeats(rows: InteractionData | None) -> str:
@@ -115,7 +125,8 @@ def validation_split(
     ``rows``: the unmerged rows ``train`` was merged from (one per purchase, same
     vocabularies), for repeat purchases. The two time rules then cut the rows and merge each
     half (:func:`~recolab.data.splits.merge_pairs`), so a pair bought before and after the
-    cut is in both halves, as a repeat purchase is in a time-split test set.
+    cut is in both halves, as a repeat purchase is in a time-split test set; the split keeps
+    the fit half's purchase counts (``fit_purchases``).
 
     Raises
     ------
@@ -123,16 +134,22 @@ def validation_split(
         No user keeps an interaction for validation (every user has a single one).
     """
     if valid is not None:
-        split = ValidationSplit(train, valid, "given", f"given validation set ({valid.name})")
+        if rows is not None:
+            _check_rows(train, rows)
+        counts = None if rows is None else rows.matrix(binary=True)
+        text = f"given validation set ({valid.name})"
+        split = ValidationSplit(train, valid, "given", text, counts)
     elif forward:
-        fit, held = _cut(train, rows, lambda d: temporal_split(d, fraction))
+        fit, held, counts = _cut(train, rows, lambda d: temporal_split(d, fraction))
         cut = held.frame["timestamp"].min()
         text = f"the last {fraction:.0%} of training interactions in time (from {cut})"
-        split = ValidationSplit(fit, held, "global time cut", text + _repeats(rows))
+        split = ValidationSplit(fit, held, "global time cut", text + _repeats(rows), counts)
     elif is_timed_log(train):
-        fit, held = _cut(train, rows, lambda d: per_user_latest(d, fraction))
+        fit, held, counts = _cut(train, rows, lambda d: per_user_latest(d, fraction))
         text = f"each user's latest {fraction:.0%} of training interactions by time"
-        split = ValidationSplit(fit, held, "per-user latest by time", text + _repeats(rows))
+        split = ValidationSplit(
+            fit, held, "per-user latest by time", text + _repeats(rows), counts
+        )
     else:
         fit, held = random_holdout(train, test_fraction=fraction, seed=seed)
         text = f"per-user random {fraction:.0%} of training interactions (seed {seed})"

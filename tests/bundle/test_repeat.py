@@ -132,3 +132,39 @@ def test_model_card_says_whether_seen_items_are_served(bundles: dict) -> None:
 
     assert "**Repeat purchases**: yes" in model_card(load(bundles["repeat"]), 0.0, {})
     assert "**Repeat purchases**: no" in model_card(load(bundles["default"]), 0.0, {})
+
+
+def test_purchase_counts_travel_with_the_bundle(tmp_path: Path) -> None:
+    """A repeat-purchase base weighs own items by purchases: the counts are stored beside
+    the histories, served after loading, and refused when they are not counts."""
+    import scipy.sparse as sp
+    from safetensors.numpy import load as st_load
+    from safetensors.numpy import save as st_save
+
+    from .hostile import resum
+
+    model = tiny_model()
+    # u1 bought b four times and c once, everyone else once; 0.5 per purchase
+    counts = sp.csr_matrix(np.array([[1, 0, 0, 0], [0, 4, 1, 0], [0, 0, 1, 1]], np.float32))
+    model.base = model.base.with_repeat_weight(0.5).with_purchases(counts)
+    path = export_bundle(model, tmp_path / "counted.zip", lam=0.0, repeat=True)
+    loaded = load(path)
+    np.testing.assert_allclose(loaded.model.base.purchases_.toarray(), counts.toarray())
+    users = loaded.model.users_.index(["u1"])
+    # u1's scores: b (0.3 from c) + 0.5·4, c (0.2 from b) + 0.5·1, d 0.1, a 0
+    np.testing.assert_allclose(loaded.model.base.score(users)[0], [0.0, 2.3, 0.7, 0.1], atol=1e-6)
+    assert _items(loaded.recommend(["u1"], k=2)) == ["b", "c"]
+    files = read_members(path)
+    history = st_load(files["history.safetensors"])
+    assert history["purchases"].tolist() == [1.0, 4.0, 1.0, 1.0, 1.0]
+    history["purchases"][1] = 0.0
+    files["history.safetensors"] = st_save(history)
+    with pytest.raises(BundleError, match="purchases must be finite counts"):
+        load(write_zip(tmp_path / "zero.zip", resum(files)))
+    history["purchases"] = np.ones(3, np.float32)  # one per stored pair, or nothing
+    files["history.safetensors"] = st_save(history)
+    with pytest.raises(BundleError, match="purchases"):
+        load(write_zip(tmp_path / "short.zip", resum(files)))
+    # a base without counts writes none
+    plain = read_members(export_bundle(tiny_model(), tmp_path / "plain.zip", repeat=True))
+    assert "purchases" not in st_load(plain["history.safetensors"])

@@ -48,6 +48,10 @@ def test_robust_threshold_and_jaccard() -> None:
     x = sp.csr_matrix(np.array([[1, 1, 1, 0], [1, 1, 0, 0], [0, 0, 0, 1]]))
     # users 0 and 1 share 2 of 3 items; user 2 shares nothing
     assert max_jaccard(x, block_users=1).tolist() == pytest.approx([2 / 3, 2 / 3, 0.0])
+    # counts are read as binary, and the caller's float32 matrix (a cached one) is untouched
+    counts = sp.csr_matrix(np.array([[3, 1, 1, 0], [1, 2, 0, 0], [0, 0, 0, 5]], np.float32))
+    assert max_jaccard(counts).tolist() == pytest.approx([2 / 3, 2 / 3, 0.0])
+    assert counts.data.tolist() == [3, 1, 1, 1, 2, 5]
 
 
 def _genuine(n_users: int = 400, n_items: int = 300, seed: int = 0):

@@ -74,3 +74,43 @@ def test_a_negative_or_infinite_weight_is_refused() -> None:
     for bad in (-1.0, float("inf"), float("nan")):
         with pytest.raises(ValueError, match="repeat_weight"):
             LinearParams(repeat_weight=bad)
+
+
+@pytest.mark.parametrize("kind", ["dense", "sparse"])
+def test_own_items_score_r_per_purchase_by_hand(kind: str) -> None:
+    import scipy.sparse as sp
+
+    # a bought x three times and y once, b bought y twice; r = 5 per purchase
+    data = tiny([("a", "x"), ("a", "y"), ("b", "y")], items=["x", "y"])
+    make = SparseLinearAutoencoder if kind == "sparse" else LinearAutoencoder
+    options = {"neighbours": 1} if kind == "sparse" else {}
+    plain = make(l2=1.0, device="cpu", **options).fit(data)
+    counts = sp.csr_matrix(np.array([[3.0, 1.0], [0.0, 2.0]]))
+    counted = plain.with_repeat_weight(5.0).with_purchases(counts)
+    np.testing.assert_allclose(
+        counted.score([0, 1]) - plain.score([0, 1]), [[15.0, 5.0], [0.0, 10.0]], atol=1e-5
+    )
+    # without the weight the counts change nothing; dropped, the diagonal's r stays
+    np.testing.assert_allclose(plain.with_purchases(counts).score([0, 1]), plain.score([0, 1]))
+    once = counted.with_purchases(None).score([0, 1]) - plain.score([0, 1])
+    np.testing.assert_allclose(once, [[5.0, 5.0], [0.0, 5.0]], atol=1e-5)
+    assert plain.purchases_ is None  # the fitted model untouched
+    # a refit or other histories forget counts that no longer match
+    assert counted.on_histories(data).purchases_ is None
+    assert make(l2=1.0, device="cpu", **options).fit(data).purchases_ is None
+
+
+def test_purchase_counts_must_match_the_histories() -> None:
+    import scipy.sparse as sp
+
+    data = tiny([("a", "x"), ("a", "y"), ("b", "y")], items=["x", "y"])
+    model = LinearAutoencoder(l2=1.0, device="cpu").fit(data)
+    for bad, match in [
+        (np.array([[1.0, 1.0]]), "shape"),
+        (np.array([[1.0, 0.0], [0.0, 1.0]]), "exactly the pairs"),  # a's y missing
+        (np.array([[1.0, 1.0], [1.0, 1.0]]), "exactly the pairs"),  # b never bought x
+        (np.array([[0.5, 1.0], [0.0, 1.0]]), "at least 1"),
+        (np.array([[np.inf, 1.0], [0.0, 1.0]]), "finite"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            model.with_purchases(sp.csr_matrix(bad))

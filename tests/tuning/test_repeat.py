@@ -88,6 +88,13 @@ def test_fit_tuned_serves_the_chosen_own_item_weight(tmp_path: Path) -> None:
     assert tuned.base.params.repeat_weight == tuned.repeat.weight
     assert np.allclose(np.diag(tuned.base.weights_), tuned.repeat.weight, atol=1e-5)
     assert tuned.summary()["base"]["repeat"]["multiple"] == tuned.repeat.multiple
+    # own items weigh by purchases: the training rows' counts, the fit part's on validation
+    counts = rows.matrix(binary=True)
+    assert (tuned.base.purchases_ != counts).nnz == 0 and counts.data.max() > 1
+    assert tuned.split is not None and tuned.split.fit_purchases is not None
+    assert tuned.split.fit_purchases.sum() < counts.sum()
+    assert (tuned.split.fit_purchases.sign() != tuned.split.fit.matrix(binary=True)).nnz == 0
+    assert (tuned.fit_base.purchases_ != tuned.split.fit_purchases).nnz == 0
     # without repeat_rows nothing changes: EASE's zero diagonal
     plain = fit_tuned(train, forward=True, budget=TuneBudget(3, 60), device="cpu")
     assert plain.repeat is None and not np.diag(plain.base.weights_).any()
@@ -132,6 +139,17 @@ def test_cli_repeat_weighs_own_items(tmp_path: Path) -> None:
     lists = loaded.recommend(users, k=3)
     shown = list(zip(lists["user"].astype(str), lists["item"].astype(str), strict=True))
     assert sum(pair in own for pair in shown) > 0.6 * len(shown)
+    # the bundle keeps the purchase counts; an update adds one per new event
+    before = loaded.model.base.purchases_
+    train, _ = load_split(path, split="temporal")
+    counted = repeat_rows(train, path, split="temporal")
+    assert before is not None and counted is not None and before.data.max() > 1
+    assert (before != counted.matrix(binary=True)).nnz == 0
+    user, item = users[0], str(model.items_.ids[model.train_[rows[0]].indices[0]])
+    new = pd.DataFrame({"user": [user] * 2, "item": [item] * 2, "timestamp": "2024-03-15"})
+    updated = loaded.update(new).model.base.purchases_
+    i, j = rows[0], model.items_.index([item])[0]
+    assert updated[i, j] == before[i, j] + 2 and updated.sum() == before.sum() + 2
 
 
 def test_the_model_card_states_the_own_item_weight() -> None:
