@@ -197,8 +197,8 @@ def _selection_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
     repeat = (selection.get("base") or {}).get("repeat")
     if repeat:  # repeat purchases: the users' own items' weight, chosen on validation
         out["own-item weight"] = (
-            f"{repeat['weight']:.4g} ({repeat['multiple']:g} × the spread of a user's scores, "
-            "chosen on validation)"
+            f"{repeat['weight']:.4g} per purchase ({repeat['multiple']:g} × the spread of a "
+            "user's scores, chosen on validation)"
         )
     out["mechanism"] = (cfg.get("mechanism") or {}).get("name")
     out["candidates"] = cfg.get("n_candidates")

@@ -8,6 +8,9 @@ linear base gets an own-item weight ``r`` on the diagonal of ``W``
 (:attr:`~recolab.models.linear.LinearParams.repeat_weight`), chosen here on a validation
 split that keeps repeat purchases (cut before merging, see
 :func:`~recolab.tuning.validation.validation_split`), with the user's own items ranked.
+Given the users' purchase counts (:meth:`~recolab.models.linear.LinearAutoencoder.with_purchases`,
+the split's ``fit_purchases``) an own item gains ``r`` per purchase: on the retail log's
+validation, ndcg@10 read 0.269 with own items weighed once and 0.312 weighed by count.
 
 ``r`` is searched as a multiple of the spread of a user's scores (the median over validation
 users of the standard deviation of their scores), so the grid means the same on any data:

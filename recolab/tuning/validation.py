@@ -147,9 +147,7 @@ def validation_split(
     elif is_timed_log(train):
         fit, held, counts = _cut(train, rows, lambda d: per_user_latest(d, fraction))
         text = f"each user's latest {fraction:.0%} of training interactions by time"
-        split = ValidationSplit(
-            fit, held, "per-user latest by time", text + _repeats(rows), counts
-        )
+        split = ValidationSplit(fit, held, "per-user latest by time", text + _repeats(rows), counts)
     else:
         fit, held = random_holdout(train, test_fraction=fraction, seed=seed)
         text = f"per-user random {fraction:.0%} of training interactions (seed {seed})"

@@ -156,7 +156,8 @@ def test_the_model_card_states_the_own_item_weight() -> None:
     from recolab.studio.export import _selection_options
 
     cfg = {"selection": {"base": {"repeat": {"weight": 0.5, "multiple": 16.0}}}}
-    assert _selection_options(cfg)["own-item weight"].startswith("0.5 (16 × the spread")
+    card = _selection_options(cfg)["own-item weight"]
+    assert card.startswith("0.5 per purchase (16 × the spread")
     assert "own-item weight" not in _selection_options({"selection": {"base": {}}})
 
 
