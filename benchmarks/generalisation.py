@@ -110,6 +110,12 @@ def _synthetic() -> InteractionData:
     return synthetic_interactions(3000, 2000, density=0.012, popularity_skew=1.1, seed=0)
 
 
+def _synthetic_wide() -> InteractionData:
+    """Few users, a wide catalogue: 610 × 9,000, 81,000 interactions (the shape of the
+    held-out movie-ratings set of issue 17, where a trial's solve is slow)."""
+    return synthetic_interactions(610, 9000, n_interactions=81000, popularity_skew=1.1, seed=0)
+
+
 def load_case(dataset: str, seed: int) -> Case:
     """The split of ``dataset`` for ``seed`` (u1 and the temporal split are fixed; the
     seed then only moves validation and the tuner)."""
@@ -119,6 +125,7 @@ def load_case(dataset: str, seed: int) -> Case:
         "retail-temporal": lambda: temporal_split(_retail(), 0.2),
         "retail-random": lambda: random_holdout(_retail(), 0.2, seed=seed),
         "synthetic": lambda: random_holdout(_synthetic(), 0.2, seed=seed),
+        "synthetic-wide": lambda: random_holdout(_synthetic_wide(), 0.2, seed=seed),
     }
     train, test = splits[dataset]()
     genres = genre_vectors(train.item_meta, train.items)

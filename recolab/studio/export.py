@@ -194,6 +194,9 @@ def _selection_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
     out.update((cfg.get("base") or {}).get("params") or {})
     members = (cfg.get("base") or {}).get("members")
     out["trials averaged"] = len(members) if members else 1
+    head = (selection.get("base") or {}).get("study_items")
+    if head:  # a wide catalogue: the study's trials ran on its head
+        out["trials fitted on"] = f"the {head:,} items with the most interactions"
     repeat = (selection.get("base") or {}).get("repeat")
     if repeat:  # repeat purchases: the users' own items' weight, chosen on validation
         out["own-item weight"] = (

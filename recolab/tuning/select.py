@@ -170,6 +170,7 @@ class TunedModel:
                 "members": self.members,
                 "validation_score": self.base_score,
                 "best_validation_score": self.tuning.score,
+                "study_items": self.tuning.study_items or None,
                 "validation_metrics": self.tuning.metrics,
                 "trials": self.tuning.trials,
                 "sparsity": self.sparsity.summary() if self.sparsity else None,
@@ -183,7 +184,11 @@ class TunedModel:
 
 def near_best_trials(tuning: TuneResult) -> list[dict[str, float]]:
     """Values of the trials within :data:`ACCURACY_TOLERANCE` of the best validation score
-    (the best first, at most :data:`MAX_MEMBERS`)."""
+    (the best first, at most :data:`MAX_MEMBERS`); the best alone when the study ran on the
+    head of a wide catalogue (``tuning.study_items``), where each member would cost a
+    whole-catalogue solve and the head's scores cannot vouch for the mean."""
+    if tuning.study_items:
+        return [tuning.values]
     ranked = sorted(tuning.trials, key=lambda t: -t["score"])
     keep = [t for t in ranked if t["score"] >= (1.0 - ACCURACY_TOLERANCE) * tuning.score]
     return [{k: float(t[k]) for k in tuning.values} for t in keep[:MAX_MEMBERS]] or [tuning.values]
@@ -284,8 +289,12 @@ def _choose_base_and_mechanism(
 ) -> _Chosen:
     """Every mechanism's validation front over the first candidate base
     (:func:`candidate_bases`); then, among the candidates, the base whose front of the
-    chosen mechanism has the largest validation hypervolume. ``on_front(m, M, name)`` hears
-    each front measured.
+    chosen mechanism has the largest validation hypervolume, unless the first base is more
+    than :data:`ACCURACY_TOLERANCE` below the study's plain EASE at λ = 0 on validation, as
+    lists are served (possible with repeat purchases, where the own-item weight reorders
+    the bases, and after a study on a wide catalogue's head): then EASE, so the served base
+    never falls that far below tuned EASE. ``on_front(m, M, name)`` hears each front
+    measured.
 
     For repeat purchases each base gets its own-item weight first, and the fronts are
     measured as the lists are served, the users' own items kept: a λ range calibrated on
@@ -307,6 +316,7 @@ def _choose_base_and_mechanism(
         protocol=protocol,
     )
     best = _Chosen(members, base, score, mechanism, fronts, weight)
+    served = _served_score(score, weight)
     for j, values in enumerate(others):
         other, other_weight = _weighed(fit_base(values, split.fit, device=device), split, repeat)
         front = mechanism_front(
@@ -319,15 +329,28 @@ def _choose_base_and_mechanism(
             protocol=protocol,
         )
         report(len(fronts) + j + 1, len(fronts) + len(others), f"{mechanism.name}, base {j + 2}")
-        if front.hypervolume > best.mechanism.hypervolume:
+        other_score = validation_score(other, split)
+        other_served = _served_score(other_score, other_weight)
+        less_accurate = served < (1.0 - ACCURACY_TOLERANCE) * other_served
+        if less_accurate or front.hypervolume > best.mechanism.hypervolume:
+            if less_accurate:
+                logger.info(
+                    "the first base scores %.4f on validation as served, more than %.1f %% "
+                    "below plain EASE's %.4f: EASE is the base",
+                    served,
+                    100 * ACCURACY_TOLERANCE,
+                    other_served,
+                )
             swapped = [front if f.name == front.name else f for f in fronts]
-            score = next(t["score"] for t in tuning.trials if is_ease(t) and _same(t, values[0]))
-            best = _Chosen(values, other, score, front, swapped, other_weight)
+            best = _Chosen(values, other, other_score, front, swapped, other_weight)
+            served = other_served
     return best
 
 
-def _same(trial: dict[str, Any], values: dict[str, float]) -> bool:
-    return all(float(trial[k]) == v for k, v in values.items())
+def _served_score(score: float, repeat: RepeatChoice | None) -> float:
+    """A base's validation score at λ = 0 as its lists are served: with repeat purchases the
+    score its own-item weight reached (own items ranked), else ``score``."""
+    return score if repeat is None else repeat.scores[repeat.multiple]
 
 
 def fit_tuned(

@@ -24,6 +24,7 @@ from recolab.errors import Cancelled
 from recolab.evaluation import evaluate
 from recolab.models.linear import LinearParams
 from recolab.models.sparse_linear import make_linear_base
+from recolab.tuning.head import HEAD_ITEMS, head_split
 from recolab.tuning.validation import ValidationSplit
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,10 @@ class TuneResult:
         One dict per finished trial (number, options, score, seconds).
     seconds:
         Wall time of the study in this call.
+    study_items:
+        The catalogue's head the trials were fitted and scored on
+        (:mod:`~recolab.tuning.head`), or 0 when they used the whole catalogue. Their scores
+        are then the head's, not comparable with a whole-catalogue validation score.
     """
 
     params: LinearParams
@@ -93,6 +98,7 @@ class TuneResult:
     values: dict[str, float] = field(default_factory=dict)
     trials: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
+    study_items: int = 0
 
 
 def tune_score(metrics: dict[str, float]) -> float:
@@ -223,13 +229,14 @@ def tune_linear(
     """
     budget = budget or TuneBudget()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    name = f"linear-seed{seed}-{_split_key(split)}"
+    head = head_split(split)
+    name = f"linear-seed{seed}-{_split_key(split)}" + ("" if head is None else f"-head{HEAD_ITEMS}")
     study = _open_shared_study(
         None if storage is None else Path(storage), name, seed, budget.n_trials
     )
     fit_x = split.fit.matrix(binary=True)
 
-    objective = _objective(split, fit_x, device, should_stop)
+    objective = _objective(head or split, fit_x, device, should_stop)
     start = time.perf_counter()
     _optimize(study, objective, budget, on_trial)
     seconds = time.perf_counter() - start
@@ -242,6 +249,7 @@ def tune_linear(
         values={k: float(v) for k, v in best.params.items()},
         trials=_trial_rows(study),
         seconds=seconds,
+        study_items=0 if head is None else head.fit.n_items,
     )
     logger.info(
         "tuned the base in %.1f s over %d trials: %s (validation score %.4f)",
@@ -260,7 +268,9 @@ def _objective(
     should_stop: Callable[[], bool] | None,
 ) -> Callable[[optuna.Trial], float]:
     """The study's objective: fit the trial's base on the fit half, score it on validation
-    (:func:`tune_score`, accuracy only); every rank of a distributed run scores as rank 0."""
+    (:func:`tune_score`, accuracy only); every rank of a distributed run scores as rank 0.
+    ``split`` may be the head of the catalogue (:mod:`~recolab.tuning.head`); ``l2`` is set
+    in the units of ``fit_x``, the whole fit matrix, either way."""
 
     def objective(trial: optuna.Trial) -> float:
         if agree(should_stop is not None and should_stop()):  # rank 0 decides for all
