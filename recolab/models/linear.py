@@ -130,6 +130,17 @@ def add_to_diagonal(weights: Any, value: float) -> Any:
     return out
 
 
+def binary_rows(history: sp.csr_matrix) -> sp.csr_matrix:
+    """``history`` with every stored entry set to 1 (a float32 copy).
+
+    >>> binary_rows(sp.csr_matrix(np.array([[0.0, 3.0, 1.0]]))).toarray().tolist()
+    [[0.0, 1.0, 1.0]]
+    """
+    out = sp.csr_matrix(history, dtype=np.float32, copy=True)
+    out.data[:] = 1.0
+    return out
+
+
 def checked_purchases(purchases: sp.csr_matrix, train: sp.csr_matrix) -> sp.csr_matrix:
     """``purchases`` as float32 CSR after checking that it counts whole purchases (≥ 1) on
     exactly the pairs of the binary histories ``train``.
@@ -380,5 +391,17 @@ class LinearAutoencoder(Recommender):
         return scores
 
     def score_history(self, history: sp.csr_matrix) -> np.ndarray:
-        """Scores of new users given as rows of a binary users × items matrix (fold-in)."""
-        return np.asarray(history @ self.weights_, dtype=np.float32)
+        """Scores of new users given as rows of a users × items matrix (fold-in): read as
+        binary, except that a base with purchase counts (:meth:`with_purchases`) weighs an
+        own item bought ``n`` times as a served user's, ``repeat_weight × n``."""
+        binary = binary_rows(history)
+        scores = np.asarray(binary @ self.weights_, dtype=np.float32)
+        return self._add_history_repeats(history, binary, scores)
+
+    def _add_history_repeats(
+        self, history: sp.csr_matrix, binary: sp.csr_matrix, scores: np.ndarray
+    ) -> np.ndarray:
+        if getattr(self, "purchases_", None) is None or self.params.repeat_weight == 0:
+            return scores
+        scores += np.float32(self.params.repeat_weight) * (history - binary).toarray()
+        return scores

@@ -44,6 +44,7 @@ from recolab.models.linear import (
     LinearAutoencoder,
     LinearParams,
     add_to_diagonal,
+    binary_rows,
     solve_memory_bytes,
 )
 
@@ -316,8 +317,11 @@ class SparseLinearAutoencoder(LinearAutoencoder):
         return self._add_repeats(users, scores)
 
     def score_history(self, history: sp.csr_matrix) -> np.ndarray:
-        """Scores of new users given as rows of a binary users × items matrix (fold-in)."""
-        return np.asarray((history @ self.weights_).toarray(), dtype=np.float32)
+        """Scores of new users given as rows of a users × items matrix (fold-in), as
+        :meth:`LinearAutoencoder.score_history` reads them."""
+        binary = binary_rows(history)
+        scores = np.asarray((binary @ self.weights_).toarray(), dtype=np.float32)
+        return self._add_history_repeats(history, binary, scores)
 
 
 def dense_fits(n_items: int, device: str | torch.device = "auto") -> bool:

@@ -89,8 +89,10 @@ class TradeoffRecommender(ReRankedRecommender):
         return self.base.score_history(self._history_row(history))[0]
 
     def _history_row(self, history: np.ndarray) -> sp.csr_matrix:
-        idx = np.unique(np.asarray(history, dtype=np.int64))
-        data = np.ones(idx.size, dtype=np.float32)
+        """One row counting each item of ``history`` (an item listed twice was bought twice:
+        what a base of repeat purchases weighs; other bases read the row as binary)."""
+        idx, counts = np.unique(np.asarray(history, dtype=np.int64), return_counts=True)
+        data = counts.astype(np.float32)
         return sp.csr_matrix((data, idx, [0, idx.size]), shape=(1, self.n_items))
 
     def recommend_history(

@@ -168,3 +168,26 @@ def test_purchase_counts_travel_with_the_bundle(tmp_path: Path) -> None:
     # a base without counts writes none
     plain = read_members(export_bundle(tiny_model(), tmp_path / "plain.zip", repeat=True))
     assert "purchases" not in st_load(plain["history.safetensors"])
+
+
+def test_a_new_users_repeated_items_count_as_purchases(tmp_path: Path) -> None:
+    """Fold-in reads an item listed n times as n purchases where the base weighs purchases,
+    and as one item elsewhere."""
+    import scipy.sparse as sp
+
+    model = tiny_model()
+    counts = sp.csr_matrix(np.array([[1, 0, 0, 0], [0, 4, 1, 0], [0, 0, 1, 1]], np.float32))
+    model.base = model.base.with_repeat_weight(0.5).with_purchases(counts)
+    loaded = load(export_bundle(model, tmp_path / "counted.zip", lam=0.0, repeat=True))
+    # history b, c, c, c: b 0.3 + 0.5, c 0.2 + 0.5·3, d 0.1 (a: nothing)
+    once = loaded.model.fold_in(np.array([1, 2]))
+    thrice = loaded.model.fold_in(np.array([1, 2, 2, 2]))
+    np.testing.assert_allclose(once, [0.0, 0.8, 0.7, 0.1], atol=1e-6)
+    np.testing.assert_allclose(thrice, [0.0, 0.8, 1.7, 0.1], atol=1e-6)
+    assert _items(loaded.recommend_for_history(["b", "c", "c", "c"], k=2)) == ["c", "b"]
+    assert _items(loaded.recommend_for_history(["b", "b", "b", "c"], k=2)) == ["b", "c"]
+    # without purchase counts a repeated item is still one item
+    plain = load(export_bundle(tiny_model(), tmp_path / "plain.zip", lam=0.0, repeat=True))
+    np.testing.assert_allclose(
+        plain.model.fold_in(np.array([1, 2, 2, 2])), plain.model.fold_in(np.array([1, 2]))
+    )
