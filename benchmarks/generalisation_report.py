@@ -189,7 +189,10 @@ and each peer's re-ranker range) is made on validation**, then test is read once
   process, data loading included).
 - Data: ML-100K `u1` (given split) and a per-user random 80/20 split of `u.data`; the full
   UCI Online Retail log (4,335 users × 3,659 items after cleaning) with a global temporal
-  80/20 split and a per-user random one; synthetic: 3,000 × 2,000, density 0.012, Zipf 1.1.
+  80/20 split and a per-user random one; synthetic: 3,000 × 2,000, density 0.012, Zipf 1.1;
+  synthetic-wide: 610 × 9,000, 81,000 interactions, Zipf 1.1 (the shape of issue 17's
+  held-out movie-ratings set; wider than 4,096 items, so the study's trials run on the
+  catalogue's head, `recolab/tuning/head.py`), a per-user random 80/20 split.
   u1 and the temporal split are fixed: there the seed moves validation and the study only.
 
 ### Summary (mean ± sd over seeds, and the worst seed)
