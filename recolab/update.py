@@ -175,9 +175,7 @@ def merge_histories(
     """
     all_users, all_items = users.union(new.users), items.union(new.items)
     shape = (len(all_users), len(all_items))
-    rows = all_users.index(new.frame["user"])
-    cols = all_items.index(new.frame["item"])
-    delta = sp.csr_matrix((np.ones(rows.size, np.float32), (rows, cols)), shape=shape)
+    delta = _event_counts(all_users, all_items, new)
     merged = (_padded(history.tocsr().astype(np.float32), shape) + delta).tocsr()
     merged.data[:] = 1.0
     merged.sort_indices()
@@ -200,11 +198,16 @@ def updated_purchases(
     """
     if old is None:
         return None
-    shape = (len(users), len(items))
+    delta = _event_counts(users, items, new)
+    return (_padded(old.tocsr().astype(np.float32), delta.shape) + delta).tocsr()
+
+
+def _event_counts(users: Vocabulary, items: Vocabulary, new: InteractionData) -> sp.csr_matrix:
+    """How many rows of ``new`` each (user, item) pair has, on ``users`` × ``items``."""
     rows = users.index(new.frame["user"])
     cols = items.index(new.frame["item"])
-    delta = sp.csr_matrix((np.ones(rows.size, np.float32), (rows, cols)), shape=shape)
-    return (_padded(old.tocsr().astype(np.float32), shape) + delta).tocsr()
+    shape = (len(users), len(items))
+    return sp.csr_matrix((np.ones(rows.size, np.float32), (rows, cols)), shape=shape)
 
 
 def _base_like(

@@ -377,17 +377,19 @@ class LinearAutoencoder(Recommender):
         return model
 
     def _score_known(self, users: np.ndarray, lam: float | None) -> np.ndarray:
-        scores = np.asarray(self.train_[users] @ self.weights_, dtype=np.float32)
-        return self._add_repeats(users, scores)
+        x = self.train_[users]
+        scores = np.asarray(x @ self.weights_, dtype=np.float32)
+        return self._add_repeats(lambda: self.purchases_[users], x, scores)
 
-    def _add_repeats(self, users: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    def _add_repeats(
+        self, counts: Callable[[], sp.csr_matrix], binary: sp.csr_matrix, scores: np.ndarray
+    ) -> np.ndarray:
         """``scores`` plus ``repeat_weight × (n_ui − 1)`` for the purchases after the first
-        (the first is on ``W``'s diagonal), when the model holds purchase counts."""
-        purchases = getattr(self, "purchases_", None)
-        if purchases is None or self.params.repeat_weight == 0:
+        (the first is on ``W``'s diagonal), where the model weighs purchase counts: ``counts()``
+        gives the rows' counts ``n_ui``, ``binary`` the same rows as ones."""
+        if getattr(self, "purchases_", None) is None or self.params.repeat_weight == 0:
             return scores
-        extra = purchases[users] - self.train_[users]
-        scores += np.float32(self.params.repeat_weight) * extra.toarray()
+        scores += np.float32(self.params.repeat_weight) * (counts() - binary).toarray()
         return scores
 
     def score_history(self, history: sp.csr_matrix) -> np.ndarray:
@@ -396,12 +398,6 @@ class LinearAutoencoder(Recommender):
         own item bought ``n`` times as a served user's, ``repeat_weight × n``."""
         binary = binary_rows(history)
         scores = np.asarray(binary @ self.weights_, dtype=np.float32)
-        return self._add_history_repeats(history, binary, scores)
-
-    def _add_history_repeats(
-        self, history: sp.csr_matrix, binary: sp.csr_matrix, scores: np.ndarray
-    ) -> np.ndarray:
-        if getattr(self, "purchases_", None) is None or self.params.repeat_weight == 0:
-            return scores
+        return self._add_repeats(lambda: history, binary, scores)
         scores += np.float32(self.params.repeat_weight) * (history - binary).toarray()
         return scores
