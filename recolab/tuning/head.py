@@ -12,6 +12,10 @@ The options carry over because ``l2`` is set in the whole catalogue's units
 (:func:`~recolab.tuning.study.params_from` on the whole fit matrix): EASE regularises
 each item against its own count, so the same absolute ``l2`` means the same on the head
 and on the whole; dropout emphasis and the two normalisation exponents are unit-free.
+Checked on real catalogues cut to a head (30 trials each, 2 seeds; the whole catalogue's
+validation score of the head study's best trial over the whole study's): the retail log
+(3,659 items) 1.005 / 0.988 with a 1,024-item head and 1.005 / 1.000 with 2,048; ML-100K
+(1,682) 0.997 / 0.990 with 512 and 0.998 / 1.003 with 1,024.
 """
 
 from __future__ import annotations
