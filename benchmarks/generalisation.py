@@ -42,7 +42,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from peers import ImplicitAdapter, MemoryMeter, machine_load  # noqa: E402
+from peers import ImplicitAdapter, MemoryMeter, WithNewcomers, machine_load  # noqa: E402
 
 from recolab.data.interactions import InteractionData  # noqa: E402
 from recolab.data.io import load_interactions  # noqa: E402
@@ -148,7 +148,7 @@ def eval_metrics(
 
 def ease_candidates(x_mean: float) -> list[tuple[str, Callable[[], Recommender]]]:
     return [
-        (f"ease l2={s * x_mean:.3g}", lambda s=s: EASERecommender(l2=s * x_mean))
+        (f"ease l2={s * x_mean:.3g}", lambda s=s: WithNewcomers(EASERecommender(l2=s * x_mean)))
         for s in EASE_SCALES
     ]
 
@@ -183,9 +183,13 @@ def implicit_candidates(family: str) -> list[tuple[str, Callable[[], Recommender
             for lr in (0.01, 0.05)
         ]
     return [
-        (label, partial(ImplicitAdapter, partial(make, random_state=0, num_threads=1), label))
+        (label, _with_newcomers(partial(make, random_state=0, num_threads=1), label))
         for label, make in grid
     ]
+
+
+def _with_newcomers(make: Callable[[], Any], label: str) -> Callable[[], Recommender]:
+    return lambda: WithNewcomers(ImplicitAdapter(make, label))
 
 
 def tune_peer(
@@ -208,7 +212,8 @@ def tune_peer(
     if family == "ease":  # same l2 scale, rescaled to the whole train's Gram matrix
         scale = float(best["label"].split("=")[1]) / mean_gram_diagonal(fit.matrix(binary=True), 0)
         l2 = scale * mean_gram_diagonal(case.train.matrix(binary=True), 0.0)
-        best["label"], best["final"] = f"ease l2={l2:.3g}", EASERecommender(l2=l2).fit(case.train)
+        final = WithNewcomers(EASERecommender(l2=l2)).fit(case.train)
+        best["label"], best["final"] = f"ease l2={l2:.3g}", final
     else:
         best["final"] = best["make"]().fit(case.train)
     best["seconds"] = time.perf_counter() - start

@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recolab.data.interactions import InteractionData
-from recolab.models.base import Recommender
+from recolab.models.base import Recommender, score_newcomers
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +185,32 @@ class ImplicitAdapter(Recommender):
 
     def _score_known(self, users: np.ndarray, lam: float | None) -> np.ndarray:
         return self.user_factors_[users] @ self.item_factors_.T
+
+
+class WithNewcomers(Recommender):
+    """A fitted peer whose users without history are scored by popularity, as recolab's
+    linear base scores them (:func:`recolab.models.base.score_newcomers`), so a comparison
+    on a log split in time (where some test users are new) weighs the models, not the
+    fallback. Everything else is the wrapped model's.
+
+    Parameters
+    ----------
+    inner:
+        An unfitted :class:`Recommender` (EASE, an :class:`ImplicitAdapter`, ...).
+    """
+
+    def __init__(self, inner: Recommender) -> None:
+        self.inner = inner
+
+    def fit(self, train: InteractionData) -> Self:
+        """Fit the wrapped model and remember the training data."""
+        self.inner.fit(train)
+        self._remember(train)
+        return self
+
+    def _score_known(self, users: np.ndarray, lam: float | None) -> np.ndarray:
+        scores = np.asarray(self.inner.score(users, lam), dtype=np.float32)
+        return score_newcomers(self.train_, self.train_[users], scores)
 
 
 class RandomRecommender(Recommender):

@@ -43,7 +43,7 @@ from recolab.data.interactions import InteractionData
 from recolab.device import resolve_device
 from recolab.errors import DataError, TrainingError
 from recolab.memory import memory_shortfall
-from recolab.models.base import Recommender
+from recolab.models.base import Recommender, score_newcomers
 
 logger = logging.getLogger(__name__)
 
@@ -379,7 +379,12 @@ class LinearAutoencoder(Recommender):
     def _score_known(self, users: np.ndarray, lam: float | None) -> np.ndarray:
         x = self.train_[users]
         scores = np.asarray(x @ self.weights_, dtype=np.float32)
-        return self._add_repeats(lambda: self.purchases_[users], x, scores)
+        scores = self._add_repeats(lambda: self.purchases_[users], x, scores)
+        return self._score_newcomers(x, scores)
+
+    def _score_newcomers(self, x: sp.csr_matrix, scores: np.ndarray) -> np.ndarray:
+        """Rows of ``x`` with no history scored by popularity (:func:`score_newcomers`)."""
+        return score_newcomers(self.train_, x, scores)
 
     def _add_repeats(
         self, counts: Callable[[], sp.csr_matrix], binary: sp.csr_matrix, scores: np.ndarray
@@ -398,6 +403,7 @@ class LinearAutoencoder(Recommender):
         own item bought ``n`` times as a served user's, ``repeat_weight × n``."""
         binary = binary_rows(history)
         scores = np.asarray(binary @ self.weights_, dtype=np.float32)
-        return self._add_repeats(lambda: history, binary, scores)
+        scores = self._add_repeats(lambda: history, binary, scores)
+        return self._score_newcomers(binary, scores)
         scores += np.float32(self.params.repeat_weight) * (history - binary).toarray()
         return scores

@@ -315,14 +315,16 @@ class SparseLinearAutoencoder(LinearAutoencoder):
     def _score_known(self, users: np.ndarray, lam: float | None) -> np.ndarray:
         x = self.train_[users]
         scores = np.asarray((x @ self.weights_).toarray(), dtype=np.float32)
-        return self._add_repeats(lambda: self.purchases_[users], x, scores)
+        scores = self._add_repeats(lambda: self.purchases_[users], x, scores)
+        return self._score_newcomers(x, scores)
 
     def score_history(self, history: sp.csr_matrix) -> np.ndarray:
         """Scores of new users given as rows of a users × items matrix (fold-in), as
         :meth:`LinearAutoencoder.score_history` reads them."""
         binary = binary_rows(history)
         scores = np.asarray((binary @ self.weights_).toarray(), dtype=np.float32)
-        return self._add_repeats(lambda: history, binary, scores)
+        scores = self._add_repeats(lambda: history, binary, scores)
+        return self._score_newcomers(binary, scores)
 
 
 def dense_fits(n_items: int, device: str | torch.device = "auto") -> bool:
