@@ -392,7 +392,7 @@ class LinearAutoencoder(Recommender):
         """``scores`` plus ``repeat_weight × (n_ui − 1)`` for the purchases after the first
         (the first is on ``W``'s diagonal), where the model weighs purchase counts: ``counts()``
         gives the rows' counts ``n_ui``, ``binary`` the same rows as ones."""
-        if getattr(self, "purchases_", None) is None or self.params.repeat_weight == 0:
+        if self.purchases_ is None or self.params.repeat_weight == 0:
             return scores
         scores += np.float32(self.params.repeat_weight) * (counts() - binary).toarray()
         return scores
@@ -405,5 +405,3 @@ class LinearAutoencoder(Recommender):
         scores = np.asarray(binary @ self.weights_, dtype=np.float32)
         scores = self._add_repeats(lambda: history, binary, scores)
         return self._score_newcomers(binary, scores)
-        scores += np.float32(self.params.repeat_weight) * (history - binary).toarray()
-        return scores
