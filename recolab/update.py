@@ -222,15 +222,15 @@ def _base_like(
     the sparse neighbourhood base keeps its neighbourhood size; the mean of several trials
     rescales each member; a dense base stays dense unless the grown catalogue no longer fits
     (:func:`~recolab.models.averaged_linear.make_base`)."""
-    n_items = x.shape[1]
+    n_users, n_items = x.shape
     if isinstance(old, AveragedLinearAutoencoder):
         values = selection.get("members") or [None] * len(old.members)
         members = [updated_params(m, v, old_x, x) for m, v in zip(old.members, values, strict=True)]
-        return make_base(members, n_items, old.params.top_k, device)
+        return make_base(members, n_items, old.params.top_k, device, n_users)
     params = updated_params(old.params, selection.get("trial"), old_x, x)
     if isinstance(old, SparseLinearAutoencoder):
         return SparseLinearAutoencoder(params, neighbours=old.neighbours, device=device)
-    return make_linear_base(params, n_items, device)
+    return make_linear_base(params, n_items, device, n_users)
 
 
 def updated_params(

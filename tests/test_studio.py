@@ -424,6 +424,8 @@ def test_format_bytes() -> None:
     assert studio.format_bytes(None) == "–"
     assert studio.format_bytes(512) == "512 B"
     assert studio.format_bytes(1536) == "1.5 KB"
+    assert studio.format_bytes(275.3 * 1024) == "275 KB"
+    assert studio.format_bytes(99.94 * 1024**2) == "99.9 MB"
     assert studio.format_bytes(3 * 1024**3) == "3.0 GB"
 
 

@@ -104,11 +104,13 @@ def base_config(base: Any) -> dict[str, Any]:
     from recolab.models.averaged_linear import AveragedLinearAutoencoder
     from recolab.models.sparse_linear import SparseLinearAutoencoder
 
+    solver = {"solver": "dual"} if base.dual_ is not None else {}
     if isinstance(base, AveragedLinearAutoencoder):
         return {
             "type": "linear-autoencoder",
             "params": base.params.to_dict(),
             "members": [m.to_dict() for m in base.members],
+            **solver,
         }
     if isinstance(base, SparseLinearAutoencoder):
         return {
@@ -116,14 +118,17 @@ def base_config(base: Any) -> dict[str, Any]:
             "params": base.params.to_dict(),
             "neighbours": int(base.neighbours),
         }
-    return {"type": "linear-autoencoder", "params": base.params.to_dict()}
+    return {"type": "linear-autoencoder", "params": base.params.to_dict(), **solver}
 
 
 def _tradeoff_payload(
     model: Any, lam: float | None, alpha: tuple[float, float, float]
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Tensors and config entries of a tuned base + trade-off mechanism."""
-    state = {"weights": model.base.weights_}
+    if model.base.dual_ is not None:  # solved again at load: the matrix, not items² weights
+        state = {"solve_matrix": model.base.solve_matrix_}
+    else:
+        state = {"weights": model.base.weights_}
     if model.item_vectors is not None:
         state["item_vectors"] = np.asarray(model.item_vectors, dtype=np.float32)
     learned = getattr(model.reranker, "state_arrays", None)

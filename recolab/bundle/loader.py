@@ -337,11 +337,15 @@ def _load_tradeoff(
     params = LinearParams.from_dict(config["base"]["params"])
     data = interactions_from_matrix(users, items, train)
     base: LinearAutoencoder
-    if config["base"]["type"] == "sparse-linear-autoencoder":
+    members = [LinearParams.from_dict(m) for m in config["base"].get("members") or []]
+    if config["base"].get("solver") == "dual":
+        kind = AveragedLinearAutoencoder if members else LinearAutoencoder
+        matrix = sp.csr_matrix(state["solve_matrix"])
+        base = kind.from_solve_matrix(matrix, data, params, tuple(members))
+    elif config["base"]["type"] == "sparse-linear-autoencoder":
         base = SparseLinearAutoencoder.from_weights(state["weights"], data, params)
         base.neighbours = int(config["base"]["neighbours"])
-    elif config["base"].get("members"):
-        members = [LinearParams.from_dict(m) for m in config["base"]["members"]]
+    elif members:
         base = AveragedLinearAutoencoder.from_weights(state["weights"], data, params, members)
     else:
         base = LinearAutoencoder.from_weights(state["weights"], data, params)

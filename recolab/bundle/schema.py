@@ -144,6 +144,9 @@ class _Base(BaseModel):
     neighbours: Annotated[int, Field(strict=True, ge=1)] | None = None
     #: The options of each trial a dense base averages (absent: a single trial).
     members: Annotated[list[dict[Name, float | bool]], Field(min_length=2)] | None = None
+    #: ``dual``: the dense base is stored as the binary matrix it was solved on and solved
+    #: again at load in dual form (:mod:`recolab.models.dual`; fewer users than items).
+    solver: Literal["primal", "dual"] = "primal"
 
     @model_validator(mode="after")
     def _neighbours_for_sparse(self) -> _Base:
@@ -151,6 +154,8 @@ class _Base(BaseModel):
             raise ValueError("neighbours is given for the sparse base, and only for it")
         if self.members is not None and self.type != "linear-autoencoder":
             raise ValueError("members are given for the dense linear base only")
+        if self.solver == "dual" and self.type != "linear-autoencoder":
+            raise ValueError("the dual solver is for the dense linear base only")
         return self
 
 
@@ -371,6 +376,9 @@ def _check_dimensions(cfg: TradeoffConfig | WeightedConfig) -> None:
     if isinstance(cfg, TradeoffConfig):
         want: dict[str, tuple[int, ...] | None] = {"weights": (n, n)}
         allowed = {"weights", "item_vectors", "mechanism_weights"}
+        if cfg.base.solver == "dual":
+            rows = _solve_rows(layout.get("solve_matrix"), n)
+            want, allowed = {"solve_matrix": (rows, n)}, allowed - {"weights"} | {"solve_matrix"}
         for name in ("item_vectors", "mechanism_weights"):
             if name in layout:
                 rows, *width = layout[name]
@@ -420,11 +428,32 @@ def check_history(
         raise ValueError(f"unexpected arrays: {extra[:5]}")
 
 
+def _solve_rows(shape: tuple[int, ...] | None, n_items: int) -> int:
+    """Users of a dual base's solve matrix: fewer than the items (the dual form's case)."""
+    if shape is None or len(shape) != 2 or not 1 <= shape[0] < n_items:
+        raise ValueError(f"the dual base needs a solve_matrix of fewer users than {n_items} items")
+    return shape[0]
+
+
 def kept_sparse(cfg: TradeoffConfig | WeightedConfig) -> set[str]:
     """Stored matrices served sparse: the item-item weights of the sparse base, whose dense
-    form (items² floats) is what that base exists to avoid."""
-    sparse_base = isinstance(cfg, TradeoffConfig) and cfg.base.type == "sparse-linear-autoencoder"
-    return {"weights"} if sparse_base else set()
+    form (items² floats) is what that base exists to avoid, and a dual base's solve
+    matrix."""
+    if not isinstance(cfg, TradeoffConfig):
+        return set()
+    if cfg.base.solver == "dual":
+        return {"solve_matrix"}
+    return {"weights"} if cfg.base.type == "sparse-linear-autoencoder" else set()
+
+
+def _dual_bytes(cfg: TradeoffConfig | WeightedConfig) -> int:
+    """Bytes a dual base's solve at load keeps (each member's float64 users × users
+    matrices, three at the peak) beside one float64 users × items block."""
+    if not isinstance(cfg, TradeoffConfig) or cfg.base.solver != "dual":
+        return 0
+    users, items = cfg.weights_layout["solve_matrix"].shape
+    members = len(cfg.base.members or [None])
+    return 8 * users * users * (members + 3) + 8 * users * items
 
 
 def dense_bytes(cfg: TradeoffConfig | WeightedConfig) -> int:
@@ -451,6 +480,7 @@ def memory_plan(
         + sparse_copy
         + copies * dense_bytes(cfg)
         + 16 * history_nnz
+        + _dual_bytes(cfg)
         + 8 * csv
         + 200 * (dims.n_users + dims.n_items)
     )

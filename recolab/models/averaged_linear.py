@@ -80,6 +80,13 @@ class AveragedLinearAutoencoder(LinearAutoencoder):
         super().__init__(replace(members[0], top_k=top_k), device=device)
         self.members = tuple(replace(m, top_k=0) for m in members)
 
+    @classmethod
+    def _unfitted(cls, params: LinearParams, members: tuple[LinearParams, ...] = ()) -> Self:
+        return cls(members or [params], top_k=params.top_k, device="cpu")
+
+    def _members(self) -> tuple[LinearParams, ...]:
+        return self.members
+
     def _kept_bytes(self, n_items: int) -> int:
         return 4 * n_items * n_items  # the float32 sum beside each member's solve
 
@@ -111,12 +118,16 @@ class AveragedLinearAutoencoder(LinearAutoencoder):
 
 
 def make_base(
-    members: Sequence[LinearParams], n_items: int, top_k: int = 0, device: str = "auto"
+    members: Sequence[LinearParams],
+    n_items: int,
+    top_k: int = 0,
+    device: str = "auto",
+    n_users: int = 0,
 ) -> LinearAutoencoder:
-    """The closed-form base of ``members``' options for a catalogue of ``n_items``: one
+    """The closed-form base of ``members``' options for ``n_users`` × ``n_items``: one
     member, or a catalogue served by the sparse neighbourhood base
     (:func:`~recolab.models.sparse_linear.make_linear_base`), gives the first member alone;
     several members on a dense catalogue give their mean."""
-    if len(members) == 1 or not dense_fits(n_items, device):
-        return make_linear_base(replace(members[0], top_k=top_k), n_items, device)
+    if len(members) == 1 or not dense_fits(n_items, device, n_users):
+        return make_linear_base(replace(members[0], top_k=top_k), n_items, device, n_users)
     return AveragedLinearAutoencoder(members, top_k=top_k, device=device)

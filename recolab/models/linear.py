@@ -20,7 +20,9 @@ GPU). With ``X`` the binary users × items matrix and ``c_i`` item i's interacti
   counts ``n_ui`` (:meth:`LinearAutoencoder.with_purchases`) an own item scores ``r·n_ui``
   more instead: the diagonal gives the first purchase, the counts the ones after it.
 
-A user's scores are ``x_u W``. With ``dropout = user_norm = item_norm = 0`` this is exactly
+A user's scores are ``x_u W``. With fewer users than items the model is solved in its dual
+form (:mod:`recolab.models.dual`: a users × users system, the same scores) and ``W`` is
+formed only when asked for. With ``dropout = user_norm = item_norm = 0`` this is exactly
 :class:`~recolab.models.ease.EASERecommender`. ``top_k > 0`` then keeps, in each column of
 ``W`` (one target item), only the ``top_k`` weights largest in magnitude, so the model is
 stored sparse (:func:`prune_top_k`; the tuner picks ``top_k`` on validation).
@@ -44,6 +46,7 @@ from recolab.device import resolve_device
 from recolab.errors import DataError, TrainingError
 from recolab.memory import memory_shortfall
 from recolab.models.base import Recommender, score_newcomers
+from recolab.models.dual import DualFactors, add_sparse, check_dual_fits, prefers_dual
 
 logger = logging.getLogger(__name__)
 
@@ -218,6 +221,13 @@ def build_gram(x: sp.csr_matrix, user_norm: float) -> np.ndarray:
     return _gram_builder(x, user_norm)
 
 
+def solves_in_dual(n_users: int, n_items: int) -> bool:
+    """Whether a dense (unpruned) model of ``n_users`` × ``n_items`` is solved in dual form:
+    fewer users than items, and no :func:`gram_strategy` block building the Gram matrix (a
+    distributed run sums item × item Gram matrices over its ranks)."""
+    return prefers_dual(n_users, n_items) and _gram_builder is None
+
+
 def solve_weights(
     gram: np.ndarray, item_counts: np.ndarray, params: LinearParams, device: torch.device
 ) -> np.ndarray:
@@ -281,7 +291,14 @@ class LinearAutoencoder(Recommender):
     Attributes
     ----------
     weights_:
-        float32 n_items × n_items matrix ``W``; scores are ``X_u W``.
+        float32 n_items × n_items matrix ``W``; scores are ``X_u W``. A model solved in
+        dual form (``dual_``) forms it on first access only.
+    dual_:
+        The dual-form solution (one :class:`~recolab.models.dual.DualFactors` per averaged
+        trial), or ``None`` when ``W`` was solved (or stored) as it is.
+    solve_matrix_:
+        The binary users × items matrix a dual-form model was solved on (what a bundle
+        stores to solve it again), or ``None``.
     purchases_:
         Purchase counts ``n_ui`` on the histories' pairs, or ``None``
         (:meth:`with_purchases`); only read when ``repeat_weight`` is set.
@@ -297,6 +314,9 @@ class LinearAutoencoder(Recommender):
     """
 
     purchases_: sp.csr_matrix | None = None
+    dual_: tuple[DualFactors, ...] | None = None
+    solve_matrix_: sp.csr_matrix | None = None
+    _weights: Any = None
 
     def __init__(
         self, params: LinearParams | None = None, *, device: str = "auto", **options: Any
@@ -305,17 +325,60 @@ class LinearAutoencoder(Recommender):
         self.params = LinearParams.from_dict({**base, **options})
         self.device = device
 
+    @property
+    def weights_(self) -> Any:
+        """``W``: as solved or stored, or formed from the dual solution on first access."""
+        if self._weights is None:
+            if self.dual_ is None:
+                raise AttributeError("weights_: the model is not fitted")
+            mean = _mean(f.dense() for f in self.dual_)
+            self._weights = add_to_diagonal(mean, self.params.repeat_weight)
+        return self._weights
+
+    @weights_.setter
+    def weights_(self, value: Any) -> None:
+        self._weights = value
+        self.dual_ = self.solve_matrix_ = None
+
     def fit(self, train: InteractionData) -> Self:
-        """Solve for the weights on ``train`` (used as binary) and return ``self``."""
+        """Solve for the weights on ``train`` (used as binary) and return ``self``: in dual
+        form when that is cheaper (:func:`~recolab.models.dual.prefers_dual`), unless a
+        :func:`gram_strategy` block builds the Gram matrix or the weights are pruned."""
         self._check_train(train)
         device = resolve_device(self.device)
-        check_solve_fits(train.n_items, device, self._kept_bytes(train.n_items))
+        dual = self._uses_dual(train.n_users, train.n_items)
+        if dual:
+            check_dual_fits(train.n_users, train.n_items, device, len(self._members()))
+        else:
+            check_solve_fits(train.n_items, device, self._kept_bytes(train.n_items))
         self._remember(train)
         self.purchases_ = None
-        # the own-item weight goes on after any pruning, so it never takes a kept slot
-        self.weights_ = add_to_diagonal(self._solve(self.train_, device), self.params.repeat_weight)
-        logger.info("linear autoencoder fitted: %d items, %s", self.n_items, self.params)
+        if dual:
+            self._weights = None
+            self.dual_ = tuple(DualFactors.solve(self.train_, m, device) for m in self._members())
+            self.solve_matrix_ = self.train_
+        else:  # the own-item weight goes on after any pruning, never taking a kept slot
+            w = self._solve(self.train_, device)
+            self.weights_ = add_to_diagonal(w, self.params.repeat_weight)
+        logger.info(
+            "linear autoencoder fitted%s: %d items, %s",
+            " in dual form" if dual else "",
+            self.n_items,
+            self.params,
+        )
         return self
+
+    @classmethod
+    def _unfitted(cls, params: LinearParams, members: tuple[LinearParams, ...] = ()) -> Self:
+        """A new CPU model of ``params`` (``members``: the trials a mean averages)."""
+        return cls(params, device="cpu")
+
+    def _members(self) -> tuple[LinearParams, ...]:
+        """The options of each solve the weights average (one here)."""
+        return (self.params,)
+
+    def _uses_dual(self, n_users: int, n_items: int) -> bool:
+        return solves_in_dual(n_users, n_items) and not self.params.top_k
 
     def _kept_bytes(self, n_items: int) -> int:
         """Bytes kept beside one solve while fitting (none: the solve is the whole fit)."""
@@ -325,6 +388,26 @@ class LinearAutoencoder(Recommender):
         counts = np.asarray(x.getnnz(axis=0), dtype=np.float64)
         w = solve_weights(build_gram(x, self.params.user_norm), counts, self.params, device)
         return prune_top_k(w, self.params.top_k) if self.params.top_k else w
+
+    @classmethod
+    def from_solve_matrix(
+        cls,
+        matrix: sp.csr_matrix,
+        train: InteractionData,
+        params: LinearParams,
+        members: tuple[LinearParams, ...] = (),
+    ) -> LinearAutoencoder:
+        """A fitted dual-form model solved again (on the CPU) from the binary matrix it was
+        solved on, serving the histories of ``train`` (as a bundle holds them)."""
+        if matrix.shape[1] != train.n_items:
+            raise ValueError(f"a solve matrix of {matrix.shape[1]} items for {train.n_items}")
+        model = cls._unfitted(params, members)
+        model._remember(train)
+        x = binary_rows(sp.csr_matrix(matrix))
+        cpu = torch.device("cpu")
+        model.dual_ = tuple(DualFactors.solve(x, m, cpu) for m in model._members())
+        model.solve_matrix_ = x
+        return model
 
     @classmethod
     def from_weights(
@@ -363,7 +446,10 @@ class LinearAutoencoder(Recommender):
         model.params = replace(self.params, repeat_weight=float(weight))
         if hasattr(self, "members"):
             model.members = tuple(replace(m, repeat_weight=float(weight)) for m in self.members)
-        model.weights_ = add_to_diagonal(self.weights_, weight - self.params.repeat_weight)
+        if self.dual_ is not None:  # added when scoring; W formed again if asked for
+            model._weights = None
+        else:
+            model.weights_ = add_to_diagonal(self.weights_, weight - self.params.repeat_weight)
         return model
 
     def with_purchases(self, purchases: sp.csr_matrix | None) -> Self:
@@ -376,9 +462,39 @@ class LinearAutoencoder(Recommender):
         model.purchases_ = None if purchases is None else checked_purchases(purchases, self.train_)
         return model
 
+    def weight_block(self, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """float32 ``W[rows][:, cols]`` (dense), without forming ``W`` in dual form."""
+        rows, cols = np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
+        if self.dual_ is None or self._weights is not None:
+            w = self.weights_[np.ix_(rows, cols)]
+            return np.asarray(w.toarray() if sp.issparse(w) else w, dtype=np.float32)
+        block = _mean(f.block(rows, cols) for f in self.dual_)
+        block += self.params.repeat_weight * (rows[:, None] == cols[None, :])
+        return block.astype(np.float32)
+
+    def sparsity(self) -> float:
+        """Share of exactly-zero entries of ``W`` (dual form: its zero diagonal, if any)."""
+        if self.dual_ is not None and self._weights is None:
+            zeros = self.params.zero_diagonal and self.params.repeat_weight == 0
+            return 1.0 / self.n_items if zeros and self.n_items else 0.0
+        w = self.weights_
+        if sp.issparse(w):  # the sparse neighbourhood base
+            return 1.0 - w.count_nonzero() / max(w.shape[0] * w.shape[1], 1)
+        return float((w == 0).mean()) if w.size else 0.0
+
+    def _product(self, x: sp.csr_matrix) -> np.ndarray:
+        """float32 ``x W`` for binary rows ``x``."""
+        if self.dual_ is None:
+            out = x @ self.weights_
+            return np.asarray(out.toarray() if sp.issparse(out) else out, dtype=np.float32)
+        scores = _mean(f.scores(x) for f in self.dual_)
+        if self.params.repeat_weight:
+            add_sparse(scores, self.params.repeat_weight * x)
+        return scores.astype(np.float32)
+
     def _score_known(self, users: np.ndarray, lam: float | None) -> np.ndarray:
         x = self.train_[users]
-        scores = np.asarray(x @ self.weights_, dtype=np.float32)
+        scores = self._product(x)
         scores = self._add_repeats(lambda: self.purchases_[users], x, scores)
         return self._score_newcomers(x, scores)
 
@@ -402,6 +518,17 @@ class LinearAutoencoder(Recommender):
         binary, except that a base with purchase counts (:meth:`with_purchases`) weighs an
         own item bought ``n`` times as a served user's, ``repeat_weight × n``."""
         binary = binary_rows(history)
-        scores = np.asarray(binary @ self.weights_, dtype=np.float32)
+        scores = self._product(binary)
         scores = self._add_repeats(lambda: history, binary, scores)
         return self._score_newcomers(binary, scores)
+
+
+def _mean(arrays: Iterator[np.ndarray]) -> np.ndarray:
+    """The mean of the arrays (summed one at a time)."""
+    total, n = None, 0
+    for a in arrays:
+        total = a if total is None else total + a
+        n += 1
+    if total is None:
+        raise ValueError("the mean of no arrays")
+    return total / n if n > 1 else total

@@ -40,11 +40,11 @@ from recolab.data.interactions import InteractionData
 from recolab.device import resolve_device
 from recolab.errors import DataError, TrainingError
 from recolab.memory import memory_shortfall
+from recolab.models.dual import dual_memory_bytes, prefers_dual
 from recolab.models.linear import (
     LinearAutoencoder,
     LinearParams,
     add_to_diagonal,
-    binary_rows,
     solve_memory_bytes,
 )
 
@@ -312,35 +312,26 @@ class SparseLinearAutoencoder(LinearAutoencoder):
         model.weights_ = sp.csc_matrix(weights, dtype=np.float32)
         return model
 
-    def _score_known(self, users: np.ndarray, lam: float | None) -> np.ndarray:
-        x = self.train_[users]
-        scores = np.asarray((x @ self.weights_).toarray(), dtype=np.float32)
-        scores = self._add_repeats(lambda: self.purchases_[users], x, scores)
-        return self._score_newcomers(x, scores)
 
-    def score_history(self, history: sp.csr_matrix) -> np.ndarray:
-        """Scores of new users given as rows of a users × items matrix (fold-in), as
-        :meth:`LinearAutoencoder.score_history` reads them."""
-        binary = binary_rows(history)
-        scores = np.asarray((binary @ self.weights_).toarray(), dtype=np.float32)
-        scores = self._add_repeats(lambda: history, binary, scores)
-        return self._score_newcomers(binary, scores)
-
-
-def dense_fits(n_items: int, device: str | torch.device = "auto") -> bool:
-    """Whether the dense base is the one to use: at most :data:`SPARSE_ABOVE_ITEMS` items
-    and its solve fits in memory."""
+def dense_fits(n_items: int, device: str | torch.device = "auto", n_users: int = 0) -> bool:
+    """Whether the dense base is the one to use: solved in dual form for ``n_users`` fewer
+    than the items (:mod:`recolab.models.dual`) when that fits in memory, else at most
+    :data:`SPARSE_ABOVE_ITEMS` items and a primal solve that fits."""
     dev = resolve_device(str(device)) if not isinstance(device, torch.device) else device
+    if prefers_dual(n_users, n_items):
+        return memory_shortfall(dual_memory_bytes(n_users, n_items, dev), dev) is None
     if n_items > SPARSE_ABOVE_ITEMS:
         return False
     return memory_shortfall(solve_memory_bytes(n_items, dev), dev) is None
 
 
-def make_linear_base(params: LinearParams, n_items: int, device: str = "auto") -> LinearAutoencoder:
-    """The closed-form base for a catalogue of ``n_items``: dense while
-    :func:`dense_fits`, else :class:`SparseLinearAutoencoder` (a plan too large for it is
-    refused when it is fitted, naming the size)."""
-    if dense_fits(n_items, device):
+def make_linear_base(
+    params: LinearParams, n_items: int, device: str = "auto", n_users: int = 0
+) -> LinearAutoencoder:
+    """The closed-form base for ``n_users`` × ``n_items``: dense while :func:`dense_fits`,
+    else :class:`SparseLinearAutoencoder` (a plan too large for it is refused when it is
+    fitted, naming the size)."""
+    if dense_fits(n_items, device, n_users):
         return LinearAutoencoder(params, device=device)
     logger.info("%d items: the sparse neighbourhood base replaces the dense solve", n_items)
     return SparseLinearAutoencoder(params, device=device)

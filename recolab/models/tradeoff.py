@@ -116,15 +116,11 @@ class TradeoffRecommender(ReRankedRecommender):
     def contributions(self, history: list[int] | np.ndarray, items: list[int]) -> np.ndarray:
         """``W[h, i]``: how much each history item ``h`` adds to the score of item ``i``
         (items × history), the "because" of a linear model's recommendation."""
-        w = self.base.weights_[np.ix_(np.asarray(history, int), np.asarray(items, int))]
-        return np.asarray(w.toarray() if sp.issparse(w) else w).T
+        return self.base.weight_block(np.asarray(history, int), np.asarray(items, int)).T
 
     def sparsity(self) -> float:
         """Share of exactly-zero entries of the item-item weights."""
-        w = self.base.weights_
-        if sp.issparse(w):  # the sparse neighbourhood base
-            return 1.0 - w.count_nonzero() / max(w.shape[0] * w.shape[1], 1)
-        return float((w == 0).mean()) if w.size else 0.0
+        return self.base.sparsity()
 
 
 def interactions_from_matrix(

@@ -194,6 +194,8 @@ def _selection_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
     out.update((cfg.get("base") or {}).get("params") or {})
     members = (cfg.get("base") or {}).get("members")
     out["trials averaged"] = len(members) if members else 1
+    if (cfg.get("base") or {}).get("solver") == "dual":  # fewer users than items
+        out["solved"] = "in dual form: a users × users system, the same weights"
     head = (selection.get("base") or {}).get("study_items")
     if head:  # a wide catalogue: the study's trials ran on its head
         out["trials fitted on"] = f"the {head:,} items with the most interactions"

@@ -77,12 +77,14 @@ def _fmt(value: float | None) -> str:
 
 
 def format_bytes(n: int | float | None) -> str:
-    """``1536`` → ``"1.5 KB"``."""
+    """``1536`` → ``"1.5 KB"``; whole units from 100 on (``"275 KB"``), so that a size is
+    at most four digits wide on a metric card."""
     if n is None:
         return "–"
     size = float(n)
     for unit in ("B", "KB", "MB", "GB"):
         if size < 1024 or unit == "GB":
-            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+            whole = unit == "B" or size >= 100
+            return f"{size:.0f} {unit}" if whole else f"{size:.1f} {unit}"
         size /= 1024
     return f"{size:.1f} GB"  # pragma: no cover

@@ -1,12 +1,13 @@
 """The head of a wide catalogue: where the study's trials are fitted when a full solve is slow.
 
 A trial of the closed-form base solves an items × items system: its cost grows with the
-cube of the catalogue. On a 9,000-item catalogue one trial took about 25 s on two cores, so
-the 60-second study ran 3 trials where ML-100K runs 30, and "tuned" meant the first three
-fixed start trials. Above :data:`HEAD_ITEMS` items the trials are therefore fitted and
-validated on the :data:`HEAD_ITEMS` items with the most interactions in the fit half
-(``(4,096 / 9,000)³ ≈ 0.09`` of the cost), and only the chosen base is solved on the whole
-catalogue.
+cube of the catalogue (unless there are fewer users than items: the dual form then solves a
+users × users one, and the whole catalogue is tuned). On a 9,000-item catalogue one trial
+took about 25 s on two cores, so the 60-second study ran 3 trials where ML-100K runs 30,
+and "tuned" meant the first three fixed start trials. Above :data:`HEAD_ITEMS` items the
+trials are therefore fitted and validated on the :data:`HEAD_ITEMS` items with the most
+interactions in the fit half (``(4,096 / 9,000)³ ≈ 0.09`` of the cost), and only the
+chosen base is solved on the whole catalogue.
 
 The options carry over because ``l2`` is set in the whole catalogue's units
 (:func:`~recolab.tuning.study.params_from` on the whole fit matrix): EASE regularises
@@ -26,6 +27,7 @@ import numpy as np
 
 from recolab.data.interactions import InteractionData, build_interactions
 from recolab.data.vocab import Vocabulary
+from recolab.models.linear import solves_in_dual
 from recolab.tuning.validation import ValidationSplit
 
 logger = logging.getLogger(__name__)
@@ -63,7 +65,11 @@ def _restricted(data: InteractionData, items: Vocabulary) -> InteractionData:
 
 def head_split(split: ValidationSplit, n: int = HEAD_ITEMS) -> ValidationSplit | None:
     """``split`` restricted to the head of its catalogue (:func:`head_items`), both halves
-    on the head's vocabulary; ``None`` when the catalogue is no wider than ``n``."""
+    on the head's vocabulary; ``None`` when the catalogue is no wider than ``n``, or when
+    it has fewer users than items: the dual form then solves the whole catalogue at the
+    cost of a users × users system (:mod:`recolab.models.dual`)."""
+    if solves_in_dual(split.fit.n_users, split.fit.n_items):
+        return None
     keep = head_items(split.fit, n)
     if keep is None:
         return None

@@ -166,6 +166,7 @@ class TunedModel:
                     else "linear-autoencoder"
                 ),
                 "params": self.base.params.to_dict(),
+                "solver": "dual" if self.base.dual_ is not None else "primal",
                 "trial": self.members[0],
                 "members": self.members,
                 "validation_score": self.base_score,
@@ -224,7 +225,7 @@ def fit_base(
     (l2 scaled to it, :func:`~recolab.tuning.study.params_from`)."""
     x = data.matrix(binary=True)
     params = [params_from(v, x) for v in members]
-    return make_base(params, data.n_items, top_k, device).fit(data)
+    return make_base(params, data.n_items, top_k, device, data.n_users).fit(data)
 
 
 def _first_base(
@@ -452,7 +453,8 @@ def _fit_tuned(
     )
     repeats = chosen.repeat
     weight = repeats.weight if repeats is not None else 0.0
-    if isinstance(chosen.base, SparseLinearAutoencoder):  # sparse already: nothing to prune
+    if isinstance(chosen.base, SparseLinearAutoencoder) or chosen.base.dual_ is not None:
+        # sparse already, or solved in dual form (stored as its solve matrix): never pruned
         sparsity, pruned_on_fit = None, chosen.base
     else:  # pruned without the own-item weight, which is added back after pruning
         unweighted = chosen.base.with_repeat_weight(0.0)

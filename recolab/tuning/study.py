@@ -279,7 +279,8 @@ def _objective(
         check_same(values, f"trial {trial.number + 1}'s options")
         start = time.perf_counter()
         params = params_from(values, fit_x)
-        model = make_linear_base(params, split.fit.n_items, device).fit(split.fit)
+        model = make_linear_base(params, split.fit.n_items, device, split.fit.n_users)
+        model.fit(split.fit)
         metrics = evaluate(model, split.fit, split.valid, ks=(10, 20), accuracy_only=True).metrics
         # rank 0's score for every rank: the samplers' histories stay the same
         shown, score = agree(({k: float(metrics[k]) for k in TUNE_METRICS}, tune_score(metrics)))

@@ -31,12 +31,25 @@ def test_solve_bytes_by_hand() -> None:
 
 
 def test_linear_models_refuse_a_solve_that_does_not_fit(one_mib: None) -> None:
-    # 300 items: 3 × 8 × 300² = 2.2 MB > 80 % of 1 MiB
-    data = synthetic_interactions(100, 300, n_interactions=2000, seed=0)
+    # 300 items (and more users, so the primal solve): 3 × 8 × 300² = 2.2 MB > 80 % of 1 MiB
+    data = synthetic_interactions(400, 300, n_interactions=4000, seed=0)
     for model in (LinearAutoencoder(l2=10.0, device="cpu"), EASERecommender(l2=10.0)):
         expected = r"300 items needs 2\.1 MiB, more than 80 % of the 1\.0 MiB"
         with pytest.raises(DataError, match=expected):
             model.fit(data)
+
+
+def test_few_users_solve_in_dual_form_where_the_items_would_not_fit(one_mib: None) -> None:
+    # 50 users × 1,000 items: the primal solve needs 3 × 8 × 1000² = 24 MB; the dual
+    # 3 × 8 × 50² + 8 × 50² + 8 × 50 × 1000 = 480 kB
+    data = synthetic_interactions(50, 1000, n_interactions=1500, seed=0)
+    model = LinearAutoencoder(l2=10.0, device="cpu").fit(data)
+    assert model.dual_ is not None
+    assert model.recommend([0, 1], 5)[0].shape == (2, 5)
+    # 300 users × 2,000 items: 2.2 MB + 0.7 MB + 4.8 MB of the dual's own is refused
+    wide = synthetic_interactions(300, 2000, n_interactions=4000, seed=0)
+    with pytest.raises(DataError, match=r"users × users solve for 300 users needs 7\.3 MiB"):
+        LinearAutoencoder(l2=10.0, device="cpu").fit(wide)
 
 
 def test_small_catalogue_fits(one_mib: None) -> None:

@@ -14,7 +14,8 @@ from recolab.tuning.study import params_from
 
 @pytest.fixture(scope="module")
 def wide():
-    data = synthetic_interactions(300, 400, n_interactions=6000, popularity_skew=1.1, seed=3)
+    # more users than items: the primal solve, whose cost the head saves
+    data = synthetic_interactions(500, 400, n_interactions=8000, popularity_skew=1.1, seed=3)
     return validation_split(data, seed=0)
 
 
@@ -25,6 +26,12 @@ def test_head_items_are_the_most_interacted(wide) -> None:
     dropped = np.setdiff1d(np.arange(counts.size), keep)
     assert counts[keep].min() >= counts[dropped].max()
     assert head_items(wide.fit, 400) is None and head_split(wide, 400) is None
+
+
+def test_fewer_users_than_items_tune_the_whole_catalogue_in_dual_form() -> None:
+    data = synthetic_interactions(300, 400, n_interactions=6000, popularity_skew=1.1, seed=3)
+    split = validation_split(data, seed=0)
+    assert head_items(split.fit, 100) is not None and head_split(split, 100) is None
 
 
 def test_head_split_keeps_users_and_the_head_items_interactions(wide) -> None:
@@ -47,9 +54,9 @@ def test_a_wide_catalogue_is_tuned_on_its_head(wide, monkeypatch: pytest.MonkeyP
     fitted: list[int] = []
     real = study.make_linear_base
 
-    def spy(params, n_items, device):  # type: ignore[no-untyped-def]
+    def spy(params, n_items, device, n_users):  # type: ignore[no-untyped-def]
         fitted.append(n_items)
-        return real(params, n_items, device)
+        return real(params, n_items, device, n_users)
 
     monkeypatch.setattr(study, "make_linear_base", spy)
     monkeypatch.setattr(study, "HEAD_ITEMS", 100)
@@ -67,7 +74,7 @@ def test_fit_tuned_serves_the_whole_catalogue_from_a_head_study(
     import recolab.tuning.study as study
 
     monkeypatch.setattr(study, "head_split", lambda split: head_split(split, 100))
-    data = synthetic_interactions(300, 400, n_interactions=6000, popularity_skew=1.1, seed=3)
+    data = synthetic_interactions(500, 400, n_interactions=8000, popularity_skew=1.1, seed=3)
     tuned = fit_tuned(data, budget=TuneBudget(4, 60), device="cpu", mechanisms=["popularity"])
     assert tuned.tuning.study_items == 100 and len(tuned.members) == 1  # no mean of trials
     assert tuned.base.weights_.shape == (400, 400)

@@ -21,6 +21,7 @@ BUDGET = TuneBudget(n_trials=3, seconds=600)
 def test_ml100k_pipeline_runs_on_the_sparse_base(monkeypatch: pytest.MonkeyPatch) -> None:
     train, test = ml100k_u1()
     monkeypatch.setattr(sparse_linear, "SPARSE_ABOVE_ITEMS", 100)
+    monkeypatch.setattr(sparse_linear, "prefers_dual", lambda n_users, n_items: False)
     tuned = fit_tuned(train, budget=BUDGET, seed=0, device="cpu", mechanisms=["popularity"])
     assert isinstance(tuned.base, SparseLinearAutoencoder)
     assert len(tuned.tuning.trials) == 3
