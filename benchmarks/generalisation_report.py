@@ -171,7 +171,9 @@ and each peer's re-ranker range) is made on validation**, then test is read once
   chosen; the base: the mean of the trials within 0.5 % of the best validation score (at
   most 5; `members` in the table of runs: 1 for a single trial), or the study's best plain
   EASE when its front of the chosen mechanism is larger on validation; top-k sparsity only
-  above 4,096 items, so none here).
+  above 4,096 items with more users than items, so none here). With fewer users than items
+  (ML-100K, synthetic-wide) the base is solved in dual form, a users × users system with
+  the same weights (`recolab/models/dual.py`).
 - "R@20 / EASE", "N@10 / EASE": recolab at λ = 0 (its base) over tuned EASE on test; ", default
   λ": at the λ the model serves by default, its front's most accurate point on validation
   (`lam_def` in the table of runs).
@@ -191,8 +193,8 @@ and each peer's re-ranker range) is made on validation**, then test is read once
   UCI Online Retail log (4,335 users × 3,659 items after cleaning) with a global temporal
   80/20 split and a per-user random one; synthetic: 3,000 × 2,000, density 0.012, Zipf 1.1;
   synthetic-wide: 610 × 9,000, 81,000 interactions, Zipf 1.1 (the shape of issue 17's
-  held-out movie-ratings set; wider than 4,096 items, so the study's trials run on the
-  catalogue's head, `recolab/tuning/head.py`), a per-user random 80/20 split.
+  held-out movie-ratings set; tuned on the whole catalogue in dual form since 7a7c158, on
+  its 4,096-item head before, `recolab/tuning/head.py`), a per-user random 80/20 split.
   u1 and the temporal split are fixed: there the seed moves validation and the study only.
 
 ### Summary (mean ± sd over seeds, and the worst seed)
