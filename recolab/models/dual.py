@@ -54,11 +54,19 @@ def dual_memory_bytes(n_users: int, n_items: int, device: torch.device) -> int:
     return _DENSE_COPIES * width * square + 8 * square + min(BLOCK_BYTES, 8 * n_users * n_items)
 
 
+def dual_shortfall(
+    n_users: int, n_items: int, device: torch.device, members: int = 1
+) -> str | None:
+    """Why the dual solve of ``members`` trials (each keeping its float64 ``M⁻¹``) would not
+    fit in memory (see :func:`~recolab.memory.memory_shortfall`), or ``None``."""
+    need = dual_memory_bytes(n_users, n_items, device) + 8 * n_users * n_users * (members - 1)
+    return memory_shortfall(need, device)
+
+
 def check_dual_fits(n_users: int, n_items: int, device: torch.device, members: int = 1) -> None:
     """Raise :class:`DataError` naming the size when the dual solve of ``members`` trials
-    (each keeping its float64 ``M⁻¹``) would not fit."""
-    need = dual_memory_bytes(n_users, n_items, device) + 8 * n_users * n_users * (members - 1)
-    short = memory_shortfall(need, device)
+    would not fit."""
+    short = dual_shortfall(n_users, n_items, device, members)
     if short is not None:
         raise DataError(
             f"the users × users solve for {n_users:,} users {short}; keep fewer users "

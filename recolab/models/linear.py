@@ -46,7 +46,13 @@ from recolab.device import resolve_device
 from recolab.errors import DataError, TrainingError
 from recolab.memory import memory_shortfall
 from recolab.models.base import Recommender, score_newcomers
-from recolab.models.dual import DualFactors, add_sparse, check_dual_fits, prefers_dual
+from recolab.models.dual import (
+    DualFactors,
+    add_sparse,
+    check_dual_fits,
+    dual_shortfall,
+    prefers_dual,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -346,7 +352,7 @@ class LinearAutoencoder(Recommender):
         :func:`gram_strategy` block builds the Gram matrix or the weights are pruned."""
         self._check_train(train)
         device = resolve_device(self.device)
-        dual = self._uses_dual(train.n_users, train.n_items)
+        dual = self._uses_dual(train.n_users, train.n_items, device)
         if dual:
             check_dual_fits(train.n_users, train.n_items, device, len(self._members()))
         else:
@@ -377,8 +383,15 @@ class LinearAutoencoder(Recommender):
         """The options of each solve the weights average (one here)."""
         return (self.params,)
 
-    def _uses_dual(self, n_users: int, n_items: int) -> bool:
-        return solves_in_dual(n_users, n_items) and not self.params.top_k
+    def _uses_dual(self, n_users: int, n_items: int, device: torch.device) -> bool:
+        """Dual form where it is cheaper and not pruned, unless only the primal solve fits
+        in memory (users close to the items); where neither fits, the dual's refusal."""
+        if not solves_in_dual(n_users, n_items) or self.params.top_k:
+            return False
+        if dual_shortfall(n_users, n_items, device, len(self._members())) is None:
+            return True
+        primal = solve_memory_bytes(n_items, device) + self._kept_bytes(n_items)
+        return memory_shortfall(primal, device) is not None
 
     def _kept_bytes(self, n_items: int) -> int:
         """Bytes kept beside one solve while fitting (none: the solve is the whole fit)."""

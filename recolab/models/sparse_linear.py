@@ -40,7 +40,7 @@ from recolab.data.interactions import InteractionData
 from recolab.device import resolve_device
 from recolab.errors import DataError, TrainingError
 from recolab.memory import memory_shortfall
-from recolab.models.dual import dual_memory_bytes, prefers_dual
+from recolab.models.dual import dual_shortfall, prefers_dual
 from recolab.models.linear import (
     LinearAutoencoder,
     LinearParams,
@@ -318,8 +318,8 @@ def dense_fits(n_items: int, device: str | torch.device = "auto", n_users: int =
     than the items (:mod:`recolab.models.dual`) when that fits in memory, else at most
     :data:`SPARSE_ABOVE_ITEMS` items and a primal solve that fits."""
     dev = resolve_device(str(device)) if not isinstance(device, torch.device) else device
-    if prefers_dual(n_users, n_items):
-        return memory_shortfall(dual_memory_bytes(n_users, n_items, dev), dev) is None
+    if prefers_dual(n_users, n_items) and dual_shortfall(n_users, n_items, dev) is None:
+        return True
     if n_items > SPARSE_ABOVE_ITEMS:
         return False
     return memory_shortfall(solve_memory_bytes(n_items, dev), dev) is None

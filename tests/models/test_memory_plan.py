@@ -52,6 +52,15 @@ def test_few_users_solve_in_dual_form_where_the_items_would_not_fit(one_mib: Non
         LinearAutoencoder(l2=10.0, device="cpu").fit(wide)
 
 
+def test_where_only_the_primal_solve_fits_it_is_the_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 190 users × 200 items: dual 3 × 8 × 190² + 8 × 190² + 8 × 190 × 200 = 1.46 MB, primal
+    # 3 × 8 × 200² = 0.96 MB, with 80 % of 1.5 MiB = 1.26 MB free
+    monkeypatch.setattr(recolab.memory, "available_memory_bytes", lambda: 3 * 2**19)
+    data = synthetic_interactions(190, 200, n_interactions=3000, seed=0)
+    model = LinearAutoencoder(l2=10.0, device="cpu").fit(data)
+    assert model.dual_ is None and model.weights_.shape == (200, 200)
+
+
 def test_small_catalogue_fits(one_mib: None) -> None:
     # 50 items: 3 × 8 × 50² = 60 kB
     data = synthetic_interactions(100, 50, n_interactions=1000, seed=0)
