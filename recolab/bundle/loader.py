@@ -342,6 +342,8 @@ def _load_tradeoff(
         kind = AveragedLinearAutoencoder if members else LinearAutoencoder
         matrix = sp.csr_matrix(state["solve_matrix"])
         base = kind.from_solve_matrix(matrix, data, params, tuple(members))
+        if 4 * data.n_items**2 <= schema.FORM_WEIGHTS_BYTES:  # served from W: 4x faster on ML-100K
+            base.form_weights()
     elif config["base"]["type"] == "sparse-linear-autoencoder":
         base = SparseLinearAutoencoder.from_weights(state["weights"], data, params)
         base.neighbours = int(config["base"]["neighbours"])

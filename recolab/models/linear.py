@@ -495,9 +495,15 @@ class LinearAutoencoder(Recommender):
             return 1.0 - w.count_nonzero() / max(w.shape[0] * w.shape[1], 1)
         return float((w == 0).mean()) if w.size else 0.0
 
+    def form_weights(self) -> Self:
+        """Form ``W`` from the dual solution now, so that scoring reads it (cheaper per user
+        than the dual form's users × users product); ``self``."""
+        _ = self.weights_
+        return self
+
     def _product(self, x: sp.csr_matrix) -> np.ndarray:
-        """float32 ``x W`` for binary rows ``x``."""
-        if self.dual_ is None:
+        """float32 ``x W`` for binary rows ``x`` (the dual form's until ``W`` is formed)."""
+        if self.dual_ is None or self._weights is not None:
             out = x @ self.weights_
             return np.asarray(out.toarray() if sp.issparse(out) else out, dtype=np.float32)
         scores = _mean(f.scores(x) for f in self.dual_)

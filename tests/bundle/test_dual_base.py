@@ -36,6 +36,7 @@ def test_dual_base_round_trips_to_the_same_lists(dual_bundle: tuple) -> None:
     base = loaded.model.base
     assert base.dual_ is not None and len(base.dual_) == len(model.base.dual_)
     assert type(base) is type(model.base)
+    assert base._weights is not None  # 600 items: W formed at load, scoring reads it
     users = np.arange(model.train_.shape[0])
     np.testing.assert_allclose(base.score(users), model.base.score(users), atol=1e-5)
     for lam in (0.0, 0.5 * model.lam_high):
