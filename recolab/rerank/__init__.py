@@ -6,6 +6,7 @@ Each re-ranker serves one secondary objective ``g``:
 name                       objective     class
 =========================  ============  ====================================================
 ``popularity``             novelty       :class:`PopularityPenalty`
+``popularity-exposure``    coverage      :class:`ExposedPopularityPenalty`
 ``mmr``                    diversity     :class:`MMR` (needs item vectors)
 ``exposure``               coverage      :class:`ExposureGreedy`
 ``calibration``            calibration   :class:`Calibration` (needs category vectors)
@@ -38,7 +39,7 @@ from recolab.rerank.calibration import Calibration
 from recolab.rerank.conditioned import ConditionedResidual, ConditionedRevenue
 from recolab.rerank.exposure import ExposureGreedy
 from recolab.rerank.mmr import MMR
-from recolab.rerank.popularity import PopularityPenalty
+from recolab.rerank.popularity import ExposedPopularityPenalty, PopularityPenalty
 from recolab.rerank.revenue import RevenueBoost
 
 #: Re-ranker classes by :attr:`ReRanker.name`.
@@ -46,6 +47,7 @@ RERANKERS: dict[str, type[ReRanker]] = {
     cls.name: cls
     for cls in (
         PopularityPenalty,
+        ExposedPopularityPenalty,
         MMR,
         ExposureGreedy,
         Calibration,
@@ -89,6 +91,7 @@ __all__ = [
     "Candidates",
     "ConditionedResidual",
     "ConditionedRevenue",
+    "ExposedPopularityPenalty",
     "ExposureGreedy",
     "PopularityPenalty",
     "ReRankedRecommender",

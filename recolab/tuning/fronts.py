@@ -49,6 +49,7 @@ KS = (10, 20)
 #: gets only 400, the length its validation front was largest at on ML-100K and retail.
 CANDIDATE_GRID = {
     "popularity": (100, 200, 400),
+    "popularity-exposure": (200, 400),
     "exposure": (100, 200, 400),
     "mmr": (100,),
     "calibration": (100,),
@@ -254,8 +255,9 @@ def available_mechanisms(
 ) -> list[str]:
     """The mechanisms the data allow: MMR needs item vectors, calibration categories, the
     revenue boost item prices (``prices``: whether any item has one, see
-    :func:`has_prices`); popularity, exposure and the trained residual need nothing more."""
-    names = ["popularity", "exposure", "conditioned"]
+    :func:`has_prices`); the popularity penalties, exposure and the trained residual need
+    nothing more."""
+    names = ["popularity", "popularity-exposure", "exposure", "conditioned"]
     if vectors is not None:
         names.append("mmr")
     if categories is not None:

@@ -16,6 +16,7 @@ from recolab.rerank import (
     Candidates,
     ConditionedResidual,
     ConditionedRevenue,
+    ExposedPopularityPenalty,
     ExposureGreedy,
     PopularityPenalty,
     ReRanker,
@@ -95,6 +96,7 @@ def test_check_lam_rejects(bad: object) -> None:
 def test_registry_and_names() -> None:
     expected = {
         "popularity": PopularityPenalty,
+        "popularity-exposure": ExposedPopularityPenalty,
         "mmr": MMR,
         "exposure": ExposureGreedy,
         "calibration": Calibration,
@@ -106,6 +108,7 @@ def test_registry_and_names() -> None:
     objectives = {name: cls.objective for name, cls in RERANKERS.items()}
     assert objectives == {
         "popularity": "novelty",
+        "popularity-exposure": "coverage",
         "mmr": "diversity",
         "exposure": "coverage",
         "calibration": "calibration",

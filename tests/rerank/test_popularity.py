@@ -63,3 +63,40 @@ def test_equal_popularity_means_no_penalty() -> None:
     reranker = PopularityPenalty().fit(train)
     assert reranker.penalty_.tolist() == [0.0, 0.0, 0.0]
     assert reranker.rerank(cand([[0, 1]], [[2, 1]]), 2, 10.0).tolist() == [[0, 1]]
+
+
+def test_exposed_penalty_by_hand() -> None:
+    from recolab.rerank import ExposedPopularityPenalty
+
+    # as above, z = (√2, −1/√2, −1/√2, −2√2); the base shows b (not c): + weight 1 on a, b
+    # gives (√2 + 1, 1 − 1/√2, −1/√2, −2√2) over the trained a, b, c: mean 2/3 (√2 of a and
+    # the two −1/√2 cancel to 0, plus 2/3), then z-scored again over a, b, c
+    train = implicit(
+        [("u1", "a"), ("u1", "b"), ("u2", "a"), ("u2", "c"), ("u3", "a")],
+        items=["a", "b", "c", "d"],
+    )
+    reranker = ExposedPopularityPenalty(weight=1.0).fit(train)
+    reranker.observe_base(np.array([[0, 1], [0, -1], [1, -1]]))
+    s = math.sqrt(2)
+    raw = np.array([s + 1, 1 - 1 / s, -1 / s, -2 * s])
+    trained = raw[:3]
+    np.testing.assert_allclose(reranker.penalty_, (raw - trained.mean()) / trained.std())
+    # b and c had equal popularity; now the unshown c is penalised less
+    assert reranker.penalty_[2] < reranker.penalty_[1]
+    c = cand([[1, 2]], [[1, 1]])
+    assert reranker.rerank(c, 2, 1.0).tolist() == [[2, 1]]
+    assert reranker.to_config() == {"name": "popularity-exposure", "weight": 1.0}
+    with pytest.raises(ValueError, match="weight"):
+        ExposedPopularityPenalty(weight=-1.0)
+
+
+def test_exposed_penalty_without_exposure_is_the_plain_one(reranker: PopularityPenalty) -> None:
+    from recolab.rerank import ExposedPopularityPenalty
+
+    train = implicit(
+        [("u1", "a"), ("u1", "b"), ("u2", "a"), ("u2", "c"), ("u3", "a")],
+        items=["a", "b", "c", "d"],
+    )
+    exposed = ExposedPopularityPenalty(weight=0.0).fit(train)
+    exposed.observe_base(np.array([[0, 1]]))
+    np.testing.assert_allclose(exposed.penalty_, reranker.penalty_, atol=1e-12)
