@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from recolab.bundle import export_bundle, load
@@ -15,6 +14,7 @@ from recolab.data.synthetic import synthetic_interactions
 from recolab.tuning import TuneBudget
 from recolab.tuning.select import fit_tuned
 
+from ._updates import update_known_and_new_user
 from .hostile import config_of, read_members, with_config, write_zip
 
 
@@ -75,12 +75,7 @@ def test_a_dual_bundle_needs_fewer_users_than_items(dual_bundle: tuple, tmp_path
 
 
 def test_an_update_re_solves_in_dual_form(dual_bundle: tuple) -> None:
-    _, path = dual_bundle
-    loaded = load(path)
-    user = str(loaded.model.users_.ids[0])
-    items = [str(i) for i in loaded.model.items_.ids[:3]]
-    events = pd.DataFrame({"user": [user] * 3 + ["newcomer"] * 2, "item": items + items[:2]})
-    updated = loaded.update(events, device="cpu")
+    loaded, updated = update_known_and_new_user(dual_bundle[1])
     base = updated.model.base
     assert base.dual_ is not None
     assert base.solve_matrix_.shape == (loaded.model.train_.shape[0] + 1, 600)

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 import scipy.sparse as sp
 
@@ -18,6 +17,7 @@ from recolab.models.sparse_linear import SparseLinearAutoencoder
 from recolab.tuning import TuneBudget
 from recolab.tuning.select import fit_tuned
 
+from ._updates import update_known_and_new_user
 from .hostile import config_of, read_members, with_config, write_zip
 
 
@@ -69,12 +69,7 @@ def test_neighbours_belong_to_the_sparse_base_only(sparse_bundle: tuple, tmp_pat
 
 
 def test_an_update_keeps_the_sparse_base(sparse_bundle: tuple) -> None:
-    _, path = sparse_bundle
-    loaded = load(path)
-    user = str(loaded.model.users_.ids[0])
-    items = [str(i) for i in loaded.model.items_.ids[:3]]
-    events = pd.DataFrame({"user": [user] * 3 + ["newcomer"] * 2, "item": items + items[:2]})
-    updated = loaded.update(events, device="cpu")
+    _, updated = update_known_and_new_user(sparse_bundle[1])
     base = updated.model.base
     assert isinstance(base, SparseLinearAutoencoder) and base.neighbours == 4
     assert sp.issparse(base.weights_)
