@@ -539,7 +539,9 @@ def test_mechanism_table_lists_every_mechanism_default_first(loaded: object) -> 
     table = studio.mechanism_table(loaded.config)
     names = [n.removesuffix(" (default)") for n in table["mechanism"]]
     # genres and texts, no prices: every mechanism but the two revenue ones
-    assert sorted(names) == ["calibration", "conditioned", "exposure", "mmr", "popularity"]
+    assert sorted(names) == [
+        *("calibration", "conditioned", "exposure", "mmr", "popularity", "popularity-exposure")
+    ]
     assert table["mechanism"].iloc[0].endswith("(default)")
     assert table["mechanism"].str.endswith("(default)").sum() == 1
     hv = table["HV ndcg@10 × coverage@20"]

@@ -200,8 +200,9 @@ def test_tradeoffs_slider_changes_metrics_and_list(trained: tuple[Path, str]) ->
     # front, metrics vs λ, precision-recall over k, the test front (no sparsity curve here)
     assert len(charts) == 4
     (mechanisms,) = [d.value for d in at.dataframe if "mechanism" in d.value.columns]
-    # popularity, exposure, the trained residual, MMR (texts) and calibration (genres)
-    assert mechanisms["mechanism"].iloc[0].endswith("(default)") and len(mechanisms) == 5
+    # the two popularity penalties, exposure, the trained residual, MMR (texts) and
+    # calibration (genres)
+    assert mechanisms["mechanism"].iloc[0].endswith("(default)") and len(mechanisms) == 6
     other = float(slider.min) if served > slider.min else float(slider.max)
     slider.set_value(other).run()
     no_exception(at)
