@@ -360,9 +360,7 @@ class LinearAutoencoder(Recommender):
         self._remember(train)
         self.purchases_ = None
         if dual:
-            self._weights = None
-            self.dual_ = tuple(DualFactors.solve(self.train_, m, device) for m in self._members())
-            self.solve_matrix_ = self.train_
+            self._solve_dual(self.train_, device)
         else:  # the own-item weight goes on after any pruning, never taking a kept slot
             w = self._solve(self.train_, device)
             self.weights_ = add_to_diagonal(w, self.params.repeat_weight)
@@ -416,11 +414,14 @@ class LinearAutoencoder(Recommender):
             raise ValueError(f"a solve matrix of {matrix.shape[1]} items for {train.n_items}")
         model = cls._unfitted(params, members)
         model._remember(train)
-        x = binary_rows(sp.csr_matrix(matrix))
-        cpu = torch.device("cpu")
-        model.dual_ = tuple(DualFactors.solve(x, m, cpu) for m in model._members())
-        model.solve_matrix_ = x
+        model._solve_dual(binary_rows(sp.csr_matrix(matrix)), torch.device("cpu"))
         return model
+
+    def _solve_dual(self, x: sp.csr_matrix, device: torch.device) -> None:
+        """Solve every member in dual form on the binary ``x`` and keep ``x``."""
+        self._weights = None
+        self.dual_ = tuple(DualFactors.solve(x, m, device) for m in self._members())
+        self.solve_matrix_ = x
 
     @classmethod
     def from_weights(
