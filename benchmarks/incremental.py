@@ -35,7 +35,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -49,7 +48,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from report import assemble, save_section  # noqa: E402
+from report import assemble, checkout, save_section  # noqa: E402
 
 from recolab.bundle import export_bundle, load  # noqa: E402
 from recolab.data.interactions import InteractionData, build_interactions  # noqa: E402
@@ -162,17 +161,6 @@ def run(seed: int) -> dict[str, Any]:
     }
 
 
-def _commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], cwd=HERE.parent, capture_output=True, text=True, check=False
-        ).stdout
-
-    dirty = [ln[3:] for ln in git("status", "--short", "recolab").splitlines() if ln.strip()]
-    note = f"; uncommitted changes in {', '.join(dirty)}" if dirty else ""
-    return f"`{git('log', '-1', '--format=%h %cd %s', '--date=iso').strip()[:160]}`{note}"
-
-
 def section(r: dict[str, Any], commit: str) -> str:
     """The RESULTS.md section."""
     up, re_ = r["updated"], r["retrained"]
@@ -251,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     torch.set_num_threads(1)
-    commit = _commit()
+    commit = checkout(subject=True)
     figures = run(args.seed)
     text = json.dumps(figures, indent=2, default=float)
     log.info("figures:\n%s", text)

@@ -8,6 +8,7 @@ alone without losing the others' results.
 from __future__ import annotations
 
 import logging
+import subprocess
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -62,6 +63,31 @@ def assemble() -> Path:
     RESULTS.write_text("\n".join(parts), encoding="utf-8")
     log.info("wrote %s (%d sections)", RESULTS, len(parts))
     return RESULTS
+
+
+def checkout(*watched: str, subject: bool = False) -> str:
+    """The commit a run measured, for a report: the short hash (with its date and subject
+    when ``subject``), and the paths among ``watched`` (default ``recolab``) that had
+    uncommitted changes; ``unknown`` outside git."""
+
+    def git(*args: str) -> str:
+        try:
+            done = subprocess.run(
+                ["git", *args], cwd=HERE.parent, capture_output=True, text=True, check=False
+            )
+        except OSError:
+            return ""
+        return done.stdout
+
+    fmt = "--format=%h %cd %s" if subject else "--format=%h"
+    head = git("log", "-1", fmt, "--date=iso").strip()
+    if not head:
+        return "unknown"
+    dirty = [
+        ln[3:] for ln in git("status", "--short", "--", *(watched or ("recolab",))).splitlines()
+    ]
+    note = f" (uncommitted changes in {', '.join(dirty)})" if dirty else ""
+    return head[:160] + note
 
 
 def code_block(text: str) -> str:

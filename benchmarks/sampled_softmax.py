@@ -20,7 +20,6 @@ import argparse
 import itertools
 import logging
 import os
-import subprocess
 import sys
 import time
 from datetime import UTC, datetime
@@ -30,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from report import markdown_table  # noqa: E402
+from report import checkout, markdown_table  # noqa: E402
 
 log = logging.getLogger("benchmarks.sampled_softmax")
 SIZES = (2_000, 8_000, 32_000)
@@ -42,13 +41,6 @@ ACCURACY_COLUMNS = [
     *("train s", "load"),
 ]
 ML100K = HERE.parent.parent / "shared" / "datasets" / "ml-100k"
-
-
-def _commit() -> str:
-    out = subprocess.run(
-        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
-    )
-    return out.stdout.strip() or "unknown"
 
 
 def epoch_seconds(softmax: str, n_items: int) -> tuple[float, float]:
@@ -133,7 +125,7 @@ def main() -> int:
         [
             "## Sampled softmax of the weighted model (one thread)",
             "",
-            f"`python benchmarks/sampled_softmax.py` on commit {_commit()}. Seconds per epoch"
+            f"`python benchmarks/sampled_softmax.py` on commit {checkout()}. Seconds per epoch"
             f" (mean of epochs 2-{EPOCHS}) on synthetic data, {N_USERS:,} users ×"
             f" {N_INTERACTIONS:,} interactions, the catalogue growing; defaults (batch 256,"
             " dim 64, 1024 draws), no item-item memory; candidates = mean size of a batch's"

@@ -34,7 +34,6 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import argparse  # noqa: E402
 import json  # noqa: E402
 import logging  # noqa: E402
-import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -47,7 +46,7 @@ HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
-from report import assemble, save_section  # noqa: E402
+from report import assemble, checkout, save_section  # noqa: E402
 
 from recolab.data.attacks import ATTACKS, TIMINGS, choose_targets, inject_attack  # noqa: E402
 from recolab.data.interactions import InteractionData  # noqa: E402
@@ -213,20 +212,6 @@ def run_dataset(
     }
 
 
-def _commit() -> str:
-    out = subprocess.run(
-        ["git", "log", "-1", "--format=%h %s"], capture_output=True, text=True, cwd=HERE.parent
-    )
-    dirty = subprocess.run(
-        ["git", "status", "--short", "--", "recolab"],
-        capture_output=True,
-        text=True,
-        cwd=HERE.parent,
-    )
-    note = " (with uncommitted changes under recolab/)" if dirty.stdout.strip() else ""
-    return out.stdout.strip()[:90] + note
-
-
 def section(results: list[dict[str, Any]], budget: TuneBudget) -> str:
     """The markdown section."""
     lines = [
@@ -329,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     torch.set_num_threads(1)
     budget = TuneBudget(args.trials, args.seconds)
-    commit = _commit()
+    commit = checkout(subject=True)
     OUT.mkdir(exist_ok=True)
     for name in args.datasets:
         start = time.perf_counter()
