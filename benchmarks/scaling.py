@@ -21,10 +21,11 @@ interactions' CSR size), log-log slopes, and a PNG. Writes ``sections/scaling.md
 
 Usage::
 
-    python benchmarks/scaling.py [--max-interactions 1e6] [--store runs.json [--only 1e7]]
+    python benchmarks/scaling.py [--max-interactions 1e6] [--only 1e7] [--store runs.json]
 
-``--store`` keeps each size's rows (with its commit and load), so that ``--only`` can rerun
-one size and the section still shows all.
+``--store`` (default ``benchmarks/scaling_runs.json``, committed) keeps each size's rows
+(with its commit and load), so that ``--only`` can rerun one size and the section still
+shows all.
 """
 
 from __future__ import annotations
@@ -48,7 +49,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 from peers import DEVICE, MemoryMeter, machine_load, rss_bytes  # noqa: E402
-from report import assemble, markdown_table, save_section  # noqa: E402
+from report import assemble, checkout, markdown_table, save_section  # noqa: E402
 
 log = logging.getLogger("benchmarks.scaling")
 
@@ -283,16 +284,6 @@ def _png(rows: list[dict[str, Any]], path: Path) -> None:
     log.info("wrote %s", path)
 
 
-def _commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(
-            ["git", *args], capture_output=True, text=True, cwd=HERE, check=False
-        ).stdout.strip()
-
-    dirty = git("status", "--porcelain", "--", "recolab", "benchmarks/scaling.py")
-    return git("rev-parse", "--short", "HEAD") + (" (+ uncommitted changes)" if dirty else "")
-
-
 def _train_cell(r: dict[str, Any]) -> str:
     if "refused" in r:
         return "refused (see below)"
@@ -346,7 +337,7 @@ def _measure_all(
         runs[label] = {
             "rows": got,
             "notes": notes,
-            "commit": _commit(),
+            "commit": checkout("benchmarks/scaling.py"),
             "load": f"{load} before, {machine_load()} after",
             "minutes": (time.perf_counter() - t0) / 60,
         }
@@ -416,7 +407,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-interactions", type=float, default=1e7)
     parser.add_argument("--only", nargs="+", default=None, help="measure only these sizes")
     parser.add_argument(
-        "--store", type=Path, default=None, help="JSON of each size's results, read and updated"
+        "--store",
+        type=Path,
+        default=HERE / "scaling_runs.json",
+        help="JSON of each size's results, read and updated",
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
