@@ -72,7 +72,7 @@ def tradeoff_view(
     result: Mapping[str, Any], curve: pd.DataFrame, refs: pd.DataFrame
 ) -> TradeoffView:
     """:class:`TradeoffView` of a job from its result and its bundle's test front
-    (:func:`recolab.studio.front_frames`)."""
+    (:func:`recolab.bundle.card.front_frames`)."""
     return TradeoffView(fine_front(result), curve, refs, dict(result))
 
 

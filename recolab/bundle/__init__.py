@@ -16,6 +16,10 @@ A bundle is a ``.zip`` (or a folder with the same files):
     users; plus the mask of items a ranking may return.
 ``users.csv``, ``items.csv``
     id maps: row index → external id (items with their title when known).
+``MODEL_CARD.md``
+    the model card (:mod:`recolab.bundle.card`): the model, the validation split its choices
+    were made on, the options, the metrics at the chosen λ and the evaluation protocol;
+    written from ``config.json`` unless the exporter gives its own (the dashboard's export).
 ``signature.json`` (when ``RECOLAB_BUNDLE_KEY`` is set at export)
     HMAC-SHA256 over the name and SHA-256 of every other member, ``config.json`` and extra
     files included: this is what detects **tampering** (:mod:`recolab.bundle.signing`).

@@ -25,6 +25,7 @@ so it can be unit-tested without a browser. Pages use ``from recolab import stud
   download bytes.
 """
 
+from recolab.bundle.card import front_frames  # the Trade-offs and Export pages'
 from recolab.data.io import detect_user_id_column  # the Data page's
 from recolab.features.users import user_attribute_summary  # the Data page's
 from recolab.studio.context import (
@@ -35,7 +36,6 @@ from recolab.studio.context import (
     constrained_lambda,
     constraint_objectives,
     eval_context,
-    front_frames,
     mechanism_table,
     metrics_at,
     objective_lambdas,

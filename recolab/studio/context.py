@@ -59,17 +59,6 @@ def metrics_at(
     return {k: float(v) for k, v in out.items()}
 
 
-def front_frames(config: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The λ curve (rows of model ``recolab``) and the references of a bundle's front."""
-    front = pd.DataFrame(list(config.get("front") or []))
-    if front.empty or "model" not in front.columns:
-        return pd.DataFrame(), pd.DataFrame()
-    curve = front[front["model"] == "recolab"].reset_index(drop=True)
-    refs = front[front["model"] != "recolab"].reset_index(drop=True)
-    curve["lam"] = pd.to_numeric(curve["lam"], errors="coerce")
-    return curve, refs
-
-
 @dataclass
 class CutoffChoice:
     """The list length α chose (:func:`alpha_cutoff`).

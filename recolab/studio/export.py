@@ -1,4 +1,4 @@
-"""Model card and export: where the chosen λ sits on the front, the markdown model card, the
+"""The dashboard's export: the model card of a loaded bundle (:mod:`recolab.bundle.card`), the
 bundle at the chosen λ and k, and the bytes for a download button.
 """
 
@@ -10,207 +10,15 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
+from recolab.bundle import card as bundle_card
+from recolab.bundle.card import CARD_MEMBER, pareto_position
 
-from recolab.studio.context import front_frames
-from recolab.studio.formatting import CARD_METRICS, _fmt, format_bytes
-
-
-def pareto_position(
-    curve: pd.DataFrame,
-    lam: float,
-    metrics: Mapping[str, float],
-    x: str = "coverage@20",
-    y: str = "recall@20",
-) -> dict[str, Any]:
-    """Where the chosen λ sits among the evaluated λ points (both objectives maximised).
-
-    Returns
-    -------
-    dict
-        ``on_front`` (the chosen point is not dominated by any evaluated λ), ``dominated_by``
-        (how many λ points beat it on both), ``n_points``, the objectives and their values.
-    """
-    from recolab.pareto import front_table
-
-    out: dict[str, Any] = {"x": x, "y": y, "lam": float(lam)}
-    out["x_value"], out["y_value"] = metrics.get(x), metrics.get(y)
-    if curve.empty or x not in curve.columns or y not in curve.columns:
-        out.update(on_front=None, dominated_by=None, n_points=0)
-        return out
-    table = pd.concat(
-        [curve[[x, y]], pd.DataFrame([{x: metrics.get(x), y: metrics.get(y)}])],
-        ignore_index=True,
-    )
-    ranked = front_table(table, {x: True, y: True})
-    mine = table.iloc[-1]
-    others = table.iloc[:-1]
-    beats = (
-        (others[x] >= mine[x])
-        & (others[y] >= mine[y])
-        & ((others[x] > mine[x]) | (others[y] > mine[y]))
-    )
-    out.update(
-        on_front=bool(ranked["on_front"].iloc[-1]),
-        dominated_by=int(beats.sum()),
-        n_points=len(others),
-    )
-    return out
+__all__ = ["export_at", "model_card", "pareto_position", "read_bytes", "zip_members"]
 
 
-def model_card(
-    loaded: Any,
-    lam: float,
-    metrics: Mapping[str, float],
-    *,
-    alpha: Sequence[float] = (0.0, 0.0, 1.0),
-    position: Mapping[str, Any] | None = None,
-    job_id: str | None = None,
-    dataset: str | None = None,
-    size_bytes: int | None = None,
-    k: int = 20,
-    k_star: int | None = None,
-) -> str:
-    """A model card in markdown: data, training config, objectives, metrics at the chosen λ,
-    position on the Pareto front, references and the evaluation protocol. ``k_star`` is the
-    list length α chose on validation (the bundle's default ``k``)."""
-    cfg = loaded.config
-    tc = cfg.get("train_config") or _selection_options(cfg)
-    lines = [
-        "# recolab model card",
-        "",
-        f"- **Model**: {_model_line(cfg)}",
-        f"- **Chosen λ**: {lam:.4g}  ·  **α** (P, R, F1): {tuple(round(a, 3) for a in alpha)}",
-        "- **List length k\\***: "
-        + (
-            f"{k_star} (α's choice on validation; `recommend` serves it unless asked for k)"
-            if k_star is not None
-            else "not chosen (α all zero or no validation curve); `recommend` serves 10"
-        ),
-        "- **Repeat purchases**: "
-        + (
-            "yes (consumables): each user's own items stay among the candidates; "
-            "`recommend` keeps them unless asked (`--exclude-seen`)"
-            if cfg.get("repeat")
-            else "no: each user's own items are left out of their lists"
-        ),
-    ]
-    if job_id:
-        lines.append(f"- **Job**: `{job_id}`")
-    if dataset:
-        lines.append(f"- **Data**: {dataset}")
-    dims = cfg.get("dimensions", {})
-    shape = f"{dims.get('n_users')} × {dims.get('n_items')}"
-    if cfg.get("model_type") == "linear-rerank":
-        shape += f", item × item weights; {cfg.get('n_candidates')} candidates re-ranked"
-    else:
-        shape += (
-            f", dim {dims.get('dim')}, text dim {dims.get('text_dim')}, "
-            f"item-item memory {dims.get('item_item')}"
-        )
-    lines += [
-        f"- **Users × items**: {shape}",
-        f"- **Text model**: {cfg.get('text_model') or 'none (collaborative signal only)'}",
-        f"- **Trained**: {cfg.get('created')} on {cfg.get('device')} in "
-        f"{float(cfg.get('train_seconds') or 0):.1f} s",
-        f"- **Sparsity**: {float(cfg.get('sparsity') or 0):.1%}  ·  **Size**: "
-        f"{format_bytes(size_bytes)}",
-    ]
-    lines += _metrics_lines(metrics, lam, k)
-    if position:
-        lines += _position_lines(position)
-    lines += _reference_lines(cfg, k)
-    lines += ["", "## Training configuration", "", "| option | value |", "|---|---|"]
-    lines += [f"| {key} | {value} |" for key, value in tc.items()]
-    protocol = cfg.get("protocol") or {}
-    if protocol:
-        lines += ["", "## Evaluation protocol", ""]
-        lines += [f"- {key}: {value}" for key, value in protocol.items()]
-    lines.append("")
-    return "\n".join(lines)
-
-
-def _metrics_lines(metrics: Mapping[str, float], lam: float, k: int) -> list[str]:
-    """The card's table of metrics at the chosen λ."""
-    lines = ["", f"## Metrics at λ = {lam:.4g} (k = {k})", "", "| metric | value |", "|---|---|"]
-    for label, template in CARD_METRICS:
-        col = template.format(k=k)
-        lines.append(f"| {label}@{k} | {_fmt(metrics.get(col))} |")
-    for col in (f"hit_rate@{k}", f"exposure_equality@{k}"):
-        if col in metrics:
-            lines.append(f"| {col} | {_fmt(metrics.get(col))} |")
-    return lines
-
-
-def _position_lines(position: Mapping[str, Any]) -> list[str]:
-    """Where the chosen point sits on the stored front."""
-    lines = ["", "## Pareto position", ""]
-    if position.get("on_front") is None:
-        return [*lines, "No front stored in the bundle."]
-    verdict = (
-        "on the front"
-        if position["on_front"]
-        else f"dominated by {position['dominated_by']} of {position['n_points']} λ points"
-    )
-    return [
-        *lines,
-        f"On {position['y']} vs {position['x']} (both maximised) over the evaluated λ "
-        f"grid, the chosen point is **{verdict}**.",
-    ]
-
-
-def _reference_lines(cfg: Mapping[str, Any], k: int) -> list[str]:
-    """The reference models measured on the same split (none when the bundle has none)."""
-    _curve, refs = front_frames(cfg)
-    if refs.empty:
-        return []
-    lines = ["", "## References (same split)", "", f"| model | recall@{k} | coverage@{k} |"]
-    lines.append("|---|---|---|")
-    for _, r in refs.iterrows():
-        lines.append(
-            f"| {r['model']} | {_fmt(r.get(f'recall@{k}'))} | {_fmt(r.get(f'coverage@{k}'))} |"
-        )
-    return lines
-
-
-def _model_line(cfg: Mapping[str, Any]) -> str:
-    """What kind of model a bundle holds, in one line."""
-    if cfg.get("model_type") == "linear-rerank":
-        mechanism = (cfg.get("mechanism") or {}).get("name")
-        return (
-            f"linear autoencoder tuned on validation + serve-time re-ranker **{mechanism}** "
-            f"(λ range {cfg.get('lambda_range')}, calibrated on validation)"
-        )
-    return (
-        "weighted-objective recommender (one network conditioned on λ, "
-        f"range {cfg.get('lambda_range')})"
-    )
-
-
-def _selection_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
-    """The options a tuned bundle was chosen with: validation, base and mechanism."""
-    selection = cfg.get("selection") or {}
-    out: dict[str, Any] = {"validation": selection.get("validation")}
-    out.update((cfg.get("base") or {}).get("params") or {})
-    members = (cfg.get("base") or {}).get("members")
-    out["trials averaged"] = len(members) if members else 1
-    if (cfg.get("base") or {}).get("solver") == "dual":  # fewer users than items
-        out["solved"] = "in dual form: a users × users system, the same weights"
-    head = (selection.get("base") or {}).get("study_items")
-    if head:  # a wide catalogue: the study's trials ran on its head
-        out["trials fitted on"] = f"the {head:,} items with the most interactions"
-    repeat = (selection.get("base") or {}).get("repeat")
-    if repeat:  # repeat purchases: the users' own items' weight, chosen on validation
-        out["own-item weight"] = (
-            f"{repeat['weight']:.4g} per purchase ({repeat['multiple']:g} × the spread of a "
-            "user's scores, chosen on validation)"
-        )
-    out["mechanism"] = (cfg.get("mechanism") or {}).get("name")
-    out["candidates"] = cfg.get("n_candidates")
-    for front in selection.get("mechanisms") or []:
-        hv = front.get("hypervolumes", {}).get("ndcg@10|coverage@20")
-        out[f"validation hypervolume ({front['name']})"] = None if hv is None else round(hv, 4)
-    return out
+def model_card(loaded: Any, lam: float, metrics: Mapping[str, float], **options: Any) -> str:
+    """:func:`recolab.bundle.card.model_card` of a loaded bundle (the Export page's card)."""
+    return bundle_card.model_card(loaded.config, lam, metrics, **options)
 
 
 def export_at(
@@ -240,7 +48,7 @@ def export_at(
         text_model=cfg.get("text_model"),
         train_seconds=cfg.get("train_seconds"),
         device=cfg.get("device"),
-        extra_files={"MODEL_CARD.md": card.encode()} if card is not None else None,
+        extra_files={CARD_MEMBER: card.encode()} if card is not None else None,
         k=k,
         cutoffs=cfg.get("cutoffs"),
     )

@@ -7,23 +7,22 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 
+from recolab.bundle.card import CARD_METRICS, format_bytes, format_value
+
+__all__ = [
+    "CARD_METRICS",
+    "MODEL_LABELS",
+    "card_value",
+    "format_bytes",
+    "format_value",
+    "metric_cards",
+]
+
 #: The Train page's names of the models ``TrainConfig.model`` can ask for.
 MODEL_LABELS = {
     "auto": "Tuned base + trade-off re-ranker (default)",
     "weighted": "λ-conditioned network",
 }
-
-
-#: Metric cards of the Trade-offs page: (label, column template) — ``{k}`` is the cut-off.
-CARD_METRICS = (
-    ("Precision", "precision@{k}"),
-    ("Recall", "recall@{k}"),
-    ("F1", "f1@{k}"),
-    ("NDCG", "ndcg@{k}"),
-    ("Coverage", "coverage@{k}"),
-    ("Novelty", "novelty@{k}"),
-    ("Diversity", "diversity@{k}"),
-)
 
 
 def metric_cards(
@@ -68,23 +67,3 @@ def _seconds(value: float | None) -> str:
     if not value:
         return "–"
     return f"{value:.1f} s" if value < 100 else f"{value:,.0f} s"
-
-
-def _fmt(value: float | None) -> str:
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return "–"
-    return f"{float(value):.4f}"
-
-
-def format_bytes(n: int | float | None) -> str:
-    """``1536`` → ``"1.5 KB"``; whole units from 100 on (``"275 KB"``), so that a size is
-    at most four digits wide on a metric card."""
-    if n is None:
-        return "–"
-    size = float(n)
-    for unit in ("B", "KB", "MB", "GB"):
-        if size < 1024 or unit == "GB":
-            whole = unit == "B" or size >= 100
-            return f"{size:.0f} {unit}" if whole else f"{size:.1f} {unit}"
-        size /= 1024
-    return f"{size:.1f} GB"  # pragma: no cover

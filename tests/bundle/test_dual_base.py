@@ -82,7 +82,7 @@ def test_an_update_re_solves_in_dual_form(dual_bundle: tuple) -> None:
 
 
 def test_the_model_card_says_the_base_was_solved_in_dual_form(dual_bundle: tuple) -> None:
-    from recolab.studio.export import _selection_options
+    from recolab.bundle.card import _selection_options
 
     _, path = dual_bundle
     config = config_of(read_members(path))

@@ -153,7 +153,7 @@ def test_cli_repeat_weighs_own_items(tmp_path: Path) -> None:
 
 
 def test_the_model_card_states_the_own_item_weight() -> None:
-    from recolab.studio.export import _selection_options
+    from recolab.bundle.card import _selection_options
 
     cfg = {"selection": {"base": {"repeat": {"weight": 0.5, "multiple": 16.0}}}}
     card = _selection_options(cfg)["own-item weight"]
