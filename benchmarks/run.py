@@ -50,7 +50,7 @@ from peers import (  # noqa: E402
     device_summary,
     machine_load,
 )
-from report import assemble, code_block, markdown_table, save_section  # noqa: E402
+from report import assemble, checkout, code_block, markdown_table, save_section  # noqa: E402
 
 from recolab import pipeline  # noqa: E402
 from recolab.config import TrainConfig  # noqa: E402
@@ -660,17 +660,6 @@ def _version(package: str) -> str:
 
 def git_state() -> str:
     """The checkout the run measured: HEAD and any uncommitted change under ``recolab/``."""
-    import subprocess
-
-    def git(*args: str) -> str:
-        try:
-            done = subprocess.run(
-                ["git", *args], cwd=HERE.parent, capture_output=True, text=True, check=False
-            )
-        except OSError:
-            return ""
-        return done.stdout.strip()
-
     import os
 
     import recolab
@@ -679,11 +668,7 @@ def git_state() -> str:
     if source != HERE.parent:
         note = os.environ.get("RECOLAB_BENCH_SNAPSHOT", "")
         return f"recolab imported from `{source}`" + (f" ({note})" if note else "")
-    head = git("log", "-1", "--format=%h %ci %s") or "unknown"
-    dirty = [
-        ln.split(maxsplit=1)[-1] for ln in git("status", "--porcelain", "recolab").splitlines()
-    ]
-    return f"`{head}`" + (f"; uncommitted changes in {', '.join(dirty)}" if dirty else "")
+    return f"`{checkout(subject=True)}`"
 
 
 def header(
