@@ -262,3 +262,20 @@ def _selection_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
         hv = front.get("hypervolumes", {}).get("ndcg@10|coverage@20")
         out[f"validation hypervolume ({front['name']})"] = None if hv is None else round(hv, 4)
     return out
+
+
+def card_of(config: Mapping[str, Any]) -> str:
+    """The model card a bundle carries when its exporter gave none: the chosen λ, α and k
+    from ``objectives``, the metrics stored with them and their place on the stored front."""
+    objectives = config.get("objectives") or {}
+    lam = float(objectives.get("lam") or 0.0)
+    metrics = config.get("metrics") or {}
+    curve, _ = front_frames(config)
+    return model_card(
+        config,
+        lam,
+        metrics,
+        alpha=tuple(objectives.get("alpha") or (0.0, 0.0, 1.0)),
+        position=pareto_position(curve, lam, metrics) if not curve.empty else None,
+        k_star=objectives.get("k"),
+    )

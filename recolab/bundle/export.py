@@ -294,7 +294,8 @@ def export_bundle(
     extra_files:
         More files for the bundle, written in the same atomic write. They are not in the
         checksum table, but a signature covers them. Without a ``MODEL_CARD.md`` among them
-        the bundle gets its own card (:func:`own_card`, from its ``config.json``).
+        the bundle gets its own card (:func:`recolab.bundle.card.card_of`, from its
+        ``config.json``).
     key:
         Signing key (default: ``RECOLAB_BUNDLE_KEY``). With a key, the bundle gets a
         ``signature.json`` (HMAC-SHA256 over every member, ``config.json`` included); see
@@ -342,7 +343,7 @@ def export_bundle(
     config["repeat"] = repeat_of(model, repeat)
     if updates:
         config["updates"] = updates
-    extra.setdefault(card.CARD_MEMBER, own_card(config).encode())
+    extra.setdefault(card.CARD_MEMBER, card.card_of(config).encode())
     members = {"config.json": json.dumps(config, indent=2).encode(), **files, **extra}
     if secret is not None:
         members[signing.SIGNATURE_MEMBER] = signing.signature_member(secret, members)
@@ -350,23 +351,6 @@ def export_bundle(
     _write(target, members)
     log.info("bundle written to %s (%s)", target, "signed" if secret else "unsigned")
     return target
-
-
-def own_card(config: dict[str, Any]) -> str:
-    """The model card a bundle carries when its exporter gave none: the chosen λ, α and k
-    from ``objectives``, the metrics stored with them and their place on the stored front."""
-    objectives = config.get("objectives") or {}
-    lam = float(objectives.get("lam") or 0.0)
-    metrics = config.get("metrics") or {}
-    curve, _ = card.front_frames(config)
-    return card.model_card(
-        config,
-        lam,
-        metrics,
-        alpha=tuple(objectives.get("alpha") or (0.0, 0.0, 1.0)),
-        position=card.pareto_position(curve, lam, metrics) if not curve.empty else None,
-        k_star=objectives.get("k"),
-    )
 
 
 def _checked_extra(extra_files: dict[str, bytes] | None) -> dict[str, bytes]:
