@@ -165,6 +165,7 @@ def model_card(
         f"- **Sparsity**: {float(cfg.get('sparsity') or 0):.1%}"
         + (f"  ·  **Size**: {format_bytes(size_bytes)}" if size_bytes is not None else ""),
     ]
+    lines += _update_lines(cfg.get("updates") or [])
     lines += _metrics_lines(metrics, lam, k)
     if position:
         lines += _position_lines(position)
@@ -177,6 +178,21 @@ def model_card(
         lines += [f"- {key}: {value}" for key, value in protocol.items()]
     lines.append("")
     return "\n".join(lines)
+
+
+def _update_lines(updates: Sequence[Mapping[str, Any]]) -> list[str]:
+    """What the incremental updates since training added (:mod:`recolab.update`): the
+    metrics and front below were measured before them."""
+    if not updates:
+        return []
+    pairs = sum(int(u.get("pairs_added") or 0) for u in updates)
+    users = sum(int(u.get("new_users") or 0) for u in updates)
+    items = sum(int(u.get("new_items") or 0) for u in updates)
+    return [
+        f"- **Updated**: {len(updates)} incremental update(s) since training, the latest at "
+        f"{updates[-1].get('at')}: {pairs:,} user-item pairs added, {users:,} new users, "
+        f"{items:,} new items. The metrics and front below were measured before them."
+    ]
 
 
 def _metrics_lines(metrics: Mapping[str, float], lam: float, k: int) -> list[str]:

@@ -17,6 +17,7 @@ from recolab.studio import export_at
 from recolab.tuning import TuneBudget
 from recolab.tuning.select import fit_tuned
 
+from ._updates import update_known_and_new_user
 from .hostile import config_of, read_members
 
 
@@ -66,3 +67,32 @@ def test_a_card_without_metrics_or_timing_says_so() -> None:
     card = model_card(config, 0.0, {})
     assert "None stored: the model was exported without a test set." in card
     assert "- **Trained**: 2026-12-01T00:00:00+00:00\n" in card  # no "on None in 0.0 s"
+
+
+def test_an_updated_bundle_says_its_metrics_predate_the_update() -> None:
+    updates = [
+        {"pairs_added": 30, "new_users": 2, "new_items": 0, "at": "2026-12-01T01:00:00+00:00"},
+        {"pairs_added": 12, "new_users": 1, "new_items": 3, "at": "2026-12-02T01:00:00+00:00"},
+    ]
+    card = model_card({"model_type": "linear-rerank", "updates": updates}, 0.0, {})
+    assert (
+        "- **Updated**: 2 incremental update(s) since training, the latest at "
+        "2026-12-02T01:00:00+00:00: 42 user-item pairs added, 3 new users, 3 new items. "
+        "The metrics and front below were measured before them."
+    ) in card
+    assert "**Updated**" not in model_card({"model_type": "linear-rerank"}, 0.0, {})
+
+
+def test_an_updated_bundle_carries_a_card_that_names_the_update(
+    tuned_bundle: Path, tmp_path: Path
+) -> None:
+    from recolab.update import export_updated
+
+    _, updated = update_known_and_new_user(tuned_bundle)
+    out = export_updated(updated.model, updated.config, updated.config["updates"], tmp_path / "u")
+    card = (out / CARD_MEMBER).read_text(encoding="utf-8")
+    assert "- **Updated**: 1 incremental update(s) since training" in card
+    (update,) = updated.config["updates"]
+    assert update["new_users"] == 1  # the newcomer
+    added = f"{update['pairs_added']} user-item pairs added, 1 new users, 0 new items"
+    assert added in card
