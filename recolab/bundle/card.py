@@ -159,9 +159,7 @@ def model_card(
     lines += [
         f"- **Users × items**: {shape}",
         f"- **Text model**: {cfg.get('text_model') or 'none (collaborative signal only)'}",
-        f"- **Trained**: {cfg.get('created')}"
-        + (f" on {cfg['device']}" if cfg.get("device") else "")
-        + (f" in {float(cfg['train_seconds']):.1f} s" if cfg.get("train_seconds") else ""),
+        f"- **Written**: {cfg.get('created')}" + _training_line(cfg),
         f"- **Sparsity**: {float(cfg.get('sparsity') or 0):.1%}"
         + (f"  ·  **Size**: {format_bytes(size_bytes)}" if size_bytes is not None else ""),
     ]
@@ -178,6 +176,14 @@ def model_card(
         lines += [f"- {key}: {value}" for key, value in protocol.items()]
     lines.append("")
     return "\n".join(lines)
+
+
+def _training_line(cfg: Mapping[str, Any]) -> str:
+    """Where and how long the model trained, when the bundle says (an update rewrites the
+    bundle, not the training)."""
+    where = f" on {cfg['device']}" if cfg.get("device") else ""
+    took = f" in {float(cfg['train_seconds']):.1f} s" if cfg.get("train_seconds") else ""
+    return f"  ·  **Trained**{where}{took}" if where or took else ""
 
 
 def _update_lines(updates: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -66,7 +66,7 @@ def test_a_card_without_metrics_or_timing_says_so() -> None:
     config = {"model_type": "linear-rerank", "created": "2026-12-01T00:00:00+00:00"}
     card = model_card(config, 0.0, {})
     assert "None stored: the model was exported without a test set." in card
-    assert "- **Trained**: 2026-12-01T00:00:00+00:00\n" in card  # no "on None in 0.0 s"
+    assert "- **Written**: 2026-12-01T00:00:00+00:00\n" in card  # no "on None in 0.0 s"
 
 
 def test_an_updated_bundle_says_its_metrics_predate_the_update() -> None:
