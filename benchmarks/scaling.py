@@ -337,7 +337,7 @@ def _measure_all(
         runs[label] = {
             "rows": got,
             "notes": notes,
-            "commit": checkout("benchmarks/scaling.py"),
+            "commit": checkout("recolab", "benchmarks/scaling.py"),
             "load": f"{load} before, {machine_load()} after",
             "minutes": (time.perf_counter() - t0) / 60,
         }
