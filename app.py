@@ -40,5 +40,6 @@ PAGES = [
 page = st.navigation(PAGES)
 common.sync_ids()
 page.run()
-common.sidebar()  # after the page, so it shows what the page chose; common.stop draws it
-# itself on a page that stops early (a bare st.stop() would end the run before this line)
+# after the page, so it shows what the page chose; common.stop draws it itself on a page
+# that stops early (a bare st.stop() would end the run before this line)
+common.sidebar(show_lam=page.url_path != "trade-offs")

@@ -197,8 +197,11 @@ def finished_job_picker(label: str = "Trained model (job)") -> str | None:
     return job_id
 
 
-def sidebar() -> None:
-    """Workspace, current dataset / job / model, device."""
+def sidebar(show_lam: bool = True) -> None:
+    """Workspace, current dataset / job / model, the chosen λ, device.
+
+    ``show_lam=False`` leaves the chosen λ out: on the Trade-offs page the λ slider shows it,
+    and the sidebar, outside the slider's fragment, would lag behind it."""
     with st.sidebar:
         st.markdown("### recolab")
         st.caption(f"Workspace: `{root()}`")
@@ -211,7 +214,7 @@ def sidebar() -> None:
             st.markdown("**Job:** none")
             st.markdown("**Model:** none")
         lam = st.session_state.get("chosen_lam")
-        if lam is not None:
+        if lam is not None and show_lam:
             st.markdown(f"**Chosen λ:** {lam:.4g}")
         st.caption("GPU available" if cuda_available() else "No GPU: training runs on CPU")
 

@@ -15,7 +15,7 @@ from typing import Any
 import streamlit as st
 
 from pages import common
-from recolab import plots, studio, tradeoffs
+from recolab import live_charts, plots, studio, tradeoffs
 
 #: Width of one metric card (px): "0.312", "9.1 MB" or "93.7 s" fit; cards wrap to the
 #: next line instead of shrinking, so none is cut at 1024 px.
@@ -154,39 +154,38 @@ def _x_axis(view: tradeoffs.TradeoffView, k: int) -> str:
     return str(st.selectbox("Front: x axis", options, key="front_x"))
 
 
-def _kept_figure(name: str, key: tuple, build: Callable[[], Any]) -> Any:
-    """This session's figure ``name``, built again only when ``key`` (all it shows but λ)
-    changes; a slider move then only moves its current-λ marks (no plotly rebuild)."""
-    kept = st.session_state.setdefault("tradeoff_figures", {})
+def _kept_chart(name: str, key: tuple, build: Callable[[], dict]) -> dict:
+    """This session's chart ``name``, built again only when ``key`` (all it shows but λ)
+    changes; a slider move then only replaces its current-λ dataset."""
+    kept = st.session_state.setdefault("tradeoff_charts", {})
     if name not in kept or kept[name][0] != key:
         kept[name] = (key, build())
     return kept[name][1]
 
 
 def _front(view: tradeoffs.TradeoffView, lam: float, k: int, x_axis: str) -> None:
-    front = view.front
-
-    def build() -> Any:
-        fig = plots.pareto_figure(
-            front,
-            x=x_axis,
-            y=f"recall@{k}",
-            current_lam=lam,
-            references=None if view.source == "validation" or view.refs.empty else view.refs,
-            title=f"Front on {view.source} ({len(front)} λ)",
-        )
-        return fig.update_layout(height=PLOT_HEIGHT, margin={"t": 40, "b": 10, "l": 10, "r": 10})
-
     with common.guard("Drawing the Pareto front"):
-        fig = _kept_figure("pareto", (view.key, x_axis, k), build)
-        st.plotly_chart(studio.move_current_lam(fig, lam), width="stretch", key="pareto")
+        spec = _kept_chart(
+            "pareto",
+            (view.key, x_axis, k),
+            lambda: live_charts.front_chart(
+                view.front,
+                x=x_axis,
+                y=f"recall@{k}",
+                current_lam=lam,
+                references=None if view.source == "validation" or view.refs.empty else view.refs,
+                title=f"Front on {view.source} ({len(view.front)} λ)",
+                height=PLOT_HEIGHT,
+            ),
+        )
+        st.vega_lite_chart(live_charts.with_current_lam(spec, lam), width="stretch", key="pareto")
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def _cutoff_figure(job_key: str, lam: float | None, k_star: int | None, _curve: Any) -> Any:
+def _cutoff_chart(job_key: str, lam: float | None, k_star: int | None, _curve: Any) -> dict:
     """The precision–recall curve over k: it changes only when α moves k* or λ moves to
     another stored curve, so it is built once per (job, curve, k*), not at every move."""
-    return plots.cutoff_curve_figure(
+    return live_charts.cutoff_chart(
         _curve, k_star, title=f"Precision vs recall over k (validation, λ = {lam:.3g})"
     )
 
@@ -198,22 +197,24 @@ def _lower(view: tradeoffs.TradeoffView, lam: float, k: int, choice: studio.Cuto
     with left, common.guard("Drawing metrics against λ"):
         wanted = [f"precision@{k}", f"recall@{k}", f"coverage@{k}", f"novelty@{k}", "sparsity"]
         shown = [m for m in wanted if m in front.columns and front[m].notna().any()]
-        fig = _kept_figure(
+        spec = _kept_chart(
             "vs_lambda",
             (view.key, tuple(shown)),
-            lambda: plots.metrics_vs_lambda_figure(
+            lambda: live_charts.metrics_vs_lambda_chart(
                 front, shown, current_lam=lam, title=f"Metrics against λ ({view.source})"
-            ).update_traces(mode="lines"),  # 101 λ: markers would redraw 100s of nodes a move
+            ),
         )
-        st.plotly_chart(studio.move_current_lam(fig, lam), width="stretch", key="vs_lambda")
+        st.vega_lite_chart(
+            live_charts.with_current_lam(spec, lam), width="stretch", key="vs_lambda"
+        )
     with right:
         if choice.curve.empty:
             st.caption("No validation curve over the list length for this model.")
         else:
             with common.guard("Drawing the precision–recall curve over k"):
                 k_star = None if choice.message else choice.k
-                st.plotly_chart(
-                    _cutoff_figure(view.key, choice.lam, k_star, choice.curve),
+                st.vega_lite_chart(
+                    _cutoff_chart(view.key, choice.lam, k_star, choice.curve),
                     width="stretch",
                     key="cutoff_curve",
                 )

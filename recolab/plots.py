@@ -8,11 +8,12 @@ Trace names are stable so that pages and tests can find them:
 
 * :func:`pareto_figure`: ``"λ curve"``, ``"Pareto front"``, ``"current λ"``, ``"α-selected"``,
   then one trace per reference model named after its ``model`` value.
-* :func:`metrics_vs_lambda_figure`: one trace per metric, named by :func:`axis_label`.
 * :func:`training_curves_figure`: one trace per loss / validation column, named by the column.
 * :func:`long_tail_figure`: ``"item popularity"``.
 * :func:`sparsity_curve_figure`: ``"λ curve"``.
-* :func:`cutoff_curve_figure`: ``"k curve"``, ``"F1 = 0.1"`` … (iso-lines), ``"k*"``.
+
+The charts that follow the Trade-offs page's sliders (the front, metrics against λ, the
+precision–recall curve over k) are Vega-Lite specs, in :mod:`recolab.live_charts`.
 """
 
 from __future__ import annotations
@@ -34,7 +35,6 @@ __all__ = [
     "axis_label",
     "head_share",
     "long_tail_figure",
-    "metrics_vs_lambda_figure",
     "pareto_figure",
     "revenue_front_figure",
     "sparsity_curve_figure",
@@ -107,7 +107,8 @@ def axis_label(column: str) -> str:
     return column.replace("_", " ")
 
 
-def _require_table(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+def require_table(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    """ValueError, naming ``what``, unless ``df`` is a non-empty DataFrame with ``columns``."""
     if not isinstance(df, pd.DataFrame):
         raise ValueError(f"{what}: expected a pandas DataFrame, got {type(df).__name__}")
     if len(df) == 0:
@@ -117,16 +118,16 @@ def _require_table(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         raise ValueError(f"{what}: missing column(s) {missing}; table has {list(df.columns)}")
 
 
-def _numeric(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+def numeric_columns(df: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """The given columns as floats (non-numbers become NaN)."""
     return pd.DataFrame(
         {c: pd.to_numeric(df[c], errors="coerce").astype(float) for c in columns}, index=df.index
     )
 
 
-def _complete_rows(df: pd.DataFrame, columns: Sequence[str], what: str) -> pd.DataFrame:
+def complete_rows(df: pd.DataFrame, columns: Sequence[str], what: str) -> pd.DataFrame:
     """Numeric copy of ``columns`` with NaN rows dropped; ValueError if nothing is left."""
-    num = _numeric(df, columns)
+    num = numeric_columns(df, columns)
     keep = num.notna().all(axis=1) & np.isfinite(num).all(axis=1)
     dropped = int((~keep).sum())
     if dropped == len(num):
@@ -204,8 +205,8 @@ def pareto_figure(
         or ``references`` misses ``model``, ``x`` or ``y``.
     """
     what = "pareto_figure"
-    _require_table(df, [lam_col, x, y], what)
-    table = _complete_rows(df, [lam_col, x, y], what).sort_values(lam_col, kind="stable")
+    require_table(df, [lam_col, x, y], what)
+    table = complete_rows(df, [lam_col, x, y], what).sort_values(lam_col, kind="stable")
     lam = table[lam_col].to_numpy()
     xs = table[x].to_numpy()
     ys = table[y].to_numpy()
@@ -257,16 +258,6 @@ def _current_point(
     return _marked_point(point, "current λ", hover, {**marker, "line": _ring("#ff7f0e", 3)})
 
 
-def _current_lam_line(fig: go.Figure, current: float) -> None:
-    """The slider's λ as a dashed vertical line (a layout shape, not a trace)."""
-    fig.add_vline(
-        x=current,
-        line={"dash": "dash", "color": "#ff7f0e", "width": 2},
-        annotation_text=f"current λ = {current:.3g}",
-        annotation_position="top",
-    )
-
-
 def _ring(colour: str, width: float) -> dict[str, Any]:
     return {"color": colour, "width": width}
 
@@ -307,11 +298,11 @@ def _marked_point(
     )
 
 
-def _reference_traces(references: pd.DataFrame, x: str, y: str, what: str) -> list[go.Scatter]:
-    """One labelled trace per reference model (rows with NaN in ``x`` or ``y`` logged and
-    left out)."""
-    _require_table(references, ["model", x, y], f"{what} (references)")
-    ref_xy = _numeric(references, [x, y])
+def reference_points(references: pd.DataFrame, x: str, y: str, what: str) -> pd.DataFrame:
+    """The reference models' points: columns ``model`` (as text), ``x`` and ``y``, in the
+    table's order; rows with NaN in ``x`` or ``y`` are logged and left out."""
+    require_table(references, ["model", x, y], f"{what} (references)")
+    ref_xy = numeric_columns(references, [x, y])
     ok = ref_xy.notna().all(axis=1)
     if not ok.all():
         logger.warning(
@@ -321,19 +312,28 @@ def _reference_traces(references: pd.DataFrame, x: str, y: str, what: str) -> li
             x,
             y,
         )
-    names = references.loc[ok, "model"].astype(str)
+    return pd.DataFrame(
+        {
+            "model": references.loc[ok, "model"].astype(str).to_numpy(),
+            "x": ref_xy.loc[ok, x].to_numpy(),
+            "y": ref_xy.loc[ok, y].to_numpy(),
+        }
+    )
+
+
+def _reference_traces(references: pd.DataFrame, x: str, y: str, what: str) -> list[go.Scatter]:
+    """One labelled trace per reference model (rows with NaN in ``x`` or ``y`` logged and
+    left out)."""
+    points = reference_points(references, x, y, what)
     traces = []
-    for i, name in enumerate(dict.fromkeys(names)):
-        sel = (names == name).to_numpy()
-        rx = ref_xy.loc[ok, x].to_numpy()[sel]
-        ry = ref_xy.loc[ok, y].to_numpy()[sel]
+    for i, (name, part) in enumerate(points.groupby("model", sort=False)):
         traces.append(
             go.Scatter(
-                x=rx,
-                y=ry,
+                x=part["x"].to_numpy(),
+                y=part["y"].to_numpy(),
                 mode="markers+text",
                 name=name,
-                text=[name] * len(rx),
+                text=[name] * len(part),
                 textposition="top center",
                 hovertemplate=_hover(x, y, None) + f"<extra>{name}</extra>",
                 marker={
@@ -389,126 +389,6 @@ def revenue_front_figure(
     )
 
 
-def metrics_vs_lambda_figure(
-    df: pd.DataFrame,
-    metrics: Sequence[str],
-    current_lam: float | None = None,
-    *,
-    scale: str = "relative",
-    lam_col: str = "lam",
-    title: str | None = None,
-) -> go.Figure:
-    """Several metrics as curves against λ, with a vertical line at the current λ.
-
-    Metrics live on very different scales (recall ≈ 0.1, novelty ≈ 10, bytes ≈ 10⁶), and a
-    secondary axis only helps for two of them, so by default (``scale="relative"``) every
-    metric is drawn as its % change from its value at the smallest λ: a recall falling from
-    0.309 to 0.273 reads −11.7 %, not "1 → 0". A metric that is 0 there is drawn as % of
-    its largest magnitude instead (its legend says so). The raw value is in the hover text.
-    ``scale="minmax"`` scales each metric to [0, 1] over the grid (a constant one at 0.5);
-    ``scale="raw"`` plots raw values on a single axis.
-
-    Parameters
-    ----------
-    df:
-        One row per λ with ``lam_col`` and the metric columns.
-    metrics:
-        Metric columns to plot (one trace each, in this order).
-    current_lam:
-        λ of the slider, drawn as a dashed vertical line (a layout shape, not a trace).
-    scale:
-        ``"relative"`` (default), ``"minmax"`` or ``"raw"`` (see above).
-    lam_col:
-        Name of the λ column.
-    title:
-        Figure title.
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        One trace per metric that has at least one finite value; an all-NaN metric is left
-        out with a logged warning (e.g. diversity when no item texts exist).
-
-    Raises
-    ------
-    ValueError
-        If ``df`` is empty, ``metrics`` is empty, a column is missing, λ is all NaN, or every
-        metric is all NaN.
-    """
-    what = "metrics_vs_lambda_figure"
-    if scale not in _SCALE_TITLES:
-        raise ValueError(f"{what}: scale must be one of {sorted(_SCALE_TITLES)}, got {scale!r}")
-    metrics = list(metrics)
-    if not metrics:
-        raise ValueError(f"{what}: no metrics given")
-    _require_table(df, [lam_col, *metrics], what)
-    num = _numeric(df, [lam_col, *metrics])
-    num = num.loc[num[lam_col].notna()].sort_values(lam_col, kind="stable")
-    if num.empty:
-        raise ValueError(f"{what}: column {lam_col!r} is all NaN")
-    fig = go.Figure()
-    for metric in metrics:
-        trace = _metric_trace(num, metric, lam_col, scale)
-        if trace is None:
-            logger.warning("%s: metric %r has no finite value; not plotted", what, metric)
-        else:
-            fig.add_trace(trace)
-    if not fig.data:
-        raise ValueError(f"{what}: every metric in {metrics} is all NaN")
-    if current_lam is not None and not math.isnan(float(current_lam)):
-        _current_lam_line(fig, float(current_lam))
-    fig.update_layout(
-        title={"text": title or "Metrics against λ"},
-        xaxis_title={"text": "λ (trade-off weight)"},
-        yaxis_title={"text": _SCALE_TITLES[scale]},
-        hovermode="x unified",
-        # legend below the plot: at the side it squeezed a half-width plot to ≈ 30 px
-        legend={"orientation": "h", "yanchor": "top", "y": -0.25, "x": 0.0},
-    )
-    return fig
-
-
-def _metric_trace(num: pd.DataFrame, metric: str, lam_col: str, scale: str) -> go.Scatter | None:
-    """One metric's curve against λ, scaled as ``scale`` says (raw values in the hover
-    text); ``None`` when it has no finite value."""
-    part = num[[lam_col, metric]].dropna()
-    part = part.loc[np.isfinite(part[metric])]
-    if part.empty:
-        return None
-    raw = part[metric].to_numpy()
-    shown, suffix = _scaled(raw, scale)
-    label = axis_label(metric)
-    return go.Scatter(
-        x=part[lam_col].to_numpy(),
-        y=shown,
-        mode="lines+markers",
-        name=label + suffix,
-        customdata=raw,
-        hovertemplate=(f"λ = %{{x:.4g}}<br>{label} = %{{customdata:.4g}}<extra></extra>"),
-    )
-
-
-_SCALE_TITLES = {
-    "relative": "% change from the smallest λ",
-    "minmax": "value, min–max scaled per metric",
-    "raw": "metric value",
-}
-
-
-def _scaled(raw: np.ndarray, scale: str) -> tuple[np.ndarray, str]:
-    """A metric's values as drawn under ``scale``, and a legend suffix."""
-    if scale == "raw":
-        return raw, ""
-    if scale == "minmax":
-        lo, hi = float(raw.min()), float(raw.max())
-        return ((raw - lo) / (hi - lo) if hi > lo else np.full_like(raw, 0.5)), ""
-    first = float(raw[0])
-    if first != 0.0:
-        return 100.0 * (raw - first) / abs(first), ""
-    peak = float(np.abs(raw).max())
-    return (100.0 * raw / peak if peak > 0 else np.zeros_like(raw)), " (% of its largest)"
-
-
 def _is_loss_column(col: str) -> bool:
     return col == "loss" or col.startswith("loss_") or col.endswith("_loss")
 
@@ -529,8 +409,8 @@ def tuning_curve_figure(events: pd.DataFrame, *, title: str | None = None) -> go
         If ``events`` misses a column or holds no finite score.
     """
     what = "tuning_curve_figure"
-    _require_table(events, ["trial", "score", "best"], what)
-    num = _numeric(events, ["trial", "score", "best"]).dropna().sort_values("trial")
+    require_table(events, ["trial", "score", "best"], what)
+    num = numeric_columns(events, ["trial", "score", "best"]).dropna().sort_values("trial")
     if num.empty:
         raise ValueError(f"{what}: no trial with a finite score")
     fig = go.Figure()
@@ -571,10 +451,10 @@ def training_curves_figure(events: pd.DataFrame, *, title: str | None = None) ->
         If ``events`` is empty, misses ``epoch`` or ``loss``, or has no finite loss value.
     """
     what = "training_curves_figure"
-    _require_table(events, ["epoch", "loss"], what)
+    require_table(events, ["epoch", "loss"], what)
     loss_cols = ["loss"] + [c for c in events.columns if c != "loss" and _is_loss_column(c)]
     val_cols = [c for c in events.columns if c.startswith("val_") and not _is_loss_column(c)]
-    num = _numeric(events, ["epoch", *loss_cols, *val_cols])
+    num = numeric_columns(events, ["epoch", *loss_cols, *val_cols])
     num = num.loc[num["epoch"].notna()]
     if num.empty or not np.isfinite(num["loss"]).any():
         raise ValueError(f"{what}: no epoch with a finite loss value")
@@ -780,12 +660,12 @@ def sparsity_curve_figure(
         If ``df`` is empty, misses ``x`` or ``y``, or no row has finite ``x`` and ``y``.
     """
     what = "sparsity_curve_figure"
-    _require_table(df, [x, y], what)
+    require_table(df, [x, y], what)
     has_lam = lam_col in df.columns
     cols = [x, y, lam_col] if has_lam else [x, y]
-    table = _complete_rows(df, [x, y], what)
+    table = complete_rows(df, [x, y], what)
     if has_lam:
-        table[lam_col] = _numeric(df.loc[table.index], [lam_col])[lam_col]
+        table[lam_col] = numeric_columns(df.loc[table.index], [lam_col])[lam_col]
     table = table[cols].sort_values(x, kind="stable")
     fig = go.Figure(
         go.Scatter(
@@ -803,116 +683,6 @@ def sparsity_curve_figure(
         yaxis_title={"text": axis_label(y)},
     )
     return fig
-
-
-def cutoff_curve_figure(
-    curve: pd.DataFrame,
-    k_star: int | None = None,
-    *,
-    f1_levels: Sequence[float] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
-    title: str | None = None,
-) -> go.Figure:
-    """Precision against recall along the list length k, with F1 iso-lines and k*.
-
-    Parameters
-    ----------
-    curve:
-        One row per cut-off with columns ``k``, ``precision``, ``recall`` (and ``f1``), as
-        :func:`recolab.tuning.cutoff.precision_recall_by_k` returns.
-    k_star:
-        The cut-off α chose (:func:`recolab.tuning.cutoff.best_cutoff`), drawn as a star
-        (``"k*"``); ``None`` draws none.
-    f1_levels:
-        F1 values of the dashed iso-lines P = F·R / (2R − F) (one trace each, named
-        ``"F1 = 0.2"`` …).
-    title:
-        Figure title; default ``"Precision vs recall over the list length k"``.
-
-    Returns
-    -------
-    plotly.graph_objects.Figure
-        Traces in order: ``"k curve"``, the F1 iso-lines, then ``"k*"`` when given.
-
-    Raises
-    ------
-    ValueError
-        If the table is empty, misses a column, has no complete row, or ``k_star`` is not
-        one of its cut-offs.
-    """
-    what = "cutoff_curve_figure"
-    _require_table(curve, ["k", "precision", "recall"], what)
-    table = _complete_rows(curve, ["k", "precision", "recall"], what).sort_values("k")
-    ks = table["k"].to_numpy().astype(int)
-    recall, precision = table["recall"].to_numpy(), table["precision"].to_numpy()
-    hover = "k = %{customdata}<br>recall = %{x:.4f}<br>precision = %{y:.4f}"
-    fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=recall,
-            y=precision,
-            mode="lines+markers",
-            name="k curve",
-            customdata=ks,
-            hovertemplate=hover + "<extra>k curve</extra>",
-            marker={"size": 6, "color": ks, "colorscale": "Viridis"},
-            line={"color": "rgba(120,120,120,0.6)"},
-        )
-    )
-    x_top = float(min(1.0, max(recall.max() * 1.1, 1e-3)))
-    y_top = float(min(1.0, max(precision.max() * 1.1, 1e-3)))
-    _add_f1_isolines(fig, f1_levels, x_top, y_top)
-    if k_star is not None:
-        _add_k_star(fig, table, int(k_star), hover, what)
-    fig.update_layout(
-        title={"text": title or "Precision vs recall over the list length k"},
-        xaxis_title={"text": "Recall@k (validation)"},
-        yaxis_title={"text": "Precision@k (validation)"},
-        xaxis={"range": [0, x_top]},
-        yaxis={"range": [0, y_top]},
-        margin={"t": 50, "b": 40},
-    )
-    return fig
-
-
-def _add_f1_isolines(fig: go.Figure, levels: Sequence[float], x_top: float, y_top: float) -> None:
-    """Dashed lines of equal F1 (P = F·R / (2R − F)) within the plotted box."""
-    for level in levels:
-        r = np.linspace(level / 2 + 1e-6, 1.0, 400)
-        p = level * r / (2 * r - level)
-        keep = (p <= 1.0) & (r <= x_top) & (p <= y_top)
-        if not keep.any():
-            continue
-        fig.add_trace(
-            go.Scatter(
-                x=r[keep],
-                y=p[keep],
-                mode="lines",
-                name=f"F1 = {level:g}",
-                hoverinfo="skip",
-                line={"color": "rgba(150,150,150,0.7)", "dash": "dot", "width": 1},
-                showlegend=False,
-            )
-        )
-
-
-def _add_k_star(fig: go.Figure, table: pd.DataFrame, k_star: int, hover: str, what: str) -> None:
-    """The star at the cut-off α chose (``"k*"``)."""
-    row = table[table["k"] == k_star]
-    if row.empty:
-        raise ValueError(f"{what}: k* = {k_star} is not a cut-off of the curve")
-    fig.add_trace(
-        go.Scatter(
-            x=row["recall"],
-            y=row["precision"],
-            mode="markers+text",
-            name="k*",
-            text=[f"k* = {k_star}"],
-            textposition="top right",
-            customdata=row["k"].astype(int),
-            hovertemplate=hover + "<extra>k* chosen by α</extra>",
-            marker={"size": 18, "symbol": "star", "color": "#d62728"},
-        )
-    )
 
 
 #: Panels of :func:`objective_curves_figure`: column → panel title.
@@ -942,10 +712,10 @@ def objective_curves_figure(events: pd.DataFrame, *, title: str | None = None) -
         If ``events`` has no ``epoch`` column or no finite loss, f or g value.
     """
     what = "objective_curves_figure"
-    _require_table(events, ["epoch"], what)
+    require_table(events, ["epoch"], what)
     val_cols = [c for c in events.columns if c.startswith("val_") and not _is_loss_column(c)]
     cols = [c for c in OBJECTIVE_PANELS if c in events.columns]
-    num = _numeric(events, ["epoch", *cols, *val_cols])
+    num = numeric_columns(events, ["epoch", *cols, *val_cols])
     num = num.loc[num["epoch"].notna()]
     per_epoch = num.groupby("epoch", sort=True).mean()
     panels = [[c] for c in cols if np.isfinite(per_epoch[c].to_numpy()).any()]
@@ -990,10 +760,10 @@ def compare_fronts_figure(
         If a column is missing or no row has finite ``x`` and ``y``.
     """
     what = "compare_fronts_figure"
-    _require_table(fronts, ["curve", "kind", x, y], what)
+    require_table(fronts, ["curve", "kind", x, y], what)
     fig = go.Figure()
     for curve, rows in fronts.groupby("curve", sort=False):
-        rows = rows.loc[np.isfinite(_numeric(rows, [x, y])).all(axis=1)]
+        rows = rows.loc[np.isfinite(numeric_columns(rows, [x, y])).all(axis=1)]
         if rows.empty:
             continue
         if "lam" in rows.columns:

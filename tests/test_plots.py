@@ -12,7 +12,6 @@ from recolab.plots import (
     axis_label,
     head_share,
     long_tail_figure,
-    metrics_vs_lambda_figure,
     pareto_figure,
     sparsity_curve_figure,
     training_curves_figure,
@@ -170,71 +169,6 @@ def test_pareto_figure_references_need_model_column() -> None:
         pareto_figure(
             _sweep(), "recall@20", "precision@20", references=_refs().drop(columns="model")
         )
-
-
-# --------------------------------------------------------------------------- metrics vs λ
-
-
-def test_metrics_vs_lambda_relative_change_with_vline() -> None:
-    df = _sweep()
-    fig = metrics_vs_lambda_figure(df, ["recall@20", "sparsity", "model_bytes"], current_lam=0.5)
-    assert [t.name for t in fig.data] == [
-        "Recall@20",
-        "Sparsity (fraction of zero parameters) (% of its largest)",  # 0 at the smallest λ
-        "Model size (bytes)",
-    ]
-    recall = fig.data[0]
-    assert list(recall.x) == [0.0, 0.5, 1.0, 2.0]
-    # % change from λ = 0: recall 0.10 → 0.20, 0.30, 0.35 is +100, +200, +250 %
-    assert recall.y == pytest.approx([0.0, 100.0, 200.0, 250.0])
-    assert list(recall.customdata) == [0.10, 0.20, 0.30, 0.35]  # raw values in hover
-    # sparsity 0, 0.1, 0.5, 0.9: % of its largest; bytes 1e6 → 9e5, 5e5, 1e5: −10, −50, −90 %
-    assert fig.data[1].y == pytest.approx([0.0, 100 / 9, 500 / 9, 100.0])
-    assert fig.data[2].y == pytest.approx([0.0, -10.0, -50.0, -90.0])
-    vlines = [s for s in fig.layout.shapes if s.x0 == s.x1]
-    assert len(vlines) == 1 and vlines[0].x0 == 0.5
-    assert fig.layout.xaxis.title.text.startswith("λ")
-    assert fig.layout.yaxis.title.text == "% change from the smallest λ"
-
-
-def test_metrics_vs_lambda_minmax() -> None:
-    fig = metrics_vs_lambda_figure(_sweep(), ["recall@20", "model_bytes"], scale="minmax")
-    # min–max: recall 0.10..0.35 → (0.2 - 0.1) / 0.25 = 0.4 at λ = 0.5
-    assert fig.data[0].y == pytest.approx([0.0, 0.4, 0.8, 1.0])
-    assert min(fig.data[1].y) == 0.0 and max(fig.data[1].y) == 1.0
-    assert "scaled" in fig.layout.yaxis.title.text
-    with pytest.raises(ValueError, match="scale must be one of"):
-        metrics_vs_lambda_figure(_sweep(), ["recall@20"], scale="log")
-
-
-def test_metrics_vs_lambda_raw_constant_and_nan_metric() -> None:
-    df = _sweep()
-    df["coverage@20"] = 0.4
-    df["diversity@20"] = np.nan
-    fig = metrics_vs_lambda_figure(
-        df, ["novelty@20", "coverage@20", "diversity@20"], None, scale="minmax"
-    )
-    assert [t.name for t in fig.data] == ["Novelty@20", "Coverage@20"]  # all-NaN left out
-    assert list(fig.data[1].y) == [0.5] * 4  # constant metric drawn at 0.5
-    assert len(fig.layout.shapes) == 0
-    relative = metrics_vs_lambda_figure(df, ["coverage@20"])
-    assert list(relative.data[0].y) == [0.0] * 4  # constant: no change
-    raw = metrics_vs_lambda_figure(df, ["novelty@20"], scale="raw")
-    assert list(raw.data[0].y) == [8.0, 9.0, 10.0, 12.0]
-    assert raw.layout.yaxis.title.text == "metric value"
-
-
-def test_metrics_vs_lambda_errors() -> None:
-    df = _sweep()
-    with pytest.raises(ValueError, match="no metrics"):
-        metrics_vs_lambda_figure(df, [])
-    with pytest.raises(ValueError, match="missing"):
-        metrics_vs_lambda_figure(df, ["ndcg@10"])
-    df["diversity@20"] = np.nan
-    with pytest.raises(ValueError, match="all NaN"):
-        metrics_vs_lambda_figure(df, ["diversity@20"])
-    with pytest.raises(ValueError, match="empty"):
-        metrics_vs_lambda_figure(df.iloc[:0], ["recall@20"])
 
 
 # --------------------------------------------------------------------------- training curves

@@ -16,8 +16,6 @@ so it can be unit-tested without a browser. Pages use ``from recolab import stud
   sparsity tables, objective sliders.
 - :mod:`~recolab.studio.formatting`: how values read: metric cards, card values, byte sizes,
   seconds, the Train page's model names.
-- :mod:`~recolab.studio.figures`: moving the current-λ marks of a built figure (a slider
-  move does not rebuild the plots).
 - :mod:`~recolab.studio.history`: users and histories: user ids, a user's history, item labels,
   typed-history matching.
 - :mod:`~recolab.studio.recommend`: top-k lists with their "because" column.
@@ -59,7 +57,6 @@ from recolab.studio.datasets import (
     workspace,
 )
 from recolab.studio.export import export_at, model_card, pareto_position, read_bytes, zip_members
-from recolab.studio.figures import move_current_lam
 from recolab.studio.formatting import (
     CARD_METRICS,
     MODEL_LABELS,
@@ -159,7 +156,6 @@ __all__ = [
     "metric_cards",
     "metrics_at",
     "model_card",
-    "move_current_lam",
     "objective_lambdas",
     "objective_sliders",
     "pareto_position",

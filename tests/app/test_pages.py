@@ -183,6 +183,17 @@ def test_train_page_reattaches_from_the_url(trained: tuple[Path, str]) -> None:
     assert job_id in at.dataframe[0].value["id"].tolist()
 
 
+def _live_charts(at) -> dict[str, dict[str, bytes]]:
+    """The page's Vega-Lite charts, named in page order: each one's datasets, as the browser
+    gets them (Arrow bytes by name)."""
+    nodes = at.get("vega_lite_chart")
+    names = ["pareto", "vs_lambda", "cutoff_curve"][: len(nodes)]
+    return {
+        name: {d.name: d.data.data for d in node.proto.datasets}
+        for name, node in zip(names, nodes, strict=True)
+    }
+
+
 def test_tradeoffs_slider_changes_metrics_and_list(trained: tuple[Path, str]) -> None:
     root, job_id = trained
     at = run_app(job=job_id)
@@ -196,9 +207,13 @@ def test_tradeoffs_slider_changes_metrics_and_list(trained: tuple[Path, str]) ->
     recs_before = at.table[0].value.copy()
     k_star = at.session_state["chosen_k"]
     assert len(recs_before) == k_star and recs_before["because"].str.len().gt(0).all()
-    charts = at.get("plotly_chart")
-    # front, metrics vs λ, precision-recall over k, the test front (no sparsity curve here)
-    assert len(charts) == 4
+    # the test front is plotly (no sparsity curve here); what follows the sliders is
+    # Vega-Lite: the front, metrics vs λ, precision–recall over k
+    assert len(at.get("plotly_chart")) == 1
+    live = _live_charts(at)
+    assert len(at.get("vega_lite_chart")) == 3
+    assert set(live["pareto"]) == {"curve", "now"} and set(live["vs_lambda"]) == {"curves", "now"}
+    assert {"curve", "isolines", "k_star"} == set(live["cutoff_curve"])
     (mechanisms,) = [d.value for d in at.dataframe if "mechanism" in d.value.columns]
     # the two popularity penalties, exposure, the trained residual, MMR (texts) and
     # calibration (genres)
@@ -211,7 +226,19 @@ def test_tradeoffs_slider_changes_metrics_and_list(trained: tuple[Path, str]) ->
     assert changed, (before, after)
     recs_after = at.table[0].value
     assert not recs_after[["item", "score"]].equals(recs_before[["item", "score"]])
+    moved = _live_charts(at)
+    # a move replaces the charts' one-row "now" datasets and nothing else
+    for name in ("pareto", "vs_lambda"):
+        assert moved[name]["now"] != live[name]["now"]
+        assert {k: v for k, v in moved[name].items() if k != "now"} == {
+            k: v for k, v in live[name].items() if k != "now"
+        }
     assert after["Size"] == before["Size"]  # no retraining: same model
+    # the sidebar, outside the slider's fragment, leaves the chosen λ to the slider here and
+    # shows it on the other pages
+    assert not [m for m in at.sidebar.markdown if "Chosen λ" in m.value]
+    at.switch_page("pages/export.py").run()
+    assert f"**Chosen λ:** {other:.4g}" in [m.value for m in at.sidebar.markdown]
 
 
 def test_tradeoffs_alpha_picks_the_list_length(trained: tuple[Path, str]) -> None:
