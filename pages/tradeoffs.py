@@ -185,9 +185,9 @@ def _front(view: tradeoffs.TradeoffView, lam: float, k: int, x_axis: str) -> Non
 def _cutoff_chart(job_key: str, lam: float | None, k_star: int | None, _curve: Any) -> dict:
     """The precision–recall curve over k: it changes only when α moves k* or λ moves to
     another stored curve, so it is built once per (job, curve, k*), not at every move."""
-    return live_charts.cutoff_chart(
-        _curve, k_star, title=f"Precision vs recall over k (validation, λ = {lam:.3g})"
-    )
+    del job_key, lam  # the cache's key: the curve is that of the job's stored λ nearest
+    # the slider's; the title leaves λ to a caption, so another curve changes only data
+    return live_charts.cutoff_chart(_curve, k_star, title="Precision vs recall over k")
 
 
 def _lower(view: tradeoffs.TradeoffView, lam: float, k: int, choice: studio.CutoffChoice) -> None:
@@ -217,6 +217,10 @@ def _lower(view: tradeoffs.TradeoffView, lam: float, k: int, choice: studio.Cuto
                     _cutoff_chart(view.key, choice.lam, k_star, choice.curve),
                     width="stretch",
                     key="cutoff_curve",
+                )
+                st.caption(
+                    f"Validation, at λ = {choice.lam:.3g}: of the λ this curve was stored "
+                    "at, the nearest to the slider's."
                 )
 
 

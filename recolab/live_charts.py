@@ -461,9 +461,11 @@ def cutoff_chart(
     table = table.assign(k=table["k"].astype(int)).reset_index(drop=True)
     x_top = float(min(1.0, max(table["recall"].max() * 1.1, 1e-3)))
     y_top = float(min(1.0, max(table["precision"].max() * 1.1, 1e-3)))
+    # the axes take their range from the data (the iso-lines stop 10 % beyond the curve), so
+    # that another curve changes only the datasets, not the spec
     axes = {
-        "x": _q("recall", "Recall@k (validation)", scale={"domain": [0, x_top]}),
-        "y": _q("precision", "Precision@k (validation)", scale={"domain": [0, y_top]}),
+        "x": _q("recall", "Recall@k (validation)", scale={"zero": True}),
+        "y": _q("precision", "Precision@k (validation)", scale={"zero": True}),
     }
     tips = [
         {"field": "k", "type": "quantitative", "title": "k"},
