@@ -15,8 +15,10 @@ same way as the dense model.
 
 Cost: the sparse Gram has at most ``Σ_i min(n, Σ_{u ∋ i} n_u) ≤ min(Σ_u n_u², n²)``
 entries (``n_u`` = items of user ``u``), computed by one SciPy sparse product whose memory
-is its output (SciPy counts the entries first, then fills them); the solves are batched
-on torch (float64 on CPU, float32 on a GPU), ``n · m³`` flops. The memory plan
+is its output (SciPy counts the entries first, then fills them): float32 values and int32
+indices, 8 bytes an entry. Each batch of neighbourhood systems is read from it row by row
+(every Gram row the batch touches is searched once), with no lookup index of its own; the
+solves are batched on torch (float64 on CPU, float32 on a GPU), ``n · m³`` flops. The memory plan
 (:func:`sparse_plan`) is checked before anything large is allocated; a plan that does not
 fit is a :class:`~recolab.errors.DataError` naming the size.
 
@@ -56,12 +58,17 @@ DEFAULT_NEIGHBOURS = 64
 #: solve is ≈ n³ flops (≈ 3 min per fit at 20 k items on one CPU thread, about ten fits in a
 #: tuned pipeline) and 3 × 8 × n² bytes (9.6 GB at 20 k items).
 SPARSE_ABOVE_ITEMS = 20_000
-#: Bytes per stored Gram entry: float64 value, int64 column index, int64 lookup key.
-_GRAM_ENTRY_BYTES = 24
+#: Bytes per stored Gram entry: float32 value and int32 column index (int64 when the Gram
+#: has 2³¹ entries or more, as SciPy then indexes it).
+_GRAM_ENTRY_BYTES = 8
+_GRAM_ENTRY_BYTES_LARGE = 12
 #: Pairs (user-level products) per block when the Gram's entries are counted exactly.
 _COUNT_BLOCK_PRODUCTS = 2**25
 #: Bytes of the batched ``m × m`` systems alive at once (bounds a batch's size).
 _BATCH_BYTES = 128 * 2**20
+#: Bytes per looked-up Gram entry of a batch: the system it fills, its column, the position
+#: found and the value (8 bytes each), with room for NumPy's temporaries.
+_QUERY_BYTES = 48
 
 
 @dataclass(frozen=True)
@@ -74,9 +81,11 @@ class SparsePlan:
 
     @property
     def bytes(self) -> int:
-        """Peak bytes: the sparse Gram with its lookup keys, ``W`` and one solve batch."""
+        """Peak bytes: the sparse Gram, ``W`` and one solve batch."""
         weights = 16 * self.n_items * self.neighbours
-        return _GRAM_ENTRY_BYTES * self.gram_entries + weights + _BATCH_BYTES
+        large = self.gram_entries >= 2**31
+        per_entry = _GRAM_ENTRY_BYTES_LARGE if large else _GRAM_ENTRY_BYTES
+        return per_entry * self.gram_entries + weights + _BATCH_BYTES
 
 
 def sparse_plan(x: sp.csr_matrix, neighbours: int) -> SparsePlan:
@@ -121,12 +130,16 @@ def check_sparse_fits(plan: SparsePlan) -> None:
 
 
 def sparse_gram(x: sp.csr_matrix, user_norm: float) -> sp.csr_matrix:
-    """Sparse float64 ``Xᵀ D_U^{-β} X`` (CSR, sorted indices, explicit zeros dropped)."""
-    x = x.astype(np.float64)
+    """Sparse float32 ``Xᵀ D_U^{-β} X`` (CSR, sorted indices, explicit zeros dropped).
+
+    float32 holds co-occurrence counts exactly up to 2²⁴; the solves read it into float64
+    (on a CPU), so it halves the Gram's memory at a relative rounding of 10⁻⁷."""
+    x = x.astype(np.float32)
     xt = x.T.tocsr()
     if user_norm > 0:
         counts = np.asarray(x.getnnz(axis=1), dtype=np.float64)
-        x = sp.diags(np.power(np.maximum(counts, 1.0), -user_norm)) @ x
+        scale = np.power(np.maximum(counts, 1.0), -user_norm).astype(np.float32)
+        x = (sp.diags(scale) @ x).astype(np.float32)
     gram = (xt @ x).tocsr()
     gram.sum_duplicates()
     gram.sort_indices()
@@ -155,17 +168,34 @@ def neighbourhoods(gram: sp.csr_matrix, m: int) -> np.ndarray:
     return out
 
 
-def _lookup(
-    gram: sp.csr_matrix, keys: np.ndarray, rows: np.ndarray, cols: np.ndarray
-) -> np.ndarray:
-    """``gram[rows, cols]`` elementwise (0 where absent) via the sorted ``row·n + col``
-    keys of its entries."""
-    q = rows * gram.shape[1] + cols
-    order = np.argsort(q, kind="stable")
-    pos = np.empty_like(order)
-    pos[order] = np.searchsorted(keys, q[order])  # sorted queries: 3-5× faster than unsorted
-    pos = np.minimum(pos, len(keys) - 1)
-    return np.where(keys[pos] == q, gram.data[pos], 0.0)
+def _gram_among(gram: sp.csr_matrix, hood: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """``(b, m, m + 1)``: ``G[hood[t, i], hood[t, k]]`` for ``k < m`` and
+    ``G[hood[t, i], targets[t]]`` last (0 where absent, or where ``hood`` is ``-1``).
+
+    The queries are grouped by Gram row: each row a batch touches (the neighbours it shares,
+    mostly popular items) is searched once for all the columns asked of it, with no index
+    beyond the Gram's own."""
+    b, m = hood.shape
+    asked = np.concatenate([hood, targets[:, None]], axis=1)  # each (t, i) asks these
+    out = np.zeros((b, m, m + 1), dtype=np.float64)
+    flat = hood.ravel()
+    order = np.argsort(flat, kind="stable")
+    row_of = flat[order]
+    cuts = np.flatnonzero(np.diff(row_of)) + 1
+    indptr, indices, data = gram.indptr, gram.indices, gram.data
+    for lo_g, hi_g in zip(np.r_[0, cuts], np.r_[cuts, len(flat)], strict=True):
+        row = int(row_of[lo_g])
+        lo, hi = int(indptr[max(row, 0)]), int(indptr[max(row, 0) + 1])
+        if row < 0 or hi == lo:
+            continue
+        groups = order[lo_g:hi_g]
+        t, i = np.divmod(groups, m)
+        cols = asked[t]
+        seg = indices[lo:hi]
+        pos = np.minimum(np.searchsorted(seg, cols), hi - lo - 1)
+        hit = (seg[pos] == cols) & (cols >= 0)
+        out[t, i] = np.where(hit, data[lo:hi][pos], 0.0)
+    return out
 
 
 def neighbourhood_weights(
@@ -179,28 +209,20 @@ def neighbourhood_weights(
     ``N = hoods[j]`` (``-1``: padding, weight 0), then DAN's item normalisation."""
     n, m = hoods.shape
     dtype = torch.float64 if device.type == "cpu" else torch.float32
-    keys = np.repeat(np.arange(n, dtype=np.int64), np.diff(gram.indptr))
-    keys *= n  # in place: 8 bytes per entry, as planned
-    keys += gram.indices
     diag = gram.diagonal()
     penalty = params.l2 + params.dropout / (1.0 - params.dropout) * diag
     values = np.zeros((n, m), dtype=np.float32)
-    batch = max(1, _BATCH_BYTES // (3 * 8 * max(m, 1) ** 2))
+    batch = max(1, _BATCH_BYTES // (_QUERY_BYTES * max(m, 1) ** 2))
     for start in range(0, n, batch):
         hood = hoods[start : start + batch]
-        b = len(hood)
         valid = hood >= 0
         safe = np.where(valid, hood, 0)
-        both = valid[:, :, None] & valid[:, None, :]
-        rows = np.broadcast_to(safe[:, :, None], (b, m, m))
-        cols = np.broadcast_to(safe[:, None, :], (b, m, m))
-        a = np.where(both, _lookup(gram, keys, rows.ravel(), cols.ravel()).reshape(b, m, m), 0.0)
+        systems = _gram_among(gram, hood, np.arange(start, start + len(hood)))
+        a, rhs = systems[:, :, :m], systems[:, :, m]
         eye = np.arange(m)
         a[:, eye, eye] += np.where(valid, penalty[safe], 1.0)
-        targets = np.arange(start, start + b, dtype=np.int64)[:, None].repeat(m, axis=1)
-        rhs = np.where(valid, _lookup(gram, keys, safe.ravel(), targets.ravel()).reshape(b, m), 0)
         sol = _batched_solve(a, rhs, dtype, device)
-        values[start : start + b] = np.where(valid, sol, 0.0)
+        values[start : start + len(hood)] = np.where(valid, sol, 0.0)
     cols = np.repeat(np.arange(n, dtype=np.int64), m)
     flat = hoods.ravel()
     keep = (flat >= 0) & (values.ravel() != 0)

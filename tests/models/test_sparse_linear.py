@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import scipy.sparse as sp
 import torch
 
 import recolab.memory
@@ -80,6 +81,25 @@ def test_columns_keep_at_most_m_weights_on_the_most_co_occurring_items() -> None
     j = int(np.argmax(np.diff(w.indptr)))
     kept = w.indices[w.indptr[j] : w.indptr[j + 1]]
     assert gram[kept, j].min() >= np.sort(gram[:, j])[-7]
+
+
+def test_neighbourhood_systems_read_the_gram_exactly() -> None:
+    # every entry of each (padded) neighbourhood's system and right-hand side, against the
+    # dense Gram; padding (-1) and pairs that never co-occur read 0
+    data = synthetic_interactions(60, 40, n_interactions=400, seed=3)
+    x = data.matrix(binary=True)
+    gram = sparse_gram(x, 0.5)
+    dense = (x.T @ sp.diags(np.maximum(x.getnnz(axis=1), 1) ** -0.5) @ x).toarray()
+    assert np.count_nonzero(dense == 0) > 0  # some pairs never co-occur
+    np.testing.assert_allclose(gram.toarray(), dense, rtol=1e-6)
+    hood = sparse_linear.neighbourhoods(gram, 6)
+    hood[::3, -2:] = -1
+    targets = np.arange(len(hood))
+    got = sparse_linear._gram_among(gram, hood, targets)
+    for t in range(len(hood)):
+        for i, row in enumerate(hood[t]):
+            want = [dense[row, c] if row >= 0 and c >= 0 else 0 for c in [*hood[t], t]]
+            np.testing.assert_allclose(got[t, i], want, rtol=1e-6)
 
 
 def test_plan_bounds_the_gram_by_hand() -> None:
