@@ -6,7 +6,8 @@ depends on it. The dashboard's Vega view then replaces that one dataset when a s
 and redraws only its marks, where a plotly figure is drawn again whole (measured in
 ``benchmarks/RESULTS.md``, section "dashboard").
 
-* :func:`front_chart`: datasets ``"curve"`` (λ, x, y, non-dominated) and ``"now"``.
+* :func:`front_chart`: datasets ``"curve"`` (λ, x, y, non-dominated), ``"refs"`` (peer
+  models, when given) and ``"now"``.
 * :func:`metrics_vs_lambda_chart`: ``"curves"`` (λ, metric, shown value, raw value) and
   ``"now"``.
 * :func:`cutoff_chart`: ``"curve"`` (k, recall, precision), ``"isolines"`` and ``"k_star"``.
