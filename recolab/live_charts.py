@@ -181,7 +181,25 @@ def front_chart(
         "y": _q("y", axis_label(y), scale={"zero": False}),
     }
     tips = [_tip("lam", "λ"), _tip("x", axis_label(x)), _tip("y", axis_label(y))]
-    layers: list[dict] = [
+    layers = _curve_layers(axes, tips)
+    datasets: dict[str, pd.DataFrame] = {"curve": curve}
+    if references is not None and len(references) > 0:
+        datasets["refs"] = reference_points(references, x, y, what)
+        layers += _reference_layers(axes)
+    if current_lam is not None and not math.isnan(float(current_lam)):
+        datasets["now"] = _ring_at(curve, float(current_lam))
+        layers += _ring_layers(axes, tips)
+    heading = {
+        "text": title or f"{axis_label(y)} vs {axis_label(x)}",
+        "subtitle": "black rings: non-dominated λ; orange: the slider's λ",
+    }
+    return _spec(heading, layers, datasets, height)
+
+
+def _curve_layers(axes: dict, tips: list[dict]) -> list[dict]:
+    """The front's λ curve: a grey line in λ order, points coloured by λ, and black rings on
+    the non-dominated ones (dataset ``"curve"``)."""
+    return [
         {
             "data": {"name": "curve"},
             "mark": {"type": "line", "color": _GREY, "opacity": 0.7},
@@ -203,18 +221,6 @@ def front_chart(
             "encoding": {**axes, "tooltip": tips},
         },
     ]
-    datasets: dict[str, pd.DataFrame] = {"curve": curve}
-    if references is not None and len(references) > 0:
-        datasets["refs"] = reference_points(references, x, y, what)
-        layers += _reference_layers(axes)
-    if current_lam is not None and not math.isnan(float(current_lam)):
-        datasets["now"] = _ring_at(curve, float(current_lam))
-        layers += _ring_layers(axes, tips)
-    heading = {
-        "text": title or f"{axis_label(y)} vs {axis_label(x)}",
-        "subtitle": "black rings: non-dominated λ; orange: the slider's λ",
-    }
-    return _spec(heading, layers, datasets, height)
 
 
 def _reference_layers(axes: dict) -> list[dict]:
@@ -468,12 +474,30 @@ def cutoff_chart(
         "x": _q("recall", "Recall@k (validation)", scale={"zero": True}),
         "y": _q("precision", "Precision@k (validation)", scale={"zero": True}),
     }
-    tips = [
-        {"field": "k", "type": "quantitative", "title": "k"},
-        _tip("recall", "recall", ".4f"),
-        _tip("precision", "precision", ".4f"),
-    ]
-    layers: list[dict] = [
+    layers = _cutoff_layers(axes)
+    datasets = {
+        "curve": table[["k", "recall", "precision"]],
+        "isolines": _isolines(f1_levels, x_top, y_top),
+    }
+    if k_star is not None:
+        row = table.loc[table["k"] == int(k_star), ["k", "recall", "precision"]]
+        if row.empty:
+            raise ValueError(f"{what}: k* = {k_star} is not a cut-off of the curve")
+        datasets["k_star"] = row.assign(label=f"k* = {int(k_star)}")
+        layers += _k_star_layers(axes)
+    return _spec(title or "Precision vs recall over the list length k", layers, datasets, height)
+
+
+_CUTOFF_TIPS = [
+    {"field": "k", "type": "quantitative", "title": "k"},
+    _tip("recall", "recall", ".4f"),
+    _tip("precision", "precision", ".4f"),
+]
+
+
+def _cutoff_layers(axes: dict) -> list[dict]:
+    """The F1 iso-lines (dataset ``"isolines"``) and the curve over k (``"curve"``)."""
+    return [
         {
             "data": {"name": "isolines"},
             "mark": {"type": "line", "color": _GREY, "strokeDash": [2, 3], "strokeWidth": 1},
@@ -490,44 +514,27 @@ def cutoff_chart(
             "encoding": {
                 **axes,
                 "color": _q("k", "k", scale={"scheme": "viridis"}),
-                "tooltip": tips,
+                "tooltip": _CUTOFF_TIPS,
             },
         },
     ]
-    datasets = {
-        "curve": table[["k", "recall", "precision"]],
-        "isolines": _isolines(f1_levels, x_top, y_top),
-    }
-    if k_star is not None:
-        row = table.loc[table["k"] == int(k_star), ["k", "recall", "precision"]]
-        if row.empty:
-            raise ValueError(f"{what}: k* = {k_star} is not a cut-off of the curve")
-        datasets["k_star"] = row.assign(label=f"k* = {int(k_star)}")
-        layers += [
-            {
-                "data": {"name": "k_star"},
-                "mark": {
-                    "type": "point",
-                    "shape": "diamond",
-                    "filled": True,
-                    "size": 260,
-                    "color": "#d62728",
-                },
-                "encoding": {**axes, "tooltip": tips},
-            },
-            {
-                "data": {"name": "k_star"},
-                "mark": {
-                    "type": "text",
-                    "align": "left",
-                    "dx": 10,
-                    "dy": -10,
-                    "fontWeight": "bold",
-                },
-                "encoding": {**axes, "text": {"field": "label"}},
-            },
-        ]
-    return _spec(title or "Precision vs recall over the list length k", layers, datasets, height)
+
+
+def _k_star_layers(axes: dict) -> list[dict]:
+    """α's cut-off as a red diamond labelled ``"k* = 12"`` (dataset ``"k_star"``)."""
+    diamond = {"type": "point", "shape": "diamond", "filled": True, "size": 260}
+    return [
+        {
+            "data": {"name": "k_star"},
+            "mark": {**diamond, "color": "#d62728"},
+            "encoding": {**axes, "tooltip": _CUTOFF_TIPS},
+        },
+        {
+            "data": {"name": "k_star"},
+            "mark": {"type": "text", "align": "left", "dx": 10, "dy": -10, "fontWeight": "bold"},
+            "encoding": {**axes, "text": {"field": "label"}},
+        },
+    ]
 
 
 def _isolines(levels: Sequence[float], x_top: float, y_top: float) -> pd.DataFrame:
