@@ -45,7 +45,7 @@ def _check_memory(n_items: int, device: torch.device) -> None:
     """Refuse, naming the size, a Gram matrix whose solves would not fit: the ranks of one
     machine solve at once on CPU, so each needs its share of the machine's memory; on GPUs
     each rank has a device of its own."""
-    per_rank = solve_memory_bytes(n_items, device) + 8 * n_items * n_items
+    per_rank = solve_memory_bytes(n_items, device) + 4 * n_items * n_items
     local = int(os.environ.get("LOCAL_WORLD_SIZE", "1")) if device.type == "cpu" else 1
     short = memory_shortfall(local * per_rank, device)
     if short is not None:
@@ -57,7 +57,7 @@ def _check_memory(n_items: int, device: torch.device) -> None:
 
 def sharded_gram(x: sp.csr_matrix, user_norm: float) -> np.ndarray:
     """``Xᵀ D_U^{-β} X`` of the whole users × items matrix ``x``, built from this rank's shard
-    of users and summed over the ranks (float64; a collective: every rank calls it with the
+    of users and summed over the ranks (float32; a collective: every rank calls it with the
     same ``x``, checked first). With one process it is :func:`gram_matrix`."""
     n = world_size()
     if n == 1:

@@ -1,7 +1,9 @@
 """Closed-form linear autoencoders: EASE, EDLAE/DLAE and popularity-normalised variants.
 
-One family, four knobs, all solved in closed form with torch (float64 on CPU, float32 on a
-GPU). With ``X`` the binary users × items matrix and ``c_i`` item i's interaction count:
+One family, four knobs, all solved in closed form with torch in float32 on every device (on
+the CPU, float64 took twice the time and memory and gave the same validation metrics, see
+:func:`solve_weights`). With ``X`` the binary users × items matrix and ``c_i`` item i's
+interaction count:
 
 - ``G = Xᵀ D_U^{-β} X`` — the Gram matrix, each user's row weighed by ``n_u^{-β}``
   (``user_norm = β``; 0 gives the plain ``XᵀX``).
@@ -171,9 +173,9 @@ def checked_purchases(purchases: sp.csr_matrix, train: sp.csr_matrix) -> sp.csr_
 
 
 def solve_memory_bytes(n_items: int, device: torch.device) -> int:
-    """Bytes the dense solve for ``n_items`` items needs at its peak."""
-    width = 8 if device.type == "cpu" else 4
-    return _DENSE_COPIES * width * n_items * n_items
+    """Bytes the dense solve for ``n_items`` items needs at its peak (float32 on every
+    device)."""
+    return _DENSE_COPIES * 4 * n_items * n_items
 
 
 def check_solve_fits(n_items: int, device: torch.device, extra_bytes: int = 0) -> None:
@@ -188,11 +190,12 @@ def check_solve_fits(n_items: int, device: torch.device, extra_bytes: int = 0) -
 
 
 def gram_matrix(x: sp.csr_matrix, user_norm: float) -> np.ndarray:
-    """Dense float64 ``Xᵀ D_U^{-β} X`` of a binary users × items matrix."""
-    x = x.astype(np.float64)
+    """Dense float32 ``Xᵀ D_U^{-β} X`` of a binary users × items matrix (co-occurrence counts
+    are exact up to 2²⁴)."""
+    x = x.astype(np.float32)
     if user_norm > 0:
         counts = np.asarray(x.sum(axis=1)).ravel()
-        weight = np.power(np.maximum(counts, 1.0), -user_norm)
+        weight = np.power(np.maximum(counts, 1.0), -user_norm).astype(np.float32)
         x_weighted = sp.diags(weight) @ x
         return np.asarray((x_weighted.T @ x).toarray())
     return np.asarray((x.T @ x).toarray())
@@ -237,8 +240,15 @@ def solves_in_dual(n_users: int, n_items: int) -> bool:
 def solve_weights(
     gram: np.ndarray, item_counts: np.ndarray, params: LinearParams, device: torch.device
 ) -> np.ndarray:
-    """The float32 weight matrix ``W`` from a dense Gram matrix (see the module docstring)."""
-    dtype = torch.float64 if device.type == "cpu" else torch.float32
+    """The float32 weight matrix ``W`` from a dense Gram matrix (see the module docstring).
+
+    Solved in float32 on the CPU as on a GPU: Cholesky and its inverse take half the time and
+    memory of float64, and the penalty (l2 and the dropout emphasis, both a multiple of the
+    Gram's diagonal) keeps the system well conditioned. Measured against float64 (2026-12-01):
+    weights equal to 10⁻⁶ of their largest magnitude, validation metrics equal to every digit
+    on synthetic data and the retail log, each start trial and the whole tuned pipeline.
+    """
+    dtype = torch.float32
     g = torch.as_tensor(gram, dtype=dtype, device=device)
     diag_g = torch.diagonal(g).clone()
     penalty = params.l2 + params.dropout / (1.0 - params.dropout) * diag_g
@@ -248,7 +258,10 @@ def solve_weights(
     except torch.linalg.LinAlgError as exc:  # pragma: no cover - l2 > 0 makes it SPD
         raise TrainingError(f"the linear model's Gram matrix is not invertible: {exc}") from exc
     del g
-    b = torch.cholesky_inverse(factor)  # P; turned into B in place (no second items² copy)
+    # P, turned into B in place. P is symmetric, so its transpose is P too, read row-major:
+    # a user's scores x_u W then read W in its stored order without a copy (LAPACK's inverse
+    # is column-major, and scipy would copy all of W on every scoring call)
+    b = torch.cholesky_inverse(factor).mT
     del factor
     if params.zero_diagonal:
         b.div_(-torch.diagonal(b).clone()[None, :])  # −P / diag(P): negation is exact
@@ -260,9 +273,7 @@ def solve_weights(
         counts = torch.as_tensor(np.maximum(item_counts, 1.0), dtype=dtype, device=device)
         scale = counts.pow(params.item_norm)
         b.mul_(scale[:, None]).div_(scale[None, :])
-    # row-major: a user's scores x_u W then read W in its stored order (LAPACK's inverse is
-    # column-major, and scipy would copy all of W on every scoring call)
-    w = b.to(torch.float32, memory_format=torch.contiguous_format)
+    w = b.contiguous()  # already row-major where the inverse is column-major (a no-op)
     del b
     if not bool(torch.isfinite(w).all()):  # after the cast: also catches float32 overflow
         raise TrainingError("the linear model's weight matrix has non-finite entries")

@@ -55,8 +55,9 @@ logger = logging.getLogger(__name__)
 #: Neighbours per item (nonzero weights per column of ``W``) by default.
 DEFAULT_NEIGHBOURS = 64
 #: Catalogues above this many items get the sparse base in :func:`make_linear_base`: a dense
-#: solve is ≈ n³ flops (≈ 3 min per fit at 20 k items on one CPU thread, about ten fits in a
-#: tuned pipeline) and 3 × 8 × n² bytes (9.6 GB at 20 k items).
+#: solve is ≈ n³ flops (≈ 2.5 min per fit at 20 k items on one CPU thread in float32, 8 ×
+#: the 18 s measured at 10 k; about ten fits in a tuned pipeline) and 3 × 4 × n² bytes
+#: (4.8 GB at 20 k items).
 SPARSE_ABOVE_ITEMS = 20_000
 #: Bytes per stored Gram entry: float32 value and int32 column index (int64 when the Gram
 #: has 2³¹ entries or more, as SciPy then indexes it).
