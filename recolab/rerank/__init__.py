@@ -34,7 +34,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from recolab.rerank.base import Candidates, ReRankedRecommender, ReRanker
+from recolab.rerank.base import CandidateCache, Candidates, ReRankedRecommender, ReRanker
 from recolab.rerank.calibration import Calibration
 from recolab.rerank.conditioned import ConditionedResidual, ConditionedRevenue
 from recolab.rerank.exposure import ExposureGreedy
@@ -88,6 +88,7 @@ __all__ = [
     "MMR",
     "RERANKERS",
     "Calibration",
+    "CandidateCache",
     "Candidates",
     "ConditionedResidual",
     "ConditionedRevenue",

@@ -420,6 +420,55 @@ class ReRanker(ABC):
         return f"{type(self).__name__}({options})"
 
 
+class CandidateCache:
+    """One fitted base's candidate lists for the last users asked, shared by several
+    :class:`ReRankedRecommender` over that base (a front per mechanism and candidate length,
+    :func:`~recolab.tuning.fronts.choose_mechanism`), so that the base scores those users
+    once rather than once per re-ranker.
+
+    The lists are computed at least ``width`` long, and a shorter length reads their first
+    columns: :func:`~recolab.models.base.top_k` orders by score and breaks ties by the lower
+    index, so a base's top ``C`` are exactly the first ``C`` of its top ``C' > C``. Each
+    length's lists are one :class:`Candidates` kept while the users stay the same, so that
+    their per-set caches (``relevance``, ``item_keys``) are built once. The base must not
+    change while the cache is in use.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from recolab.data import build_interactions
+    >>> from recolab.models import PopularityRecommender
+    >>> frame = pd.DataFrame({"user": list("aabbcd"), "item": list("xyxzxw"), "value": 1.0})
+    >>> base = PopularityRecommender().fit(build_interactions(frame, kind="implicit"))
+    >>> cache = CandidateCache(base, width=3)
+    >>> cache.get(np.array([3]), 2, exclude_seen=True).items.tolist()
+    [[0, 1]]
+    >>> cache.get(np.array([3]), 3, exclude_seen=True).items.tolist()  # no new scoring
+    [[0, 1, 2]]
+    """
+
+    def __init__(self, base: Recommender, width: int = 1) -> None:
+        self.base = base
+        self.width = max(int(width), 1)
+        self._key: tuple[bytes, bool] | None = None
+        self._by_width: dict[int, Candidates] = {}
+
+    def get(self, users: np.ndarray, width: int, exclude_seen: bool) -> Candidates:
+        """The base's top ``width`` candidates of ``users`` (int64 indices)."""
+        key = (users.tobytes(), bool(exclude_seen))
+        widest = max(self._by_width, default=0) if key == self._key else 0
+        if width > widest:
+            widest = max(width, self.width, widest)
+            lists = Candidates.from_model(self.base, users, widest, exclude_seen)
+            self._key, self._by_width = key, {widest: lists}
+        if width not in self._by_width:
+            lists = self._by_width[widest]
+            self._by_width[width] = Candidates(
+                lists.users, lists.items[:, :width], lists.scores[:, :width]
+            )
+        return self._by_width[width]
+
+
 class ReRankedRecommender(Recommender):
     """A base recommender whose lists are re-ordered by a :class:`ReRanker`.
 
@@ -437,6 +486,9 @@ class ReRankedRecommender(Recommender):
         ``C``, base candidates per user.
     item_vectors:
         ``n_items × d`` item vectors passed to the re-ranker's ``fit``.
+    candidate_cache:
+        A :class:`CandidateCache` of ``base`` shared with other re-rankers over it (``None``:
+        this model caches its own last candidate set).
 
     Attributes
     ----------
@@ -467,11 +519,13 @@ class ReRankedRecommender(Recommender):
         reranker: ReRanker,
         n_candidates: int = 100,
         item_vectors: np.ndarray | None = None,
+        candidate_cache: CandidateCache | None = None,
     ) -> None:
         self.base = base
         self.reranker = reranker
         self.n_candidates = n_candidates
         self.item_vectors = item_vectors
+        self.candidate_cache = candidate_cache
 
     def fit(self, train: InteractionData) -> Self:
         """Fit the base (unless fitted) and the re-ranker on ``train``.
@@ -489,6 +543,8 @@ class ReRankedRecommender(Recommender):
         self._check_train(train)
         if int(self.n_candidates) != self.n_candidates or self.n_candidates < 1:
             raise ValueError(f"n_candidates must be an integer ≥ 1, got {self.n_candidates!r}")
+        if self.candidate_cache is not None and self.candidate_cache.base is not self.base:
+            raise ValueError("ReRankedRecommender: the candidate cache holds another base's lists")
         if not hasattr(self.base, "train_"):
             self.base.fit(train)
         if self.base.n_items != train.n_items:
@@ -526,6 +582,9 @@ class ReRankedRecommender(Recommender):
     def candidates(self, users: np.ndarray, k: int, exclude_seen: bool) -> Candidates:
         """The base's top ``max(n_candidates, k)`` of ``users``, cached for the last users."""
         width = max(int(self.n_candidates), k)
+        if self.candidate_cache is not None:
+            self.last_candidates_ = self.candidate_cache.get(users, width, exclude_seen)
+            return self.last_candidates_
         key = (users.tobytes(), bool(exclude_seen), width)
         if self.last_candidates_ is None or key != self._cache_key:
             self.last_candidates_ = Candidates.from_model(self.base, users, width, exclude_seen)

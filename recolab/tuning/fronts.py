@@ -24,7 +24,7 @@ from recolab.data.prices import item_prices
 from recolab.evaluation import Protocol, evaluate
 from recolab.models.base import Recommender
 from recolab.pareto import hypervolume
-from recolab.rerank import ReRankedRecommender, make_reranker
+from recolab.rerank import CandidateCache, ReRankedRecommender, make_reranker
 from recolab.tuning.study import tune_score
 
 logger = logging.getLogger(__name__)
@@ -199,13 +199,19 @@ def mechanism_front(
     max_loss: float = MAX_LOSS,
     n_points: int = FRONT_POINTS,
     protocol: Protocol | None = None,
+    cache: CandidateCache | None = None,
 ) -> MechanismFront:
     """One re-ranker over ``base`` (fitted on ``fit``): for each candidate-list length of
     :data:`CANDIDATE_GRID`, calibrate λ and measure the front on ``valid``; keep the length
     with the largest hypervolume. MMR uses ``vectors``; calibration uses ``categories``.
-    ``protocol`` is how lists are served (repeat purchases: the users' own items kept)."""
+    ``protocol`` is how lists are served (repeat purchases: the users' own items kept).
+    ``cache`` holds ``base``'s candidate lists across fronts (default: one for these
+    lengths), so that the base scores the validation users once."""
+    cache = cache if cache is not None else CandidateCache(base, max(CANDIDATE_GRID[name]))
     fronts = [
-        _front_at(base, name, n, fit, valid, vectors, categories, max_loss, n_points, protocol)
+        _front_at(
+            base, name, n, fit, valid, (vectors, categories), max_loss, n_points, protocol, cache
+        )
         for n in CANDIDATE_GRID[name]
     ]
     best = max(fronts, key=lambda f: f.hypervolume)
@@ -225,15 +231,20 @@ def _front_at(
     n_candidates: int,
     fit: InteractionData,
     valid: InteractionData,
-    vectors: np.ndarray | None,
-    categories: np.ndarray | None,
+    sides: tuple[np.ndarray | None, np.ndarray | None],
     max_loss: float,
     n_points: int,
     protocol: Protocol | None,
+    cache: CandidateCache,
 ) -> MechanismFront:
+    """The front of re-ranker ``name`` over ``base`` with ``n_candidates`` candidates
+    (``sides``: the item vectors and categories)."""
+    vectors, categories = sides
     reranker = make_reranker(name)
     side = categories if name == "calibration" else vectors
-    model = ReRankedRecommender(base, reranker, n_candidates=n_candidates, item_vectors=side)
+    model = ReRankedRecommender(
+        base, reranker, n_candidates=n_candidates, item_vectors=side, candidate_cache=cache
+    )
     model.fit(fit)
     lam_high = calibrate_lam_high(model, fit, valid, max_loss=max_loss, protocol=protocol)
     lambdas = np.round(np.linspace(0.0, lam_high, n_points), 6)
@@ -289,6 +300,7 @@ def choose_mechanism(
     the largest (ndcg@10, coverage@20) hypervolume (first in ``names`` on a tie).
     ``on_front(m, M, name)`` hears the start (m = 0) and each front measured."""
     names = list(names or available_mechanisms(vectors, categories, has_prices(fit)))
+    cache = CandidateCache(base, max((max(CANDIDATE_GRID[n]) for n in names), default=1))
     fronts = []
     if on_front is not None and names:
         on_front(0, len(names), names[0])
@@ -303,6 +315,7 @@ def choose_mechanism(
                 categories=categories,
                 max_loss=max_loss,
                 protocol=protocol,
+                cache=cache,
             )
         )
         if on_front is not None:

@@ -9,7 +9,7 @@ from recolab.data import InteractionData
 from recolab.evaluation import evaluate
 from recolab.models.ease import EASERecommender
 from recolab.models.popularity import PopularityRecommender
-from recolab.rerank import RERANKERS, ReRankedRecommender, make_reranker
+from recolab.rerank import RERANKERS, CandidateCache, ReRankedRecommender, make_reranker
 from tests.rerank._tiny import implicit
 
 USERS = [f"u{u}" for u in range(6)]
@@ -158,3 +158,76 @@ def test_evaluate_with_lam(name: str, split: tuple[InteractionData, InteractionD
     at_zero = evaluate(model, train, test, ks=(3,), lam=0.0, item_vectors=VECTORS)
     base = evaluate(model.base, train, test, ks=(3,), item_vectors=VECTORS)
     assert at_zero.metrics == base.metrics
+
+
+@pytest.mark.parametrize("name", sorted(RERANKERS))
+def test_a_shared_candidate_cache_gives_each_models_own_lists(
+    name: str, split: tuple[InteractionData, InteractionData]
+) -> None:
+    # popularity on these 8 items ties items bought as often: the first 3 or 5 of the cached
+    # 8 must still be what each model would have taken on its own
+    train, _ = split
+    base = PopularityRecommender().fit(train)
+    cache = CandidateCache(base, width=8)
+    users = np.arange(6)
+    for width in (3, 5):
+        alone = ReRankedRecommender(
+            base, make_reranker(name), n_candidates=width, item_vectors=VECTORS
+        ).fit(train)
+        shared = ReRankedRecommender(
+            base, make_reranker(name), width, VECTORS, candidate_cache=cache
+        ).fit(train)
+        for lam in (0.0, 0.5, 2.0):
+            for got, want in zip(
+                shared.recommend(users, 3, lam=lam), alone.recommend(users, 3, lam=lam), strict=True
+            ):
+                np.testing.assert_array_equal(got, want)
+        assert shared.last_candidates_.n_candidates == width
+    widest = cache.get(users, 8, exclude_seen=True).scores
+    ties = [len(set(row[np.isfinite(row)])) < np.isfinite(row).sum() for row in widest]
+    assert any(ties)  # the case the prefix must get right
+
+
+def test_a_shared_candidate_cache_scores_the_base_once(
+    split: tuple[InteractionData, InteractionData], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    train, _ = split
+    base = EASERecommender(l2=1.0).fit(train)
+    cache = CandidateCache(base, width=6)
+    pairs = (("popularity", 3), ("exposure", 6), ("popularity", 5))
+    models = [
+        ReRankedRecommender(base, make_reranker(name), n, candidate_cache=cache).fit(train)
+        for name, n in pairs
+    ]
+    calls: list[int] = []
+    scored = base.recommend
+
+    def counted(users: np.ndarray, k: int, **options: object) -> object:
+        calls.append(k)
+        return scored(users, k, **options)
+
+    monkeypatch.setattr(base, "recommend", counted)
+    users = np.arange(6)
+    for model in models:
+        for lam in (0.0, 1.0):
+            model.recommend(users, 2, lam=lam)
+    assert calls == [6]  # once, at the cache's width
+    model.recommend(users[:3], 2, lam=1.0)  # other users: scored again
+    model.recommend(users, 2, lam=1.0, exclude_seen=False)
+    assert calls == [6, 6, 6]
+    wider = ReRankedRecommender(base, make_reranker("popularity"), 7, candidate_cache=cache)
+    wider.fit(train)
+    wider.recommend(users, 2)  # longer than the cache's lists: scored at the new length
+    assert calls == [6, 6, 6, 7]
+
+
+def test_a_candidate_cache_of_another_base_is_refused(
+    split: tuple[InteractionData, InteractionData],
+) -> None:
+    train, _ = split
+    cache = CandidateCache(EASERecommender(l2=1.0).fit(train))
+    model = ReRankedRecommender(
+        EASERecommender(l2=1.0), make_reranker("popularity"), candidate_cache=cache
+    )
+    with pytest.raises(ValueError, match="another base"):
+        model.fit(train)
