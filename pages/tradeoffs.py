@@ -12,6 +12,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+import pyarrow as pa
 import streamlit as st
 
 from pages import common
@@ -49,7 +51,16 @@ def _static_cards(root: str, job_id: str, mtime: float, sparsity: float | None) 
     return {"sparsity": sparsity, "size_bytes": size, "train_seconds": wall}
 
 
-def _controls(loaded: Any) -> tuple[float, int, dict[str, float], studio.CutoffChoice]:
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _cutoff_curves(job_key: str, _config: Any) -> list:
+    """The job's validation curves over the list length, read once per job and bundle."""
+    del job_key  # the cache's key
+    return studio.cutoff_curves(_config)
+
+
+def _controls(
+    loaded: Any, view: tradeoffs.TradeoffView
+) -> tuple[float, int, dict[str, float], studio.CutoffChoice]:
     """λ, k, the objective weights and α, with the list length α picks."""
     lo, hi = loaded.lambda_range
     # seeded once (from the λ chosen before, or the served one) and kept in the model's
@@ -89,7 +100,8 @@ def _controls(loaded: Any) -> tuple[float, int, dict[str, float], studio.CutoffC
     )
     # α trades precision for recall along the list length k*, chosen on validation
     current_k = int(st.session_state.get("chosen_k", loaded.default_k))
-    choice = studio.alpha_cutoff(loaded.config, lam, alpha, current_k)
+    curves = _cutoff_curves(view.key, loaded.config)
+    choice = studio.alpha_cutoff(loaded.config, lam, alpha, current_k, curves=curves)
     if choice.message:
         st.info(choice.message)
     else:
@@ -154,18 +166,31 @@ def _x_axis(view: tradeoffs.TradeoffView, k: int) -> str:
     return str(st.selectbox("Front: x axis", options, key="front_x"))
 
 
-def _kept_chart(name: str, key: tuple, build: Callable[[], dict]) -> dict:
-    """This session's chart ``name``, built again only when ``key`` (all it shows but λ)
-    changes; a slider move then only replaces its current-λ dataset."""
+def _as_arrow(spec: dict) -> dict:
+    """``spec`` with its table datasets as Arrow tables, which Streamlit sends as they are:
+    converted once per chart instead of from pandas at every slider move."""
+    datasets = {
+        name: pa.Table.from_pandas(data) if isinstance(data, pd.DataFrame) else data
+        for name, data in spec.get("datasets", {}).items()
+    }
+    return {**spec, "datasets": datasets}
+
+
+def _live_chart(name: str, key: tuple, build: Callable[[], dict], lam: float) -> dict:
+    """This session's chart ``name`` at ``lam``, built again only when ``key`` (all it shows
+    but λ) changes; a slider move then only replaces its current-λ dataset."""
     kept = st.session_state.setdefault("tradeoff_charts", {})
     if name not in kept or kept[name][0] != key:
-        kept[name] = (key, build())
-    return kept[name][1]
+        spec = build()
+        kept[name] = (key, spec, _as_arrow(spec))
+    _, spec, shipped = kept[name]
+    now = live_charts.with_current_lam(spec, lam)["datasets"]["now"]
+    return {**shipped, "datasets": {**shipped["datasets"], "now": now}}
 
 
 def _front(view: tradeoffs.TradeoffView, lam: float, k: int, x_axis: str) -> None:
     with common.guard("Drawing the Pareto front"):
-        spec = _kept_chart(
+        spec = _live_chart(
             "pareto",
             (view.key, x_axis, k),
             lambda: live_charts.front_chart(
@@ -177,8 +202,9 @@ def _front(view: tradeoffs.TradeoffView, lam: float, k: int, x_axis: str) -> Non
                 title=f"Front on {view.source} ({len(view.front)} λ)",
                 height=PLOT_HEIGHT,
             ),
+            lam,
         )
-        st.vega_lite_chart(live_charts.with_current_lam(spec, lam), width="stretch", key="pareto")
+        st.vega_lite_chart(spec, width="stretch", key="pareto")
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
@@ -187,7 +213,7 @@ def _cutoff_chart(job_key: str, lam: float | None, k_star: int | None, _curve: A
     another stored curve, so it is built once per (job, curve, k*), not at every move."""
     del job_key, lam  # the cache's key: the curve is that of the job's stored λ nearest
     # the slider's; the title leaves λ to a caption, so another curve changes only data
-    return live_charts.cutoff_chart(_curve, k_star, title="Precision vs recall over k")
+    return _as_arrow(live_charts.cutoff_chart(_curve, k_star, title="Precision vs recall over k"))
 
 
 def _lower(view: tradeoffs.TradeoffView, lam: float, k: int, choice: studio.CutoffChoice) -> None:
@@ -197,16 +223,15 @@ def _lower(view: tradeoffs.TradeoffView, lam: float, k: int, choice: studio.Cuto
     with left, common.guard("Drawing metrics against λ"):
         wanted = [f"precision@{k}", f"recall@{k}", f"coverage@{k}", f"novelty@{k}", "sparsity"]
         shown = [m for m in wanted if m in front.columns and front[m].notna().any()]
-        spec = _kept_chart(
+        spec = _live_chart(
             "vs_lambda",
             (view.key, tuple(shown)),
             lambda: live_charts.metrics_vs_lambda_chart(
                 front, shown, current_lam=lam, title=f"Metrics against λ ({view.source})"
             ),
+            lam,
         )
-        st.vega_lite_chart(
-            live_charts.with_current_lam(spec, lam), width="stretch", key="vs_lambda"
-        )
+        st.vega_lite_chart(spec, width="stretch", key="vs_lambda")
     with right:
         if choice.curve.empty:
             st.caption("No validation curve over the list length for this model.")
@@ -244,7 +269,7 @@ def tradeoff_panel(job_id: str, loaded: Any, view: tradeoffs.TradeoffView) -> No
     """Sliders, cards, front, curves and the example list: reruns alone when λ/α move."""
     controls, shown = st.columns([1, 2.5], gap="medium")
     with controls:
-        lam, k, weights, choice = _controls(loaded)
+        lam, k, weights, choice = _controls(loaded, view)
         x_axis = _x_axis(view, k)
     with shown:
         metrics, baseline = {}, None

@@ -81,15 +81,30 @@ class CutoffChoice:
     message: str | None = None
 
 
+def cutoff_curves(config: Mapping[str, Any]) -> list[tuple[float, pd.DataFrame]]:
+    """The validation curves over the list length a bundle stores, one (λ, curve) per λ
+    (:func:`recolab.tuning.cutoff.curves_from`): read once, they serve every
+    :func:`alpha_cutoff` of the model."""
+    from recolab.tuning.cutoff import curves_from
+
+    return curves_from(config.get("cutoffs"))
+
+
 def alpha_cutoff(
-    config: Mapping[str, Any], lam: float, alpha: Sequence[float], current_k: int
+    config: Mapping[str, Any],
+    lam: float,
+    alpha: Sequence[float],
+    current_k: int,
+    *,
+    curves: Sequence[tuple[float, pd.DataFrame]] | None = None,
 ) -> CutoffChoice:
     """k* = the list length in 1 … 50 with the largest α1·P@k + α2·R@k + α3·F1@k on the
     validation curve stored nearest ``lam`` (:mod:`recolab.tuning.cutoff`). With α all zero,
-    or no curve in the bundle, ``current_k`` is kept and ``message`` says why."""
-    from recolab.tuning.cutoff import best_cutoff, curves_from, nearest_curve
+    or no curve in the bundle, ``current_k`` is kept and ``message`` says why. ``curves``:
+    the bundle's :func:`cutoff_curves`, when the caller has read them already."""
+    from recolab.tuning.cutoff import best_cutoff, nearest_curve
 
-    near = nearest_curve(curves_from(config.get("cutoffs")), lam)
+    near = nearest_curve(cutoff_curves(config) if curves is None else curves, lam)
     if near is None:
         return CutoffChoice(
             current_k,
