@@ -421,8 +421,9 @@ class ReRanker(ABC):
 
 
 class CandidateCache:
-    """One fitted base's candidate lists for the last users asked, shared by several
-    :class:`ReRankedRecommender` over that base (a front per mechanism and candidate length,
+    """One fitted base's candidate lists for the last users asked: a new λ for the same
+    users costs only the re-ranking. Each :class:`ReRankedRecommender` has one; several
+    over one base can share one (a front per mechanism and candidate length,
     :func:`~recolab.tuning.fronts.choose_mechanism`), so that the base scores those users
     once rather than once per re-ranker.
 
@@ -488,7 +489,7 @@ class ReRankedRecommender(Recommender):
         ``n_items × d`` item vectors passed to the re-ranker's ``fit``.
     candidate_cache:
         A :class:`CandidateCache` of ``base`` shared with other re-rankers over it (``None``:
-        this model caches its own last candidate set).
+        one of this model's own).
 
     Attributes
     ----------
@@ -563,7 +564,8 @@ class ReRankedRecommender(Recommender):
         if learn is not None:  # re-rankers trained against the base (on held-out items)
             learn(self.base, train, int(self.n_candidates))
         self.last_candidates_: Candidates | None = None
-        self._cache_key: tuple[bytes, bool, int] | None = None
+        own = CandidateCache(self.base, int(self.n_candidates))
+        self._candidates = own if self.candidate_cache is None else self.candidate_cache
         logger.info("re-ranked recommender fitted: %r on %s", self.reranker, type(self.base))
         return self
 
@@ -582,13 +584,7 @@ class ReRankedRecommender(Recommender):
     def candidates(self, users: np.ndarray, k: int, exclude_seen: bool) -> Candidates:
         """The base's top ``max(n_candidates, k)`` of ``users``, cached for the last users."""
         width = max(int(self.n_candidates), k)
-        if self.candidate_cache is not None:
-            self.last_candidates_ = self.candidate_cache.get(users, width, exclude_seen)
-            return self.last_candidates_
-        key = (users.tobytes(), bool(exclude_seen), width)
-        if self.last_candidates_ is None or key != self._cache_key:
-            self.last_candidates_ = Candidates.from_model(self.base, users, width, exclude_seen)
-            self._cache_key = key
+        self.last_candidates_ = self._candidates.get(users, width, exclude_seen)
         return self.last_candidates_
 
     def recommend(
