@@ -13,14 +13,16 @@ never co-occur with ``j`` are never among its neighbours (unless ``m`` covers th
 catalogue). The popularity normalisation ``item_norm`` (DAN) scales the sparse ``W`` the
 same way as the dense model.
 
-Cost: the sparse Gram has at most ``Σ_i min(n, Σ_{u ∋ i} n_u) ≤ min(Σ_u n_u², n²)``
-entries (``n_u`` = items of user ``u``), computed by one SciPy sparse product whose memory
-is its output (SciPy counts the entries first, then fills them): float32 values and int32
-indices, 8 bytes an entry. Each batch of neighbourhood systems is read from it row by row
-(every Gram row the batch touches is searched once), with no lookup index of its own; the
-solves are batched on torch (float64 on CPU, float32 on a GPU), ``n · m³`` flops. The memory plan
-(:func:`sparse_plan`) is checked before anything large is allocated; a plan that does not
-fit is a :class:`~recolab.errors.DataError` naming the size.
+Cost: the whole sparse Gram is never held. :mod:`recolab.models.neighbour_gram` computes it
+a block of rows at a time, twice: once for each item's ``m`` largest entries (its
+neighbours and right-hand side), once for the entries among neighbours, the only ones the
+systems read (1.6·10⁷ of 4.6·10⁸ at 10⁷ interactions × 10⁵ items). Each batch of
+neighbourhood systems is read from those row by row (every row the batch touches is searched
+once), with no lookup index of its own; the solves are batched on torch (float64 on CPU,
+float32 on a GPU), ``n · m³`` flops. The memory plan (:func:`sparse_plan`) is checked before
+anything large is allocated (with the entries among neighbours counted exactly when their
+bound does not fit); a plan that does not fit is a :class:`~recolab.errors.DataError` naming
+the size.
 
 Why not the ``sansa`` package (Spišák et al., RecSys 2023, Apache-2.0), which approximates
 the inverse of the same Gram: it requires ``scikit-sparse`` (CHOLMOD), which PyPI ships only
@@ -31,7 +33,7 @@ installable from wheels alone.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Self
 
 import numpy as np
@@ -49,6 +51,16 @@ from recolab.models.linear import (
     add_to_diagonal,
     solve_memory_bytes,
 )
+from recolab.models.neighbour_gram import (
+    Neighbours,
+    count_among_neighbours,
+    item_sums,
+    kept_blocks,
+    row_bounds,
+    stack_rows,
+    top_neighbours,
+    user_scale,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -59,14 +71,17 @@ DEFAULT_NEIGHBOURS = 64
 #: the 18 s measured at 10 k; about ten fits in a tuned pipeline) and 3 × 4 × n² bytes
 #: (4.8 GB at 20 k items).
 SPARSE_ABOVE_ITEMS = 20_000
-#: Bytes per stored Gram entry: float32 value and int32 column index (int64 when the Gram
-#: has 2³¹ entries or more, as SciPy then indexes it).
-_GRAM_ENTRY_BYTES = 8
-_GRAM_ENTRY_BYTES_LARGE = 12
-#: Pairs (user-level products) per block when the Gram's entries are counted exactly.
-_COUNT_BLOCK_PRODUCTS = 2**25
+#: Bytes per stored Gram entry (float32 value, int32 column index) or interaction.
+_ENTRY_BYTES = 8
+#: Blocks of Gram rows hold at most the data's entries / this many (by their bound)…
+_BLOCKS_PER_DATA = 8
+#: … and at least this many (so that small data are read in a few blocks).
+_MIN_BLOCK_ENTRIES = 2**20
+#: Bytes per neighbour slot (``n × m``) of the neighbourhoods' incidence and its transpose
+#: (a bool value and an int32 index each).
+_INCIDENCE_BYTES = 10
 #: Bytes of the batched ``m × m`` systems alive at once (bounds a batch's size).
-_BATCH_BYTES = 128 * 2**20
+_BATCH_BYTES = 32 * 2**20
 #: Bytes per looked-up Gram entry of a batch: the system it fills, its column, the position
 #: found and the value (8 bytes each), with room for NumPy's temporaries.
 _QUERY_BYTES = 48
@@ -77,46 +92,57 @@ class SparsePlan:
     """Memory a neighbourhood fit needs, known before allocating."""
 
     n_items: int
-    gram_entries: int
+    interactions: int
     neighbours: int
+    #: Entries of the whole Gram at most (never held: it bounds one block of rows).
+    gram_entries: int
+    #: Gram entries among neighbours kept for the systems (an upper triangle): a bound
+    #: (:func:`sparse_plan`) until :func:`count_among_neighbours` counts them.
+    kept_entries: int
+
+    @property
+    def block_entries(self) -> int:
+        """Gram entries computed at once (one block of rows, by their bound)."""
+        share = max(_MIN_BLOCK_ENTRIES, self.interactions // _BLOCKS_PER_DATA)
+        return max(1, min(share, self.gram_entries))
 
     @property
     def bytes(self) -> int:
-        """Peak bytes: the sparse Gram, ``W`` and one solve batch."""
-        weights = 16 * self.n_items * self.neighbours
-        large = self.gram_entries >= 2**31
-        per_entry = _GRAM_ENTRY_BYTES_LARGE if large else _GRAM_ENTRY_BYTES
-        return per_entry * self.gram_entries + weights + _BATCH_BYTES
+        """Peak bytes: the neighbourhoods and their right-hand sides, alive throughout, and
+        the largest phase: the first pass (the transposed data and one block: its product,
+        the pattern it is read at, what is kept), the second (the neighbourhoods' incidence,
+        the kept entries, one block), the kept blocks copied into one matrix, the solves
+        (the kept entries and one batch), ``W`` assembled."""
+        slots = self.n_items * self.neighbours
+        block = 4 * _ENTRY_BYTES * self.block_entries
+        kept = _ENTRY_BYTES * self.kept_entries
+        phases = (
+            _ENTRY_BYTES * self.interactions + block,
+            _INCIDENCE_BYTES * slots + kept + block,
+            2 * kept,
+            kept + _BATCH_BYTES,
+            2 * _ENTRY_BYTES * slots,
+        )
+        return _ENTRY_BYTES * slots + max(phases)
 
 
 def sparse_plan(x: sp.csr_matrix, neighbours: int) -> SparsePlan:
-    """The plan for users × items ``x``: row ``i`` of the Gram has at most
-    ``min(n, Σ_{u ∋ i} n_u)`` entries, so the Gram at most ``Σ_i min(n, Σ_{u ∋ i} n_u)``
-    (≤ ``min(Σ_u n_u², n²)``), computed without forming any pair."""
-    n_u = np.asarray(x.getnnz(axis=1), dtype=np.float64)
+    """The plan for users × items ``x``, before the neighbourhoods are known. The Gram's
+    row ``i`` has at most ``min(n, Σ_{u ∋ i} n_u)`` entries; the entries kept (an upper
+    triangle) are at most ``m (m + 1) / 2`` per item and at most half the Gram's with its
+    diagonal. Computed without forming any pair."""
     n = int(x.shape[1])
-    per_item = np.asarray(x.T @ n_u).ravel()  # Σ_{u ∋ i} n_u for binary x
-    entries = int(np.minimum(per_item, n).sum())
-    return SparsePlan(n, entries, min(neighbours, max(n - 1, 1)))
+    m = min(neighbours, max(n - 1, 1))
+    gram = int(row_bounds(x).sum())
+    kept = min(n * m * (m + 1) // 2, (gram + n) // 2)
+    return SparsePlan(n, int(x.nnz), m, gram, kept)
 
 
-def exact_sparse_plan(x: sp.csr_matrix, neighbours: int) -> SparsePlan:
-    """:func:`sparse_plan` with the Gram's exact number of entries, counted in blocks of
-    items (each block's product holds at most :data:`_COUNT_BLOCK_PRODUCTS` pairs and is
-    dropped once counted): as slow as building the Gram once, used only when the bound of
-    :func:`sparse_plan` does not fit."""
-    n = int(x.shape[1])
-    x = x.astype(np.float32)
-    xt = x.T.tocsr()
-    n_u = np.asarray(x.getnnz(axis=1), dtype=np.float64)
-    per_item = np.asarray(xt @ n_u).ravel()
-    entries, start = 0, 0
-    while start < n:
-        cum = np.cumsum(per_item[start:])
-        stop = start + max(1, int(np.searchsorted(cum, _COUNT_BLOCK_PRODUCTS)))
-        entries += int((xt[start:stop] @ x).nnz)
-        start = stop
-    return SparsePlan(n, entries, min(neighbours, max(n - 1, 1)))
+def counted_plan(plan: SparsePlan, hoods: np.ndarray) -> SparsePlan:
+    """``plan`` with the entries among ``hoods`` counted exactly (a pass over the
+    neighbourhoods' incidence, no Gram): used when the bound of :func:`sparse_plan` does not
+    fit."""
+    return replace(plan, kept_entries=count_among_neighbours(hoods, plan.block_entries))
 
 
 def check_sparse_fits(plan: SparsePlan) -> None:
@@ -124,61 +150,24 @@ def check_sparse_fits(plan: SparsePlan) -> None:
     short = memory_shortfall(plan.bytes)
     if short is not None:
         raise DataError(
-            f"the sparse item × item Gram for {plan.n_items:,} items ({plan.gram_entries:,} "
-            f"entries at most) {short}; keep fewer items or users, or use a machine with "
-            "more memory"
+            f"the neighbourhood systems for {plan.n_items:,} items ({plan.kept_entries:,} "
+            f"Gram entries among neighbours at most) {short}; keep fewer items or users, "
+            "or use a machine with more memory"
         )
 
 
-def sparse_gram(x: sp.csr_matrix, user_norm: float) -> sp.csr_matrix:
-    """Sparse float32 ``Xᵀ D_U^{-β} X`` (CSR, sorted indices, explicit zeros dropped).
+def _gram_among(gram: sp.csr_matrix, hood: np.ndarray) -> np.ndarray:
+    """``(b, m, m)``: ``G[hood[t, i], hood[t, k]]`` (0 where absent, or where ``hood`` is
+    ``-1``), from the upper triangle ``gram`` (:func:`~recolab.models.neighbour_gram.kept_blocks`).
 
-    float32 holds co-occurrence counts exactly up to 2²⁴; the solves read it into float64
-    (on a CPU), so it halves the Gram's memory at a relative rounding of 10⁻⁷."""
-    x = x.astype(np.float32)
-    xt = x.T.tocsr()
-    if user_norm > 0:
-        counts = np.asarray(x.getnnz(axis=1), dtype=np.float64)
-        scale = np.power(np.maximum(counts, 1.0), -user_norm).astype(np.float32)
-        x = (sp.diags(scale) @ x).astype(np.float32)
-    gram = (xt @ x).tocsr()
-    gram.sum_duplicates()
-    gram.sort_indices()
-    return gram
-
-
-def neighbourhoods(gram: sp.csr_matrix, m: int) -> np.ndarray:
-    """``n × m`` int64: each item's ``m`` largest off-diagonal Gram entries' columns in
-    ascending order (so that each item's lookups in :func:`neighbourhood_weights` are
-    sorted), padded with ``-1`` at the end; with ``m ≥ n − 1``, every other item."""
-    n = gram.shape[0]
-    if m >= n - 1:
-        full = np.tile(np.arange(n, dtype=np.int64), (n, 1))
-        return full[~np.eye(n, dtype=bool)].reshape(n, n - 1)
-    out = np.full((n, m), -1, dtype=np.int64)
-    indptr, indices, data = gram.indptr, gram.indices, gram.data
-    for j in range(n):
-        cols = indices[indptr[j] : indptr[j + 1]]
-        vals = data[indptr[j] : indptr[j + 1]]
-        keep = cols != j
-        cols, vals = cols[keep], vals[keep]
-        if len(cols) > m:
-            top = np.argpartition(-vals, m - 1)[:m]
-            cols = cols[top]
-        out[j, : len(cols)] = np.sort(cols)
-    return out
-
-
-def _gram_among(gram: sp.csr_matrix, hood: np.ndarray, targets: np.ndarray) -> np.ndarray:
-    """``(b, m, m + 1)``: ``G[hood[t, i], hood[t, k]]`` for ``k < m`` and
-    ``G[hood[t, i], targets[t]]`` last (0 where absent, or where ``hood`` is ``-1``).
-
-    The queries are grouped by Gram row: each row a batch touches (the neighbours it shares,
-    mostly popular items) is searched once for all the columns asked of it, with no index
-    beyond the Gram's own."""
+    ``hood[t]`` is ascending before its padding, so ``[t, i, k]`` with ``i ≤ k`` is in row
+    ``hood[t, i]`` and the rest is its mirror image. The queries are grouped by row: each row
+    a batch touches (the neighbours it shares, mostly popular items) is searched once for all
+    the columns asked of it, with no index beyond the Gram's own. (Gathering the touched rows
+    into one sorted key array and searching it once was measured slower, and larger: the
+    popular rows are long.)"""
     b, m = hood.shape
-    asked = np.concatenate([hood, targets[:, None]], axis=1)  # each (t, i) asks these
-    out = np.zeros((b, m, m + 1), dtype=np.float64)
+    out = np.zeros((b, m, m), dtype=np.float64)
     flat = hood.ravel()
     order = np.argsort(flat, kind="stable")
     row_of = flat[order]
@@ -191,44 +180,50 @@ def _gram_among(gram: sp.csr_matrix, hood: np.ndarray, targets: np.ndarray) -> n
             continue
         groups = order[lo_g:hi_g]
         t, i = np.divmod(groups, m)
-        cols = asked[t]
+        cols = hood[t]
         seg = indices[lo:hi]
         pos = np.minimum(np.searchsorted(seg, cols), hi - lo - 1)
         hit = (seg[pos] == cols) & (cols >= 0)
         out[t, i] = np.where(hit, data[lo:hi][pos], 0.0)
+    out *= np.triu(np.ones((m, m), dtype=bool))
+    out += np.swapaxes(out, 1, 2) * ~np.eye(m, dtype=bool)
     return out
 
 
 def neighbourhood_weights(
-    gram: sp.csr_matrix,
-    hoods: np.ndarray,
-    item_counts: np.ndarray,
-    params: LinearParams,
-    device: torch.device,
-) -> sp.csc_matrix:
-    """``W`` (items × items, CSC float32): column ``j`` holds ``(G_NN + Λ_N)⁻¹ G_Nj`` on
-    ``N = hoods[j]`` (``-1``: padding, weight 0), then DAN's item normalisation."""
+    gram: sp.csr_matrix, near: Neighbours, params: LinearParams, device: torch.device
+) -> np.ndarray:
+    """``n × m`` float32: row ``j`` holds ``(G_NN + Λ_N)⁻¹ G_Nj`` on ``N = near.hoods[j]``
+    (``-1``: padding, weight 0), solved in ``near.rhs`` (overwritten); ``gram`` needs only
+    the upper triangle among neighbours (:func:`~recolab.models.neighbour_gram.kept_blocks`)."""
+    hoods, rhs = near.hoods, near.rhs
     n, m = hoods.shape
     dtype = torch.float64 if device.type == "cpu" else torch.float32
-    diag = gram.diagonal()
-    penalty = params.l2 + params.dropout / (1.0 - params.dropout) * diag
-    values = np.zeros((n, m), dtype=np.float32)
+    penalty = params.l2 + params.dropout / (1.0 - params.dropout) * near.diag
     batch = max(1, _BATCH_BYTES // (_QUERY_BYTES * max(m, 1) ** 2))
+    eye = np.arange(m)
     for start in range(0, n, batch):
         hood = hoods[start : start + batch]
         valid = hood >= 0
-        safe = np.where(valid, hood, 0)
-        systems = _gram_among(gram, hood, np.arange(start, start + len(hood)))
-        a, rhs = systems[:, :, :m], systems[:, :, m]
-        eye = np.arange(m)
-        a[:, eye, eye] += np.where(valid, penalty[safe], 1.0)
-        sol = _batched_solve(a, rhs, dtype, device)
-        values[start : start + len(hood)] = np.where(valid, sol, 0.0)
-    cols = np.repeat(np.arange(n, dtype=np.int64), m)
-    flat = hoods.ravel()
-    keep = (flat >= 0) & (values.ravel() != 0)
-    w = sp.csc_matrix((values.ravel()[keep], (flat[keep], cols[keep])), shape=(n, n))
-    w = _item_normalised(w, item_counts, params.item_norm)
+        a = _gram_among(gram, hood)
+        a[:, eye, eye] += np.where(valid, penalty[np.where(valid, hood, 0)], 1.0)
+        sol = _batched_solve(a, rhs[start : start + batch], dtype, device)
+        rhs[start : start + batch] = np.where(valid, sol, 0.0)
+    return rhs
+
+
+def sparse_weights(
+    hoods: np.ndarray, values: np.ndarray, item_counts: np.ndarray, params: LinearParams
+) -> sp.csc_matrix:
+    """``W`` (items × items, CSC float32) with column ``j`` = ``values[j]`` at rows
+    ``hoods[j]`` (zeros and padding left out), then DAN's item normalisation and the
+    own-item weight."""
+    n = hoods.shape[0]
+    keep = (hoods >= 0) & (values != 0)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(keep.sum(axis=1), out=indptr[1:])
+    w = sp.csc_matrix((values[keep], hoods[keep], indptr), shape=(n, n))
+    _item_normalise(w, item_counts, params.item_norm)
     return add_to_diagonal(w, params.repeat_weight)
 
 
@@ -243,12 +238,15 @@ def _batched_solve(
     return torch.cholesky_solve(bt, factor)[:, :, 0].cpu().numpy()
 
 
-def _item_normalised(w: sp.csc_matrix, item_counts: np.ndarray, item_norm: float) -> sp.csc_matrix:
-    """``D_I^{γ} W D_I^{−γ}`` with ``D_I`` the items' interaction counts (as the dense model)."""
+def _item_normalise(w: sp.csc_matrix, item_counts: np.ndarray, item_norm: float) -> None:
+    """``W ← D_I^{γ} W D_I^{−γ}`` in place, ``D_I`` the items' interaction counts (as the
+    dense model)."""
     if item_norm <= 0:
-        return w.astype(np.float32)
+        return
     counts = np.power(np.maximum(item_counts, 1.0), item_norm)
-    return (sp.diags(counts) @ w @ sp.diags(1.0 / counts)).tocsc().astype(np.float32)
+    cols = np.repeat(np.arange(w.shape[1]), np.diff(w.indptr))
+    scaled = w.data.astype(np.float64) * counts[w.indices] * (1.0 / counts)[cols]
+    w.data[:] = scaled.astype(np.float32)
 
 
 class SparseLinearAutoencoder(LinearAutoencoder):
@@ -300,25 +298,34 @@ class SparseLinearAutoencoder(LinearAutoencoder):
         self.neighbours = int(neighbours)
 
     def fit(self, train: InteractionData) -> Self:
-        """Check the memory plan, build the sparse Gram, solve each neighbourhood; ``self``."""
+        """Check the memory plan, find each item's neighbours and the Gram entries among
+        them (:mod:`recolab.models.neighbour_gram`), solve each neighbourhood; ``self``."""
         self._check_train(train)
         device = resolve_device(self.device)
         x = train.matrix(binary=True)
-        self.plan_ = sparse_plan(x, self.neighbours)
-        if memory_shortfall(self.plan_.bytes) is not None:  # the bound is loose: count
-            self.plan_ = exact_sparse_plan(x, self.neighbours)
-        check_sparse_fits(self.plan_)
+        plan = sparse_plan(x, self.neighbours)
+        loose = memory_shortfall(plan.bytes) is not None  # then count before allocating
+        check_sparse_fits(replace(plan, kept_entries=0) if loose else plan)
         self._remember(train)
         self.purchases_ = None
-        gram = sparse_gram(self.train_, self.params.user_norm)
-        hoods = neighbourhoods(gram, self.plan_.neighbours)
-        counts = np.asarray(self.train_.getnnz(axis=0), dtype=np.float64)
-        self.weights_ = neighbourhood_weights(gram, hoods, counts, self.params, device)
+        scale = user_scale(self.train_, self.params.user_norm)
+        counts = item_sums(self.train_)  # for DAN's item normalisation
+        m, budget = plan.neighbours, plan.block_entries
+        near = top_neighbours(self.train_, scale, m, budget)
+        if loose:
+            plan = counted_plan(plan, near.hoods)
+            check_sparse_fits(plan)
+        self.plan_ = plan
+        gram = stack_rows(kept_blocks(self.train_, scale, near, budget), self.n_items)
+        kept = gram.nnz
+        values = neighbourhood_weights(gram, near, self.params, device)
+        del gram  # before W is assembled
+        self.weights_ = sparse_weights(near.hoods, values, counts, self.params)
         logger.info(
-            "sparse linear autoencoder fitted: %d items, %d Gram entries, %d neighbours, %s",
+            "sparse linear autoencoder fitted: %d items, %d Gram entries among %d neighbours, %s",
             self.n_items,
-            gram.nnz,
-            self.plan_.neighbours,
+            kept,
+            plan.neighbours,
             self.params,
         )
         return self

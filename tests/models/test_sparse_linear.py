@@ -10,6 +10,7 @@ import scipy.sparse as sp
 import torch
 
 import recolab.memory
+import recolab.models.neighbour_gram as neighbour_gram
 import recolab.models.sparse_linear as sparse_linear
 from recolab.data import build_interactions
 from recolab.data.interactions import InteractionData
@@ -17,13 +18,27 @@ from recolab.data.synthetic import synthetic_interactions
 from recolab.errors import DataError
 from recolab.models.ease import EASERecommender
 from recolab.models.linear import LinearAutoencoder, LinearParams
+from recolab.models.neighbour_gram import (
+    blocks,
+    count_among_neighbours,
+    item_sums,
+    kept_blocks,
+    row_bounds,
+    stack_rows,
+    top_neighbours,
+    user_scale,
+)
 from recolab.models.sparse_linear import (
     SparseLinearAutoencoder,
-    exact_sparse_plan,
+    counted_plan,
     make_linear_base,
-    sparse_gram,
     sparse_plan,
 )
+
+
+def _dense_gram(x: sp.csr_matrix, user_norm: float = 0.0) -> np.ndarray:
+    scale = np.maximum(x.getnnz(axis=1), 1).astype(np.float64) ** -user_norm
+    return (x.T @ sp.diags(scale) @ x).toarray()
 
 
 def _tiny() -> InteractionData:
@@ -76,61 +91,116 @@ def test_columns_keep_at_most_m_weights_on_the_most_co_occurring_items() -> None
     model = SparseLinearAutoencoder(l2=5.0, neighbours=7, device="cpu").fit(data)
     w = model.weights_.tocsc()
     assert max(np.diff(w.indptr)) <= 7
-    gram = sparse_gram(data.matrix(binary=True), 0.0).toarray()
+    gram = _dense_gram(data.matrix(binary=True))
     np.fill_diagonal(gram, -1)
     j = int(np.argmax(np.diff(w.indptr)))
     kept = w.indices[w.indptr[j] : w.indptr[j + 1]]
     assert gram[kept, j].min() >= np.sort(gram[:, j])[-7]
 
 
-def test_neighbourhood_systems_read_the_gram_exactly() -> None:
-    # every entry of each (padded) neighbourhood's system and right-hand side, against the
-    # dense Gram; padding (-1) and pairs that never co-occur read 0
+@pytest.mark.parametrize("budget", [1, 50, 10**9])
+def test_neighbourhoods_and_their_systems_read_the_gram_exactly(budget: int) -> None:
+    # each item's top neighbours, right-hand side and diagonal, and every entry of each
+    # (padded) neighbourhood's system, against the dense Gram, whatever the block size;
+    # padding (-1) and pairs that never co-occur read 0
     data = synthetic_interactions(60, 40, n_interactions=400, seed=3)
     x = data.matrix(binary=True)
-    gram = sparse_gram(x, 0.5)
-    dense = (x.T @ sp.diags(np.maximum(x.getnnz(axis=1), 1) ** -0.5) @ x).toarray()
+    dense = _dense_gram(x, 0.5)
     assert np.count_nonzero(dense == 0) > 0  # some pairs never co-occur
-    np.testing.assert_allclose(gram.toarray(), dense, rtol=1e-6)
-    hood = sparse_linear.neighbourhoods(gram, 6)
-    hood[::3, -2:] = -1
-    targets = np.arange(len(hood))
-    got = sparse_linear._gram_among(gram, hood, targets)
-    for t in range(len(hood)):
-        for i, row in enumerate(hood[t]):
-            want = [dense[row, c] if row >= 0 and c >= 0 else 0 for c in [*hood[t], t]]
+    scale = user_scale(x, 0.5)
+    near = top_neighbours(x, scale, 6, budget)
+    hoods, rhs, diag = near.hoods, near.rhs, near.diag
+    np.testing.assert_allclose(diag, np.diag(dense), rtol=1e-6)
+    np.testing.assert_array_equal(near.row_entries, np.count_nonzero(dense, axis=1))
+    for j, hood in enumerate(hoods):
+        kept = hood[hood >= 0]
+        assert list(kept) == sorted(kept) and j not in kept
+        others = np.delete(dense[j], j)
+        assert len(kept) == min(6, np.count_nonzero(others))
+        if len(kept):
+            assert dense[j, kept].min() >= np.sort(others)[-len(kept)] - 1e-6
+        np.testing.assert_allclose(rhs[j, : len(kept)], dense[j, kept], rtol=1e-6)
+        assert not rhs[j, len(kept) :].any()
+    hoods[::3, -2:] = -1
+    got = sparse_linear._gram_among(stack_rows(kept_blocks(x, scale, near, budget), 40), hoods)
+    for t, hood in enumerate(hoods):
+        for i, row in enumerate(hood):
+            want = [dense[row, c] if row >= 0 and c >= 0 else 0 for c in hood]
             np.testing.assert_allclose(got[t, i], want, rtol=1e-6)
 
 
-def test_plan_bounds_the_gram_by_hand() -> None:
+def test_item_sums_read_in_chunks_equal_scipys(monkeypatch: pytest.MonkeyPatch) -> None:
+    x = synthetic_interactions(300, 120, n_interactions=4000, seed=0).matrix(binary=True)
+    weights = np.arange(300, dtype=np.float64)
+    monkeypatch.setattr(neighbour_gram, "_CHUNK_ENTRIES", 7)  # many chunks, rows split never
+    np.testing.assert_array_equal(item_sums(x), x.getnnz(axis=0))
+    np.testing.assert_allclose(item_sums(x, weights), x.T @ weights)
+    n_u = x.getnnz(axis=1)
+    np.testing.assert_array_equal(row_bounds(x), np.minimum(x.T @ n_u, 120))
+
+
+def test_blocks_follow_the_budget_by_hand() -> None:
+    bounds = np.array([3, 1, 1, 5, 2, 2])
+    got = [list(b) for b in blocks(np.arange(6), bounds, 4)]
+    assert got == [[0, 1], [2], [3], [4, 5]]  # a row above the budget is a block alone
+    assert [list(b) for b in blocks(np.array([1, 2, 4]), bounds, 3)] == [[1, 2], [4]]
+
+
+def test_the_gram_among_neighbours_keeps_only_pairs_that_share_a_neighbourhood() -> None:
+    data = synthetic_interactions(500, 400, n_interactions=3000, seed=0)
+    x = data.matrix(binary=True)
+    near = top_neighbours(x, None, 8, 10**9)
+    hoods = near.hoods
+    pairs = {(a, b) for h in hoods for a in h[h >= 0] for b in h[h >= 0] if a <= b}
+    assert count_among_neighbours(hoods, 100) == len(pairs)
+    kept = stack_rows(kept_blocks(x, None, near, 100), 400).tocoo()
+    dense = _dense_gram(x)
+    want = {(a, b) for a, b in pairs if dense[a, b] != 0}
+    assert set(zip(kept.row.tolist(), kept.col.tolist(), strict=True)) == want
+    np.testing.assert_allclose(kept.data, dense[kept.row, kept.col], rtol=1e-6)
+    assert kept.nnz < np.count_nonzero(dense) / 4  # far fewer than the whole Gram
+
+
+def test_the_weights_do_not_depend_on_the_block_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    data = synthetic_interactions(300, 120, n_interactions=4000, seed=0)
+    params = LinearParams(l2=5.0, dropout=0.2, user_norm=0.5, item_norm=0.3)
+    whole = SparseLinearAutoencoder(params, neighbours=7, device="cpu").fit(data).weights_
+    monkeypatch.setattr(sparse_linear, "_MIN_BLOCK_ENTRIES", 1)
+    monkeypatch.setattr(sparse_linear, "_BLOCKS_PER_DATA", 10**6)
+    model = SparseLinearAutoencoder(params, neighbours=7, device="cpu").fit(data)
+    assert model.plan_.block_entries == 1
+    np.testing.assert_array_equal(model.weights_.toarray(), whole.toarray())
+
+
+def test_plan_bounds_the_entries_kept_by_hand() -> None:
     # users a..e hold 3, 2, 2, 3, 1 items; x is in a, b, d: 3 + 2 + 3 = 8, capped at 4 items;
-    # y in a, b, c: 7 → 4; z in a, d, e: 7 → 4; w in c, d: 5 → 4. Σ n_u² = 27 > 16
+    # y in a, b, c: 7 → 4; z in a, d, e: 7 → 4; w in c, d: 5 → 4: 16 Gram entries at most,
+    # (16 + 4) / 2 in its upper triangle, fewer than 4 items × 3 · 4 / 2 pairs of neighbours
     x = _tiny().matrix(binary=True)
     plan = sparse_plan(x, 64)
-    assert plan.gram_entries == 16
-    assert plan.neighbours == 3
-    assert sparse_gram(x, 0.0).nnz <= plan.gram_entries
+    assert (plan.gram_entries, plan.kept_entries, plan.neighbours) == (16, 10, 3)
+    assert plan.interactions == 11 and plan.block_entries == 16  # the whole Gram at once
     big = synthetic_interactions(500, 400, n_interactions=3000, seed=0).matrix(binary=True)
-    n_u = np.asarray(big.getnnz(axis=1))
-    bound = sparse_plan(big, 8).gram_entries
-    assert sparse_gram(big, 0.0).nnz <= bound < int((n_u**2).sum())
-
-
-def test_the_exact_count_equals_the_grams_entries() -> None:
-    x = synthetic_interactions(500, 400, n_interactions=3000, seed=0).matrix(binary=True)
-    exact = exact_sparse_plan(x, 8)
-    assert exact.gram_entries == sparse_gram(x, 0.0).nnz < sparse_plan(x, 8).gram_entries
+    plan = sparse_plan(big, 8)
+    assert np.count_nonzero(_dense_gram(big)) <= row_bounds(big).sum()
+    assert plan.kept_entries == min(400 * 8 * 9 // 2, (row_bounds(big).sum() + 400) // 2)
+    hoods = top_neighbours(big, None, 8, 10**9).hoods
+    counted = counted_plan(plan, hoods)
+    assert counted.kept_entries == count_among_neighbours(hoods, 10**9) < plan.kept_entries
+    assert counted.bytes < plan.bytes
 
 
 def test_a_loose_bound_is_replaced_by_the_exact_count(monkeypatch: pytest.MonkeyPatch) -> None:
-    x = synthetic_interactions(500, 400, n_interactions=3000, seed=0).matrix(binary=True)
-    bound, exact = sparse_plan(x, 8).bytes, exact_sparse_plan(x, 8).bytes
-    between = (bound + exact) // 2
-    # memory for the exact plan but not for the bound: the model is fitted
-    monkeypatch.setattr(recolab.memory, "available_memory_bytes", lambda: int(between / 0.8))
     data = synthetic_interactions(500, 400, n_interactions=3000, seed=0)
+    x = data.matrix(binary=True)
+    plan = sparse_plan(x, 8)
+    hoods = top_neighbours(x, None, 8, 10**9).hoods
+    counted = counted_plan(plan, hoods)
+    between = (plan.bytes + counted.bytes) // 2
+    # memory for the counted plan but not for the bound: the model is fitted
+    monkeypatch.setattr(recolab.memory, "available_memory_bytes", lambda: int(between / 0.8))
     model = SparseLinearAutoencoder(l2=1.0, neighbours=8, device="cpu").fit(data)
-    assert model.plan_.gram_entries == sparse_gram(x, 0.0).nnz
+    assert model.plan_ == counted
 
 
 def test_a_plan_that_does_not_fit_is_refused_with_its_size(
@@ -138,7 +208,10 @@ def test_a_plan_that_does_not_fit_is_refused_with_its_size(
 ) -> None:
     monkeypatch.setattr(recolab.memory, "available_memory_bytes", lambda: 2**20)
     data = synthetic_interactions(100, 300, n_interactions=2000, seed=0)
-    with pytest.raises(DataError, match=r"300 items \([\d,]+ entries at most\) needs [\d.]+ MiB"):
+    with pytest.raises(
+        DataError,
+        match=r"300 items \([\d,]+ Gram entries among neighbours at most\) needs [\d.]+ MiB",
+    ):
         SparseLinearAutoencoder(l2=1.0, device="cpu").fit(data)
 
 

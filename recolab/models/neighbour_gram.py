@@ -1,0 +1,237 @@
+"""The item × item Gram of the sparse linear base, built a block of rows at a time and never
+held whole.
+
+The neighbourhood model (:mod:`recolab.models.sparse_linear`) needs, of ``G = Xᵀ D_U^{-β} X``,
+only each item's ``m`` largest off-diagonal entries (its neighbours and the right-hand side
+of its system), the diagonal, and the entries **among** the neighbours of some item (the
+systems' matrices). At 10⁷ interactions × 10⁵ items (power-law synthetic data, 64
+neighbours) the whole Gram has 4.6·10⁸ entries (3.7 GB) and the upper triangle among
+neighbours 7.1·10⁶ (57 MB). So the Gram is computed twice, one block of rows at a time (each
+block dropped once read):
+
+1. :func:`top_neighbours`: each row's ``m`` largest off-diagonal entries and its diagonal,
+   the rows read from a transposed copy of the data;
+2. :func:`kept_blocks`: each row's entries at the columns it shares a neighbourhood with
+   (the sparsity pattern of ``Mᵀ M``, ``M`` the items × items incidence of the
+   neighbourhoods; its upper triangle, as the Gram is symmetric), the other entries dropped
+   as the block is read; the rows read from the data's columns, so that the transposed
+   copy is not alive beside the kept entries.
+
+A block holds at most about ``budget`` entries (one row at least): by the bound
+``min(n, Σ_{u ∋ i} n_u)`` of a row's entries in the first pass, by the rows' counted entries
+in the second. The values are SciPy's float32 products, as the whole Gram would have them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+#: Interactions read at once by :func:`item_sums`.
+_CHUNK_ENTRIES = 2**20
+
+
+def user_scale(x: sp.csr_matrix, user_norm: float) -> np.ndarray | None:
+    """float32 diagonal of ``D_U^{-β}`` (``β`` = ``user_norm``); ``None`` when ``β`` is 0."""
+    if user_norm <= 0:
+        return None
+    counts = np.asarray(x.getnnz(axis=1), dtype=np.float64)
+    return np.power(np.maximum(counts, 1.0), -user_norm).astype(np.float32)
+
+
+def _weighted(items_by_users: sp.csr_matrix, scale: np.ndarray | None) -> sp.csr_matrix:
+    """``items_by_users`` (a new array) with each user's column scaled, in place."""
+    if scale is not None:
+        items_by_users.data *= scale[items_by_users.indices]
+    return items_by_users
+
+
+def row_bounds(x: sp.csr_matrix) -> np.ndarray:
+    """Entries of each Gram row at most: ``min(n, Σ_{u ∋ i} n_u)`` for binary ``x``."""
+    n_u = np.diff(x.indptr).astype(np.float64)
+    return np.minimum(item_sums(x, n_u), x.shape[1]).astype(np.int64)
+
+
+def item_sums(x: sp.csr_matrix, per_user: np.ndarray | None = None) -> np.ndarray:
+    """For each item (column of users × items ``x``), the sum of ``per_user`` over the users
+    who hold it (float64), or their number when ``per_user`` is ``None``. Read a chunk of
+    users at a time: SciPy's column counts and products with a float64 vector copy the
+    whole data (a spike of its size)."""
+    n_users, n = x.shape
+    out = np.zeros(n, dtype=np.float64)
+    start = 0
+    while start < n_users:
+        stop = int(np.searchsorted(x.indptr, x.indptr[start] + _CHUNK_ENTRIES, side="right"))
+        stop = min(n_users, max(start + 1, stop - 1))
+        lo, hi = int(x.indptr[start]), int(x.indptr[stop])
+        weights = None
+        if per_user is not None:
+            weights = np.repeat(per_user[start:stop], np.diff(x.indptr[start : stop + 1]))
+        out += np.bincount(x.indices[lo:hi], weights=weights, minlength=n)
+        start = stop
+    return out
+
+
+def blocks(rows: np.ndarray, bounds: np.ndarray, budget: int) -> Iterator[np.ndarray]:
+    """Consecutive runs of ``rows`` whose ``bounds`` sum to at most ``budget`` (one row at
+    least)."""
+    cum = np.cumsum(bounds[rows])
+    start = 0
+    while start < len(rows):
+        before = cum[start - 1] if start else 0
+        stop = max(start + 1, int(np.searchsorted(cum, before + budget, side="right")))
+        yield rows[start:stop]
+        start = stop
+
+
+def gram_rows(part: sp.csr_matrix, x: sp.csr_matrix) -> sp.csr_matrix:
+    """Rows of the Gram, ``part`` being the same rows of ``Xᵀ D_U^{-β}``; sorted indices."""
+    out = (part @ x).tocsr()
+    out.sum_duplicates()
+    out.sort_indices()
+    return out
+
+
+@dataclass(frozen=True)
+class Neighbours:
+    """What the first pass over the Gram keeps (:func:`top_neighbours`)."""
+
+    #: ``n × m`` int32: each item's ``m`` largest off-diagonal Gram entries' columns in
+    #: ascending order, padded with ``-1`` at the end (with ``m ≥ n − 1``: every other item).
+    hoods: np.ndarray
+    #: ``n × m`` float32: ``G[j, hoods[j]]`` (0 at padding, or where ``j`` never co-occurs
+    #: with the item): the right-hand sides of the systems.
+    rhs: np.ndarray
+    #: The Gram's diagonal (float64).
+    diag: np.ndarray
+    #: Entries of each Gram row (int64): the exact sizes of the second pass's products.
+    row_entries: np.ndarray
+
+
+def top_neighbours(x: sp.csr_matrix, scale: np.ndarray | None, m: int, budget: int) -> Neighbours:
+    """Each item's ``m`` nearest neighbours by the Gram (see :class:`Neighbours`);
+    ``scale``: :func:`user_scale`.
+
+    The Gram's rows are read from the transposed data (a copy of the data, freed on return),
+    cheap to slice by rows."""
+    n = x.shape[1]
+    xt = _weighted(x.T.tocsr().astype(np.float32, copy=False), scale)
+    out = Neighbours(
+        hoods=np.full((n, m), -1, dtype=np.int32),
+        rhs=np.zeros((n, m), dtype=np.float32),
+        diag=np.zeros(n, dtype=np.float64),
+        row_entries=np.zeros(n, dtype=np.int64),
+    )
+    if m >= n - 1:
+        every = np.tile(np.arange(n, dtype=np.int32), (n, 1))
+        out.hoods[:, : n - 1] = every[~np.eye(n, dtype=bool)].reshape(n, n - 1)
+    for rows in blocks(np.arange(n), row_bounds(x), budget):
+        part = gram_rows(xt[rows[0] : rows[-1] + 1], x)
+        out.row_entries[rows] = np.diff(part.indptr)
+        for k, j in enumerate(rows):
+            lo, hi = part.indptr[k], part.indptr[k + 1]
+            _keep_top(out, int(j), part.indices[lo:hi], part.data[lo:hi])
+    return out
+
+
+def _keep_top(out: Neighbours, j: int, cols: np.ndarray, vals: np.ndarray) -> None:
+    """Row ``j`` of the Gram (columns ``cols``, values ``vals``) into ``out``."""
+    n, m = out.hoods.shape
+    here = cols == j
+    out.diag[j] = vals[here].sum()
+    cols, vals = cols[~here], vals[~here]
+    if m >= n - 1:
+        dense = np.zeros(n, dtype=np.float32)
+        dense[cols] = vals
+        out.rhs[j, : n - 1] = dense[out.hoods[j, : n - 1]]
+        return
+    if len(cols) > m:
+        top = np.argpartition(-vals, m - 1)[:m]
+        cols, vals = cols[top], vals[top]
+    order = np.argsort(cols)
+    out.hoods[j, : len(cols)] = cols[order]
+    out.rhs[j, : len(cols)] = vals[order]
+
+
+def incidence(hoods: np.ndarray) -> sp.csr_matrix:
+    """Items × items CSR ``M`` (bool): ``M[j, a]`` when ``a`` is a neighbour of ``j``."""
+    n = hoods.shape[0]
+    valid = hoods >= 0
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(valid.sum(axis=1), out=indptr[1:])
+    data = np.ones(int(indptr[-1]), dtype=bool)
+    cols = hoods.ravel() if valid.all() else hoods[valid]  # a view when nothing is padded
+    return sp.csr_matrix((data, cols, indptr), shape=(n, n))
+
+
+def shared_bounds(members: sp.csr_matrix, m: int) -> np.ndarray:
+    """Entries of each row of the pattern ``Mᵀ M`` at most: ``min(n, m ·`` the
+    neighbourhoods the item is in ``)`` (``members`` = ``Mᵀ`` as CSR)."""
+    return np.minimum(np.diff(members.indptr) * m, members.shape[1]).astype(np.int64)
+
+
+def count_among_neighbours(hoods: np.ndarray, budget: int) -> int:
+    """Entries of the upper triangle of the pattern ``Mᵀ M`` (pairs ``a ≤ b`` of items in a
+    common neighbourhood, each item with itself included): what
+    :func:`kept_blocks` keeps at most."""
+    hood_of = incidence(hoods)
+    members = hood_of.T.tocsr()
+    rows = np.flatnonzero(np.diff(members.indptr))
+    total = 0
+    for block in blocks(rows, shared_bounds(members, hoods.shape[1]), budget):
+        pattern = (members[block] @ hood_of).tocsr()
+        local = np.repeat(np.arange(len(block), dtype=np.int32), np.diff(pattern.indptr))
+        total += int(np.count_nonzero(pattern.indices >= block[local]))
+    return total
+
+
+_Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
+
+
+def kept_blocks(
+    x: sp.csr_matrix, scale: np.ndarray | None, near: Neighbours, budget: int
+) -> list[_Rows]:
+    """The **upper triangle** (``a ≤ b``) of the Gram at the pairs of neighbours of a common
+    item (where nonzero), per block of rows: the rows, their entries' counts, columns and
+    values; :func:`stack_rows` makes them one matrix. The Gram is symmetric, so ``G[b, a]``
+    is read at ``[a, b]``.
+
+    Each block's rows are read from the data's columns (no transposed copy, which would be
+    the largest array alive here; a pass over the data per block)."""
+    hoods = near.hoods
+    hood_of = incidence(hoods)
+    members = hood_of.T.tocsr()  # row a: the items whose neighbourhood holds a
+    rows = np.flatnonzero(np.diff(members.indptr))
+    bounds = near.row_entries + shared_bounds(members, hoods.shape[1])
+    out: list[_Rows] = []
+    for block in blocks(rows, bounds, budget):
+        part = _weighted(x[:, block].T.tocsr(), scale)
+        kept = gram_rows(part, x).multiply(members[block] @ hood_of).tocsr()
+        kept.sort_indices()
+        local = np.repeat(np.arange(len(block), dtype=np.int32), np.diff(kept.indptr))
+        upper = (kept.indices >= block[local]) & (kept.data != 0)
+        counts = np.bincount(local[upper], minlength=len(block))
+        out.append((block, counts, kept.indices[upper], kept.data[upper]))
+    return out
+
+
+def stack_rows(parts: list[_Rows], n: int) -> sp.csr_matrix:
+    """One ``n × n`` CSR float32 of the blocks' rows (in ascending order, sorted indices),
+    each block freed from ``parts`` once copied."""
+    counts = np.zeros(n, dtype=np.int64)
+    for block, per_row, _, _ in parts:
+        counts[block] = per_row
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(counts, out=indptr[1:])
+    indices = np.empty(int(indptr[-1]), dtype=np.int32)
+    data = np.empty(int(indptr[-1]), dtype=np.float32)
+    parts.reverse()
+    while parts:
+        block, _, cols, vals = parts.pop()
+        lo = int(indptr[block[0]])
+        indices[lo : lo + len(cols)] = cols
+        data[lo : lo + len(vals)] = vals
+    return sp.csr_matrix((data, indices, indptr), shape=(n, n))
