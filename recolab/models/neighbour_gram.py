@@ -2,14 +2,14 @@
 held whole.
 
 The neighbourhood model (:mod:`recolab.models.sparse_linear`) needs, of ``G = Xᵀ D_U^{-β} X``,
-only each item's ``m`` largest off-diagonal entries (its neighbours and the right-hand side
-of its system), the diagonal, and the entries **among** the neighbours of some item (the
+only each item's ``m`` nearest items' entries (its neighbours and the right-hand side of
+its system), the diagonal, and the entries **among** the neighbours of some item (the
 systems' matrices). At 10⁷ interactions × 10⁵ items (power-law synthetic data, 64
 neighbours) the whole Gram has 4.6·10⁸ entries (3.7 GB) and the upper triangle among
 neighbours 7.1·10⁶ (57 MB). So the Gram is computed twice, one block of rows at a time (each
 block dropped once read):
 
-1. :func:`top_neighbours`: each row's ``m`` largest off-diagonal entries and its diagonal,
+1. :func:`top_neighbours`: each row's ``m`` nearest columns (by cosine) and its diagonal,
    the rows read from a transposed copy of the data;
 2. :func:`kept_blocks`: each row's entries at the columns it shares a neighbourhood with
    (the sparsity pattern of ``Mᵀ M``, ``M`` the items × items incidence of the
@@ -99,8 +99,9 @@ def gram_rows(part: sp.csr_matrix, x: sp.csr_matrix) -> sp.csr_matrix:
 class Neighbours:
     """What the first pass over the Gram keeps (:func:`top_neighbours`)."""
 
-    #: ``n × m`` int32: each item's ``m`` largest off-diagonal Gram entries' columns in
-    #: ascending order, padded with ``-1`` at the end (with ``m ≥ n − 1``: every other item).
+    #: ``n × m`` int32: each item's ``m`` nearest other items (by the cosine
+    #: ``G_ij / √(G_ii G_jj)``, among those it co-occurs with) in ascending order, padded with
+    #: ``-1`` at the end (with ``m ≥ n − 1``: every other item).
     hoods: np.ndarray
     #: ``n × m`` float32: ``G[j, hoods[j]]`` (0 at padding, or where ``j`` never co-occurs
     #: with the item): the right-hand sides of the systems.
@@ -112,12 +113,20 @@ class Neighbours:
 
 
 def top_neighbours(x: sp.csr_matrix, scale: np.ndarray | None, m: int, budget: int) -> Neighbours:
-    """Each item's ``m`` nearest neighbours by the Gram (see :class:`Neighbours`);
-    ``scale``: :func:`user_scale`.
+    """Each item's ``m`` nearest neighbours (see :class:`Neighbours`); ``scale``:
+    :func:`user_scale`.
+
+    Item ``j``'s neighbours are the items ``i`` with the largest cosine of co-occurrence,
+    ``G_ij / √(G_ii G_jj)``, rather than the largest ``G_ij``, which favours popular items
+    for every ``j``: on validation (ML-100K u1 and the retail log's temporal split, plain
+    EASE, 64 neighbours) the sparse base lost 2.7 % and gained 0.1 % of the dense base's
+    ndcg@10 by cosine, against 5.4 % and 2.0 % lost by raw co-occurrence.
 
     The Gram's rows are read from the transposed data (a copy of the data, freed on return),
     cheap to slice by rows."""
     n = x.shape[1]
+    per_user = None if scale is None else scale.astype(np.float64)
+    inv_norm = 1.0 / np.sqrt(np.maximum(item_sums(x, per_user), 1e-12))  # 1 / √G_ii
     xt = _weighted(x.T.tocsr().astype(np.float32, copy=False), scale)
     out = Neighbours(
         hoods=np.full((n, m), -1, dtype=np.int32),
@@ -133,12 +142,15 @@ def top_neighbours(x: sp.csr_matrix, scale: np.ndarray | None, m: int, budget: i
         out.row_entries[rows] = np.diff(part.indptr)
         for k, j in enumerate(rows):
             lo, hi = part.indptr[k], part.indptr[k + 1]
-            _keep_top(out, int(j), part.indices[lo:hi], part.data[lo:hi])
+            _keep_top(out, int(j), part.indices[lo:hi], part.data[lo:hi], inv_norm)
     return out
 
 
-def _keep_top(out: Neighbours, j: int, cols: np.ndarray, vals: np.ndarray) -> None:
-    """Row ``j`` of the Gram (columns ``cols``, values ``vals``) into ``out``."""
+def _keep_top(
+    out: Neighbours, j: int, cols: np.ndarray, vals: np.ndarray, inv_norm: np.ndarray
+) -> None:
+    """Row ``j`` of the Gram (columns ``cols``, values ``vals``) into ``out``: its ``m``
+    largest ``vals · inv_norm[cols]`` off the diagonal."""
     n, m = out.hoods.shape
     here = cols == j
     out.diag[j] = vals[here].sum()
@@ -149,7 +161,7 @@ def _keep_top(out: Neighbours, j: int, cols: np.ndarray, vals: np.ndarray) -> No
         out.rhs[j, : n - 1] = dense[out.hoods[j, : n - 1]]
         return
     if len(cols) > m:
-        top = np.argpartition(-vals, m - 1)[:m]
+        top = np.argpartition(-(vals * inv_norm[cols]), m - 1)[:m]
         cols, vals = cols[top], vals[top]
     order = np.argsort(cols)
     out.hoods[j, : len(cols)] = cols[order]

@@ -86,23 +86,56 @@ def test_one_neighbour_by_hand() -> None:
     assert np.count_nonzero(column) == 1
 
 
-def test_columns_keep_at_most_m_weights_on_the_most_co_occurring_items() -> None:
+def _cosine(gram: np.ndarray) -> np.ndarray:
+    norm = np.sqrt(np.diag(gram))
+    out = gram / norm[:, None] / norm[None, :]
+    np.fill_diagonal(out, -1)
+    return out
+
+
+def test_columns_keep_at_most_m_weights_on_the_nearest_items_by_cosine() -> None:
     data = synthetic_interactions(300, 120, n_interactions=4000, seed=0)
     model = SparseLinearAutoencoder(l2=5.0, neighbours=7, device="cpu").fit(data)
     w = model.weights_.tocsc()
     assert max(np.diff(w.indptr)) <= 7
     gram = _dense_gram(data.matrix(binary=True))
+    cosine = _cosine(gram)
+    for j in range(120):
+        kept = w.indices[w.indptr[j] : w.indptr[j + 1]]
+        assert cosine[kept, j].min() >= np.sort(cosine[:, j])[-7] - 1e-6
+    # not the most co-occurring: some column keeps an item outside its 7 largest G_ij
     np.fill_diagonal(gram, -1)
-    j = int(np.argmax(np.diff(w.indptr)))
-    kept = w.indices[w.indptr[j] : w.indptr[j + 1]]
-    assert gram[kept, j].min() >= np.sort(gram[:, j])[-7]
+    outside = [
+        j
+        for j in range(120)
+        for i in w.indices[w.indptr[j] : w.indptr[j + 1]]
+        if gram[i, j] < np.sort(gram[:, j])[-7]
+    ]
+    assert outside
+
+
+def test_a_rare_item_that_always_co_occurs_beats_a_popular_one_by_hand() -> None:
+    # item q is in every list; r only in a's and b's, with t. For t: G_tq = 3, G_tr = 2, but
+    # the cosine is 3/√(3·6) = 0.71 for q against 2/√(3·2) = 0.82 for r: r is t's neighbour
+    frame = pd.DataFrame(
+        {
+            "user": list("aaabbbcccdef"),
+            "item": ["q", "r", "t", "q", "r", "t", "q", "t", "s", "q", "q", "q"],
+            "value": 1.0,
+        }
+    )
+    data = build_interactions(frame, kind="implicit")
+    model = SparseLinearAutoencoder(l2=1.0, neighbours=1, device="cpu").fit(data)
+    q, r, t = data.items.index(["q", "r", "t"])
+    column = model.weights_[:, t].toarray().ravel()
+    assert column[r] > 0 and column[q] == 0 and np.count_nonzero(column) == 1
 
 
 @pytest.mark.parametrize("budget", [1, 50, 10**9])
 def test_neighbourhoods_and_their_systems_read_the_gram_exactly(budget: int) -> None:
-    # each item's top neighbours, right-hand side and diagonal, and every entry of each
-    # (padded) neighbourhood's system, against the dense Gram, whatever the block size;
-    # padding (-1) and pairs that never co-occur read 0
+    # each item's nearest neighbours (by cosine), right-hand side and diagonal, and every
+    # entry of each (padded) neighbourhood's system, against the dense Gram, whatever the
+    # block size; padding (-1) and pairs that never co-occur read 0
     data = synthetic_interactions(60, 40, n_interactions=400, seed=3)
     x = data.matrix(binary=True)
     dense = _dense_gram(x, 0.5)
@@ -118,7 +151,8 @@ def test_neighbourhoods_and_their_systems_read_the_gram_exactly(budget: int) -> 
         others = np.delete(dense[j], j)
         assert len(kept) == min(6, np.count_nonzero(others))
         if len(kept):
-            assert dense[j, kept].min() >= np.sort(others)[-len(kept)] - 1e-6
+            cosine = np.delete(_cosine(dense)[j], j)
+            assert _cosine(dense)[j, kept].min() >= np.sort(cosine)[-len(kept)] - 1e-6
         np.testing.assert_allclose(rhs[j, : len(kept)], dense[j, kept], rtol=1e-6)
         assert not rhs[j, len(kept) :].any()
     hoods[::3, -2:] = -1
@@ -127,6 +161,27 @@ def test_neighbourhoods_and_their_systems_read_the_gram_exactly(budget: int) -> 
         for i, row in enumerate(hood):
             want = [dense[row, c] if row >= 0 and c >= 0 else 0 for c in hood]
             np.testing.assert_allclose(got[t, i], want, rtol=1e-6)
+
+
+@pytest.mark.parametrize(("per_row", "batch_bytes"), [(0, 2**25), (10**9, 2**25), (10**9, 1)])
+def test_both_lookups_read_the_same_systems(
+    monkeypatch: pytest.MonkeyPatch, per_row: int, batch_bytes: int
+) -> None:
+    # searched row by row (per_row 0) or gathered (10⁹), in halves down to one system each
+    # when the keys do not fit (batch_bytes 1): the same systems as the default
+    data = synthetic_interactions(200, 80, n_interactions=3000, seed=5)
+    x = data.matrix(binary=True)
+    near = top_neighbours(x, None, 9, 500)
+    gram = stack_rows(kept_blocks(x, None, near, 500), 80)
+    hoods = near.hoods.copy()
+    hoods[::4, -3:] = -1
+    want = sparse_linear._gram_among(gram, hoods)
+    monkeypatch.setattr(sparse_linear, "_GATHER_PER_ROW", per_row)
+    monkeypatch.setattr(sparse_linear, "_BATCH_BYTES", batch_bytes)
+    np.testing.assert_array_equal(sparse_linear._gram_among(gram, hoods), want)
+    dense = _dense_gram(x)
+    t, i, k = 5, 2, 6
+    assert want[t, i, k] == pytest.approx(dense[hoods[t, i], hoods[t, k]], rel=1e-6)
 
 
 def test_item_sums_read_in_chunks_equal_scipys(monkeypatch: pytest.MonkeyPatch) -> None:
