@@ -5,9 +5,10 @@ The neighbourhood model (:mod:`recolab.models.sparse_linear`) needs, of ``G = X�
 only each item's ``m`` nearest items' entries (its neighbours and the right-hand side of
 its system), the diagonal, and the entries **among** the neighbours of some item (the
 systems' matrices). At 10⁷ interactions × 10⁵ items (power-law synthetic data, 64
-neighbours) the whole Gram has 4.6·10⁸ entries (3.7 GB) and the upper triangle among
-neighbours 7.1·10⁶ (57 MB). So the Gram is computed twice, one block of rows at a time (each
-block dropped once read):
+neighbours) the whole Gram has 4.6·10⁸ entries (3.7 GB), the upper triangle among
+neighbours a few per cent of that (7.1·10⁶ when the neighbours were chosen by raw
+co-occurrence). So the Gram is computed twice, one block of rows at a time (each block
+dropped once read):
 
 1. :func:`top_neighbours`: each row's ``m`` nearest columns (by cosine) and its diagonal,
    the rows read from a transposed copy of the data;

@@ -18,8 +18,8 @@ same way as the dense model.
 Cost: the whole sparse Gram is never held. :mod:`recolab.models.neighbour_gram` computes it
 a block of rows at a time, twice: once for each item's ``m`` largest entries (its
 neighbours and right-hand side), once for the entries among neighbours, the only ones the
-systems read (the upper triangle of them: 7.1·10⁶ of 4.6·10⁸ at 10⁷ interactions × 10⁵
-items), so memory grows with the data and the neighbourhoods. Each batch of
+systems read (their upper triangle, a few per cent of the 4.6·10⁸ entries at 10⁷
+interactions × 10⁵ items), so memory grows with the data and the neighbourhoods. Each batch of
 neighbourhood systems is read from those row by row (every row the batch touches is searched
 once), with no lookup index of its own; the solves are batched on torch (float64 on CPU,
 float32 on a GPU), ``n · m³`` flops. The memory plan (:func:`sparse_plan`) is checked before
