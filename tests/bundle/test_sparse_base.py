@@ -44,9 +44,11 @@ def test_sparse_weights_round_trip_without_a_dense_copy(sparse_bundle: tuple) ->
     assert (base.weights_ != model.base.weights_).nnz == 0
     assert np.diff(base.weights_.tocsc().indptr).max() <= 4
     users = np.arange(model.train_.shape[0])
-    want, _ = model.recommend(users, 10)
-    got, _ = loaded.model.recommend(users, 10)
-    np.testing.assert_array_equal(got, want)
+    # at the λ it was exported with (its own default is what validation chose), and another
+    for lam in (0.0, model.lam_default):
+        want, _ = model.recommend(users, 10, lam=lam)
+        got, _ = loaded.model.recommend(users, 10, lam=lam)
+        np.testing.assert_array_equal(got, want)
 
 
 def test_the_memory_plan_counts_the_stored_sparse_weights_not_items_squared(
