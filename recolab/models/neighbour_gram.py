@@ -186,18 +186,30 @@ def shared_bounds(members: sp.csr_matrix, m: int) -> np.ndarray:
     return np.minimum(np.diff(members.indptr) * m, members.shape[1]).astype(np.int64)
 
 
+def _membership(hoods: np.ndarray) -> tuple[sp.csr_matrix, sp.csr_matrix, np.ndarray]:
+    """The incidence ``M`` of ``hoods``, ``Mᵀ`` (row ``a``: the items whose neighbourhood
+    holds ``a``) and the rows of ``Mᵀ`` that are not empty."""
+    hood_of = incidence(hoods)
+    members = hood_of.T.tocsr()
+    return hood_of, members, np.flatnonzero(np.diff(members.indptr))
+
+
+def _upper(block: np.ndarray, part: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """For ``part`` (rows ``block`` of an items × items matrix, CSR): each entry's local row
+    and whether it lies in the upper triangle (column ≥ row)."""
+    local = np.repeat(np.arange(len(block), dtype=np.int32), np.diff(part.indptr))
+    return local, part.indices >= block[local]
+
+
 def count_among_neighbours(hoods: np.ndarray, budget: int) -> int:
     """Entries of the upper triangle of the pattern ``Mᵀ M`` (pairs ``a ≤ b`` of items in a
     common neighbourhood, each item with itself included): what
     :func:`kept_blocks` keeps at most."""
-    hood_of = incidence(hoods)
-    members = hood_of.T.tocsr()
-    rows = np.flatnonzero(np.diff(members.indptr))
+    hood_of, members, rows = _membership(hoods)
     total = 0
     for block in blocks(rows, shared_bounds(members, hoods.shape[1]), budget):
         pattern = (members[block] @ hood_of).tocsr()
-        local = np.repeat(np.arange(len(block), dtype=np.int32), np.diff(pattern.indptr))
-        total += int(np.count_nonzero(pattern.indices >= block[local]))
+        total += int(np.count_nonzero(_upper(block, pattern)[1]))
     return total
 
 
@@ -215,17 +227,15 @@ def kept_blocks(
     Each block's rows are read from the data's columns (no transposed copy, which would be
     the largest array alive here; a pass over the data per block)."""
     hoods = near.hoods
-    hood_of = incidence(hoods)
-    members = hood_of.T.tocsr()  # row a: the items whose neighbourhood holds a
-    rows = np.flatnonzero(np.diff(members.indptr))
+    hood_of, members, rows = _membership(hoods)
     bounds = near.row_entries + shared_bounds(members, hoods.shape[1])
     out: list[_Rows] = []
     for block in blocks(rows, bounds, budget):
         part = _weighted(x[:, block].T.tocsr(), scale)
         kept = gram_rows(part, x).multiply(members[block] @ hood_of).tocsr()
         kept.sort_indices()
-        local = np.repeat(np.arange(len(block), dtype=np.int32), np.diff(kept.indptr))
-        upper = (kept.indices >= block[local]) & (kept.data != 0)
+        local, upper = _upper(block, kept)
+        upper &= kept.data != 0
         counts = np.bincount(local[upper], minlength=len(block))
         out.append((block, counts, kept.indices[upper], kept.data[upper]))
     return out
