@@ -1,11 +1,9 @@
 """Trade-offs page: move λ and α, see metrics, the Pareto front and example lists at once.
 
-Everything that follows λ and α lives in two nested ``st.fragment``: the outer holds the
-settings besides λ; the inner holds only the λ slider and draws the cards, charts and list
-into the outer's slots, so moving λ reruns (and the browser redraws) as little as it can.
-Their inputs that do not depend on λ (the job's fronts and result) are cached per job, and
-the metrics come from the validation front measured at 101 λ at the end of training
-(:mod:`recolab.tradeoffs`), read at the exact λ; a job without one (the
+Everything that follows λ and α lives in one ``st.fragment``, so moving a slider reruns
+only that part. Its inputs that do not depend on λ (the job's fronts and result) are cached
+per job, and the metrics come from the validation front measured at 101 λ at the end of
+training (:mod:`recolab.tradeoffs`), read at the exact λ; a job without one (the
 λ-conditioned network, an older job) is evaluated on its test split at each move.
 """
 
@@ -60,29 +58,10 @@ def _cutoff_curves(job_key: str, _config: Any) -> list:
     return studio.cutoff_curves(_config)
 
 
-@dataclasses.dataclass(frozen=True)
-class _Settings:
-    """What the panel shows besides λ, chosen in the outer fragment."""
-
-    k: int
-    weights: dict[str, float]
-    alpha: tuple[float, float, float]
-    x_axis: str
-    user: Any
-
-
-@dataclasses.dataclass(frozen=True)
-class _Slots:
-    """Places in the outer fragment's layout that λ's fragment fills. Each is an ``st.empty``,
-    so a λ move replaces what it holds instead of adding to it."""
-
-    k_star: Any
-    shown: Any
-    lower: Any
-
-
-def _lam_slider(loaded: Any) -> float:
-    """The λ slider, seeded once in the model's range."""
+def _controls(
+    loaded: Any, view: tradeoffs.TradeoffView
+) -> tuple[float, int, dict[str, float], studio.CutoffChoice]:
+    """λ, k, the objective weights and α, with the list length α picks."""
     lo, hi = loaded.lambda_range
     # seeded once (from the λ chosen before, or the served one) and kept in the model's
     # range: a default that moved with every run would give the slider a new identity and
@@ -100,13 +79,6 @@ def _lam_slider(loaded: Any) -> float:
         format="%.3f",
         key="lam_slider",
     )
-    st.session_state["chosen_lam"] = float(lam)
-    return float(lam)
-
-
-def _settings(loaded: Any, view: tradeoffs.TradeoffView) -> tuple[_Settings, Any]:
-    """k, the objective weights, α, the front's x axis and the example user; with the slot,
-    under the α sliders, where λ's fragment says which list length α picks."""
     k = st.radio("Cut-off k", [10, 20], index=1, horizontal=True, key="k_radio")
     # one live slider per secondary objective: the model was trained for each weight on its own
     weights = {
@@ -126,31 +98,22 @@ def _settings(loaded: Any, view: tradeoffs.TradeoffView) -> tuple[_Settings, Any
         st.slider("α2 (recall)", 0.0, 1.0, 0.0, 0.05, key="alpha2"),
         st.slider("α3 (F1)", 0.0, 1.0, 1.0, 0.05, key="alpha3"),
     )
-    st.session_state["chosen_alpha"] = alpha
-    k_star = st.empty()
-    x_axis = _x_axis(view, int(k))
-    user = st.selectbox("Example user", studio.user_ids(loaded, limit=2000), key="tradeoff_user")
-    return _Settings(int(k), weights, alpha, x_axis, user), k_star
-
-
-def _cutoff_choice(
-    loaded: Any, view: tradeoffs.TradeoffView, lam: float, alpha: tuple, slot: Any
-) -> studio.CutoffChoice:
-    """The list length k* that α picks at ``lam``, said in ``slot``."""
     # α trades precision for recall along the list length k*, chosen on validation
     current_k = int(st.session_state.get("chosen_k", loaded.default_k))
     curves = _cutoff_curves(view.key, loaded.config)
     choice = studio.alpha_cutoff(loaded.config, lam, alpha, current_k, curves=curves)
     if choice.message:
-        slot.info(choice.message)
+        st.info(choice.message)
     else:
         at = choice.curve.iloc[choice.k - 1]
-        slot.markdown(
+        st.markdown(
             f"α picks the list length **k\\* = {choice.k}** (validation: P {at['precision']:.3f}"
             f", R {at['recall']:.3f}, F1 {at['f1']:.3f})"
         )
+    st.session_state["chosen_lam"] = float(lam)
+    st.session_state["chosen_alpha"] = alpha
     st.session_state["chosen_k"] = choice.k
-    return choice
+    return float(lam), int(k), weights, choice
 
 
 def _metrics(
@@ -286,14 +249,15 @@ def _lower(view: tradeoffs.TradeoffView, lam: float, k: int, choice: studio.Cuto
                 )
 
 
-def _example_list(loaded: Any, lam: float, settings: _Settings, k_star: int) -> None:
-    st.markdown(f"**Example list at λ = {lam:.3f}, k\\* = {k_star}** (user {settings.user})")
+def _example_list(loaded: Any, lam: float, weights: dict, k_star: int) -> None:
+    st.markdown(f"**Example list at λ = {lam:.3f}, k\\* = {k_star}**")
+    user = st.selectbox("User", studio.user_ids(loaded, limit=2000), key="tradeoff_user")
     with common.guard("Recommending"):
         recs = studio.recommendations(
             loaded,
-            studio.objective_lambdas(lam, settings.weights or None),
+            studio.objective_lambdas(lam, weights or None),
             k=k_star,
-            user_id=settings.user,
+            user_id=user,
             n_reasons=1,
         )
         st.table(recs.set_index("rank"))
@@ -302,40 +266,25 @@ def _example_list(loaded: Any, lam: float, settings: _Settings, k_star: int) -> 
 
 @st.fragment
 def tradeoff_panel(job_id: str, loaded: Any, view: tradeoffs.TradeoffView) -> None:
-    """The settings besides λ (k, objective weights, α, the front's axis, the example user)
-    and, nested in them, λ's own fragment: moving λ reruns only that one, moving α both."""
+    """Sliders, cards, front, curves and the example list: reruns alone when λ/α move."""
     controls, shown = st.columns([1, 2.5], gap="medium")
     with controls:
-        lam_box = st.container()
-        settings, k_star = _settings(loaded, view)
-    slots = _Slots(k_star=k_star, shown=shown.empty(), lower=st.empty())
-    with lam_box:
-        lam_panel(job_id, loaded, view, settings, slots)
-
-
-@st.fragment
-def lam_panel(
-    job_id: str, loaded: Any, view: tradeoffs.TradeoffView, settings: _Settings, slots: _Slots
-) -> None:
-    """The λ slider, and the cards, front, curves and example list it moves, drawn into the
-    outer fragment's slots. It holds one widget, so a move rerenders as little as it can."""
-    lam = _lam_slider(loaded)
-    choice = _cutoff_choice(loaded, view, lam, settings.alpha, slots.k_star)
-    with slots.shown.container():
+        lam, k, weights, choice = _controls(loaded, view)
+        x_axis = _x_axis(view, k)
+    with shown:
         metrics, baseline = {}, None
         with common.guard("Evaluating at this λ"):
-            metrics, baseline = _metrics(job_id, loaded, view, lam, settings.weights)
-        rest = _cards(job_id, loaded, metrics, settings.k, baseline)
-        _front(view, lam, settings.k, settings.x_axis)
+            metrics, baseline = _metrics(job_id, loaded, view, lam, weights)
+        rest = _cards(job_id, loaded, metrics, k, baseline)
+        _front(view, lam, k, x_axis)
         _card_row(rest, "static_cards")
         if view.source == "validation":
             st.caption(
                 f"Cards and plots: the validation split, measured at {len(view.fine)} λ at the "
                 "end of training and read at the exact λ; the test front with peers is below."
             )
-    with slots.lower.container():
-        _lower(view, lam, settings.k, choice)
-        _example_list(loaded, lam, settings, choice.k)
+    _lower(view, lam, k, choice)
+    _example_list(loaded, lam, weights, choice.k)
 
 
 def _constraint_picker(loaded: Any) -> None:
