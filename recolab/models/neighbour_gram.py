@@ -12,7 +12,7 @@ dropped once read):
 
 1. :func:`top_neighbours`: each row's ``m`` nearest columns (by cosine) and its diagonal,
    the rows read from a transposed copy of the data;
-2. :func:`kept_blocks`: each row's entries at the columns it shares a neighbourhood with
+2. :func:`kept_gram`: each row's entries at the columns it shares a neighbourhood with
    (the sparsity pattern of ``Mᵀ M``, ``M`` the items × items incidence of the
    neighbourhoods; its upper triangle, as the Gram is symmetric), the other entries dropped
    as the block is read; the rows read from the data's columns, so that the transposed
@@ -204,7 +204,7 @@ def _upper(block: np.ndarray, part: sp.csr_matrix) -> tuple[np.ndarray, np.ndarr
 def count_among_neighbours(hoods: np.ndarray, budget: int) -> int:
     """Entries of the upper triangle of the pattern ``Mᵀ M`` (pairs ``a ≤ b`` of items in a
     common neighbourhood, each item with itself included): what
-    :func:`kept_blocks` keeps at most."""
+    :func:`kept_gram` keeps at most."""
     hood_of, members, rows = _membership(hoods)
     total = 0
     for block in blocks(rows, shared_bounds(members, hoods.shape[1]), budget):
@@ -213,48 +213,41 @@ def count_among_neighbours(hoods: np.ndarray, budget: int) -> int:
     return total
 
 
-_Rows = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]
-
-
-def kept_blocks(
-    x: sp.csr_matrix, scale: np.ndarray | None, near: Neighbours, budget: int
-) -> list[_Rows]:
+def kept_gram(
+    x: sp.csr_matrix, scale: np.ndarray | None, near: Neighbours, budget: int, capacity: int
+) -> sp.csr_matrix:
     """The **upper triangle** (``a ≤ b``) of the Gram at the pairs of neighbours of a common
-    item (where nonzero), per block of rows: the rows, their entries' counts, columns and
-    values; :func:`stack_rows` makes them one matrix. The Gram is symmetric, so ``G[b, a]``
-    is read at ``[a, b]``.
+    item (where nonzero), as one ``n × n`` CSR float32 with sorted indices. The Gram is
+    symmetric, so ``G[b, a]`` is read at ``[a, b]``.
 
     Each block's rows are read from the data's columns (no transposed copy, which would be
-    the largest array alive here; a pass over the data per block)."""
+    the largest array alive here; a pass over the data per block). The blocks come in
+    ascending rows, so each one's entries are written once, after those of the blocks
+    before, into arrays of ``capacity`` entries: a bound on what is kept, which the caller
+    has checked to fit (:func:`count_among_neighbours`, or the plan's). Pages past the
+    entries written are never touched, so the unused part of the bound takes no memory, and
+    no block is held until a copy stacks them."""
     hoods = near.hoods
+    n = hoods.shape[0]
     hood_of, members, rows = _membership(hoods)
     bounds = near.row_entries + shared_bounds(members, hoods.shape[1])
-    out: list[_Rows] = []
+    indices = np.empty(capacity, dtype=np.int32)
+    data = np.empty(capacity, dtype=np.float32)
+    counts = np.zeros(n, dtype=np.int64)
+    end = 0
     for block in blocks(rows, bounds, budget):
         part = _weighted(x[:, block].T.tocsr(), scale)
         kept = gram_rows(part, x).multiply(members[block] @ hood_of).tocsr()
         kept.sort_indices()
         local, upper = _upper(block, kept)
         upper &= kept.data != 0
-        counts = np.bincount(local[upper], minlength=len(block))
-        out.append((block, counts, kept.indices[upper], kept.data[upper]))
-    return out
-
-
-def stack_rows(parts: list[_Rows], n: int) -> sp.csr_matrix:
-    """One ``n × n`` CSR float32 of the blocks' rows (in ascending order, sorted indices),
-    each block freed from ``parts`` once copied."""
-    counts = np.zeros(n, dtype=np.int64)
-    for block, per_row, _, _ in parts:
-        counts[block] = per_row
+        size = int(np.count_nonzero(upper))
+        if end + size > capacity:
+            raise RuntimeError(f"{end + size:,} Gram entries among neighbours, bound {capacity:,}")
+        counts[block] = np.bincount(local[upper], minlength=len(block))
+        indices[end : end + size] = kept.indices[upper]
+        data[end : end + size] = kept.data[upper]
+        end += size
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
-    indices = np.empty(int(indptr[-1]), dtype=np.int32)
-    data = np.empty(int(indptr[-1]), dtype=np.float32)
-    parts.reverse()
-    while parts:
-        block, _, cols, vals = parts.pop()
-        lo = int(indptr[block[0]])
-        indices[lo : lo + len(cols)] = cols
-        data[lo : lo + len(vals)] = vals
-    return sp.csr_matrix((data, indices, indptr), shape=(n, n))
+    return sp.csr_matrix((data[:end], indices[:end], indptr), shape=(n, n))

@@ -58,9 +58,8 @@ from recolab.models.neighbour_gram import (
     Neighbours,
     count_among_neighbours,
     item_sums,
-    kept_blocks,
+    kept_gram,
     row_bounds,
-    stack_rows,
     top_neighbours,
     user_scale,
 )
@@ -120,15 +119,14 @@ class SparsePlan:
         """Peak bytes: the neighbourhoods and their right-hand sides, alive throughout, and
         the largest phase: the first pass (the transposed data and one block: its product,
         the pattern it is read at, what is kept), the second (the neighbourhoods' incidence,
-        the kept entries, one block), the kept blocks copied into one matrix, the solves
-        (the kept entries and one batch), ``W`` assembled."""
+        the kept entries, written once where the solves read them, and one block), the
+        solves (the kept entries and one batch), ``W`` assembled."""
         slots = self.n_items * self.neighbours
         block = 4 * _ENTRY_BYTES * self.block_entries
         kept = _ENTRY_BYTES * self.kept_entries
         phases = (
             _ENTRY_BYTES * self.interactions + block,
             _INCIDENCE_BYTES * slots + kept + block,
-            2 * kept,
             kept + _BATCH_BYTES,
             2 * _ENTRY_BYTES * slots,
         )
@@ -167,7 +165,7 @@ def check_sparse_fits(plan: SparsePlan) -> None:
 
 def _gram_among(gram: sp.csr_matrix, hood: np.ndarray) -> np.ndarray:
     """``(b, m, m)``: ``G[hood[t, i], hood[t, k]]`` (0 where absent, or where ``hood`` is
-    ``-1``), from the upper triangle ``gram`` (:func:`~recolab.models.neighbour_gram.kept_blocks`).
+    ``-1``), from the upper triangle ``gram`` (:func:`~recolab.models.neighbour_gram.kept_gram`).
 
     ``hood[t]`` is ascending before its padding, so ``[t, i, k]`` with ``i ≤ k`` is in row
     ``hood[t, i]`` and the rest is its mirror image. Two ways to find the entries, with no
@@ -247,7 +245,7 @@ def neighbourhood_weights(
 ) -> np.ndarray:
     """``n × m`` float32: row ``j`` holds ``(G_NN + Λ_N)⁻¹ G_Nj`` on ``N = near.hoods[j]``
     (``-1``: padding, weight 0), solved in ``near.rhs`` (overwritten); ``gram`` needs only
-    the upper triangle among neighbours (:func:`~recolab.models.neighbour_gram.kept_blocks`)."""
+    the upper triangle among neighbours (:func:`~recolab.models.neighbour_gram.kept_gram`)."""
     hoods, rhs = near.hoods, near.rhs
     n, m = hoods.shape
     dtype = torch.float64 if device.type == "cpu" else torch.float32
@@ -368,7 +366,7 @@ class SparseLinearAutoencoder(LinearAutoencoder):
             plan = counted_plan(plan, near.hoods)
             check_sparse_fits(plan)
         self.plan_ = plan
-        gram = stack_rows(kept_blocks(self.train_, scale, near, budget), self.n_items)
+        gram = kept_gram(self.train_, scale, near, budget, plan.kept_entries)
         kept = gram.nnz
         values = neighbourhood_weights(gram, near, self.params, device)
         del gram  # before W is assembled

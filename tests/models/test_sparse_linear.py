@@ -22,9 +22,8 @@ from recolab.models.neighbour_gram import (
     blocks,
     count_among_neighbours,
     item_sums,
-    kept_blocks,
+    kept_gram,
     row_bounds,
-    stack_rows,
     top_neighbours,
     user_scale,
 )
@@ -156,7 +155,7 @@ def test_neighbourhoods_and_their_systems_read_the_gram_exactly(budget: int) -> 
         np.testing.assert_allclose(rhs[j, : len(kept)], dense[j, kept], rtol=1e-6)
         assert not rhs[j, len(kept) :].any()
     hoods[::3, -2:] = -1
-    got = sparse_linear._gram_among(stack_rows(kept_blocks(x, scale, near, budget), 40), hoods)
+    got = sparse_linear._gram_among(kept_gram(x, scale, near, budget, 40 * 40), hoods)
     for t, hood in enumerate(hoods):
         for i, row in enumerate(hood):
             want = [dense[row, c] if row >= 0 and c >= 0 else 0 for c in hood]
@@ -172,7 +171,7 @@ def test_both_lookups_read_the_same_systems(
     data = synthetic_interactions(200, 80, n_interactions=3000, seed=5)
     x = data.matrix(binary=True)
     near = top_neighbours(x, None, 9, 500)
-    gram = stack_rows(kept_blocks(x, None, near, 500), 80)
+    gram = kept_gram(x, None, near, 500, 80 * 80)
     hoods = near.hoods.copy()
     hoods[::4, -3:] = -1
     want = sparse_linear._gram_among(gram, hoods)
@@ -208,12 +207,16 @@ def test_the_gram_among_neighbours_keeps_only_pairs_that_share_a_neighbourhood()
     hoods = near.hoods
     pairs = {(a, b) for h in hoods for a in h[h >= 0] for b in h[h >= 0] if a <= b}
     assert count_among_neighbours(hoods, 100) == len(pairs)
-    kept = stack_rows(kept_blocks(x, None, near, 100), 400).tocoo()
+    kept = kept_gram(x, None, near, 100, len(pairs)).tocoo()
     dense = _dense_gram(x)
     want = {(a, b) for a, b in pairs if dense[a, b] != 0}
     assert set(zip(kept.row.tolist(), kept.col.tolist(), strict=True)) == want
     np.testing.assert_allclose(kept.data, dense[kept.row, kept.col], rtol=1e-6)
     assert kept.nnz < np.count_nonzero(dense) / 4  # far fewer than the whole Gram
+    # written once into arrays of the bound: one entry short of what is kept is refused
+    with pytest.raises(RuntimeError, match="bound"):
+        kept_gram(x, None, near, 100, kept.nnz - 1)
+    assert kept_gram(x, None, near, 100, kept.nnz).nnz == kept.nnz
 
 
 def test_the_weights_do_not_depend_on_the_block_size(monkeypatch: pytest.MonkeyPatch) -> None:
