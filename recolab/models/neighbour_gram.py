@@ -250,4 +250,8 @@ def kept_gram(
         end += size
     indptr = np.zeros(n + 1, dtype=np.int64)
     np.cumsum(counts, out=indptr[1:])
-    return sp.csr_matrix((data[:end], indices[:end], indptr), shape=(n, n))
+    # shrunk where they are (a realloc, nothing else refers to them): SciPy copies a slice
+    # of a much larger array, which would hold the kept entries twice
+    indices.resize(end, refcheck=False)
+    data.resize(end, refcheck=False)
+    return sp.csr_matrix((data, indices, indptr), shape=(n, n))
