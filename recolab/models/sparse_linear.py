@@ -16,16 +16,16 @@ catalogue). The popularity normalisation ``item_norm`` (DAN) scales the sparse `
 same way as the dense model.
 
 Cost: the whole sparse Gram is never held. :mod:`recolab.models.neighbour_gram` computes it
-a block of rows at a time, twice: once for each item's ``m`` largest entries (its
-neighbours and right-hand side), once for the entries among neighbours, the only ones the
-systems read (their upper triangle, a few per cent of the 4.6·10⁸ entries at 10⁷
-interactions × 10⁵ items), so memory grows with the data and the neighbourhoods. Each batch of
-neighbourhood systems is read from those row by row (every row the batch touches is searched
-once), with no lookup index of its own; the solves are batched on torch (float64 on CPU,
-float32 on a GPU), ``n · m³`` flops. The memory plan (:func:`sparse_plan`) is checked before
-anything large is allocated (with the entries among neighbours counted exactly when their
-bound does not fit); a plan that does not fit is a :class:`~recolab.errors.DataError` naming
-the size.
+a block of rows at a time, twice: once for each item's ``m`` nearest items (its neighbours
+and right-hand side), once for the entries among neighbours, the only ones the systems read
+(their upper triangle, a few per cent of the 4.6·10⁸ entries at 10⁷ interactions × 10⁵
+items, written once where the solves read them), so memory grows with the data and the
+neighbourhoods. Each batch of neighbourhood systems is looked up in those with no index of
+its own (:func:`_gram_among`: row by row, or gathered when the rows are short); the solves
+are batched on torch (float64 on CPU, float32 on a GPU), ``n · m³`` flops. The memory plan
+(:func:`sparse_plan`) is checked before anything large is allocated (with the entries among
+neighbours counted exactly when their bound does not fit); a plan that does not fit is a
+:class:`~recolab.errors.DataError` naming the size.
 
 Why not the ``sansa`` package (Spišák et al., RecSys 2023, Apache-2.0), which approximates
 the inverse of the same Gram: it requires ``scikit-sparse`` (CHOLMOD), which PyPI ships only
@@ -193,7 +193,7 @@ def _upper_among(gram: sp.csr_matrix, hood: np.ndarray) -> np.ndarray:
     if _KEY_BYTES * gathered > _BATCH_BYTES and len(hood) > 1:
         half = len(hood) // 2
         return np.concatenate([_upper_among(gram, hood[:half]), _upper_among(gram, hood[half:])])
-    return _among_gathered(gram, hood, rows)
+    return _among_gathered(gram, hood, rows, lengths)
 
 
 def _among_by_rows(gram: sp.csr_matrix, hood: np.ndarray) -> np.ndarray:
@@ -221,14 +221,15 @@ def _among_by_rows(gram: sp.csr_matrix, hood: np.ndarray) -> np.ndarray:
     return out
 
 
-def _among_gathered(gram: sp.csr_matrix, hood: np.ndarray, rows: np.ndarray) -> np.ndarray:
+def _among_gathered(
+    gram: sp.csr_matrix, hood: np.ndarray, rows: np.ndarray, lengths: np.ndarray
+) -> np.ndarray:
     """The entries of :func:`_gram_among` in row ``hood[t, i]`` (upper triangle): the
-    touched ``rows`` (ascending) keyed by (row, column) in one sorted array, every entry
-    found by one binary search."""
+    touched ``rows`` (ascending; ``lengths``: their entries) keyed by (row, column) in one
+    sorted array, every entry found by one binary search."""
     n = gram.shape[1]
     valid = hood >= 0
     starts = gram.indptr[rows]
-    lengths = gram.indptr[rows + 1] - starts
     offsets = np.cumsum(lengths) - lengths
     where = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - offsets, lengths)
     keys = np.repeat(np.arange(len(rows), dtype=np.int64) * n, lengths) + gram.indices[where]
