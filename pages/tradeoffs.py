@@ -208,15 +208,23 @@ def _front(view: tradeoffs.TradeoffView, lam: float, k: int, x_axis: str) -> Non
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def _cutoff_chart(job_key: str, lam: float | None, k_star: int | None, _curve: Any) -> dict:
+def _cutoff_chart(
+    job_key: str, lam: float | None, k_star: int | None, _curve: Any, _config: Any
+) -> dict:
     """The precision–recall curve over k: it changes only when α moves k* or λ moves to
     another stored curve, so it is built once per (job, curve, k*), not at every move."""
-    del job_key, lam  # the cache's key: the curve is that of the job's stored λ nearest
-    # the slider's; the title leaves λ to a caption, so another curve changes only data
-    return _as_arrow(live_charts.cutoff_chart(_curve, k_star, title="Precision vs recall over k"))
+    del lam  # the cache's key: the curve is that of the job's stored λ nearest the slider's
+    # one box for all the job's curves and λ left to a caption: another curve changes data only
+    bounds = live_charts.cutoff_bounds(c for _, c in _cutoff_curves(job_key, _config))
+    spec = live_charts.cutoff_chart(
+        _curve, k_star, bounds=bounds, title="Precision vs recall over k"
+    )
+    return _as_arrow(spec)
 
 
-def _lower(view: tradeoffs.TradeoffView, lam: float, k: int, choice: studio.CutoffChoice) -> None:
+def _lower(
+    loaded: Any, view: tradeoffs.TradeoffView, lam: float, k: int, choice: studio.CutoffChoice
+) -> None:
     """Metrics against λ and the precision–recall curve over k, side by side."""
     front = view.front
     left, right = st.columns(2)
@@ -239,7 +247,7 @@ def _lower(view: tradeoffs.TradeoffView, lam: float, k: int, choice: studio.Cuto
             with common.guard("Drawing the precision–recall curve over k"):
                 k_star = None if choice.message else choice.k
                 st.vega_lite_chart(
-                    _cutoff_chart(view.key, choice.lam, k_star, choice.curve),
+                    _cutoff_chart(view.key, choice.lam, k_star, choice.curve, loaded.config),
                     width="stretch",
                     key="cutoff_curve",
                 )
@@ -283,7 +291,7 @@ def tradeoff_panel(job_id: str, loaded: Any, view: tradeoffs.TradeoffView) -> No
                 f"Cards and plots: the validation split, measured at {len(view.fine)} λ at the "
                 "end of training and read at the exact λ; the test front with peers is below."
             )
-    _lower(view, lam, k, choice)
+    _lower(loaded, view, lam, k, choice)
     _example_list(loaded, lam, weights, choice.k)
 
 

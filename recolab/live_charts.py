@@ -11,6 +11,9 @@ and redraws only its marks, where a plotly figure is drawn again whole (measured
 * :func:`metrics_vs_lambda_chart`: ``"curves"`` (λ, metric, shown value, raw value) and
   ``"now"``.
 * :func:`cutoff_chart`: ``"curve"`` (k, recall, precision), ``"isolines"`` and ``"k_star"``.
+  Its axes span a box given once for all of a model's curves (:func:`cutoff_bounds`), so
+  that moving to another curve replaces ``"curve"`` and ``"k_star"`` and keeps the axes
+  and the iso-lines.
 
 ``"now"`` rows carry ``label``, the text drawn beside the mark (``"λ = 0.350"``), and
 ``align``, its alignment: ``"left"`` (the text runs right of the mark) in the left 60 % of
@@ -23,7 +26,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 import numpy as np
@@ -41,6 +44,7 @@ from recolab.plots import (
 __all__ = [
     "CURRENT_LABEL",
     "SCALE_TITLES",
+    "cutoff_bounds",
     "cutoff_chart",
     "front_chart",
     "metric_curves",
@@ -426,10 +430,31 @@ def metrics_vs_lambda_chart(
     return _spec(title or "Metrics against λ", layers, datasets, height)
 
 
+def cutoff_bounds(curves: Iterable[pd.DataFrame]) -> tuple[float, float]:
+    """The box that holds every one of ``curves`` (tables with ``recall`` and
+    ``precision``): 10 % beyond their largest recall and precision, at most 1.
+
+    Raises
+    ------
+    ValueError
+        If no curve has a recall or precision.
+    """
+    tops = [
+        (float(c["recall"].max()), float(c["precision"].max()))
+        for c in curves
+        if not c.empty and c[["recall", "precision"]].notna().any().all()
+    ]
+    if not tops:
+        raise ValueError("cutoff_bounds: no curve with recall and precision")
+    recall, precision = np.max(np.array(tops), axis=0)
+    return min(1.0, max(recall * 1.1, 1e-3)), min(1.0, max(precision * 1.1, 1e-3))
+
+
 def cutoff_chart(
     curve: pd.DataFrame,
     k_star: int | None = None,
     *,
+    bounds: tuple[float, float] | None = None,
     f1_levels: Sequence[float] = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9),
     title: str | None = None,
     height: int = 360,
@@ -444,6 +469,10 @@ def cutoff_chart(
     k_star:
         The cut-off α chose (:func:`recolab.tuning.cutoff.best_cutoff`), drawn as a star
         labelled ``"k* = 12"``; ``None`` draws none.
+    bounds:
+        (recall, precision) at the top right of the plotted box; ``None``: this curve's
+        :func:`cutoff_bounds`. Charts of one model's curves given the same bounds differ
+        in their datasets only.
     f1_levels:
         F1 values of the dotted iso-lines P = F·R / (2R − F), within the plotted box.
     title, height:
@@ -459,20 +488,20 @@ def cutoff_chart(
     Raises
     ------
     ValueError
-        If the table is empty, misses a column, has no complete row, or ``k_star`` is not
-        one of its cut-offs.
+        If the table is empty, misses a column, has no complete row, ``k_star`` is not
+        one of its cut-offs, or the curve leaves ``bounds``.
     """
     what = "cutoff_chart"
     require_table(curve, ["k", "precision", "recall"], what)
     table = complete_rows(curve, ["k", "precision", "recall"], what).sort_values("k")
     table = table.assign(k=table["k"].astype(int)).reset_index(drop=True)
-    x_top = float(min(1.0, max(table["recall"].max() * 1.1, 1e-3)))
-    y_top = float(min(1.0, max(table["precision"].max() * 1.1, 1e-3)))
-    # the axes take their range from the data (the iso-lines stop 10 % beyond the curve), so
-    # that another curve changes only the datasets, not the spec
+    x_top, y_top = cutoff_bounds([table]) if bounds is None else bounds
+    if table["recall"].max() > x_top or table["precision"].max() > y_top:
+        raise ValueError(f"{what}: the curve leaves the box {bounds}")
+    # fixed axes: another curve of the same box changes the curve's marks, not the axes
     axes = {
-        "x": _q("recall", "Recall@k (validation)", scale={"zero": True}),
-        "y": _q("precision", "Precision@k (validation)", scale={"zero": True}),
+        "x": _q("recall", "Recall@k (validation)", scale={"domain": [0.0, float(x_top)]}),
+        "y": _q("precision", "Precision@k (validation)", scale={"domain": [0.0, float(y_top)]}),
     }
     layers = _cutoff_layers(axes)
     datasets = {

@@ -11,6 +11,7 @@ import pytest
 
 from recolab import live_charts
 from recolab.live_charts import (
+    cutoff_bounds,
     cutoff_chart,
     front_chart,
     metric_curves,
@@ -212,6 +213,27 @@ def test_cutoff_curve_iso_lines_and_k_star() -> None:
     r, p = iso["recall"].to_numpy(), iso["precision"].to_numpy()
     assert np.allclose(2 * r * p / (r + p), iso["level"].to_numpy())
     assert r.max() <= 1.1 and p.max() <= 1.0
+
+
+def test_cutoff_charts_of_one_box_differ_in_the_curve_only() -> None:
+    base = _cutoffs()
+    one = base.assign(recall=base["recall"] * 0.4, precision=base["precision"] * 0.5)
+    two = base.assign(recall=base["recall"] * 0.3, precision=base["precision"] * 0.6)
+    bounds = cutoff_bounds([one, two])
+    assert bounds == pytest.approx((0.44, 0.66))
+    a, b = (cutoff_chart(c, k_star=2, bounds=bounds) for c in (one, two))
+    assert a["layer"] == b["layer"]  # same axes: the browser keeps them
+    assert a["layer"][0]["encoding"]["x"]["scale"]["domain"] == pytest.approx([0.0, 0.44])
+    assert a["datasets"]["isolines"].equals(b["datasets"]["isolines"])
+    assert not a["datasets"]["curve"].equals(b["datasets"]["curve"])
+    # alone, a curve gets its own box, 10 % beyond it
+    alone = cutoff_chart(two)["layer"][0]["encoding"]
+    assert alone["y"]["scale"]["domain"] == pytest.approx([0.0, 0.66])
+    assert alone["x"]["scale"]["domain"] == pytest.approx([0.0, 0.33])
+    with pytest.raises(ValueError, match="leaves the box"):
+        cutoff_chart(one, bounds=(0.3, 0.66))
+    with pytest.raises(ValueError, match="no curve"):
+        cutoff_bounds([base.iloc[:0]])
 
 
 def test_cutoff_without_k_star_and_bad_input() -> None:

@@ -211,6 +211,7 @@ def test_tradeoffs_slider_changes_metrics_and_list(trained: tuple[Path, str]) ->
     # Vega-Lite: the front, metrics vs λ, precision–recall over k
     assert len(at.get("plotly_chart")) == 1
     live = _live_charts(at)
+    cutoff_spec = at.get("vega_lite_chart")[2].proto.spec
     assert len(at.get("vega_lite_chart")) == 3
     assert set(live["pareto"]) == {"curve", "now"} and set(live["vs_lambda"]) == {"curves", "now"}
     assert {"curve", "isolines", "k_star"} == set(live["cutoff_curve"])
@@ -233,6 +234,10 @@ def test_tradeoffs_slider_changes_metrics_and_list(trained: tuple[Path, str]) ->
         assert {k: v for k, v in moved[name].items() if k != "now"} == {
             k: v for k, v in live[name].items() if k != "now"
         }
+    # the other end of λ reads another stored curve over k, in the same axes and iso-lines
+    assert moved["cutoff_curve"]["curve"] != live["cutoff_curve"]["curve"]
+    assert moved["cutoff_curve"]["isolines"] == live["cutoff_curve"]["isolines"]
+    assert at.get("vega_lite_chart")[2].proto.spec == cutoff_spec
     assert after["Size"] == before["Size"]  # no retraining: same model
     # the sidebar, outside the slider's fragment, leaves the chosen λ to the slider here and
     # shows it on the other pages

@@ -208,7 +208,9 @@ def _run(page, url: str, home: Path, shots: Path, tmp_path: Path) -> None:
     table_before = page.locator('[data-testid="stTable"]').first.inner_text()
     lam_max = recolab.load(home / "jobs" / job_id / "model.zip").lambda_range[1]
     keys = _slider_latency(page, "λ (weight", ["End", "Home"] + ["ArrowRight"] * 14 + ["End"])
-    drags = _drag_latency(page, "λ (weight", [0.15, 0.35, 0.6, 0.85, 0.5])
+    # ten drags over the track, most of them landing nearest another stored curve over k
+    fractions = [0.15, 0.35, 0.6, 0.85, 0.5, 0.25, 0.7, 0.45, 0.95, 0.05]
+    drags = _drag_latency(page, "λ (weight", fractions)
     keys += _slider_latency(page, "λ (weight", ["End"])  # the export below carries λ max
     recall_after = _metric(page, "Recall@20")
     novelty_after = _metric(page, "Novelty@20")
