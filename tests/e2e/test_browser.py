@@ -454,6 +454,8 @@ def _latency_report(keys: list[Move], drags: list[Move]) -> dict[str, object]:
         "drags_wall_ms": [round(1000 * m.wall) for m in drags],
         "keys_wall": stats([m.wall for m in keys]),
         "drags_wall": stats([m.wall for m in drags]),
+        "all": stats([m.page for m in keys + drags]),
+        "all_wall": stats([m.wall for m in keys + drags]),
         "load_average": os.getloadavg(),
         "cpus": os.cpu_count(),
         "note": "input → front ring, λ line and example list at the new λ, no stale element",
@@ -498,11 +500,14 @@ def _record_latency(report: dict[str, object]) -> None:
         "validation front measured at 101 λ at the end of training (no ranking per move). "
         "The three charts that follow the sliders are Vega-Lite (`recolab/live_charts.py`), "
         "built once per job and axis: a move sends only their one-row current-λ dataset, and "
-        "the browser redraws only those marks.\n\n"
+        "the browser redraws only those marks; the precision–recall chart over k changes only "
+        "when λ comes nearest another of the curves stored over k, or α moves k*, and then "
+        "replaces its curve and k* in axes fixed for the job.\n\n"
         "| input | n | median in the page | p90 | median, test process | p90 |\n"
         "|---|---|---|---|---|---|\n"
         + _latency_row("arrow keys / Home / End", keys, report["keys_wall"])
         + _latency_row("drag (mouse release)", drags, report["drags_wall"])
+        + _latency_row("all inputs", report["all"], report["all_wall"])
         + "\n"
         f"Target: median ≤ 300 ms, p90 ≤ 500 ms. Commit "
         f"{bench.checkout('recolab', 'pages', 'app.py')}. Machine: {report['cpus']} cores, load "
