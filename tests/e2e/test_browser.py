@@ -209,7 +209,7 @@ def _run(page, url: str, home: Path, shots: Path, tmp_path: Path) -> None:
     lam_max = recolab.load(home / "jobs" / job_id / "model.zip").lambda_range[1]
     keys = _slider_latency(page, "λ (weight", ["End", "Home"] + ["ArrowRight"] * 14 + ["End"])
     # ten drags over the track, most of them landing nearest another stored curve over k
-    fractions = [0.15, 0.35, 0.6, 0.85, 0.5, 0.25, 0.7, 0.45, 0.95, 0.05]
+    fractions = [0.15, 0.35, 0.6, 0.85, 0.5, 0.25, 0.7, 0.45, 0.95, 0.1]
     drags = _drag_latency(page, "λ (weight", fractions)
     keys += _slider_latency(page, "λ (weight", ["End"])  # the export below carries λ max
     recall_after = _metric(page, "Recall@20")
