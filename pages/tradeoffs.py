@@ -268,7 +268,7 @@ def _example_list(loaded: Any, lam: float, weights: dict, k_star: int) -> None:
             user_id=user,
             n_reasons=1,
         )
-        st.table(recs.set_index("rank"))
+        st.html(studio.list_html(recs))
         st.caption(studio.because_caption(loaded))
 
 

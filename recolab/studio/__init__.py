@@ -15,7 +15,7 @@ so it can be unit-tested without a browser. Pages use ``from recolab import stud
   at λ, fronts and curves of a bundle, α's list length k*, the constraint picker, mechanism and
   sparsity tables, objective sliders.
 - :mod:`~recolab.studio.formatting`: how values read: metric cards, card values, byte sizes,
-  seconds, the Train page's model names.
+  seconds, the Train page's model names, the example list as an HTML table.
 - :mod:`~recolab.studio.history`: users and histories: user ids, a user's history, item labels,
   typed-history matching.
 - :mod:`~recolab.studio.recommend`: top-k lists with their "because" column.
@@ -63,6 +63,7 @@ from recolab.studio.formatting import (
     MODEL_LABELS,
     card_value,
     format_bytes,
+    list_html,
     metric_cards,
 )
 from recolab.studio.history import (
@@ -152,6 +153,7 @@ __all__ = [
     "jobs_table",
     "jobs_using_dataset",
     "list_datasets",
+    "list_html",
     "load_dataset",
     "match_history",
     "mechanism_table",

@@ -1,11 +1,15 @@
-"""How values read on the pages: metric cards, card values, byte sizes, seconds, and the
-model names of the Train page.
+"""How values read on the pages: metric cards, card values, byte sizes, seconds, the
+model names of the Train page and the Trade-offs page's example list as HTML.
 """
 
 from __future__ import annotations
 
+import html
 import math
 from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
 
 from recolab.bundle.card import CARD_METRICS, format_bytes, format_value
 
@@ -15,6 +19,7 @@ __all__ = [
     "card_value",
     "format_bytes",
     "format_value",
+    "list_html",
     "metric_cards",
 ]
 
@@ -67,3 +72,43 @@ def _seconds(value: float | None) -> str:
     if not value:
         return "–"
     return f"{value:.1f} s" if value < 100 else f"{value:,.0f} s"
+
+
+#: The look of :func:`list_html`'s tables (Streamlit's light theme; long text wraps).
+LIST_STYLE = (
+    "<style>table.recolab-list{border-collapse:collapse;width:100%;font-size:0.875rem}"
+    "table.recolab-list th,table.recolab-list td{padding:0.3rem 0.5rem;text-align:left;"
+    "vertical-align:top;border-bottom:1px solid rgba(49,51,63,0.1)}"
+    "table.recolab-list th{font-weight:600;color:rgba(49,51,63,0.6)}</style>"
+)
+
+
+def list_html(frame: pd.DataFrame, digits: int = 4) -> str:
+    """``frame`` as one HTML table of class ``recolab-list`` (after :data:`LIST_STYLE`):
+    text escaped, floats to ``digits`` decimals, missing values empty.
+
+    The Trade-offs page draws its example list this way: the browser lays it out in one
+    piece, where ``st.table`` renders every cell as Markdown of its own (about 20 ms more
+    a slider move on ML-100K, ``benchmarks/RESULTS.md``, "Dashboard").
+
+    >>> table = list_html(pd.DataFrame({"title": ["Heat <1995>"], "score": [0.12345]}))
+    >>> table[table.index("<tbody>") :]
+    '<tbody><tr><td>Heat &lt;1995&gt;</td><td>0.1235</td></tr></tbody></table>'
+    """
+
+    def cell(value: object) -> str:
+        if value is None or (isinstance(value, float | np.floating) and math.isnan(value)):
+            return ""
+        if isinstance(value, float | np.floating):
+            return f"{value:.{digits}f}"
+        return html.escape(str(value))
+
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    rows = "".join(
+        "<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>"
+        for row in frame.itertuples(index=False, name=None)
+    )
+    return (
+        f'{LIST_STYLE}<table class="recolab-list"><thead><tr>{head}</tr></thead>'
+        f"<tbody>{rows}</tbody></table>"
+    )

@@ -205,7 +205,7 @@ def _run(page, url: str, home: Path, shots: Path, tmp_path: Path) -> None:
     _idle(page)
     recall_before = _metric(page, "Recall@20")
     novelty_before = _metric(page, "Novelty@20")
-    table_before = page.locator('[data-testid="stTable"]').first.inner_text()
+    table_before = page.locator("table.recolab-list").first.inner_text()
     lam_max = recolab.load(home / "jobs" / job_id / "model.zip").lambda_range[1]
     keys = _slider_latency(page, "λ (weight", ["End", "Home"] + ["ArrowRight"] * 14 + ["End"])
     # ten drags over the track, most of them landing nearest another stored curve over k
@@ -214,7 +214,7 @@ def _run(page, url: str, home: Path, shots: Path, tmp_path: Path) -> None:
     keys += _slider_latency(page, "λ (weight", ["End"])  # the export below carries λ max
     recall_after = _metric(page, "Recall@20")
     novelty_after = _metric(page, "Novelty@20")
-    table_after = page.locator('[data-testid="stTable"]').first.inner_text()
+    table_after = page.locator("table.recolab-list").first.inner_text()
     assert (recall_before, novelty_before) != (recall_after, novelty_after)
     assert table_before != table_after
     page.screenshot(path=str(shots / "tradeoffs.png"))
@@ -235,7 +235,7 @@ def _run(page, url: str, home: Path, shots: Path, tmp_path: Path) -> None:
             _thumb(page, label).press(key)
             _idle(page)
         k_star = int(page.get_by_text("α picks the list length").inner_text().split("= ")[1][:2])
-        rows = page.locator('[data-testid="stTable"] tbody tr').count()
+        rows = page.locator("table.recolab-list tbody tr").count()
         assert rows == k_star, (name, rows, k_star)
         lengths[name] = k_star
     assert lengths["precision"] < lengths["recall"], lengths
@@ -292,7 +292,7 @@ def _real_console_errors(errors: list[str], failed: list[str]) -> list[str]:
 
 
 _TABLE_COLUMNS = """() => {
-  const table = document.querySelector('[data-testid="stTable"] table');
+  const table = document.querySelector('table.recolab-list');
   const names = Array.from(table.querySelectorAll('thead th')).map(c => c.innerText.trim());
   const rows = Array.from(table.querySelectorAll('tbody tr'))
     .map(r => Array.from(r.children).map(c => c.innerText));
@@ -316,7 +316,7 @@ def _retail_names(page, url: str, home: Path) -> None:
     page.goto(f"{url}/?job={job}&dataset=retail-sample")
     _idle(page)
     _nav(page, "Trade-offs")
-    page.locator('[data-testid="stTable"]').first.wait_for()
+    page.locator("table.recolab-list").first.wait_for()
     _idle(page)
     columns = page.evaluate(_TABLE_COLUMNS)
     titles, items = columns.get("title"), columns.get("item")
