@@ -272,6 +272,10 @@ def _selection_options(cfg: Mapping[str, Any]) -> dict[str, Any]:
     head = (selection.get("base") or {}).get("study_items")
     if head:  # a wide catalogue: the study's trials ran on its head
         out["trials fitted on"] = f"the {head:,} items with the most interactions"
+    near = (selection.get("base") or {}).get("neighbours")
+    if near:  # the sparse base of a wide catalogue: neighbours per item, chosen on validation
+        tried = ", ".join(f"{m}: {v:.4f}" for m, v in near["validation_scores"].items())
+        out["neighbours per item"] = f"{near['neighbours']} (validation scores {tried})"
     repeat = (selection.get("base") or {}).get("repeat")
     if repeat:  # repeat purchases: the users' own items' weight, chosen on validation
         out["own-item weight"] = (

@@ -123,11 +123,13 @@ def make_base(
     top_k: int = 0,
     device: str = "auto",
     n_users: int = 0,
+    neighbours: int | None = None,
 ) -> LinearAutoencoder:
     """The closed-form base of ``members``' options for ``n_users`` × ``n_items``: one
     member, or a catalogue served by the sparse neighbourhood base
-    (:func:`~recolab.models.sparse_linear.make_linear_base`), gives the first member alone;
-    several members on a dense catalogue give their mean."""
+    (:func:`~recolab.models.sparse_linear.make_linear_base`, with ``neighbours`` per item),
+    gives the first member alone; several members on a dense catalogue give their mean."""
     if len(members) == 1 or not dense_fits(n_items, device, n_users):
-        return make_linear_base(replace(members[0], top_k=top_k), n_items, device, n_users)
+        first = replace(members[0], top_k=top_k)
+        return make_linear_base(first, n_items, device, n_users, neighbours)
     return AveragedLinearAutoencoder(members, top_k=top_k, device=device)

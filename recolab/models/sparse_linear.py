@@ -407,12 +407,17 @@ def dense_fits(n_items: int, device: str | torch.device = "auto", n_users: int =
 
 
 def make_linear_base(
-    params: LinearParams, n_items: int, device: str = "auto", n_users: int = 0
+    params: LinearParams,
+    n_items: int,
+    device: str = "auto",
+    n_users: int = 0,
+    neighbours: int | None = None,
 ) -> LinearAutoencoder:
     """The closed-form base for ``n_users`` × ``n_items``: dense while :func:`dense_fits`,
-    else :class:`SparseLinearAutoencoder` (a plan too large for it is refused when it is
-    fitted, naming the size)."""
+    else :class:`SparseLinearAutoencoder` with ``neighbours`` per item (default
+    :data:`DEFAULT_NEIGHBOURS`; a plan too large for it is refused when it is fitted,
+    naming the size)."""
     if dense_fits(n_items, device, n_users):
         return LinearAutoencoder(params, device=device)
     logger.info("%d items: the sparse neighbourhood base replaces the dense solve", n_items)
-    return SparseLinearAutoencoder(params, device=device)
+    return SparseLinearAutoencoder(params, neighbours=neighbours, device=device)

@@ -18,7 +18,9 @@
    whose front is larger (:func:`candidate_bases`): the most accurate base is not always
    the one with the largest front.
 6. Keep the fewest weights per item that hold validation accuracy within 0.5 %
-   (:func:`~recolab.tuning.sparsity.choose_top_k`), so the bundle is stored sparse.
+   (:func:`~recolab.tuning.sparsity.choose_top_k`), so the bundle is stored sparse; for
+   the sparse neighbourhood base of a wide catalogue, the fewest neighbours per item
+   within 0.5 % of the best tried (:func:`~recolab.tuning.sparsity.choose_neighbours`).
 7. Refit the base with the chosen options on the whole training data.
 
 The test set is never an argument: whatever reports on test does so once, afterwards.
@@ -45,7 +47,13 @@ from recolab.models.tradeoff import TradeoffRecommender
 from recolab.rerank import make_reranker
 from recolab.tuning.fronts import MechanismFront, choose_mechanism, mechanism_front
 from recolab.tuning.repeat import RepeatChoice, choose_repeat_weight
-from recolab.tuning.sparsity import SparsityChoice, choose_top_k, validation_score
+from recolab.tuning.sparsity import (
+    NeighbourChoice,
+    SparsityChoice,
+    choose_neighbours,
+    choose_top_k,
+    validation_score,
+)
 from recolab.tuning.study import (
     TuneBudget,
     TuneResult,
@@ -93,6 +101,8 @@ class TunedModel:
         Wall time of the whole selection, tuning included.
     repeat:
         The own-item weight chosen for repeat purchases (``None``: not asked for).
+    neighbours:
+        The sparse base's neighbours per item, chosen on validation (``None``: dense base).
     """
 
     train: InteractionData
@@ -110,6 +120,7 @@ class TunedModel:
     split: ValidationSplit | None = None
     fit_base: LinearAutoencoder | None = None
     repeat: RepeatChoice | None = None
+    neighbours: NeighbourChoice | None = None
 
     def validation_model(self) -> tuple[TradeoffRecommender, ValidationSplit]:
         """The chosen base and mechanism fitted on the part validation was carved from (as
@@ -175,6 +186,7 @@ class TunedModel:
                 "validation_metrics": self.tuning.metrics,
                 "trials": self.tuning.trials,
                 "sparsity": self.sparsity.summary() if self.sparsity else None,
+                "neighbours": self.neighbours.summary() if self.neighbours else None,
                 "repeat": self.repeat.summary() if self.repeat else None,
             },
             "mechanism": self.mechanism.name,
@@ -219,13 +231,18 @@ def candidate_bases(tuning: TuneResult) -> list[list[dict[str, float]]]:
 
 
 def fit_base(
-    members: list[dict[str, float]], data: InteractionData, top_k: int = 0, device: str = "auto"
+    members: list[dict[str, float]],
+    data: InteractionData,
+    top_k: int = 0,
+    device: str = "auto",
+    neighbours: int | None = None,
 ) -> LinearAutoencoder:
     """The base averaging the trials ``members`` (values of the study), fitted on ``data``
-    (l2 scaled to it, :func:`~recolab.tuning.study.params_from`)."""
+    (l2 scaled to it, :func:`~recolab.tuning.study.params_from`); ``neighbours``: per item,
+    when it is the sparse base."""
     x = data.matrix(binary=True)
     params = [params_from(v, x) for v in members]
-    return make_base(params, data.n_items, top_k, device, data.n_users).fit(data)
+    return make_base(params, data.n_items, top_k, device, data.n_users, neighbours).fit(data)
 
 
 def _first_base(
@@ -348,6 +365,29 @@ def _choose_base_and_mechanism(
     return best
 
 
+def _sparsified(
+    chosen: _Chosen, split: ValidationSplit, weight: float
+) -> tuple[SparsityChoice | None, NeighbourChoice | None, LinearAutoencoder]:
+    """How sparse the chosen base is kept, chosen on validation, and that base on the fit
+    part (own-item weight ``weight``): the sparse base's neighbours per item, or a dense
+    base's weights per item (never for a base solved in dual form, stored as its solve
+    matrix). Both are chosen without the own-item weight, added back afterwards."""
+    base = chosen.base
+    if isinstance(base, SparseLinearAutoencoder):
+        neighbours = choose_neighbours(base.with_purchases(None).with_repeat_weight(0.0), split)
+        if neighbours.neighbours == base.neighbours:
+            return None, neighbours, base
+        model = neighbours.model
+        if chosen.repeat is not None:
+            model = model.with_purchases(split.fit_purchases)
+        return None, neighbours, model.with_repeat_weight(weight)
+    if base.dual_ is not None:
+        return None, None, base
+    unweighted = base.with_repeat_weight(0.0)
+    sparsity = choose_top_k(unweighted, split)
+    return sparsity, None, unweighted.pruned(sparsity.top_k).with_repeat_weight(weight)
+
+
 def _served_score(score: float, repeat: RepeatChoice | None) -> float:
     """A base's validation score at λ = 0 as its lists are served: with repeat purchases the
     score its own-item weight reached (own items ranked), else ``score``."""
@@ -453,17 +493,12 @@ def _fit_tuned(
     )
     repeats = chosen.repeat
     weight = repeats.weight if repeats is not None else 0.0
-    if isinstance(chosen.base, SparseLinearAutoencoder) or chosen.base.dual_ is not None:
-        # sparse already, or solved in dual form (stored as its solve matrix): never pruned
-        sparsity, pruned_on_fit = None, chosen.base
-    else:  # pruned without the own-item weight, which is added back after pruning
-        unweighted = chosen.base.with_repeat_weight(0.0)
-        sparsity = choose_top_k(unweighted, split)
-        pruned_on_fit = unweighted.pruned(sparsity.top_k).with_repeat_weight(weight)
+    sparsity, neighbours, pruned_on_fit = _sparsified(chosen, split, weight)
     if split.method == "given":  # already fitted on the training data: prune, never re-solve
         base = pruned_on_fit
     else:
-        base = fit_base(chosen.members, train, pruned_on_fit.params.top_k, device)
+        m = neighbours.neighbours if neighbours is not None else None
+        base = fit_base(chosen.members, train, pruned_on_fit.params.top_k, device, m)
         base = base.with_repeat_weight(weight)
     if repeat_rows is not None:
         base = base.with_purchases(repeat_rows.matrix(binary=True))
@@ -483,6 +518,7 @@ def _fit_tuned(
         split=split,
         fit_base=pruned_on_fit,
         repeat=repeats,
+        neighbours=neighbours,
     )
     logger.info(
         "default model chosen in %.1f s: base %s (mean of %d trials), mechanism %s",

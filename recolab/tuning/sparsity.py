@@ -11,6 +11,10 @@ tolerance gives up close to all of it, and on test more (ML-100K, 1,682 items, t
 splits: k = 256–512 kept validation within 0.5 % and cost 0.2–1.4 % ndcg@10 and up to 5 %
 of the front's hypervolume on test), a price worth paying for a 400 MB bundle, not for a
 12 MB one.
+
+The sparse neighbourhood base (:mod:`recolab.models.sparse_linear`, for catalogues too wide
+for a dense solve) is sparse by construction: its ``m`` neighbours per item are chosen on
+validation instead (:func:`choose_neighbours`), each ``m`` a fit of its own.
 """
 
 from __future__ import annotations
@@ -19,8 +23,10 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
+from recolab.errors import DataError
 from recolab.evaluation import evaluate
 from recolab.models.linear import LinearAutoencoder
+from recolab.models.sparse_linear import SparseLinearAutoencoder
 from recolab.tuning.study import tune_score
 from recolab.tuning.validation import ValidationSplit
 
@@ -80,6 +86,94 @@ def choose_top_k(
         choice.top_k or "dense",
         dense,
         {k: round(v, 4) for k, v in choice.scores.items()},
+    )
+    return choice
+
+
+#: Neighbours per item the sparse base may keep, tried up and down from the one it was
+#: fitted with.
+NEIGHBOUR_GRID = (16, 32, 64, 128, 256)
+
+
+@dataclass
+class NeighbourChoice:
+    """The sparse base's neighbours per item chosen on validation (:func:`choose_neighbours`).
+
+    Attributes
+    ----------
+    neighbours:
+        The chosen ``m``.
+    model:
+        The base fitted with it on the fit part.
+    scores:
+        Each tried ``m``'s validation score.
+    refused:
+        Each ``m`` whose memory plan did not fit, with the reason.
+    """
+
+    neighbours: int
+    model: SparseLinearAutoencoder
+    scores: dict[int, float] = field(default_factory=dict)
+    refused: dict[int, str] = field(default_factory=dict)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-ready (without the model)."""
+        return {
+            "neighbours": self.neighbours,
+            "validation_scores": {str(m): v for m, v in sorted(self.scores.items())},
+            "refused": {str(m): why for m, why in self.refused.items()},
+            "max_loss": MAX_LOSS,
+        }
+
+
+def _smallest_near_best(scores: dict[int, float]) -> int:
+    """The smallest ``m`` whose score is within :data:`MAX_LOSS` of the best."""
+    best = max(scores.values())
+    return min(m for m, v in scores.items() if v >= (1.0 - MAX_LOSS) * best)
+
+
+def choose_neighbours(
+    base: SparseLinearAutoencoder,
+    split: ValidationSplit,
+    grid: tuple[int, ...] | None = None,
+) -> NeighbourChoice:
+    """The smallest ``m`` of ``grid`` (default :data:`NEIGHBOUR_GRID`) whose validation score is within :data:`MAX_LOSS` of
+    the best tried, for ``base`` (fitted on ``split.fit``, its purchases and own-item
+    weight aside).
+
+    From ``base.neighbours`` up, each larger ``m`` is fitted while the last one gained more
+    than :data:`MAX_LOSS` on the best before it; then, while the smallest tried is within
+    :data:`MAX_LOSS` of the best, each smaller one. A plan too large for memory ends the
+    climb (noted in ``refused``). Only the model of the current choice is kept.
+    """
+    grid = NEIGHBOUR_GRID if grid is None else grid
+    start = base.neighbours
+    choice = NeighbourChoice(start, base, {start: validation_score(base, split)})
+
+    def tried(m: int) -> bool:
+        try:
+            model = SparseLinearAutoencoder(base.params, neighbours=m, device=base.device)
+            model.fit(split.fit)
+        except DataError as exc:
+            choice.refused[m] = str(exc)
+            return False
+        choice.scores[m] = validation_score(model, split)
+        if _smallest_near_best(choice.scores) == m:
+            choice.neighbours, choice.model = m, model
+        return True
+
+    for m in sorted(g for g in grid if g > start):
+        best = max(choice.scores.values())
+        if not tried(m) or choice.scores[m] <= (1.0 + MAX_LOSS) * best:
+            break
+    for m in sorted((g for g in grid if g < start), reverse=True):
+        if min(choice.scores) != _smallest_near_best(choice.scores) or not tried(m):
+            break
+    logger.info(
+        "sparse base: %d neighbours per item (validation scores %s%s)",
+        choice.neighbours,
+        {m: round(v, 4) for m, v in sorted(choice.scores.items())},
+        f", refused {sorted(choice.refused)}" if choice.refused else "",
     )
     return choice
 

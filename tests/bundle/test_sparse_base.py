@@ -10,6 +10,7 @@ import pytest
 import scipy.sparse as sp
 
 import recolab.models.sparse_linear as sparse_linear
+import recolab.tuning.sparsity as sparsity
 from recolab.bundle import export_bundle, load
 from recolab.bundle.schema import dense_bytes, parse_config
 from recolab.data.synthetic import synthetic_interactions
@@ -26,6 +27,7 @@ def sparse_bundle(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[obje
     """A default model forced onto the sparse base (4 neighbours over 60 items), exported."""
     monkeypatch.setattr(sparse_linear, "SPARSE_ABOVE_ITEMS", 10)
     monkeypatch.setattr(sparse_linear, "DEFAULT_NEIGHBOURS", 4)
+    monkeypatch.setattr(sparsity, "NEIGHBOUR_GRID", (4,))  # kept at 4, not chosen
     data = synthetic_interactions(200, 60, n_interactions=3000, seed=3)
     tuned = fit_tuned(
         data, budget=TuneBudget(2, 600), seed=0, device="cpu", mechanisms=["popularity"]

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import recolab.models.sparse_linear as sparse_linear
+import recolab.tuning.sparsity as sparsity
 from recolab.data.synthetic import synthetic_interactions
 from recolab.evaluation import evaluate
 from recolab.models.linear import LinearAutoencoder
@@ -27,10 +28,15 @@ def test_ml100k_pipeline_runs_on_the_sparse_base(monkeypatch: pytest.MonkeyPatch
     assert len(tuned.tuning.trials) == 3
     w = tuned.base.weights_
     assert w.shape == (train.n_items, train.n_items)
-    assert np.diff(w.tocsc().indptr).max() <= sparse_linear.DEFAULT_NEIGHBOURS
-    assert tuned.summary()["base"]["sparsity"] is None
+    # the neighbours per item were chosen on validation, and the refit keeps them
+    chosen = tuned.neighbours
+    assert chosen is not None and tuned.base.neighbours == chosen.neighbours
+    assert chosen.neighbours in chosen.scores and len(chosen.scores) >= 2
+    assert np.diff(w.tocsc().indptr).max() <= chosen.neighbours
+    summary = tuned.summary()["base"]
+    assert summary["sparsity"] is None and summary["neighbours"]["neighbours"] == chosen.neighbours
     model = tuned.recommender()
-    assert model.sparsity() > 0.9  # 64 of 1,682 weights per item at most
+    assert model.sparsity() > 1 - chosen.neighbours / train.n_items
     # reported once, afterwards: the sparse base is a real recommender on ML-100K
     assert evaluate(tuned.base, train, test, ks=(10,)).metrics["ndcg@10"] > 0.2
 
@@ -43,6 +49,7 @@ def test_with_full_neighbourhoods_the_sparse_path_tunes_like_the_dense_one(
     assert type(dense.base) is LinearAutoencoder
     monkeypatch.setattr(sparse_linear, "SPARSE_ABOVE_ITEMS", 10)
     monkeypatch.setattr(sparse_linear, "DEFAULT_NEIGHBOURS", 39)
+    monkeypatch.setattr(sparsity, "NEIGHBOUR_GRID", (39,))  # every other item, as dense
     sparse = fit_tuned(data, budget=BUDGET, seed=0, device="cpu", mechanisms=["popularity"])
     assert isinstance(sparse.base, SparseLinearAutoencoder)
     got = [t["score"] for t in sparse.tuning.trials]
