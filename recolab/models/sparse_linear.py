@@ -66,7 +66,8 @@ from recolab.models.neighbour_gram import (
 
 logger = logging.getLogger(__name__)
 
-#: Neighbours per item (nonzero weights per column of ``W``) by default.
+#: Neighbours per item (nonzero weights per column of ``W``) by default: where the default
+#: pipeline starts choosing them on validation (:func:`recolab.tuning.sparsity.choose_neighbours`).
 DEFAULT_NEIGHBOURS = 64
 #: Catalogues above this many items get the sparse base in :func:`make_linear_base`: a dense
 #: solve is ≈ n³ flops (≈ 2.5 min per fit at 20 k items on one CPU thread in float32, 8 ×

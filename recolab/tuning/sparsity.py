@@ -137,9 +137,9 @@ def choose_neighbours(
     split: ValidationSplit,
     grid: tuple[int, ...] | None = None,
 ) -> NeighbourChoice:
-    """The smallest ``m`` of ``grid`` (default :data:`NEIGHBOUR_GRID`) whose validation score is within :data:`MAX_LOSS` of
-    the best tried, for ``base`` (fitted on ``split.fit``, its purchases and own-item
-    weight aside).
+    """The smallest ``m`` of ``grid`` (default :data:`NEIGHBOUR_GRID`) whose validation
+    score is within :data:`MAX_LOSS` of the best tried, for ``base`` (fitted on
+    ``split.fit``, its purchases and own-item weight aside).
 
     From ``base.neighbours`` up, each larger ``m`` is fitted while the last one gained more
     than :data:`MAX_LOSS` on the best before it; then, while the smallest tried is within

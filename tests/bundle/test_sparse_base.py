@@ -62,6 +62,13 @@ def test_the_memory_plan_counts_the_stored_sparse_weights_not_items_squared(
     assert dense_bytes(cfg) == 0  # the item-item weights are the only matrix here
 
 
+def test_the_card_names_the_neighbours_chosen_on_validation(sparse_bundle: tuple) -> None:
+    _, path = sparse_bundle
+    card = read_members(path)["MODEL_CARD.md"].decode()
+    line = next(x for x in card.splitlines() if "neighbours per item" in x)
+    assert "4 (validation scores 4: 0." in line
+
+
 def test_neighbours_belong_to_the_sparse_base_only(sparse_bundle: tuple, tmp_path: Path) -> None:
     _, path = sparse_bundle
     members = read_members(path)
