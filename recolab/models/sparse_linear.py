@@ -36,6 +36,7 @@ installable from wheels alone.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, replace
 from typing import Any, Self
 
@@ -322,6 +323,8 @@ class SparseLinearAutoencoder(LinearAutoencoder):
         ``scipy.sparse.csc_matrix`` float32, n_items × n_items; scores are ``X_u W``.
     plan_:
         The :class:`SparsePlan` checked before fitting.
+    fit_seconds_:
+        Wall time of the fit.
 
     Examples
     --------
@@ -352,6 +355,7 @@ class SparseLinearAutoencoder(LinearAutoencoder):
     def fit(self, train: InteractionData) -> Self:
         """Check the memory plan, find each item's neighbours and the Gram entries among
         them (:mod:`recolab.models.neighbour_gram`), solve each neighbourhood; ``self``."""
+        start = time.perf_counter()
         self._check_train(train)
         device = resolve_device(self.device)
         x = train.matrix(binary=True)
@@ -373,6 +377,7 @@ class SparseLinearAutoencoder(LinearAutoencoder):
         values = neighbourhood_weights(gram, near, self.params, device)
         del gram  # before W is assembled
         self.weights_ = sparse_weights(near.hoods, values, counts, self.params)
+        self.fit_seconds_ = time.perf_counter() - start
         logger.info(
             "sparse linear autoencoder fitted: %d items, %d Gram entries among %d neighbours, %s",
             self.n_items,

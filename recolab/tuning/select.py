@@ -20,7 +20,8 @@
 6. Keep the fewest weights per item that hold validation accuracy within 0.5 %
    (:func:`~recolab.tuning.sparsity.choose_top_k`), so the bundle is stored sparse; for
    the sparse neighbourhood base of a wide catalogue, the fewest neighbours per item
-   within 0.5 % of the best tried (:func:`~recolab.tuning.sparsity.choose_neighbours`).
+   within 0.5 % of the best tried (:func:`~recolab.tuning.sparsity.choose_neighbours`),
+   within the study's time budget.
 7. Refit the base with the chosen options on the whole training data.
 
 The test set is never an argument: whatever reports on test does so once, afterwards.
@@ -366,15 +367,17 @@ def _choose_base_and_mechanism(
 
 
 def _sparsified(
-    chosen: _Chosen, split: ValidationSplit, weight: float
+    chosen: _Chosen, split: ValidationSplit, weight: float, seconds: float
 ) -> tuple[SparsityChoice | None, NeighbourChoice | None, LinearAutoencoder]:
     """How sparse the chosen base is kept, chosen on validation, and that base on the fit
-    part (own-item weight ``weight``): the sparse base's neighbours per item, or a dense
-    base's weights per item (never for a base solved in dual form, stored as its solve
-    matrix). Both are chosen without the own-item weight, added back afterwards."""
+    part (own-item weight ``weight``): the sparse base's neighbours per item (a search of
+    about ``seconds``, the study's budget), or a dense base's weights per item (never for a
+    base solved in dual form, stored as its solve matrix). Both are chosen without the
+    own-item weight, added back afterwards."""
     base = chosen.base
     if isinstance(base, SparseLinearAutoencoder):
-        neighbours = choose_neighbours(base.with_purchases(None).with_repeat_weight(0.0), split)
+        plain = base.with_purchases(None).with_repeat_weight(0.0)
+        neighbours = choose_neighbours(plain, split, seconds=seconds)
         if neighbours.neighbours == base.neighbours:
             return None, neighbours, base
         model = neighbours.model
@@ -493,7 +496,8 @@ def _fit_tuned(
     )
     repeats = chosen.repeat
     weight = repeats.weight if repeats is not None else 0.0
-    sparsity, neighbours, pruned_on_fit = _sparsified(chosen, split, weight)
+    seconds = (budget or TuneBudget()).seconds
+    sparsity, neighbours, pruned_on_fit = _sparsified(chosen, split, weight, seconds)
     if split.method == "given":  # already fitted on the training data: prune, never re-solve
         base = pruned_on_fit
     else:

@@ -20,6 +20,7 @@ validation instead (:func:`choose_neighbours`), each ``m`` a fit of its own.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -108,7 +109,8 @@ class NeighbourChoice:
     scores:
         Each tried ``m``'s validation score.
     refused:
-        Each ``m`` whose memory plan did not fit, with the reason.
+        Each ``m`` not fitted, with the reason: its memory plan did not fit, or its fit
+        would have overrun the time budget.
     """
 
     neighbours: int
@@ -136,6 +138,7 @@ def choose_neighbours(
     base: SparseLinearAutoencoder,
     split: ValidationSplit,
     grid: tuple[int, ...] | None = None,
+    seconds: float | None = None,
 ) -> NeighbourChoice:
     """The smallest ``m`` of ``grid`` (default :data:`NEIGHBOUR_GRID`) whose validation
     score is within :data:`MAX_LOSS` of the best tried, for ``base`` (fitted on
@@ -144,19 +147,30 @@ def choose_neighbours(
     From ``base.neighbours`` up, each larger ``m`` is fitted while the last one gained more
     than :data:`MAX_LOSS` on the best before it; then, while the smallest tried is within
     :data:`MAX_LOSS` of the best, each smaller one. A plan too large for memory ends the
-    climb (noted in ``refused``). Only the model of the current choice is kept.
+    search in that direction, and so does a fit that would end more than ``seconds`` after
+    the search began (``None``: no bound), estimated as the last fit's time × (m / its m)²,
+    at least the last fit's time; each is noted in ``refused``. Only the model of the
+    current choice is kept.
     """
     grid = NEIGHBOUR_GRID if grid is None else grid
     start = base.neighbours
     choice = NeighbourChoice(start, base, {start: validation_score(base, split)})
+    began = time.perf_counter()
+    last = (start, float(getattr(base, "fit_seconds_", 0.0)))  # the last fit: m, seconds
 
     def tried(m: int) -> bool:
+        nonlocal last
+        estimate = last[1] * max(1.0, m / last[0]) ** 2
+        if seconds is not None and time.perf_counter() - began + estimate > seconds:
+            choice.refused[m] = f"a fit of about {estimate:.0f} s, beyond the {seconds:g} s budget"
+            return False
         try:
             model = SparseLinearAutoencoder(base.params, neighbours=m, device=base.device)
             model.fit(split.fit)
         except DataError as exc:
             choice.refused[m] = str(exc)
             return False
+        last = (m, model.fit_seconds_)
         choice.scores[m] = validation_score(model, split)
         if _smallest_near_best(choice.scores) == m:
             choice.neighbours, choice.model = m, model

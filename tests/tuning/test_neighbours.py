@@ -62,3 +62,17 @@ def test_a_plan_too_large_ends_the_climb(monkeypatch: pytest.MonkeyPatch) -> Non
     assert list(choice.refused) == [4] and "bytes" in choice.refused[4]
     assert 8 not in choice.scores and 4 not in choice.scores
     assert choice.neighbours in (1, 2) and choice.model.neighbours == choice.neighbours
+
+
+def test_the_time_budget_bounds_the_search() -> None:
+    split = validation_split(clustered(), seed=0)
+    base = SparseLinearAutoencoder(l2=5.0, neighbours=64, device="cpu").fit(split.fit)
+    assert base.fit_seconds_ > 0
+    # no time for another fit: the base stays as it is, and the skipped steps say why
+    choice = choose_neighbours(base, split, seconds=1e-9)
+    assert list(choice.scores) == [64] and choice.neighbours == 64 and choice.model is base
+    assert sorted(choice.refused) == [32, 128]
+    assert all("budget" in why for why in choice.refused.values())
+    # with room, the search runs as without a bound
+    roomy = choose_neighbours(base, split, seconds=1e6)
+    assert roomy.scores == choose_neighbours(base, split).scores and roomy.refused == {}
