@@ -132,9 +132,14 @@ def test_recommend_batches_do_not_change_lists(monkeypatch: pytest.MonkeyPatch) 
     np.testing.assert_array_equal(one[1], many[1])
 
 
-def test_batch_rows_grow_only_for_small_catalogs() -> None:
+def test_batch_rows_grow_for_small_catalogs_and_shrink_for_very_wide_ones() -> None:
     assert batch_rows(3659) == base.BATCH_BYTES // (4 * 3659)  # 4,585: retail in one batch
-    assert batch_rows(10**6) == base.USER_BATCH  # never fewer users than before
+    assert batch_rows(10_000) == batch_rows(32_768) == base.USER_BATCH
+    # past that, a batch's float32 scores stay within MAX_BATCH_BYTES
+    rows = batch_rows(10**5)
+    assert 4 * 10**5 * rows <= base.MAX_BATCH_BYTES < 4 * 10**5 * (rows + 1)
+    assert rows == 671
+    assert batch_rows(10**9) == 1
 
 
 # ML-100K u1, LinearAutoencoder(l2=400) fitted on u1.base, evaluate(ks=(10, 20)) on u1.test:

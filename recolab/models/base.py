@@ -12,17 +12,23 @@ from recolab.data.interactions import InteractionData
 from recolab.errors import DataError
 
 #: Users scored at once by :meth:`Recommender.recommend` to bound memory (more for small
-#: catalogs: :func:`batch_rows`).
+#: catalogs, fewer for very wide ones: :func:`batch_rows`).
 USER_BATCH = 2048
 #: Bytes of float32 scores one batch may take when that allows more than
 #: :data:`USER_BATCH` users (small catalogs): fewer batches, less per-batch work.
 BATCH_BYTES = 64 * 2**20
+#: Bytes of float32 scores one batch never exceeds (past 32,768 items a batch has fewer
+#: than :data:`USER_BATCH` users): the scores are copied while seen items are masked and
+#: ranked, so a batch of 2,048 users at 10⁵ items (800 MB) held about 2.5 GB.
+MAX_BATCH_BYTES = 256 * 2**20
 
 
 def batch_rows(n_items: int) -> int:
     """Users scored at once for ``n_items`` items: :data:`USER_BATCH`, or more while the
-    batch's float32 scores fit in :data:`BATCH_BYTES` (e.g. 4,585 users at 3,659 items)."""
-    return max(USER_BATCH, BATCH_BYTES // (4 * max(int(n_items), 1)))
+    batch's float32 scores fit in :data:`BATCH_BYTES` (e.g. 4,585 users at 3,659 items),
+    or fewer where they would pass :data:`MAX_BATCH_BYTES` (671 at 10⁵ items; at least 1)."""
+    row = 4 * max(int(n_items), 1)
+    return max(1, min(max(USER_BATCH, BATCH_BYTES // row), MAX_BATCH_BYTES // row))
 
 
 def _k_largest(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
