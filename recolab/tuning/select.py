@@ -377,7 +377,9 @@ def _sparsified(
     base = chosen.base
     if isinstance(base, SparseLinearAutoencoder):
         plain = base.with_purchases(None).with_repeat_weight(0.0)
-        neighbours = choose_neighbours(plain, split, seconds=seconds)
+        # without repeat purchases the base is its plain self, scored already
+        known = chosen.score if chosen.repeat is None else None
+        neighbours = choose_neighbours(plain, split, seconds=seconds, score=known)
         if neighbours.neighbours == base.neighbours:
             return None, neighbours, base
         model = neighbours.model

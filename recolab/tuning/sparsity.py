@@ -139,6 +139,7 @@ def choose_neighbours(
     split: ValidationSplit,
     grid: tuple[int, ...] | None = None,
     seconds: float | None = None,
+    score: float | None = None,
 ) -> NeighbourChoice:
     """The smallest ``m`` of ``grid`` (default :data:`NEIGHBOUR_GRID`) whose validation
     score is within :data:`MAX_LOSS` of the best tried, for ``base`` (fitted on
@@ -150,11 +151,13 @@ def choose_neighbours(
     search in that direction, and so does a fit that would end more than ``seconds`` after
     the search began (``None``: no bound), estimated as the last fit's time × (m / its m)²,
     at least the last fit's time; each is noted in ``refused``. Only the model of the
-    current choice is kept.
+    current choice is kept. ``score``: ``base``'s validation score when the caller has it
+    (one evaluation over every validation user fewer).
     """
     grid = NEIGHBOUR_GRID if grid is None else grid
     start = base.neighbours
-    choice = NeighbourChoice(start, base, {start: validation_score(base, split)})
+    known = validation_score(base, split) if score is None else score
+    choice = NeighbourChoice(start, base, {start: known})
     began = time.perf_counter()
     last = (start, float(getattr(base, "fit_seconds_", 0.0)))  # the last fit: m, seconds
 

@@ -73,6 +73,8 @@ def test_the_time_budget_bounds_the_search() -> None:
     assert list(choice.scores) == [64] and choice.neighbours == 64 and choice.model is base
     assert sorted(choice.refused) == [32, 128]
     assert all("budget" in why for why in choice.refused.values())
+    # a score the caller has is taken as the base's, not measured again
+    assert choose_neighbours(base, split, seconds=1e-9, score=0.5).scores == {64: 0.5}
     # with room, the search runs as without a bound
     roomy = choose_neighbours(base, split, seconds=1e6)
     assert roomy.scores == choose_neighbours(base, split).scores and roomy.refused == {}

@@ -32,6 +32,8 @@ def test_ml100k_pipeline_runs_on_the_sparse_base(monkeypatch: pytest.MonkeyPatch
     chosen = tuned.neighbours
     assert chosen is not None and tuned.base.neighbours == chosen.neighbours
     assert chosen.neighbours in chosen.scores and len(chosen.scores) >= 2
+    # the search starts from the base the fronts were measured on, with its score
+    assert chosen.scores[sparse_linear.DEFAULT_NEIGHBOURS] == tuned.base_score
     assert np.diff(w.tocsc().indptr).max() <= chosen.neighbours
     summary = tuned.summary()["base"]
     assert summary["sparsity"] is None and summary["neighbours"]["neighbours"] == chosen.neighbours
