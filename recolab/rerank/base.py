@@ -453,6 +453,18 @@ class CandidateCache:
         self.width = max(int(width), 1)
         self._key: tuple[bytes, bool] | None = None
         self._by_width: dict[int, Candidates] = {}
+        self._lists: tuple[bytes, np.ndarray] | None = None
+
+    def base_lists(self, users: np.ndarray) -> np.ndarray:
+        """The base's top :data:`BASE_LIST_K` items of ``users`` (seen items excluded), kept
+        for the last users asked: what a re-ranker observes at fit time
+        (``observe_base``), read by every front over this base that has one. Read-only."""
+        key = users.tobytes()
+        if self._lists is None or self._lists[0] != key:
+            lists = self.base.recommend(users, BASE_LIST_K)[0]
+            lists.setflags(write=False)
+            self._lists = (key, lists)
+        return self._lists[1]
 
     def get(self, users: np.ndarray, width: int, exclude_seen: bool) -> Candidates:
         """The base's top ``width`` candidates of ``users`` (int64 indices)."""
@@ -556,16 +568,16 @@ class ReRankedRecommender(Recommender):
         self.reranker.fit(train, item_vectors=self.item_vectors)
         self.train_ = self.base.train_
         self.candidates_ = self.base.candidates_
+        own = CandidateCache(self.base, int(self.n_candidates))
+        self._candidates = own if self.candidate_cache is None else self.candidate_cache
         users = np.flatnonzero(self.train_.getnnz(axis=1) > 0)
         observe = getattr(self.reranker, "observe_base", None)
         if observe is not None:  # re-rankers that need the base's lists of every user
-            observe(self.base.recommend(users, BASE_LIST_K)[0])
+            observe(self._candidates.base_lists(users))
         learn = getattr(self.reranker, "observe_model", None)
         if learn is not None:  # re-rankers trained against the base (on held-out items)
             learn(self.base, train, int(self.n_candidates))
         self.last_candidates_: Candidates | None = None
-        own = CandidateCache(self.base, int(self.n_candidates))
-        self._candidates = own if self.candidate_cache is None else self.candidate_cache
         logger.info("re-ranked recommender fitted: %r on %s", self.reranker, type(self.base))
         return self
 

@@ -10,6 +10,7 @@ from recolab.evaluation import evaluate
 from recolab.models.ease import EASERecommender
 from recolab.models.popularity import PopularityRecommender
 from recolab.rerank import RERANKERS, CandidateCache, ReRankedRecommender, make_reranker
+from recolab.rerank.base import BASE_LIST_K
 from tests.rerank._tiny import implicit
 
 USERS = [f"u{u}" for u in range(6)]
@@ -219,6 +220,35 @@ def test_a_shared_candidate_cache_scores_the_base_once(
     wider.fit(train)
     wider.recommend(users, 2)  # longer than the cache's lists: scored at the new length
     assert calls == [6, 6, 6, 7]
+
+
+def test_a_shared_candidate_cache_ranks_every_training_user_once(
+    split: tuple[InteractionData, InteractionData], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the re-rankers that observe the base's lists of every training user at fit time read
+    # them from the shared cache: the base ranks those users once, not once per front
+    train, _ = split
+    base = EASERecommender(l2=1.0).fit(train)
+    calls: list[int] = []
+    scored = base.recommend
+
+    def counted(users: np.ndarray, k: int, **options: object) -> object:
+        calls.append(k)
+        return scored(users, k, **options)
+
+    monkeypatch.setattr(base, "recommend", counted)
+    cache = CandidateCache(base, width=6)
+    pairs = (("popularity-exposure", 3), ("exposure", 6), ("popularity-exposure", 5))
+    for name, n in pairs:
+        shared = ReRankedRecommender(base, make_reranker(name), n, candidate_cache=cache)
+        shared.fit(train)
+    assert calls == [BASE_LIST_K]
+    lists = cache.base_lists(np.flatnonzero(train.matrix().getnnz(axis=1) > 0))
+    assert not lists.flags.writeable
+    assert calls == [BASE_LIST_K]
+    # each fit with its own cache ranks them for itself
+    ReRankedRecommender(base, make_reranker("exposure"), 6).fit(train)
+    assert calls == [BASE_LIST_K, BASE_LIST_K]
 
 
 def test_a_candidate_cache_of_another_base_is_refused(
