@@ -300,7 +300,7 @@ def _latest_per_user(
     ts = _need_timestamps(data, split)
     users = data.frame["user_idx"].to_numpy()
     size = len(users)
-    order = np.lexsort((np.arange(size), ts, users))
+    order = np.lexsort((ts, users))  # stable: ties in time keep row order
     sorted_users = users[order]
     starts = np.r_[0, np.flatnonzero(np.diff(sorted_users)) + 1]
     counts = np.diff(np.r_[starts, size])

@@ -25,7 +25,7 @@ import logging
 
 import numpy as np
 
-from recolab.data.interactions import InteractionData, build_interactions
+from recolab.data.interactions import InteractionData
 from recolab.data.vocab import Vocabulary
 from recolab.models.linear import solves_in_dual
 from recolab.tuning.validation import ValidationSplit
@@ -42,6 +42,7 @@ def head_items(fit: InteractionData, n: int = HEAD_ITEMS) -> np.ndarray | None:
     the lower index), or ``None`` when the catalogue has at most ``n`` items.
 
     >>> import pandas as pd
+    >>> from recolab.data import build_interactions
     >>> frame = pd.DataFrame({"user": ["a", "a", "b", "c"], "item": ["x", "y", "y", "z"],
     ...     "value": 1.0})
     >>> head_items(build_interactions(frame, kind="implicit"), 2).tolist()
@@ -54,12 +55,20 @@ def head_items(fit: InteractionData, n: int = HEAD_ITEMS) -> np.ndarray | None:
     return np.sort(order[:n])
 
 
-def _restricted(data: InteractionData, items: Vocabulary) -> InteractionData:
-    """``data``'s interactions with ``items`` only, on those items' vocabulary (users kept)."""
-    frame = data.frame[data.frame["item"].isin(items.ids)]
-    columns = [c for c in frame.columns if c not in ("user_idx", "item_idx")]
-    return build_interactions(
-        frame[columns], kind=data.kind, users=data.users, items=items, name=data.name
+def _restricted(data: InteractionData, keep: np.ndarray) -> InteractionData:
+    """``data``'s interactions with the items ``keep`` (ascending indices) only, on those
+    items' vocabulary (users kept). Rows are selected and renumbered by index: at 10^7
+    interactions, building the data again from their ids
+    (:func:`~recolab.data.interactions.build_interactions`) took 12 s and 1 GB."""
+    position = np.full(data.n_items, -1, dtype=np.int64)
+    position[keep] = np.arange(keep.size)
+    item_idx = position[data.frame["item_idx"].to_numpy()]
+    rows = item_idx >= 0
+    frame = data.frame[rows]
+    frame = frame.assign(item_idx=item_idx[rows])
+    items = Vocabulary(data.items.ids[keep])
+    return InteractionData(
+        data.users, items, frame.reset_index(drop=True), data.kind, name=data.name
     )
 
 
@@ -73,8 +82,7 @@ def head_split(split: ValidationSplit, n: int = HEAD_ITEMS) -> ValidationSplit |
     keep = head_items(split.fit, n)
     if keep is None:
         return None
-    items = Vocabulary(split.fit.items.ids[keep])
-    fit, valid = _restricted(split.fit, items), _restricted(split.valid, items)
+    fit, valid = _restricted(split.fit, keep), _restricted(split.valid, keep)
     logger.info(
         "tuning on the head of the catalogue: the %d items with the most interactions of %d "
         "(%.0f %% of the fit interactions, %.0f %% of the validation ones)",

@@ -110,6 +110,22 @@ def test_leave_last_n_takes_latest() -> None:
     assert pairs(test) == {("a", "x"), ("a", "z")}
 
 
+def test_ties_in_time_are_broken_by_row_order() -> None:
+    # every row of a at one moment: the later rows count as later
+    frame = pd.DataFrame(
+        {
+            "user": ["a", "b", "a", "a", "b"],
+            "item": ["x", "x", "y", "z", "y"],
+            "value": 1.0,
+            "timestamp": pd.Timestamp("2020-01-01"),
+        }
+    )
+    data = build_interactions(frame, kind="implicit")
+    assert pairs(leave_last_n(data, 1)[1]) == {("a", "z"), ("b", "y")}
+    assert pairs(leave_last_n(data, 2)[1]) == {("a", "y"), ("a", "z")}  # b keeps its 2
+    assert pairs(per_user_latest(data, 0.34)[1]) == {("a", "z"), ("b", "y")}
+
+
 def test_per_user_latest_takes_latest_share() -> None:
     # a: 4 interactions → round(0.5·4) = 2 latest (x on the 4th, w on the 3rd) held out;
     # b: 2 → 1 (y); c: a single interaction stays in train.

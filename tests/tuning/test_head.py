@@ -46,6 +46,10 @@ def test_head_split_keeps_users_and_the_head_items_interactions(wide) -> None:
         pairs = set(zip(part.frame["user"], part.frame["item"], strict=True))
         assert pairs == set(zip(expected["user"], expected["item"], strict=True))
     assert "100 most interacted items" in head.description
+    # by index: the head's matrices are the whole's columns of the head items
+    for part, whole in ((head.fit, wide.fit), (head.valid, wide.valid)):
+        np.testing.assert_array_equal(part.matrix().toarray(), whole.matrix()[:, keep].toarray())
+        assert (part.items.index(part.frame["item"]) == part.frame["item_idx"]).all()
 
 
 def test_a_wide_catalogue_is_tuned_on_its_head(wide, monkeypatch: pytest.MonkeyPatch) -> None:
