@@ -25,6 +25,7 @@ from recolab.tuning import (
 from recolab.tuning.fronts import most_accurate_lam
 from recolab.tuning.select import candidate_bases, near_best_trials
 from recolab.tuning.study import EASE_TRIAL, START_TRIALS, mean_gram_diagonal
+from recolab.tuning.validation import judged_sample
 from tests.models._ml100k import ml100k_u1
 
 
@@ -91,6 +92,33 @@ def test_given_validation_is_used_as_is() -> None:
     fit, valid = validation_split(data).fit, validation_split(data, seed=1).valid
     split = validation_split(fit, valid=valid)
     assert split.method == "given" and split.valid is valid and split.fit is fit
+
+
+def test_validation_is_judged_on_a_seeded_sample_of_its_users() -> None:
+    data = synthetic(timed=False)
+    whole = validation_split(data, seed=0)
+    held = set(whole.valid.frame["user_idx"])
+    assert len(held) == 60
+    split = validation_split(data, seed=0, max_users=20)
+    judged = set(split.valid.frame["user_idx"])
+    assert len(judged) == 20 and judged <= held
+    # a judged user keeps every validation interaction; the fit half is the same
+    kept = whole.valid.frame[whole.valid.frame["user_idx"].isin(judged)]
+    assert split.valid.frame[["user_idx", "item_idx"]].equals(
+        kept[["user_idx", "item_idx"]].reset_index(drop=True)
+    )
+    assert split.fit.frame.equals(whole.fit.frame)
+    assert "sample of 20 of its 60 validation users" in split.description
+
+    # seeded: the same seed draws the same users, another seed others
+    def drawn(seed: int) -> set[int]:
+        return set(judged_sample(whole, 20, seed=seed).valid.frame["user_idx"])
+
+    assert drawn(0) == judged and drawn(1) != judged
+    # no more users than the bound: the split as it was
+    assert judged_sample(whole, 60) is whole
+    with pytest.raises(ValueError, match="max_users"):
+        judged_sample(whole, 0)
 
 
 def test_single_interaction_users_leave_nothing_to_validate() -> None:
