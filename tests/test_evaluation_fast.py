@@ -124,21 +124,20 @@ def test_recommend_batches_do_not_change_lists(monkeypatch: pytest.MonkeyPatch) 
     model = FixedScores(scores).fit(train)
     assert batch_rows(30) > 50  # one batch by default
     one = model.recommend(np.arange(50), 10)
-    monkeypatch.setattr(base, "USER_BATCH", 7)
-    monkeypatch.setattr(base, "BATCH_BYTES", 0)
+    monkeypatch.setattr(base, "BATCH_BYTES", 4 * 30 * 7 + 3)
     assert batch_rows(30) == 7
     many = model.recommend(np.arange(50), 10)
     np.testing.assert_array_equal(one[0], many[0])
     np.testing.assert_array_equal(one[1], many[1])
 
 
-def test_batch_rows_grow_for_small_catalogs_and_shrink_for_very_wide_ones() -> None:
-    assert batch_rows(3659) == base.BATCH_BYTES // (4 * 3659)  # 4,585: retail in one batch
-    assert batch_rows(10_000) == batch_rows(32_768) == base.USER_BATCH
-    # past that, a batch's float32 scores stay within MAX_BATCH_BYTES
-    rows = batch_rows(10**5)
-    assert 4 * 10**5 * rows <= base.MAX_BATCH_BYTES < 4 * 10**5 * (rows + 1)
-    assert rows == 671
+def test_a_batch_holds_at_most_its_bytes_of_scores() -> None:
+    assert batch_rows(3659) == 4585  # the retail log in one batch
+    assert batch_rows(8192) == 2048
+    for n_items in (3659, 8192, 10**5):
+        rows = batch_rows(n_items)
+        assert 4 * n_items * rows <= base.BATCH_BYTES < 4 * n_items * (rows + 1)
+    assert batch_rows(10**5) == 167
     assert batch_rows(10**9) == 1
 
 

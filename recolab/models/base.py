@@ -11,24 +11,20 @@ import scipy.sparse as sp
 from recolab.data.interactions import InteractionData
 from recolab.errors import DataError
 
-#: Users scored at once by :meth:`Recommender.recommend` to bound memory (more for small
-#: catalogs, fewer for very wide ones: :func:`batch_rows`).
-USER_BATCH = 2048
-#: Bytes of float32 scores one batch may take when that allows more than
-#: :data:`USER_BATCH` users (small catalogs): fewer batches, less per-batch work.
+#: Bytes of float32 scores one batch of :meth:`Recommender.recommend` holds: the scores are
+#: copied while seen items are masked and ranked, so a batch's memory is a few times this.
+#: Users per batch follow (:func:`batch_rows`): 4,585 at 3,659 items (the retail log in one
+#: batch), 2,048 at 8,192, 167 at 10⁵. At 10⁵ items (sparse W read as CSR, 64 weights per
+#: column, one thread) 40,000 users took 20–23 s with peak RSS +269 MiB at 167 users a
+#: batch, 26–29 s and +844–855 MiB at 671; at 2·10⁴ items (dense W, 10,000 users) 4.7–5.0 s
+#: and +192 MiB at 838, 5.2–6.4 s and +470 MiB at 2,048.
 BATCH_BYTES = 64 * 2**20
-#: Bytes of float32 scores one batch never exceeds (past 32,768 items a batch has fewer
-#: than :data:`USER_BATCH` users): the scores are copied while seen items are masked and
-#: ranked, so a batch of 2,048 users at 10⁵ items (800 MB) held about 2.5 GB.
-MAX_BATCH_BYTES = 256 * 2**20
 
 
 def batch_rows(n_items: int) -> int:
-    """Users scored at once for ``n_items`` items: :data:`USER_BATCH`, or more while the
-    batch's float32 scores fit in :data:`BATCH_BYTES` (e.g. 4,585 users at 3,659 items),
-    or fewer where they would pass :data:`MAX_BATCH_BYTES` (671 at 10⁵ items; at least 1)."""
-    row = 4 * max(int(n_items), 1)
-    return max(1, min(max(USER_BATCH, BATCH_BYTES // row), MAX_BATCH_BYTES // row))
+    """Users scored at once for ``n_items`` items: as many as :data:`BATCH_BYTES` of
+    float32 scores hold (at least 1)."""
+    return max(1, BATCH_BYTES // (4 * max(int(n_items), 1)))
 
 
 def _k_largest(scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

@@ -334,6 +334,8 @@ class LinearAutoencoder(Recommender):
     dual_: tuple[DualFactors, ...] | None = None
     solve_matrix_: sp.csr_matrix | None = None
     _weights: Any = None
+    #: A sparse ``W`` and its CSR copy, for :meth:`_product` (see :meth:`_row_major`).
+    _row_major_of: tuple[Any, sp.csr_matrix] | None = None
 
     def __init__(
         self, params: LinearParams | None = None, *, device: str = "auto", **options: Any
@@ -516,12 +518,23 @@ class LinearAutoencoder(Recommender):
     def _product(self, x: sp.csr_matrix) -> np.ndarray:
         """float32 ``x W`` for binary rows ``x`` (the dual form's until ``W`` is formed)."""
         if self.dual_ is None or self._weights is not None:
-            out = x @ self.weights_
+            out = x @ self._row_major()
             return np.asarray(out.toarray() if sp.issparse(out) else out, dtype=np.float32)
         scores = _mean(f.scores(x) for f in self.dual_)
         if self.params.repeat_weight:
             add_sparse(scores, self.params.repeat_weight * x)
         return scores.astype(np.float32)
+
+    def _row_major(self) -> Any:
+        """``W`` as ``x @ W`` reads it best: a dense ``W`` as it is, a sparse one as a CSR
+        copy made once per ``W``. SciPy converts a CSC operand on every product: at 10⁵ items
+        and 64 weights per column, 90 ms of a 671-user batch's 220 ms."""
+        w = self.weights_
+        if not sp.issparse(w) or w.format == "csr":
+            return w
+        if self._row_major_of is None or self._row_major_of[0] is not w:
+            self._row_major_of = (w, sp.csr_matrix(w))
+        return self._row_major_of[1]
 
     def _score_known(self, users: np.ndarray, lam: float | None) -> np.ndarray:
         x = self.train_[users]

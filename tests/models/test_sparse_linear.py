@@ -302,3 +302,21 @@ def test_fold_in_and_stored_weights_match_the_fitted_model() -> None:
     np.testing.assert_allclose(model.score_history(x[users]), model.score(users), atol=1e-6)
     again = SparseLinearAutoencoder.from_weights(model.weights_, data, model.params)
     np.testing.assert_array_equal(again.score(users), model.score(users))
+
+
+def test_scoring_reads_one_row_major_copy_of_each_w() -> None:
+    data = synthetic_interactions(60, 40, n_interactions=600, seed=1)
+    model = SparseLinearAutoencoder(l2=2.0, neighbours=5).fit(data)
+    w = model.weights_
+    assert w.format == "csc"
+    rows = model._row_major()
+    assert rows.format == "csr" and model._row_major() is rows  # made once
+    np.testing.assert_array_equal(rows.toarray(), w.toarray())
+    users = np.arange(data.n_users)
+    expected = model.train_[users].toarray() @ w.toarray()
+    np.testing.assert_allclose(model.score(users), expected, rtol=1e-5, atol=1e-6)
+    # a copy with other weights reads its own
+    other = model.with_repeat_weight(0.5)
+    assert other._row_major() is not rows
+    np.testing.assert_array_equal(other._row_major().toarray(), other.weights_.toarray())
+    assert model._row_major() is rows
