@@ -7,6 +7,7 @@ import pytest
 
 from recolab.data import InteractionData
 from recolab.evaluation import evaluate
+from recolab.models.base import Recommender
 from recolab.models.ease import EASERecommender
 from recolab.models.popularity import PopularityRecommender
 from recolab.rerank import RERANKERS, CandidateCache, ReRankedRecommender, make_reranker
@@ -189,6 +190,19 @@ def test_a_shared_candidate_cache_gives_each_models_own_lists(
     assert any(ties)  # the case the prefix must get right
 
 
+def _count_rankings(base: Recommender, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The list lengths ``base.recommend`` is asked for from now on (filled as it is)."""
+    calls: list[int] = []
+    scored = base.recommend
+
+    def counted(users: np.ndarray, k: int, **options: object) -> object:
+        calls.append(k)
+        return scored(users, k, **options)
+
+    monkeypatch.setattr(base, "recommend", counted)
+    return calls
+
+
 def test_a_shared_candidate_cache_scores_the_base_once(
     split: tuple[InteractionData, InteractionData], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -200,14 +214,7 @@ def test_a_shared_candidate_cache_scores_the_base_once(
         ReRankedRecommender(base, make_reranker(name), n, candidate_cache=cache).fit(train)
         for name, n in pairs
     ]
-    calls: list[int] = []
-    scored = base.recommend
-
-    def counted(users: np.ndarray, k: int, **options: object) -> object:
-        calls.append(k)
-        return scored(users, k, **options)
-
-    monkeypatch.setattr(base, "recommend", counted)
+    calls = _count_rankings(base, monkeypatch)
     users = np.arange(6)
     for model in models:
         for lam in (0.0, 1.0):
@@ -229,14 +236,7 @@ def test_a_shared_candidate_cache_ranks_every_training_user_once(
     # them from the shared cache: the base ranks those users once, not once per front
     train, _ = split
     base = EASERecommender(l2=1.0).fit(train)
-    calls: list[int] = []
-    scored = base.recommend
-
-    def counted(users: np.ndarray, k: int, **options: object) -> object:
-        calls.append(k)
-        return scored(users, k, **options)
-
-    monkeypatch.setattr(base, "recommend", counted)
+    calls = _count_rankings(base, monkeypatch)
     cache = CandidateCache(base, width=6)
     pairs = (("popularity-exposure", 3), ("exposure", 6), ("popularity-exposure", 5))
     for name, n in pairs:
