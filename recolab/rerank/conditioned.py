@@ -43,6 +43,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar, Self
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 
 from recolab.data.interactions import InteractionData
@@ -180,9 +181,7 @@ class ConditionedResidual(ReRanker):
         against the held-out items, so ``f`` measures hits, not the base's own opinion."""
         if getattr(self, "_stored", None) is not None or self.steps == 0:
             return
-        inner, held = random_holdout(train, HOLDOUT, seed=self.seed)
-        refit = copy.copy(base).fit(inner)
-        held_x = held.matrix(binary=True)
+        refit, held_x = _held_out_refit(base, train, self.seed)
         users = np.flatnonzero(held_x.getnnz(axis=1) > 0)
         if users.size == 0:
             return
@@ -227,6 +226,16 @@ class ConditionedResidual(ReRanker):
         delta = residual(self.weights_, self.prior_, lam, self.lam_max)
         shift = delta[np.where(cand.valid, cand.items, 0)]
         return order_by(cand, standardised_relevance(cand) + shift, k)
+
+
+def _held_out_refit(
+    base: Recommender, train: InteractionData, seed: int
+) -> tuple[Recommender, sp.csr_matrix]:
+    """A copy of ``base`` refitted on ``train`` less a seeded :data:`HOLDOUT` of each user's
+    items, and the held-out items (binary users × items). The split's frames, without string
+    ids, are let go on return: the refit keeps its own matrix."""
+    inner, held = random_holdout(train.without_ids(), HOLDOUT, seed=seed)
+    return copy.copy(base).fit(inner), held.matrix(binary=True)
 
 
 def _soft_lists(

@@ -94,12 +94,13 @@ def _cut(
     train: InteractionData, rows: InteractionData | None, rule: Callable[[InteractionData], Halves]
 ) -> tuple[InteractionData, InteractionData, sp.csr_matrix | None]:
     """``rule`` applied to ``train``, or to its unmerged ``rows`` with each half merged; and
-    the purchase counts of the first half (``None`` without ``rows``)."""
+    the purchase counts of the first half (``None`` without ``rows``). The halves carry no
+    string ids (:meth:`~recolab.data.interactions.InteractionData.without_ids`)."""
     if rows is None:
-        return *rule(train), None
+        return *rule(train.without_ids()), None
     _check_rows(train, rows)
     fit, held = rule(rows)
-    return merge_pairs(fit), merge_pairs(held), fit.matrix(binary=True)
+    return merge_pairs(fit).without_ids(), merge_pairs(held).without_ids(), fit.matrix(binary=True)
 
 
 def _check_rows(train: InteractionData, rows: InteractionData) -> None:
@@ -141,6 +142,9 @@ def validation_split(
     Validation is then judged on at most ``max_users`` of its users, a sample seeded by
     ``seed`` (:func:`judged_sample`); the fit half is the same either way.
 
+    Neither half carries the frame's string ids (the vocabularies hold them): at 10^7
+    interactions they were 26 of a row's 58 bytes.
+
     Raises
     ------
     DataError
@@ -151,7 +155,7 @@ def validation_split(
             _check_rows(train, rows)
         counts = None if rows is None else rows.matrix(binary=True)
         text = f"given validation set ({valid.name})"
-        split = ValidationSplit(train, valid, "given", text, counts)
+        split = ValidationSplit(train.without_ids(), valid.without_ids(), "given", text, counts)
     elif forward:
         fit, held, counts = _cut(train, rows, lambda d: temporal_split(d, fraction))
         cut = held.frame["timestamp"].min()
@@ -162,7 +166,7 @@ def validation_split(
         text = f"each user's latest {fraction:.0%} of training interactions by time"
         split = ValidationSplit(fit, held, "per-user latest by time", text + _repeats(rows), counts)
     else:
-        fit, held = random_holdout(train, test_fraction=fraction, seed=seed)
+        fit, held = random_holdout(train.without_ids(), test_fraction=fraction, seed=seed)
         text = f"per-user random {fraction:.0%} of training interactions (seed {seed})"
         split = ValidationSplit(fit, held, "per-user random", text)
     if split.valid.n_interactions == 0:

@@ -183,3 +183,17 @@ def test_given_files_ml100k_u1() -> None:
     assert (train.n_interactions, test.n_interactions) == (80_000, 20_000)
     assert train.n_users == test.n_users == 943 and train.n_items == 1682
     assert test.item_meta is not None and len(test.item_meta) == 1682
+
+
+def test_without_ids_drops_only_the_string_ids_and_shares_the_matrices(ml: InteractionData) -> None:
+    built = ml.matrix(binary=True)
+    lean = ml.without_ids()
+    assert list(lean.frame.columns) == [c for c in ml.frame.columns if c not in ("user", "item")]
+    assert lean.frame.equals(ml.frame[list(lean.frame.columns)])
+    assert lean.users is ml.users and lean.items is ml.items and lean.kind == ml.kind
+    assert lean.matrix(binary=True) is built
+    assert lean.without_ids() is lean
+    # splits of it hold the same interactions as splits of the data with ids
+    halves = random_holdout(lean, 0.2, seed=3), random_holdout(ml, 0.2, seed=3)
+    for half, full in zip(*halves, strict=True):
+        assert (half.matrix() != full.matrix()).nnz == 0

@@ -45,8 +45,10 @@ def _rows_and_train(path: Path) -> tuple[InteractionData, InteractionData]:
     return rows, merge_pairs(rows)
 
 
-def _pairs(data: InteractionData) -> set[tuple[str, str]]:
-    return set(zip(data.frame["user"], data.frame["item"], strict=True))
+def _pairs(data: InteractionData) -> set[tuple[int, int]]:
+    """(user, item) index pairs: validation halves carry no string ids, and the rows, the
+    merged data and the halves share vocabularies."""
+    return set(zip(data.frame["user_idx"], data.frame["item_idx"], strict=True))
 
 
 def test_validation_cut_before_merging_keeps_repeat_purchases(tmp_path: Path) -> None:
@@ -169,7 +171,7 @@ def test_the_spread_is_read_off_users_with_a_history(tmp_path: Path) -> None:
     split = validation_split(train, forward=True, rows=rows)
     # three quarters of the users are newcomers: validation only, every score 0
     frame = split.fit.frame
-    newcomers = frame["user"].isin([f"u{u}" for u in range(60)])
+    newcomers = frame["user_idx"].isin(train.users.index([f"u{u}" for u in range(60)]))
     fit = split.fit.with_frame(frame[~newcomers])
     model = LinearAutoencoder(l2=10.0, device="cpu").fit(fit)
     known = np.flatnonzero(

@@ -48,10 +48,23 @@ def test_validation_of_a_timed_log_is_each_users_latest() -> None:
     data = synthetic(timed=True)
     split = validation_split(data)
     assert split.method == "per-user latest by time"
-    fit_t = split.fit.frame.groupby("user")["timestamp"].max()
-    valid_t = split.valid.frame.groupby("user")["timestamp"].min()
+    fit_t = split.fit.frame.groupby("user_idx")["timestamp"].max()
+    valid_t = split.valid.frame.groupby("user_idx")["timestamp"].min()
     assert (valid_t > fit_t.reindex(valid_t.index)).all()
     assert split.fit.n_interactions + split.valid.n_interactions == data.n_interactions
+
+
+def test_validation_halves_carry_no_string_ids_and_the_same_interactions() -> None:
+    for data, forward in ((synthetic(timed=False), False), (synthetic(timed=True), True)):
+        split = validation_split(data, forward=forward)
+        for half in (split.fit, split.valid):
+            assert not {"user", "item"} & set(half.frame.columns)
+            assert half.users is data.users and half.items is data.items
+        rule = temporal_split if forward else random_holdout
+        with_ids = rule(data, 0.2) if forward else rule(data, 0.2, seed=0)
+        for half, full in zip((split.fit, split.valid), with_ids, strict=True):
+            kept = [c for c in full.frame.columns if c not in ("user", "item")]
+            assert half.frame.equals(full.frame[kept])
 
 
 def test_a_test_set_after_training_is_told_apart() -> None:
