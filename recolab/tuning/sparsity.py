@@ -4,7 +4,7 @@ Keeping the ``k`` largest weights of each column of ``W`` (:func:`~recolab.model
 prune_top_k`) shrinks a bundle from ``4·n²`` bytes to about ``12·k·n`` (stored as row, column,
 value). The smallest ``k`` of :data:`K_GRID` whose validation score is within
 :data:`MAX_LOSS` of the dense base's is kept; none is when no ``k`` would shrink the bundle
-(``12·k ≥ 4·n``) or all lose more.
+(``12·k ≥ 4·n``) or the widest of them loses more (the others are then not tried).
 
 Only a dense ``W`` over :data:`DENSE_LIMIT_BYTES` is pruned: the smallest ``k`` within the
 tolerance gives up close to all of it, and on test more (ML-100K, 1,682 items, three random
@@ -74,21 +74,35 @@ def choose_top_k(
 ) -> SparsityChoice:
     """The smallest ``k`` keeping ``base`` (fitted on ``split.fit``) within :data:`MAX_LOSS`
     of its dense validation score; dense at most ``dense_limit`` bytes (see the module
-    docstring)."""
+    docstring).
+
+    The widest ``k`` is tried first, and the others, smallest first, only when it is within
+    the tolerance: keeping more weights brings ``W`` closer to the dense one. At 10^4 items
+    (synthetic power-law data, 10^6 interactions) the seven ``k`` scored 0.14 to 0.21
+    against the dense 0.23, rising with ``k``, and scanning them took 53 s of the pipeline's
+    356 (a pruned ``W`` is scored as a dense one)."""
     dense = validation_score(base, split)
     choice = SparsityChoice(top_k=0, dense_score=dense)
-    for k in shrinking_ks(base.n_items, dense_limit):
-        choice.scores[k] = validation_score(base.pruned(k), split)
-        if choice.scores[k] > (1.0 - MAX_LOSS) * dense:
-            choice.top_k = k
-            break
+    ks = shrinking_ks(base.n_items, dense_limit)
+    if ks and _within(choice, base, split, ks[-1]):
+        choice.top_k = next(k for k in ks if _within(choice, base, split, k))
     logger.info(
         "sparsity: top_k=%s (dense validation score %.4f, tried %s)",
         choice.top_k or "dense",
         dense,
-        {k: round(v, 4) for k, v in choice.scores.items()},
+        {k: round(v, 4) for k, v in sorted(choice.scores.items())},
     )
     return choice
+
+
+def _within(
+    choice: SparsityChoice, base: LinearAutoencoder, split: ValidationSplit, k: int
+) -> bool:
+    """Whether ``base`` pruned to ``k`` weights per item is within :data:`MAX_LOSS` of the
+    dense validation score (each ``k`` scored once, into ``choice.scores``)."""
+    if k not in choice.scores:
+        choice.scores[k] = validation_score(base.pruned(k), split)
+    return choice.scores[k] > (1.0 - MAX_LOSS) * choice.dense_score
 
 
 #: Neighbours per item the sparse base may keep, tried up and down from the one it was

@@ -13,6 +13,7 @@ import recolab
 from recolab.bundle import export_bundle
 from recolab.data import build_interactions
 from recolab.data.interactions import InteractionData
+from recolab.data.synthetic import synthetic_interactions
 from recolab.models.linear import (
     LinearAutoencoder,
     LinearParams,
@@ -23,7 +24,13 @@ from recolab.models.linear import (
 from recolab.models.tradeoff import TradeoffRecommender
 from recolab.rerank import make_reranker
 from recolab.tuning import TuneBudget, fit_tuned, validation_split
-from recolab.tuning.sparsity import K_GRID, choose_top_k, shrinking_ks
+from recolab.tuning.sparsity import (
+    K_GRID,
+    MAX_LOSS,
+    choose_top_k,
+    shrinking_ks,
+    validation_score,
+)
 
 
 def clustered(n_clusters: int = 30, size: int = 10, users_per: int = 8) -> InteractionData:
@@ -75,6 +82,20 @@ def test_block_diagonal_weights_lose_nothing_at_16() -> None:
     choice = choose_top_k(base, split, dense_limit=0)
     assert choice.top_k == 16  # the first k tried, and it keeps every nonzero weight
     assert choice.scores[16] == choice.dense_score
+
+
+def test_when_the_widest_k_loses_no_other_is_tried_and_none_would_have_kept() -> None:
+    data = synthetic_interactions(400, 300, n_interactions=8000, seed=0)
+    split = validation_split(data, seed=0)
+    base = LinearAutoencoder(l2=50.0, device="cpu").fit(split.fit)
+    ks = shrinking_ks(base.n_items, dense_limit=0)
+    assert ks == [16, 32, 64]
+    choice = choose_top_k(base, split, dense_limit=0)
+    assert choice.top_k == 0 and list(choice.scores) == [64]
+    assert choice.scores[64] <= (1 - MAX_LOSS) * choice.dense_score
+    # the scan it skipped: every narrower k loses too
+    for k in ks[:-1]:
+        assert validation_score(base.pruned(k), split) <= choice.scores[64]
 
 
 def test_sparse_bundle_is_smaller_and_serves_the_pruned_lists(tmp_path: Path) -> None:
