@@ -10,8 +10,10 @@ then
 1. one fit of the closed-form base recolab would use (dense, or the sparse neighbourhood
    base above :data:`~recolab.models.sparse_linear.SPARSE_ABOVE_ITEMS` items), timed: it
    estimates the pipeline (≈ :data:`FITS_PER_PIPELINE` such fits); an estimate over
-   :data:`PIPELINE_LIMIT_S` skips the pipeline and is reported with its number;
-2. recolab's **default pipeline**, ``fit_tuned`` with ``TuneBudget(n_trials=5)``: the
+   :data:`PIPELINE_LIMIT_S` (or ``--pipeline-limit``) skips the pipeline and is reported
+   with its number;
+2. recolab's **default pipeline**, ``fit_tuned`` with ``TuneBudget(n_trials=5)`` (and the
+   default 60-s time budget, which bounds the neighbour search of the sparse base): the
    validation carve-out, 5 tuning trials, every mechanism's validation front, the sparsity
    choice and the refit on all the training data — tuning included;
 3. implicit ALS, 64 factors, 15 iterations.
@@ -22,6 +24,7 @@ interactions' CSR size), log-log slopes, and a PNG. Writes ``sections/scaling.md
 Usage::
 
     python benchmarks/scaling.py [--max-interactions 1e6] [--only 1e7] [--store runs.json]
+        [--pipeline-limit 1800]
 
 ``--store`` (default ``benchmarks/scaling_runs.json``, committed) keeps each size's rows
 (with its commit and load), so that ``--only`` can rerun one size and the section still
@@ -103,7 +106,7 @@ def _pipeline(data: Any) -> dict[str, Any]:
 
     with MemoryMeter() as meter:
         t0 = time.perf_counter()
-        tuned = fit_tuned(data, budget=TuneBudget(n_trials=TRIALS, seconds=1e9), device=DEVICE)
+        tuned = fit_tuned(data, budget=TuneBudget(n_trials=TRIALS), device=DEVICE)
         wall = time.perf_counter() - t0
     return {
         "fit_s": wall,
@@ -147,6 +150,7 @@ def _data(label: str) -> tuple[Any, dict[str, Any]]:
         "items": x.shape[1],
         "gen_s": time.perf_counter() - start,
         "data_bytes": _csr_bytes(x),
+        "held_bytes": _csr_bytes(x) + int(data.frame.memory_usage(deep=True).sum()),
         "data_rss": rss_bytes(),
     }
 
@@ -190,29 +194,32 @@ def _child(label: str, part: str, timeout: float) -> list[dict[str, Any]] | str:
     return "no result printed"
 
 
-def _measure_size(label: str) -> tuple[list[dict[str, Any]], list[str]]:
+def _measure_size(
+    label: str, pipeline_limit: float = PIPELINE_LIMIT_S
+) -> tuple[list[dict[str, Any]], list[str]]:
     """Both parts of one size: ALS and a base fit, then the pipeline unless its estimate
-    (or the base's plan) rules it out."""
+    (or the base's plan) passes ``pipeline_limit`` seconds."""
     got = _child(label, "peers", CHILD_TIMEOUT_S)
     if isinstance(got, str):
         return [], [f"{label}: ALS and the base fit {got}"]
     rows, notes = list(got), []
     probe = rows[-1]
-    common = {k: probe[k] for k in ("size", "interactions", "users", "items", "data_bytes")}
+    keys = ("size", "interactions", "users", "items", "data_bytes", "held_bytes")
+    common = {k: probe[k] for k in keys if k in probe}
     skipped = {**common, "model": "recolab default pipeline"}
     if "refused" in probe:
         notes.append(f"{label}: the base was refused: {probe['refused']}")
         return rows, notes
     estimate = FITS_PER_PIPELINE * probe["probe_s"]
-    if estimate > PIPELINE_LIMIT_S:
+    if estimate > pipeline_limit:
         notes.append(
             f"{label}: one {probe['base']} fit took {probe['probe_s']:.0f} s, so "
             f"{FITS_PER_PIPELINE} fits ≈ {estimate / 60:.0f} min > "
-            f"{PIPELINE_LIMIT_S / 60:.0f} min: pipeline skipped"
+            f"{pipeline_limit / 60:.0f} min: pipeline skipped"
         )
         rows.append({**skipped, "estimate_s": estimate})
         return rows, notes
-    limit = PIPELINE_LIMIT_S + probe["gen_s"] + 60
+    limit = pipeline_limit + probe["gen_s"] + 60
     got = _child(label, "pipeline", limit)
     if isinstance(got, str):
         notes.append(f"{label}: the pipeline {got} (data generation included)")
@@ -309,7 +316,11 @@ def _table(rows: list[dict[str, Any]]) -> str:
                 "RSS growth / data CSR": f"{r['mem_delta'] / r['data_bytes']:.1f}×"
                 if measured
                 else "-",
+                "RSS growth / data held": f"{r['mem_delta'] / r['held_bytes']:.2f}×"
+                if measured and "held_bytes" in r
+                else "-",
                 "data CSR MiB": f"{r['data_bytes'] / mib:.1f}",
+                "data held MiB": f"{r['held_bytes'] / mib:.0f}" if "held_bytes" in r else "-",
                 "valid score": f"{r['valid_score']:.4f}" if "valid_score" in r else "-",
             }
         )
@@ -317,11 +328,14 @@ def _table(rows: list[dict[str, Any]]) -> str:
 
 
 def _measure_all(
-    max_interactions: int, only: list[str] | None, store: Path | None
+    max_interactions: int,
+    only: list[str] | None,
+    store: Path | None,
+    pipeline_limit: float = PIPELINE_LIMIT_S,
 ) -> dict[str, dict[str, Any]]:
-    """Each size's rows, notes, commit, load and minutes: measured now (every size up to
-    ``max_interactions``, or those in ``only``), the others read from ``store`` (JSON),
-    which is then updated."""
+    """Each size's rows, notes, commit, load, minutes and pipeline limit: measured now (every
+    size up to ``max_interactions``, or those in ``only``), the others read from ``store``
+    (JSON), which is then updated."""
     runs: dict[str, dict[str, Any]] = {}
     if store is not None and store.exists():
         runs = json.loads(store.read_text(encoding="utf-8"))
@@ -331,7 +345,7 @@ def _measure_all(
         load = machine_load()
         log.info("scaling: %s (%s)", label, load)
         t0 = time.perf_counter()
-        got, notes = _measure_size(label)
+        got, notes = _measure_size(label, pipeline_limit)
         for note in notes:
             log.warning("%s", note)
         runs[label] = {
@@ -340,6 +354,7 @@ def _measure_all(
             "commit": checkout("recolab", "benchmarks/scaling.py"),
             "load": f"{load} before, {machine_load()} after",
             "minutes": (time.perf_counter() - t0) / 60,
+            "pipeline_limit": pipeline_limit,
         }
         if store is not None:
             store.write_text(json.dumps(runs), encoding="utf-8")
@@ -347,10 +362,13 @@ def _measure_all(
 
 
 def run(
-    max_interactions: int = 10**7, only: list[str] | None = None, store: Path | None = None
+    max_interactions: int = 10**7,
+    only: list[str] | None = None,
+    store: Path | None = None,
+    pipeline_limit: float = PIPELINE_LIMIT_S,
 ) -> list[dict[str, Any]]:
     """Measure the sizes (see :func:`_measure_all`); save the section and the PNG."""
-    runs = _measure_all(max_interactions, only, store)
+    runs = _measure_all(max_interactions, only, store, pipeline_limit)
     ordered = [runs[label] for label, *_ in SIZES if label in runs]
     rows = [r for run_ in ordered for r in run_["rows"]]
     notes = [n for run_ in ordered for n in run_["notes"]]
@@ -364,7 +382,8 @@ def run(
             parts.append(f"{s:.2f} ({lo}→{hi}{', on an estimate' if est else ''})")
         slopes.append(f"- {m}: " + ", ".join(parts))
     where = [
-        f"- {label}: commit {r['commit']}, {r['minutes']:.1f} min, {r['load']}"
+        f"- {label}: commit {r['commit']}, {r['minutes']:.1f} min, pipeline limit "
+        f"{r.get('pipeline_limit', PIPELINE_LIMIT_S) / 60:.0f} min, {r['load']}"
         for label, *_ in SIZES
         if (r := runs.get(label))
     ]
@@ -376,19 +395,20 @@ def run(
         "catalogue growing with the data (items = n / 100, users = n / 50), plus the "
         "1 M × 6 k users × 3.7 k items set of issue 16. Each size in its own process, **one "
         "thread** (torch, implicit, BLAS). recolab: the **default pipeline** "
-        f"(`fit_tuned`, `TuneBudget(n_trials={TRIALS})`, device {DEVICE!r}): validation "
+        f"(`fit_tuned`, `TuneBudget(n_trials={TRIALS})`, so the default 60-s time budget, "
+        f"device {DEVICE!r}): validation "
         "carve-out, tuning, every mechanism's validation front, sparsity choice, refit — "
         "**tuning included**. Above 20,000 items it runs on the sparse neighbourhood base "
         "(`recolab.models.sparse_linear`; the pipeline chooses its neighbours per item on "
         "validation, from 64 up or down). *recolab base fit*: one fit of that base at 64 "
         "neighbours and the first trial's options (plain EASE), in the process that also ran "
-        f"ALS; {FITS_PER_PIPELINE}× it over {PIPELINE_LIMIT_S / 60:.0f} min skips the pipeline "
-        "(reported with that estimate, a lower bound: the mechanisms' fronts come on top), "
-        "which otherwise runs in a process of its own with a "
-        f"{PIPELINE_LIMIT_S / 60:.0f}-min limit. "
+        f"ALS; {FITS_PER_PIPELINE}× it over the size's pipeline limit (above; "
+        "`--pipeline-limit`) skips the pipeline (reported with that estimate), which "
+        "otherwise runs in a process of its own within that limit. "
         f"implicit ALS: {ALS_FACTORS} factors, {ALS_ITERATIONS} iterations. Peak RSS is the "
         "process's (data included); its growth during the fit is divided by the interactions' "
-        "CSR size (int32 indices, float values).\n\n"
+        "CSR size (int32 indices, float values) and by the data as recolab holds them (that "
+        "CSR plus the interactions' frame, string ids included).\n\n"
         + _table(rows)
         + "\n\n"
         + ("\n".join(f"- {n}" for n in notes) + "\n\n" if notes else "")
@@ -408,6 +428,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-interactions", type=float, default=1e7)
     parser.add_argument("--only", nargs="+", default=None, help="measure only these sizes")
     parser.add_argument(
+        "--pipeline-limit",
+        type=float,
+        default=PIPELINE_LIMIT_S,
+        help="seconds the pipeline may take (beyond the estimate it is skipped)",
+    )
+    parser.add_argument(
         "--store",
         type=Path,
         default=HERE / "scaling_runs.json",
@@ -418,7 +444,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child is not None:
         print("ROWS " + json.dumps(measure(args.child, args.part)), flush=True)
         return 0
-    run(int(args.max_interactions), args.only, args.store)
+    run(int(args.max_interactions), args.only, args.store, args.pipeline_limit)
     return 0
 
 
