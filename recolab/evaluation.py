@@ -264,7 +264,7 @@ def evaluate(
     eval_users = np.flatnonzero(test_m.getnnz(axis=1) > 0)
     if eval_users.size == 0:
         raise DataError("evaluate: no user has a test interaction")
-    topk, _ = model.recommend(
+    topk = model.recommend_items(
         eval_users, max(protocol.ks), lam=lam, exclude_seen=protocol.exclude_seen
     )
     if accuracy_only:

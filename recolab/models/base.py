@@ -181,6 +181,17 @@ class Recommender(ABC):
             return np.empty((0, k), np.int64), np.empty((0, k), np.float32)
         return np.vstack(all_idx), np.vstack(all_val)
 
+    def recommend_items(
+        self,
+        users: np.ndarray | list[int],
+        k: int,
+        lam: float | None = None,
+        exclude_seen: bool = True,
+    ) -> np.ndarray:
+        """The items of :meth:`recommend` alone, int64 ``(n, k)``: for callers that do not
+        read the scores (the evaluation), which a model may then skip finding."""
+        return self.recommend(users, k, lam=lam, exclude_seen=exclude_seen)[0]
+
 
 def score_newcomers(train: sp.csr_matrix, rows: sp.csr_matrix, scores: np.ndarray) -> np.ndarray:
     """``scores`` (one row per row of ``rows``) with the rows of users who have no history

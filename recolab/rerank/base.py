@@ -232,13 +232,35 @@ def top_columns(values: np.ndarray, k: int) -> np.ndarray:
     n, width = values.shape
     if n == 0 or not 0 < k < width:
         return np.argsort(-values, axis=1, kind="stable")[:, :k]
-    part = np.argpartition(-values, k - 1, axis=1)[:, :k]
-    top = np.take_along_axis(values, part, axis=1)
+    part, top, tied = _largest(values, k)
     cols = np.take_along_axis(part, np.lexsort((part, -top), axis=1), axis=1)
-    tied = np.flatnonzero((values >= top.min(axis=1, keepdims=True)).sum(axis=1) > k)
     if tied.size:
         cols[tied] = np.argsort(-values[tied], axis=1, kind="stable")[:, :k]
     return cols
+
+
+def _largest(values: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For ``0 < k <`` columns: each row's ``k`` largest values' columns (in no order,
+    arbitrary among values tied at the cut), those values, and the rows where a value left
+    out equals the ``k``-th (whose cut is then arbitrary).
+
+    Float rows go through ``torch.topk`` of ``k + 1`` (one thread: about 5x faster than
+    ``np.argpartition`` on 20,000 × 400 candidates); the ``k + 1``-th value shows the ties.
+    ``torch.topk`` ranks NaN first where NumPy's sort ranks it last, so an array holding
+    NaN goes through ``np.argpartition`` as before."""
+    if values.dtype in (np.float32, np.float64):
+        import torch  # only here: the re-rankers are NumPy otherwise
+
+        dense = np.ascontiguousarray(values)
+        best = torch.topk(torch.from_numpy(dense), k + 1, dim=1, sorted=True)
+        top = best.values.numpy()
+        if not np.isnan(top[:, 0]).any():  # NaN would lead a row holding it
+            tied = np.flatnonzero(top[:, k] == top[:, k - 1])
+            return best.indices.numpy()[:, :k], top[:, :k], tied
+    part = np.argpartition(-values, k - 1, axis=1)[:, :k]
+    top = np.take_along_axis(values, part, axis=1)
+    tied = np.flatnonzero((values >= top.min(axis=1, keepdims=True)).sum(axis=1) > k)
+    return part, top, tied
 
 
 def columns_to_items(cand: Candidates, cols: np.ndarray) -> np.ndarray:
@@ -273,15 +295,19 @@ def greedy_columns(
     """
     n, width = rel.shape
     out = np.full((n, k), -1, dtype=np.int64)
-    free = valid.copy()
+    taken = ~valid
     rows = np.arange(n)
+    objective = np.empty_like(rel)
     last: np.ndarray | None = None
     for pos in range(min(k, width)):
-        objective = np.where(free, rel - lam * penalty(last), -np.inf)
+        # rel − λ·penalty, in place: (−λ·p) + r is exactly r − λ·p
+        np.multiply(penalty(last), -lam, out=objective)
+        objective += rel
+        objective[taken] = -np.inf
         col = objective.argmax(axis=1)
-        ok = free[rows, col]
+        ok = ~taken[rows, col]
         col = np.where(ok, col, -1)
-        free[rows[ok], col[ok]] = False
+        taken[rows[ok], col[ok]] = True
         out[:, pos] = col
         last = col
     return out
@@ -625,6 +651,28 @@ class ReRankedRecommender(Recommender):
         tuple of numpy.ndarray
             int64 ``(n, k)`` items and float32 ``(n, k)`` base scores (``-inf`` at padding).
         """
+        cand, items = self._reranked(users, k, lam, exclude_seen)
+        return items, scores_of(cand, items)
+
+    def recommend_items(
+        self,
+        users: np.ndarray | list[int],
+        k: int,
+        lam: float | Mapping[str, float] | None = None,
+        exclude_seen: bool = True,
+    ) -> np.ndarray:
+        """The items of :meth:`recommend` without looking up their base scores (a search
+        among the candidates: about a tenth of a front's evaluation at 10⁶ interactions)."""
+        return self._reranked(users, k, lam, exclude_seen)[1]
+
+    def _reranked(
+        self,
+        users: np.ndarray | list[int],
+        k: int,
+        lam: float | Mapping[str, float] | None,
+        exclude_seen: bool,
+    ) -> tuple[Candidates, np.ndarray]:
+        """The candidates of ``users`` and the re-ranked top-``k`` items among them."""
         if not hasattr(self, "train_"):
             raise ValueError("ReRankedRecommender is not fitted; call fit(train) first")
         users = np.asarray(users, dtype=np.int64).reshape(-1)
@@ -639,7 +687,7 @@ class ReRankedRecommender(Recommender):
             value,
             1000 * (time.perf_counter() - start),
         )
-        return items, scores_of(cand, items)
+        return cand, items
 
 
 def scores_of(cand: Candidates, items: np.ndarray) -> np.ndarray:

@@ -9,6 +9,9 @@ import json
 import numpy as np
 import pytest
 
+from recolab.data.prices import ITEM_PRICE
+from recolab.data.synthetic import synthetic_interactions
+from recolab.models.linear import LinearAutoencoder
 from recolab.rerank import (
     MMR,
     RERANKERS,
@@ -19,6 +22,7 @@ from recolab.rerank import (
     ExposedPopularityPenalty,
     ExposureGreedy,
     PopularityPenalty,
+    ReRankedRecommender,
     ReRanker,
     RevenueBoost,
     make_reranker,
@@ -181,16 +185,45 @@ def test_empty_inputs(name: str) -> None:
     assert reranker.rerank(cand([[0, 1]], [[1, 0]]), 0, 1.0).shape == (1, 0)
 
 
-@pytest.mark.parametrize("k", [1, 3, 7, 12, 40])
-def test_top_columns_is_the_stable_sort_prefix(k: int) -> None:
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+@pytest.mark.parametrize("k", [1, 3, 7, 12, 29, 40])
+def test_top_columns_is_the_stable_sort_prefix(k: int, dtype: type) -> None:
     """Selection then a sort of k equals the full stable sort, on rows full of ties (few
-    distinct values) and with -inf padding at the end of some rows."""
+    distinct values) and with -inf padding at the end of some rows (floats: the
+    ``torch.topk`` path; integers: ``np.argpartition``)."""
     rng = np.random.default_rng(k)
     values = rng.integers(0, 5, size=(300, 30)).astype(np.float64)
-    values[::7, 20:] = -np.inf
-    values[1::5] += rng.normal(size=30)  # rows without ties
+    if dtype is not np.int64:
+        values[::7, 20:] = -np.inf
+        values[1::5] += rng.normal(size=30)  # rows without ties
+    values = values.astype(dtype)
     expected = np.argsort(-values, axis=1, kind="stable")[:, :k]
     np.testing.assert_array_equal(top_columns(values, k), expected)
+    # a strided view (every other column) is read as it is
+    wide = np.repeat(values, 2, axis=1)[:, ::2]
+    np.testing.assert_array_equal(top_columns(wide, k), expected)
+
+
+def test_top_columns_ranks_nan_last_as_numpys_sort_does() -> None:
+    """``torch.topk`` would put NaN first; the selection must not."""
+    values = np.array([[1.0, np.nan, 3.0, 2.0], [0.5, 0.1, 0.9, 0.3]])
+    expected = np.argsort(-values, axis=1, kind="stable")[:, :2]
+    assert expected.tolist() == [[2, 3], [2, 0]]
+    np.testing.assert_array_equal(top_columns(values, 2), expected)
+
+
+@pytest.mark.parametrize("name", sorted(RERANKERS))
+def test_recommend_items_are_recommends_items(name: str) -> None:
+    """The items-only path gives exactly :meth:`recommend`'s items, at λ = 0 and above."""
+    data = synthetic_interactions(60, 40, n_interactions=900, rank=4, seed=3)
+    train = data.with_frame(data.frame.assign(**{ITEM_PRICE: 1.0 + data.frame["item_idx"] % 5}))
+    vectors = np.random.default_rng(0).random((train.n_items, 3))
+    model = ReRankedRecommender(LinearAutoencoder(l2=5.0), make_reranker(name), 15, vectors)
+    model.fit(train)
+    users = np.arange(train.n_users)
+    for lam in (0.0, 0.3, 2.0):
+        items, _ = model.recommend(users, 10, lam=lam)
+        np.testing.assert_array_equal(model.recommend_items(users, 10, lam=lam), items)
 
 
 def test_scores_of_finds_each_chosen_items_score_and_refuses_strangers() -> None:
