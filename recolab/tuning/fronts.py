@@ -148,11 +148,14 @@ def calibrate_lam_high(
     max_loss: float = MAX_LOSS,
     steps: int = 5,
     protocol: Protocol | None = None,
+    base_ndcg: float | None = None,
 ) -> float:
     """The λ at which validation ndcg@10 (under ``protocol``) first falls ``max_loss`` below
-    its λ = 0 value: doubling from 1/8 until it does (or :data:`LAM_CEILING`), then
-    ``steps`` bisections."""
-    floor = (1.0 - max_loss) * _ndcg_at(model, fit, valid, 0.0, protocol)
+    its λ = 0 value (``base_ndcg`` when measured already): doubling from 1/8 until it does
+    (or :data:`LAM_CEILING`), then ``steps`` bisections."""
+    if base_ndcg is None:
+        base_ndcg = _ndcg_at(model, fit, valid, 0.0, protocol)
+    floor = (1.0 - max_loss) * base_ndcg
     lo, hi = 0.0, 0.125
     while hi < LAM_CEILING and _ndcg_at(model, fit, valid, hi, protocol) > floor:
         lo, hi = hi, hi * 2
@@ -188,6 +191,31 @@ def measure_front(
     return pd.DataFrame(rows)
 
 
+class ZeroRow:
+    """The validation row at λ = 0 of the fronts over one base, measured by the first front
+    that asks for it: every re-ranker serves the base's own lists there
+    (:class:`~recolab.rerank.ReRanker`), so the fronts over one base (and protocol) share
+    it instead of each measuring it twice (for the calibration's floor and as the front's
+    first point). The calibration's ndcg@10 is the row's: ndcg@10 reads only the first 10
+    items, the same on a list of 20."""
+
+    def __init__(self) -> None:
+        self._rows: pd.DataFrame | None = None
+
+    def rows(
+        self,
+        model: ReRankedRecommender,
+        fit: InteractionData,
+        valid: InteractionData,
+        vectors: np.ndarray | None,
+        protocol: Protocol | None,
+    ) -> pd.DataFrame:
+        """The one-row front of ``model`` at λ = 0 (:func:`measure_front`), measured once."""
+        if self._rows is None:
+            self._rows = measure_front(model, fit, valid, [0.0], vectors, protocol)
+        return self._rows
+
+
 def mechanism_front(
     base: Recommender,
     name: str,
@@ -200,18 +228,20 @@ def mechanism_front(
     n_points: int = FRONT_POINTS,
     protocol: Protocol | None = None,
     cache: CandidateCache | None = None,
+    zero: ZeroRow | None = None,
 ) -> MechanismFront:
     """One re-ranker over ``base`` (fitted on ``fit``): for each candidate-list length of
     :data:`CANDIDATE_GRID`, calibrate λ and measure the front on ``valid``; keep the length
     with the largest hypervolume. MMR uses ``vectors``; calibration uses ``categories``.
     ``protocol`` is how lists are served (repeat purchases: the users' own items kept).
     ``cache`` holds ``base``'s candidate lists across fronts (default: one for these
-    lengths), so that the base scores the validation users once."""
+    lengths), so that the base scores the validation users once; ``zero`` their row at
+    λ = 0 (default: one for these lengths)."""
     cache = cache if cache is not None else CandidateCache(base, max(CANDIDATE_GRID[name]))
+    zero = zero if zero is not None else ZeroRow()
+    sides = (vectors, categories)
     fronts = [
-        _front_at(
-            base, name, n, fit, valid, (vectors, categories), max_loss, n_points, protocol, cache
-        )
+        _front_at(base, name, n, fit, valid, sides, max_loss, n_points, protocol, (cache, zero))
         for n in CANDIDATE_GRID[name]
     ]
     best = max(fronts, key=lambda f: f.hypervolume)
@@ -235,20 +265,29 @@ def _front_at(
     max_loss: float,
     n_points: int,
     protocol: Protocol | None,
-    cache: CandidateCache,
+    shared: tuple[CandidateCache, ZeroRow],
 ) -> MechanismFront:
     """The front of re-ranker ``name`` over ``base`` with ``n_candidates`` candidates
-    (``sides``: the item vectors and categories)."""
+    (``sides``: the item vectors and categories; ``shared``: the base's candidate lists
+    and row at λ = 0)."""
     vectors, categories = sides
+    cache, zero = shared
     reranker = make_reranker(name)
     side = categories if name == "calibration" else vectors
     model = ReRankedRecommender(
         base, reranker, n_candidates=n_candidates, item_vectors=side, candidate_cache=cache
     )
     model.fit(fit)
-    lam_high = calibrate_lam_high(model, fit, valid, max_loss=max_loss, protocol=protocol)
+    first = zero.rows(model, fit, valid, vectors, protocol)
+    base_ndcg = float(first["ndcg@10"].iloc[0])
+    lam_high = calibrate_lam_high(
+        model, fit, valid, max_loss=max_loss, protocol=protocol, base_ndcg=base_ndcg
+    )
     lambdas = np.round(np.linspace(0.0, lam_high, n_points), 6)
-    rows = measure_front(model, fit, valid, lambdas, vectors, protocol)
+    rows = first
+    if lambdas.size > 1:
+        rest = measure_front(model, fit, valid, lambdas[1:], vectors, protocol)
+        rows = pd.concat([first, rest], ignore_index=True)
     hypervolumes = front_hypervolumes(rows)
     return MechanismFront(
         name,
@@ -301,6 +340,7 @@ def choose_mechanism(
     ``on_front(m, M, name)`` hears the start (m = 0) and each front measured."""
     names = list(names or available_mechanisms(vectors, categories, has_prices(fit)))
     cache = CandidateCache(base, max((max(CANDIDATE_GRID[n]) for n in names), default=1))
+    zero = ZeroRow()
     fronts = []
     if on_front is not None and names:
         on_front(0, len(names), names[0])
@@ -316,6 +356,7 @@ def choose_mechanism(
                 max_loss=max_loss,
                 protocol=protocol,
                 cache=cache,
+                zero=zero,
             )
         )
         if on_front is not None:

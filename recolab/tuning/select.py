@@ -375,10 +375,10 @@ def _sparsified(
     base solved in dual form, stored as its solve matrix). Both are chosen without the
     own-item weight, added back afterwards."""
     base = chosen.base
+    # without repeat purchases the base is its plain self, scored already
+    known = chosen.score if chosen.repeat is None else None
     if isinstance(base, SparseLinearAutoencoder):
         plain = base.with_purchases(None).with_repeat_weight(0.0)
-        # without repeat purchases the base is its plain self, scored already
-        known = chosen.score if chosen.repeat is None else None
         neighbours = choose_neighbours(plain, split, seconds=seconds, score=known)
         if neighbours.neighbours == base.neighbours:
             return None, neighbours, base
@@ -389,7 +389,7 @@ def _sparsified(
     if base.dual_ is not None:
         return None, None, base
     unweighted = base.with_repeat_weight(0.0)
-    sparsity = choose_top_k(unweighted, split)
+    sparsity = choose_top_k(unweighted, split, score=known)
     return sparsity, None, unweighted.pruned(sparsity.top_k).with_repeat_weight(weight)
 
 

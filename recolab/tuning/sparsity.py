@@ -70,18 +70,21 @@ def shrinking_ks(n_items: int, dense_limit: int = DENSE_LIMIT_BYTES) -> list[int
 
 
 def choose_top_k(
-    base: LinearAutoencoder, split: ValidationSplit, dense_limit: int = DENSE_LIMIT_BYTES
+    base: LinearAutoencoder,
+    split: ValidationSplit,
+    dense_limit: int = DENSE_LIMIT_BYTES,
+    score: float | None = None,
 ) -> SparsityChoice:
     """The smallest ``k`` keeping ``base`` (fitted on ``split.fit``) within :data:`MAX_LOSS`
-    of its dense validation score; dense at most ``dense_limit`` bytes (see the module
-    docstring).
+    of its dense validation score (``score`` when the caller has it); dense at most
+    ``dense_limit`` bytes (see the module docstring).
 
     The widest ``k`` is tried first, and the others, smallest first, only when it is within
     the tolerance: keeping more weights brings ``W`` closer to the dense one. At 10^4 items
     (synthetic power-law data, 10^6 interactions) the seven ``k`` scored 0.14 to 0.21
     against the dense 0.23, rising with ``k``, and scanning them took 53 s of the pipeline's
     356 (a pruned ``W`` is scored as a dense one)."""
-    dense = validation_score(base, split)
+    dense = validation_score(base, split) if score is None else score
     choice = SparsityChoice(top_k=0, dense_score=dense)
     ks = shrinking_ks(base.n_items, dense_limit)
     if ks and _within(choice, base, split, ks[-1]):

@@ -6,9 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from recolab.errors import DataError
+from recolab.errors import DataError, TrainingError
 from recolab.models import EASERecommender
-from recolab.models.linear import LinearAutoencoder, LinearParams, check_solve_fits
+from recolab.models.linear import (
+    LinearAutoencoder,
+    LinearParams,
+    all_finite,
+    check_solve_fits,
+    solve_weights,
+)
 from tests.models._mixin import RecommenderContract, contract_data
 from tests.models._tiny import tiny
 
@@ -55,6 +61,24 @@ def test_item_norm_divides_targets_by_popularity() -> None:
     data = tiny([("u1", "x"), ("u1", "y"), ("u2", "y")], items=["x", "y"])
     model = LinearAutoencoder(l2=1.0, item_norm=1.0, device="cpu").fit(data)
     np.testing.assert_allclose(model.weights_, [[0, 0.25], [2 / 3, 0]], rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("where", [(0, 0), (3, 1), (4, 4)])
+def test_all_finite_finds_any_nan_or_infinity(bad: float, where: tuple[int, int]) -> None:
+    t = torch.randn(5, 5)
+    assert all_finite(t) and all_finite(torch.empty(0, 3))
+    t[where] = bad
+    assert not all_finite(t)
+
+
+def test_weights_that_overflow_float32_are_refused() -> None:
+    # item_norm = 1 on a count of 1e39 (beyond float32) scales the weights by infinity
+    gram = np.array([[2.0, 1.0], [1.0, 2.0]])
+    params = LinearParams(l2=1.0, item_norm=1.0)
+    with pytest.raises(TrainingError, match="non-finite"):
+        solve_weights(gram, np.array([1.0, 1e39]), params, torch.device("cpu"))
+    assert np.isfinite(solve_weights(gram, np.array([1.0, 2.0]), params, torch.device("cpu"))).all()
 
 
 def test_user_norm_weighs_gram_rows() -> None:

@@ -82,6 +82,9 @@ def test_block_diagonal_weights_lose_nothing_at_16() -> None:
     choice = choose_top_k(base, split, dense_limit=0)
     assert choice.top_k == 16  # the first k tried, and it keeps every nonzero weight
     assert choice.scores[16] == choice.dense_score
+    # a dense score the caller has is taken as it is, not measured again
+    told = choose_top_k(base, split, dense_limit=0, score=2.0 * choice.dense_score)
+    assert told.dense_score == 2.0 * choice.dense_score and told.top_k == 0
 
 
 def test_when_the_widest_k_loses_no_other_is_tried_and_none_would_have_kept() -> None:

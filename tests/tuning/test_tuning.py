@@ -265,3 +265,25 @@ def test_every_registered_mechanism_has_candidate_lengths() -> None:
 
     assert set(CANDIDATE_GRID) == set(RERANKERS)
     assert all(lengths and min(lengths) >= 1 for lengths in CANDIDATE_GRID.values())
+
+
+def test_fronts_sharing_the_base_row_equal_fronts_measured_alone() -> None:
+    """The fronts over one base share their row at λ = 0 (``ZeroRow``): every front, its
+    calibrated λ range and its rows equal those measured without sharing, point by point."""
+    from recolab.models.linear import LinearAutoencoder
+    from recolab.rerank import ReRankedRecommender, make_reranker
+    from recolab.tuning.fronts import calibrate_lam_high, choose_mechanism, measure_front
+
+    split = validation_split(synthetic(timed=True), seed=0)
+    base = LinearAutoencoder(l2=20.0).fit(split.fit)
+    names = ["popularity", "exposure", "conditioned"]
+    _, fronts = choose_mechanism(base, split.fit, split.valid, names=names)
+    for front in fronts:
+        model = ReRankedRecommender(base, make_reranker(front.name), front.n_candidates)
+        model.fit(split.fit)
+        assert calibrate_lam_high(model, split.fit, split.valid) == front.lam_high
+        alone = measure_front(model, split.fit, split.valid, front.rows["lam"].tolist())
+        pd.testing.assert_frame_equal(front.rows, alone)
+    # the shared row is the base's own lists: the same in every front
+    first_rows = [f.rows.iloc[0] for f in fronts]
+    assert all(row.equals(first_rows[0]) for row in first_rows)
