@@ -209,10 +209,12 @@ def base_order(cand: Candidates, k: int) -> np.ndarray:
 
 
 def order_by(cand: Candidates, objective: np.ndarray, k: int) -> np.ndarray:
-    """The ``k`` real candidates with the largest ``objective`` (users × candidates), best
-    first, ties in the base order; ``-1`` padding where a user has fewer than ``k``."""
+    """The ``k`` real candidates with the largest ``objective`` (users × candidates, float,
+    written over: padding is set to ``-inf`` in place), best first, ties in the base order;
+    ``-1`` padding where a user has fewer than ``k``."""
     valid = cand.valid
-    cols = top_columns(np.where(valid, objective, -np.inf), k)
+    np.copyto(objective, -np.inf, where=~valid)
+    cols = top_columns(objective, k)
     picked = np.take_along_axis(cand.items, cols, axis=1)
     picked = np.where(np.take_along_axis(valid, cols, axis=1), picked, -1)
     out = np.full((cand.items.shape[0], k), -1, dtype=np.int64)

@@ -74,8 +74,12 @@ class PopularityPenalty(ReRanker):
         lam = self._begin(cand, k, lam)
         if lam == 0:
             return base_order(cand, k)
-        penalty = self.penalty_[np.where(cand.valid, cand.items, 0)]
-        return order_by(cand, standardised_relevance(cand) - lam * penalty, k)
+        # rel − λ·penalty in place ((−λ·p) + r is exactly r − λ·p); padding (-1) reads the
+        # last item's penalty, and order_by puts it last
+        objective = self.penalty_[cand.items]
+        objective *= -lam
+        objective += standardised_relevance(cand)
+        return order_by(cand, objective, k)
 
 
 class ExposedPopularityPenalty(PopularityPenalty):
